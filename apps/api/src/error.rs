@@ -1,0 +1,169 @@
+//! The one error type of the API and its wire form, `ErrorResponse`.
+//!
+//! Invariants:
+//! - every non-2xx body is `{"error": {"code", "message", "details"}, "requestId"}`;
+//! - `code` is a stable SCREAMING_SNAKE identifier listed in `docs/errors.md`;
+//! - nothing a client sends produces a 500; an `Internal` error is logged with its cause
+//!   and answered with a generic message, never the cause.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use domain::error::{FieldError, RepoError, ValidationError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One offending field.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Path of the field, e.g. `regions[0].quantity`.
+    pub field: String,
+    pub reason: String,
+}
+
+/// The error itself.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable code, e.g. `PRODUCT_NOT_FOUND`.
+    #[schema(example = "VALIDATION_FAILED")]
+    pub code: String,
+    pub message: String,
+    pub details: Vec<ErrorDetail>,
+}
+
+/// Every non-2xx response body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+    /// The `X-Request-Id` of the response.
+    pub request_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("request validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("the request body is not valid JSON for this endpoint: {message}")]
+    InvalidJson { message: String, details: Vec<FieldError> },
+    #[error("the query string is not valid for this endpoint: {0}")]
+    InvalidQuery(String),
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("this caller may not use this function")]
+    Forbidden,
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the Idempotency-Key header must be 1 to 255 visible ASCII characters")]
+    InvalidIdempotencyKey,
+    #[error("this Idempotency-Key was used with another request body")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyKeyInProgress,
+    #[error("a dependency is unavailable; retry later")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "VALIDATION_FAILED",
+            Self::InvalidJson { .. } => "INVALID_JSON",
+            Self::InvalidQuery(_) => "INVALID_QUERY",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound { code, .. } => code,
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::InvalidIdempotencyKey => "INVALID_IDEMPOTENCY_KEY",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
+            Self::Unavailable => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    #[must_use]
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound { code, message: message.into() }
+    }
+
+    fn details(&self) -> Vec<ErrorDetail> {
+        let fields: &[FieldError] = match self {
+            Self::Validation(fields) | Self::InvalidJson { details: fields, .. } => fields,
+            _ => &[],
+        };
+        fields.iter().map(|f| ErrorDetail { field: f.field.clone(), reason: f.reason.clone() }).collect()
+    }
+
+    /// The wire body of this error.
+    #[must_use]
+    pub fn body(&self) -> ErrorResponse {
+        ErrorResponse {
+            error: ErrorBody { code: self.code().to_owned(), message: self.to_string(), details: self.details() },
+            request_id: crate::request_id::current().unwrap_or_default(),
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        Self::Validation(err.0)
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::Unavailable(_) => Self::Unavailable,
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::InvalidJson { .. } | Self::InvalidQuery(_) | Self::InvalidIdempotencyKey => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            Self::Unavailable => tracing::warn!("dependency unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        if let Self::Unauthorized = self {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("ApiKey header=\"X-API-Key\"")));
+        }
+        response.json(self.body())
+    }
+}

@@ -1,0 +1,49 @@
+//! Liveness, readiness and metrics: unauthenticated, for load balancers and Prometheus.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}
+
+/// Health state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    /// `ok` or `unavailable`.
+    pub status: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(tag = "operations", responses((status = 200, body = HealthResponse)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthResponse { status: "ok" })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse))
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().json(HealthResponse { status: "ok" }),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(HealthResponse { status: "unavailable" })
+        }
+    }
+}
+
+/// Prometheus text format: `http_requests_total` and `http_request_duration_seconds`
+/// by method, route and status.
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+}

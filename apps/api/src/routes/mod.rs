@@ -1,0 +1,5 @@
+//! Route modules, one per resource; each exposes `configure(&mut ServiceConfig)`.
+
+pub mod docs;
+pub mod health;
+pub mod reference;

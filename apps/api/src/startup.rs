@@ -1,0 +1,167 @@
+//! Assembling the app (shared by the server and the tests) and bootstrapping a server:
+//! data directory, database, migrations, reference data, first-start demo data.
+
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpServer, web};
+use anyhow::Context;
+use domain::error::FieldError;
+use infra::config::Settings;
+use infra::db::Db;
+use infra::fixtures::{self, SeedReport};
+use tracing_actix_web::TracingLogger;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{metrics, request_id, routes};
+
+/// The full application: middleware, extractor configuration, routes, fallbacks.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let json_limit = state.settings.limits.json_body_bytes;
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(json_limit)
+                .error_handler(move |err, _req| json_error(err, json_limit).into()),
+        )
+        .app_data(web::PayloadConfig::new(json_limit))
+        .app_data(web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()))
+        .app_data(web::PathConfig::default().error_handler(|err, _req| ApiError::InvalidQuery(err.to_string()).into()))
+        .configure(routes::health::configure)
+        .configure(routes::docs::configure)
+        .configure(routes::reference::configure)
+        .default_service(web::to(route_not_found))
+        .wrap(from_fn(request_id::middleware))
+        .wrap(from_fn(metrics::middleware))
+        .wrap(TracingLogger::default())
+}
+
+async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("ROUTE_NOT_FOUND", format!("no endpoint {} {}", req.method(), req.path())))
+}
+
+fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
+    match err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge { limit }
+        }
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(e) => {
+            let message = e.to_string();
+            let details = unknown_field(&message)
+                .map(|field| vec![FieldError::new(field, "unknown field")])
+                .or_else(|| missing_field(&message).map(|field| vec![FieldError::new(field, "is required")]))
+                .unwrap_or_default();
+            ApiError::InvalidJson { message, details }
+        }
+        other => ApiError::InvalidJson { message: other.to_string(), details: Vec::new() },
+    }
+}
+
+fn backticked<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = message.strip_prefix(prefix)?;
+    let rest = rest.strip_prefix('`')?;
+    rest.split('`').next()
+}
+
+/// `unknown field `foo`, expected ...` → `foo`.
+fn unknown_field(message: &str) -> Option<&str> {
+    backticked(message, "unknown field ")
+}
+
+/// `missing field `foo` at ...` → `foo`.
+fn missing_field(message: &str) -> Option<&str> {
+    backticked(message, "missing field ")
+}
+
+fn query_error(err: QueryPayloadError) -> ApiError {
+    ApiError::InvalidQuery(err.to_string())
+}
+
+/// What [`prepare`] did, for the start-up banner.
+pub struct Prepared {
+    pub state: AppState,
+    /// Demo data loaded on this start (first start of the embedded database).
+    pub demo: Option<SeedReport>,
+}
+
+/// Opens the database (creating the data directory for the embedded default), applies
+/// migrations and reference data when configured, and seeds the demo data on the first
+/// start of the embedded database.
+///
+/// # Errors
+/// When the data directory cannot be created, the database cannot be opened, or a
+/// migration or fixture fails.
+pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
+    let embedded = settings.uses_embedded_database();
+    let mut first_start = false;
+    if embedded {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+        first_start = !settings.data_dir.join("ldbds.db").exists();
+    }
+    let db = Db::connect(
+        &settings.database_url(),
+        settings.database.pool_size,
+        Duration::from_millis(settings.database.busy_timeout_ms),
+    )
+    .await
+    .context("cannot open the database")?;
+    if settings.database.migrate_on_start {
+        db.migrate_up().await.context("migrations failed")?;
+        fixtures::seed_reference(&db).await.context("loading reference data failed")?;
+    }
+    let demo = if embedded && first_start && settings.database.seed_demo_on_first_start {
+        Some(fixtures::seed_demo(&db, time::OffsetDateTime::now_utc()).await.context("loading demo data failed")?)
+    } else {
+        None
+    };
+    let state = AppState::new(db, settings)?;
+    Ok(Prepared { state, demo })
+}
+
+/// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let settings = std::sync::Arc::clone(&state.settings);
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || build_app(app_state.clone()))
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .bind(&settings.server.bind)
+        .with_context(|| format!("cannot bind {}", settings.server.bind))?;
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    server.run().await.context("server failed")?;
+    state.db.close().await.ok();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_yield_the_offending_field() {
+        assert_eq!(unknown_field("unknown field `owner`, expected one of `a`"), Some("owner"));
+        assert_eq!(missing_field("missing field `name` at line 1 column 2"), Some("name"));
+        assert_eq!(unknown_field("expected value at line 1"), None);
+    }
+}

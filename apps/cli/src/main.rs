@@ -1,0 +1,172 @@
+//! `ldbds`: the LDBDS server and its administration commands.
+//!
+//! Exit codes: 0 success, 2 bad usage or configuration, 1 runtime failure.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use infra::config::{LogFormat, Settings};
+use infra::db::{Db, MigrateAction};
+use infra::fixtures;
+
+#[derive(Parser)]
+#[command(
+    name = "ldbds",
+    version,
+    about = "LDBDS: lead (DB) distribution platform",
+    long_about = "LDBDS takes leads in from partner sources, sells them through orders, delivers each lead to exactly one owner, and handles AS claims and CS work.\n\nWithout a subcommand, `ldbds` runs the server (`ldbds serve`).\n\nConfiguration: config/base.toml, then config/{LDBDS_ENV}.toml (LDBDS_ENV = dev|test|production, default dev), then the file in LDBDS_CONFIG_FILE, then LDBDS__SECTION__KEY variables (e.g. LDBDS__DATABASE__URL=postgres://postgres@127.0.0.1/ldbds).",
+    after_help = "Exit codes: 0 ok, 2 bad usage or configuration, 1 runtime failure."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply, revert or inspect database migrations.
+    Migrate {
+        #[arg(value_enum, default_value_t = MigrateArg::Up)]
+        action: MigrateArg,
+    },
+    /// Load the reference data (regions, AS reasons); with --demo also the demo orgs,
+    /// source TCB, products and one API key per demo org that has none.
+    Seed {
+        #[arg(long)]
+        demo: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MigrateArg {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the last applied migration.
+    Down,
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop everything and apply every migration again.
+    Fresh,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("ldbds: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("ldbds: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
+        Command::Migrate { action } => runtime.block_on(migrate(settings, action)),
+        Command::Seed { demo } => runtime.block_on(seed(settings, demo)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ldbds: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Db> {
+    if settings.uses_embedded_database() {
+        std::fs::create_dir_all(&settings.data_dir)?;
+    }
+    Ok(Db::connect(
+        &settings.database_url(),
+        settings.database.pool_size,
+        Duration::from_millis(settings.database.busy_timeout_ms),
+    )
+    .await?)
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.server.bind.clone();
+    let prepared = api::startup::prepare(settings).await?;
+    let base = format!("http://{bind}");
+    if let Some(demo) = &prepared.demo {
+        println!("LDBDS: first start of the embedded database; demo data loaded.");
+        for (org, key) in &demo.new_keys {
+            let whose = match org.as_str() {
+                "mohom" => "partner",
+                "ldbds-operator" => "operator",
+                other => other,
+            };
+            println!("  API key ({whose}, org {org}): {key}");
+        }
+        println!("  These keys are shown once; only their hashes are stored.");
+    }
+    println!("LDBDS listening on {base}  (docs: {base}/docs, OpenAPI: {base}/api-docs/openapi.json)");
+    tracing::info!(%bind, "server starting");
+    api::startup::serve(prepared.state).await
+}
+
+async fn migrate(settings: Settings, action: MigrateArg) -> anyhow::Result<()> {
+    let db = open(&settings).await?;
+    let action = match action {
+        MigrateArg::Up => MigrateAction::Up,
+        MigrateArg::Down => MigrateAction::Down,
+        MigrateArg::Status => MigrateAction::Status,
+        MigrateArg::Fresh => MigrateAction::Fresh,
+    };
+    for state in infra::db::run_migrations(&db, action).await? {
+        println!("{:<8} {}", if state.applied { "applied" } else { "pending" }, state.name);
+    }
+    db.close().await?;
+    Ok(())
+}
+
+async fn seed(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let db = open(&settings).await?;
+    db.migrate_up().await?;
+    let report = if demo { fixtures::seed_demo(&db, time_now()).await? } else { fixtures::seed_reference(&db).await? };
+    println!(
+        "regions {}, AS reasons {}, organizations {}, sources {}, products {}",
+        report.regions, report.as_reasons, report.organizations, report.sources, report.products
+    );
+    for (org, key) in &report.new_keys {
+        println!("new API key for org {org} (shown once): {key}");
+    }
+    if demo && report.new_keys.is_empty() {
+        println!("no new API keys: every demo org already has one");
+    }
+    db.close().await?;
+    Ok(())
+}
+
+fn time_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

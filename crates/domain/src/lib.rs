@@ -1,0 +1,15 @@
+//! LDBDS domain: the business rules of lead distribution, free of I/O.
+//!
+//! Invariants kept by this crate:
+//! - it depends on no database, web, async-runtime or crypto crate (`just layering`);
+//! - values that enter it are parsed into types that cannot hold an invalid state
+//!   (`Money`, `PageRequest`, `RegionCode`, ...);
+//! - storage and time reach it only through the traits in [`ports`].
+
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod pagination;
+pub mod ports;
+pub mod reference;
+pub mod service;

@@ -1,0 +1,3 @@
+//! Use cases, generic over the ports, tested with the testkit's in-memory adapters.
+
+pub mod reference;

@@ -1,0 +1,336 @@
+//! Typed settings: `config/base.toml`, then `config/{LDBDS_ENV}.toml`, then the file in
+//! `LDBDS_CONFIG_FILE` (optional), then `LDBDS__SECTION__KEY` environment variables.
+//!
+//! The TOML layers are compiled into the binary, so the server and the tests find them
+//! from any working directory. Invariant: a [`Settings`] value that exists has passed
+//! [`Settings::validate`]; every refusal names the key and the reason.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use thiserror::Error;
+
+const BASE: &str = include_str!("../../../config/base.toml");
+const DEV: &str = include_str!("../../../config/dev.toml");
+const TEST: &str = include_str!("../../../config/test.toml");
+const PRODUCTION: &str = include_str!("../../../config/production.toml");
+
+/// A setting that could not be loaded or does not make sense.
+#[derive(Debug, Error)]
+pub enum SettingsError {
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("configuration could not be read: {0}")]
+    Load(String),
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid { key: key.to_owned(), reason: reason.into() }
+}
+
+/// The run mode, from `LDBDS_ENV` (`dev` when unset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnv {
+    Dev,
+    Test,
+    Production,
+}
+
+impl RunEnv {
+    /// # Errors
+    /// Any name other than dev, test or production.
+    pub fn parse(name: &str) -> Result<Self, SettingsError> {
+        match name {
+            "dev" | "development" => Ok(Self::Dev),
+            "test" => Ok(Self::Test),
+            "production" | "prod" => Ok(Self::Production),
+            other => Err(invalid("LDBDS_ENV", format!("`{other}` is not one of dev, test, production"))),
+        }
+    }
+
+    fn layer(self) -> &'static str {
+        match self {
+            Self::Dev => DEV,
+            Self::Test => TEST,
+            Self::Production => PRODUCTION,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(skip, default = "default_env")]
+    pub env: RunEnv,
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub limits: LimitSettings,
+    pub rate_limit: RateLimitSettings,
+    pub jwt: JwtSettings,
+    pub crypto: CryptoSettings,
+}
+
+fn default_env() -> RunEnv {
+    RunEnv::Dev
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub migrate_on_start: bool,
+    pub seed_demo_on_first_start: bool,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub json_body_bytes: usize,
+    pub upload_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub ttl_secs: u64,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoSettings {
+    pub kek: String,
+}
+
+impl Settings {
+    /// Loads the settings of the process: `LDBDS_ENV`, `LDBDS_CONFIG_FILE` and the
+    /// `LDBDS__*` variables of its environment.
+    ///
+    /// # Errors
+    /// [`SettingsError`] naming the first key that is missing, malformed or out of range.
+    pub fn load() -> Result<Self, SettingsError> {
+        let env_name = std::env::var("LDBDS_ENV").unwrap_or_else(|_| "dev".to_owned());
+        let file = std::env::var_os("LDBDS_CONFIG_FILE").map(PathBuf::from);
+        let vars: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("LDBDS__")).collect();
+        Self::load_from(&env_name, file.as_deref(), vars)
+    }
+
+    /// Loads settings from explicit inputs (what [`Settings::load`] reads from the process).
+    ///
+    /// # Errors
+    /// As [`Settings::load`].
+    pub fn load_from(
+        env_name: &str,
+        file: Option<&Path>,
+        vars: HashMap<String, String>,
+    ) -> Result<Self, SettingsError> {
+        let env = RunEnv::parse(env_name)?;
+        let mut builder = Config::builder()
+            .add_source(File::from_str(BASE, FileFormat::Toml))
+            .add_source(File::from_str(env.layer(), FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(invalid("LDBDS_CONFIG_FILE", format!("{} is not a readable file", path.display())));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("LDBDS")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(vars.into_iter().collect())),
+        );
+        let raw = builder.build().map_err(|e| SettingsError::Load(e.to_string()))?;
+        let mut settings: Settings = raw.try_deserialize().map_err(|e| {
+            let text = e.to_string();
+            match text.rsplit_once(" for key `") {
+                Some((reason, key)) => invalid(key.trim_end_matches('`'), reason),
+                None => SettingsError::Load(text),
+            }
+        })?;
+        settings.env = env;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// # Errors
+    /// The first value out of range, by key.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.server.bind.parse::<SocketAddr>().map_err(|_| invalid("server.bind", "must be an IP:port address"))?;
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        if !(1..=1000).contains(&self.database.pool_size) {
+            return Err(invalid("database.pool_size", "must be from 1 to 1000"));
+        }
+        let url = self.database.url.trim();
+        if !(url.is_empty()
+            || url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(invalid("database.url", "must be empty (embedded), sqlite:... or postgres://..."));
+        }
+        if self.limits.json_body_bytes < 1024 {
+            return Err(invalid("limits.json_body_bytes", "must be at least 1024"));
+        }
+        if self.limits.upload_body_bytes < self.limits.json_body_bytes {
+            return Err(invalid("limits.upload_body_bytes", "must be at least limits.json_body_bytes"));
+        }
+        if self.rate_limit.per_second == 0 {
+            return Err(invalid("rate_limit.per_second", "must be at least 1"));
+        }
+        if self.rate_limit.burst == 0 {
+            return Err(invalid("rate_limit.burst", "must be at least 1"));
+        }
+        if self.jwt.issuer.is_empty() || self.jwt.audience.is_empty() {
+            return Err(invalid("jwt.issuer", "issuer and audience must not be empty"));
+        }
+        if !(60..=86_400).contains(&self.jwt.ttl_secs) {
+            return Err(invalid("jwt.ttl_secs", "must be from 60 to 86400"));
+        }
+        if !self.jwt.secret.is_empty() && self.jwt.secret.len() < 32 {
+            return Err(invalid("jwt.secret", "must be at least 32 bytes"));
+        }
+        if self.env == RunEnv::Production {
+            if url.is_empty() || url.starts_with("sqlite:") {
+                return Err(invalid("database.url", "production needs a postgres:// URL"));
+            }
+            if self.jwt.secret.is_empty() {
+                return Err(invalid("jwt.secret", "is required in production"));
+            }
+            if self.crypto.kek.is_empty() {
+                return Err(invalid("crypto.kek", "is required in production"));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the database is the embedded SQLite file in the data directory.
+    #[must_use]
+    pub fn uses_embedded_database(&self) -> bool {
+        self.database.url.trim().is_empty()
+    }
+
+    /// The database URL, the embedded default resolved.
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        if self.uses_embedded_database() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("ldbds.db").display())
+        } else {
+            self.database.url.trim().to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::load_from("test", None, vars)
+    }
+
+    fn key_of(result: Result<Settings, SettingsError>) -> Option<String> {
+        match result {
+            Err(SettingsError::Invalid { key, .. }) => Some(key),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_defaults_load_and_point_at_the_embedded_database() -> Result<(), SettingsError> {
+        let settings = load(&[])?;
+        assert!(settings.uses_embedded_database());
+        assert_eq!(settings.database_url(), "sqlite://data/ldbds.db?mode=rwc");
+        assert_eq!(settings.env, RunEnv::Test);
+        Ok(())
+    }
+
+    #[test]
+    fn an_environment_variable_overrides_a_file_value() -> Result<(), SettingsError> {
+        let settings = load(&[("LDBDS__DATABASE__POOL_SIZE", "7"), ("LDBDS__SERVER__BIND", "127.0.0.1:9999")])?;
+        assert_eq!(settings.database.pool_size, 7);
+        assert_eq!(settings.server.bind, "127.0.0.1:9999");
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_bind_address_names_its_key() {
+        assert_eq!(key_of(load(&[("LDBDS__SERVER__BIND", "nowhere")])).as_deref(), Some("server.bind"));
+    }
+
+    #[test]
+    fn a_pool_of_zero_names_its_key() {
+        assert_eq!(key_of(load(&[("LDBDS__DATABASE__POOL_SIZE", "0")])).as_deref(), Some("database.pool_size"));
+    }
+
+    #[test]
+    fn a_non_number_names_its_key() {
+        assert_eq!(key_of(load(&[("LDBDS__RATE_LIMIT__BURST", "lots")])).as_deref(), Some("rate_limit.burst"));
+    }
+
+    #[test]
+    fn an_unknown_log_format_names_its_key() {
+        assert_eq!(key_of(load(&[("LDBDS__LOG__FORMAT", "xml")])).as_deref(), Some("log.format"));
+    }
+
+    #[test]
+    fn an_unknown_run_env_is_refused() {
+        let result = Settings::load_from("staging", None, HashMap::new());
+        assert_eq!(key_of(result).as_deref(), Some("LDBDS_ENV"));
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_its_secrets() {
+        let vars = HashMap::from([("LDBDS__DATABASE__URL".to_owned(), "postgres://db/ldbds".to_owned())]);
+        let result = Settings::load_from("production", None, vars);
+        assert_eq!(key_of(result).as_deref(), Some("jwt.secret"));
+    }
+
+    #[test]
+    fn production_refuses_the_embedded_database() {
+        let result = Settings::load_from("production", None, HashMap::new());
+        assert_eq!(key_of(result).as_deref(), Some("database.url"));
+    }
+}

@@ -1,0 +1,161 @@
+//! Database connections on SQLite (embedded default) and PostgreSQL (production).
+//!
+//! Invariants:
+//! - SQLite runs in WAL mode with a busy timeout and foreign keys on;
+//! - on SQLite, write transactions opened through [`Db::begin_write`] queue on one
+//!   in-process gate, so two writers never race for the database lock and neither fails
+//!   with `SQLITE_BUSY`; readers are never blocked by the gate (WAL);
+//! - on PostgreSQL the gate is absent and the database's own locking applies.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use sea_orm::DbErr;
+
+/// A pooled connection to one database, with SQLite's write gate.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://...` or `postgres://...`).
+    ///
+    /// # Errors
+    /// The driver's error when the database cannot be reached or opened.
+    pub async fn connect(url: &str, pool_size: u32, busy_timeout: Duration) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(pool_size)
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(busy_timeout)
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+        let conn = Database::connect(options).await?;
+        let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self { conn, write_gate })
+    }
+
+    #[must_use]
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    #[must_use]
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Opens a transaction that will write. On SQLite it waits its turn first.
+    ///
+    /// # Errors
+    /// The driver's error when the transaction cannot start.
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTxn { txn, _gate: gate })
+    }
+
+    /// A trivial query, for readiness.
+    ///
+    /// # Errors
+    /// The driver's error when the database does not answer.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+
+    /// Applies every pending migration.
+    ///
+    /// # Errors
+    /// The first migration that fails; earlier ones stay applied.
+    pub async fn migrate_up(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, None).await
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+/// A write transaction; rolled back when dropped without [`WriteTxn::commit`].
+pub struct WriteTxn {
+    // Field order matters: the transaction ends before the gate opens.
+    txn: DatabaseTransaction,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    /// # Errors
+    /// The driver's error; the transaction is then rolled back.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+/// One migration and whether it is applied, for `ldbds migrate status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    pub name: String,
+    pub applied: bool,
+}
+
+/// The `ldbds migrate` actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateAction {
+    Up,
+    Down,
+    Status,
+    Fresh,
+}
+
+/// Runs a migrate action and returns the status afterwards.
+///
+/// # Errors
+/// The driver's error.
+pub async fn run_migrations(db: &Db, action: MigrateAction) -> Result<Vec<MigrationState>, DbErr> {
+    match action {
+        MigrateAction::Up => Migrator::up(db.conn(), None).await?,
+        MigrateAction::Down => Migrator::down(db.conn(), Some(1)).await?,
+        MigrateAction::Fresh => Migrator::fresh(db.conn()).await?,
+        MigrateAction::Status => {}
+    }
+    let states = Migrator::get_migration_with_status(db.conn()).await?;
+    Ok(states
+        .iter()
+        .map(|m| MigrationState {
+            name: m.name().to_owned(),
+            applied: matches!(m.status(), migration::MigrationStatus::Applied),
+        })
+        .collect())
+}

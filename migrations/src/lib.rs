@@ -1,0 +1,21 @@
+//! Schema migrations, in order. Each migration works on SQLite and PostgreSQL alike.
+//!
+//! Storage conventions (see `docs/adr/0002-storage-representations.md`):
+//! - ids are UUIDv7 text (36 chars), made by the application;
+//! - instants are `BIGINT` milliseconds since the Unix epoch, UTC (`*_at` columns);
+//! - money is `BIGINT` hundredths (`*_minor` columns), exact on both databases;
+//! - closed code sets are text with their wire spelling.
+
+pub use sea_orm_migration::MigrationStatus;
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_foundation::Migration)]
+    }
+}
