@@ -182,8 +182,9 @@ impl Settings {
         let raw = builder.build().map_err(|e| SettingsError::Load(e.to_string()))?;
         let mut settings: Settings = raw.try_deserialize().map_err(|e| {
             let text = e.to_string();
-            match text.rsplit_once(" for key `") {
-                Some((reason, key)) => invalid(key.trim_end_matches('`'), reason),
+            // The config crate says "<reason> for key `<key>`[ in <source>]".
+            match text.rsplit_once(" for key `").and_then(|(reason, rest)| Some((reason, rest.split_once('`')?.0))) {
+                Some((reason, key)) => invalid(key, reason),
                 None => SettingsError::Load(text),
             }
         })?;

@@ -126,7 +126,7 @@ impl Drop for PgDrop {
 /// ```
 #[macro_export]
 macro_rules! on_both_backends {
-    ($attr:meta; $($name:ident => $body:path;)+) => { $(
+    ($attr:meta; $($name:ident => $body:ident;)+) => { $(
         mod $name {
             #[$attr]
             async fn sqlite() {
