@@ -38,6 +38,8 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Print the OpenAPI 3.1 document (what /api-docs/openapi.json serves).
+    Openapi,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,6 +81,10 @@ fn main() -> ExitCode {
         Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
         Command::Migrate { action } => runtime.block_on(migrate(settings, action)),
         Command::Seed { demo } => runtime.block_on(seed(settings, demo)),
+        Command::Openapi => {
+            println!("{}", api::openapi::document_json());
+            Ok(())
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

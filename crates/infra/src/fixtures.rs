@@ -335,3 +335,13 @@ pub async fn org_id_by_code(conn: &impl ConnectionTrait, code: &str) -> Result<O
     let row = organization::Entity::find().filter(organization::Column::Code.eq(code)).one(conn).await?;
     Ok(row.and_then(|r| r.id.parse().ok()))
 }
+
+/// The id of a product by its code.
+///
+/// # Errors
+/// The driver's error.
+pub async fn product_id_by_code(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Uuid>, DbErr> {
+    use crate::entities::product;
+    let row = product::Entity::find().filter(product::Column::Code.eq(code)).one(conn).await?;
+    Ok(row.and_then(|r| r.id.parse().ok()))
+}

@@ -1,6 +1,8 @@
 use domain::money::Money;
 use domain::ports::ReferenceRepository;
-use domain::reference::{AllocationPolicy, AsPolicy, AsPolicyParts, AsReasonCode, AsWindowStart, Compensation, Product};
+use domain::reference::{
+    AllocationPolicy, AsPolicy, AsPolicyParts, AsReasonCode, AsWindowStart, Compensation, Product,
+};
 use infra::reference::{SeaReferenceRepository, upsert_product};
 use testkit::TestDb;
 use time::OffsetDateTime;

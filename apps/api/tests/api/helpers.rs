@@ -1,0 +1,148 @@
+//! A test app over a fresh database with the demo data, and a small request helper.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::test;
+use api::startup::build_app;
+use api::state::AppState;
+use infra::config::Settings;
+use testkit::TestDb;
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub state: AppState,
+    pub partner_key: String,
+    pub operator_key: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// Test settings with overrides given as `LDBDS__...` variables.
+pub fn settings(db: &TestDb, vars: &[(&str, &str)]) -> Settings {
+    let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    map.insert("LDBDS__DATABASE__URL".to_owned(), db.url.clone());
+    Settings::load_from("test", None, map).expect("test settings")
+}
+
+impl TestApp {
+    pub async fn new(db: TestDb) -> Self {
+        Self::with(db, &[]).await
+    }
+
+    pub async fn with(db: TestDb, vars: &[(&str, &str)]) -> Self {
+        let report = infra::fixtures::seed_demo(&db.db, time::OffsetDateTime::now_utc()).await.expect("demo seed");
+        let key = |org: &str| report.new_keys.iter().find(|(o, _)| o == org).expect("demo key").1.clone();
+        let state = AppState::new(db.db.clone(), settings(&db, vars)).expect("state");
+        Self { partner_key: key("mohom"), operator_key: key("ldbds-operator"), db, state }
+    }
+
+    pub async fn send(&self, req: test::TestRequest) -> Reply {
+        let app = test::init_service(build_app(self.state.clone())).await;
+        let res = test::call_service(&app, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = test::read_body(res).await;
+        Reply { status, headers, text: String::from_utf8_lossy(&body).into_owned() }
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.send(test::TestRequest::get().uri(uri).insert_header(("X-API-Key", self.partner_key.as_str()))).await
+    }
+
+    pub async fn get_anonymous(&self, uri: &str) -> Reply {
+        self.send(test::TestRequest::get().uri(uri)).await
+    }
+}
+
+/// A creating POST used only by the tests, to exercise the JSON extractor settings and
+/// the idempotency machinery the way every real creating endpoint will.
+pub mod widgets {
+    use actix_web::http::StatusCode;
+    use actix_web::{HttpRequest, HttpResponse, web};
+    use api::auth::ApiCaller;
+    use api::error::ApiError;
+    use api::state::AppState;
+    use domain::error::FieldError;
+    use infra::audit::{AuditEntry, record};
+    use serde::{Deserialize, Serialize};
+
+    pub const PATH: &str = "/test/widgets";
+    pub const ACTION: &str = "widget.created";
+
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Widget {
+        pub name: String,
+        pub quantity: u32,
+    }
+
+    pub async fn create(
+        state: web::Data<AppState>,
+        caller: ApiCaller,
+        req: HttpRequest,
+        body: web::Json<Widget>,
+    ) -> Result<HttpResponse, ApiError> {
+        let widget = body.into_inner();
+        api::idempotency::run(&state, &caller, &req, &widget, || async {
+            if widget.quantity == 0 {
+                return Err(ApiError::Validation(vec![FieldError::new("quantity", "must be at least 1")]));
+            }
+            let id = domain::ids::new_id().to_string();
+            let entry = AuditEntry {
+                org_id: Some(caller.org_id()),
+                actor: &caller.actor(),
+                action: ACTION,
+                entity: "widget",
+                entity_id: Some(&id),
+                request_id: None,
+                detail: serde_json::json!({}),
+            };
+            record(state.db.conn(), entry, state.clock.now()).await.map_err(|e| ApiError::Internal(e.into()))?;
+            Ok((StatusCode::CREATED, serde_json::json!({ "id": id, "name": widget.name })))
+        })
+        .await
+    }
+}
+
+impl TestApp {
+    /// Sends a request to the app with the test-only widgets route added.
+    pub async fn send_widgets(&self, req: test::TestRequest) -> Reply {
+        let app = test::init_service(
+            build_app(self.state.clone()).route(widgets::PATH, actix_web::web::post().to(widgets::create)),
+        )
+        .await;
+        let res = test::call_service(&app, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = test::read_body(res).await;
+        Reply { status, headers, text: String::from_utf8_lossy(&body).into_owned() }
+    }
+
+    pub fn widget_post(&self, key: &str) -> test::TestRequest {
+        test::TestRequest::post().uri(widgets::PATH).insert_header(("X-API-Key", key.to_owned()))
+    }
+
+    pub async fn widgets_created(&self) -> u64 {
+        infra::audit::count_action(self.db.db.conn(), widgets::ACTION).await.expect("count")
+    }
+}
