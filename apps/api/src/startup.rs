@@ -1,8 +1,6 @@
 //! Assembling the app (shared by the server and the tests) and bootstrapping a server:
 //! data directory, database, migrations, reference data, first-start demo data.
 
-use std::time::Duration;
-
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
@@ -115,13 +113,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
             .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
         first_start = !settings.data_dir.join("ldbds.db").exists();
     }
-    let db = Db::connect(
-        &settings.database_url(),
-        settings.database.pool_size,
-        Duration::from_millis(settings.database.busy_timeout_ms),
-    )
-    .await
-    .context("cannot open the database")?;
+    let db = Db::connect(&settings.database_url(), settings.pool()).await.context("cannot open the database")?;
     if settings.database.migrate_on_start {
         db.migrate_up().await.context("migrations failed")?;
         fixtures::seed_reference(&db).await.context("loading reference data failed")?;

@@ -3,7 +3,6 @@
 //! Exit codes: 0 success, 2 bad usage or configuration, 1 runtime failure.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use infra::config::{LogFormat, Settings};
@@ -111,12 +110,7 @@ async fn open(settings: &Settings) -> anyhow::Result<Db> {
     if settings.uses_embedded_database() {
         std::fs::create_dir_all(&settings.data_dir)?;
     }
-    Ok(Db::connect(
-        &settings.database_url(),
-        settings.database.pool_size,
-        Duration::from_millis(settings.database.busy_timeout_ms),
-    )
-    .await?)
+    Ok(Db::connect(&settings.database_url(), settings.pool()).await?)
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

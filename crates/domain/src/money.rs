@@ -148,6 +148,23 @@ mod tests {
         assert_eq!("-1".parse::<Money>(), Err(MoneyError::Negative));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_storable_amount_round_trips_through_storage_and_text(minor in 0i64..=i64::MAX) {
+            let money = Money::from_minor(minor).expect("non-negative");
+            proptest::prop_assert_eq!(money.to_minor(), Ok(minor));
+            let reparsed: Money = money.to_string().parse().expect("its own text parses");
+            proptest::prop_assert_eq!(reparsed, money);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics_and_accepted_text_is_storable(text in "\\PC{0,24}") {
+            if let Ok(money) = text.parse::<Money>() {
+                proptest::prop_assert!(money.to_minor().is_ok() || money.as_decimal() > Decimal::from(i64::MAX / 100));
+            }
+        }
+    }
+
     #[test]
     fn floats_in_disguise_are_not_numbers() {
         assert_eq!("1e3".parse::<Money>(), Err(MoneyError::NotANumber));

@@ -183,6 +183,28 @@ mod tests {
         Ok(())
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_query_text_parses_or_names_its_field(page in "\\PC{0,8}", limit in "\\PC{0,8}") {
+            match PageRequest::parse(Some(&page), Some(&limit)) {
+                Ok(p) => {
+                    proptest::prop_assert!(p.page() >= 1 && (1..=MAX_LIMIT).contains(&p.limit()));
+                    let _ = p.offset();
+                }
+                Err(e) => proptest::prop_assert!(e.0.iter().all(|f| f.field == "page" || f.field == "limit")),
+            }
+        }
+
+        #[test]
+        fn pages_cover_every_row_exactly_once(total in 0u64..10_000, limit in 1u64..=100) {
+            let req = PageRequest::parse(None, Some(&limit.to_string())).expect("valid");
+            let page: Page<()> = Page { items: vec![], request: req, total };
+            let pages = page.total_pages();
+            proptest::prop_assert!(pages * limit >= total);
+            proptest::prop_assert!(pages == 0 || (pages - 1) * limit < total);
+        }
+    }
+
     #[test]
     fn total_pages_rounds_up() {
         let page: Page<()> = Page { items: vec![], request: PageRequest::default(), total: 41 };

@@ -95,6 +95,7 @@ pub struct DatabaseSettings {
     pub migrate_on_start: bool,
     pub seed_demo_on_first_start: bool,
     pub busy_timeout_ms: u64,
+    pub connect_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -203,6 +204,9 @@ impl Settings {
         if !(1..=1000).contains(&self.database.pool_size) {
             return Err(invalid("database.pool_size", "must be from 1 to 1000"));
         }
+        if !(1..=300).contains(&self.database.connect_timeout_secs) {
+            return Err(invalid("database.connect_timeout_secs", "must be from 1 to 300"));
+        }
         let url = self.database.url.trim();
         if !(url.is_empty()
             || url.starts_with("sqlite:")
@@ -250,6 +254,16 @@ impl Settings {
     #[must_use]
     pub fn uses_embedded_database(&self) -> bool {
         self.database.url.trim().is_empty()
+    }
+
+    /// Connection options of the database: pool size, timeouts.
+    #[must_use]
+    pub fn pool(&self) -> crate::db::PoolSettings {
+        crate::db::PoolSettings {
+            size: self.database.pool_size,
+            busy_timeout: std::time::Duration::from_millis(self.database.busy_timeout_ms),
+            connect_timeout: std::time::Duration::from_secs(self.database.connect_timeout_secs),
+        }
     }
 
     /// The database URL, the embedded default resolved.

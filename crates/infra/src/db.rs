@@ -20,6 +20,22 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use sea_orm::DbErr;
 
+/// Pool size and timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub size: u32,
+    /// How long SQLite waits for a lock held by another process.
+    pub busy_timeout: Duration,
+    /// How long to wait for a connection (also the acquire timeout).
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { size: 5, busy_timeout: Duration::from_secs(5), connect_timeout: Duration::from_secs(10) }
+    }
+}
+
 /// A pooled connection to one database, with SQLite's write gate.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -32,13 +48,14 @@ impl Db {
     ///
     /// # Errors
     /// The driver's error when the database cannot be reached or opened.
-    pub async fn connect(url: &str, pool_size: u32, busy_timeout: Duration) -> Result<Self, DbErr> {
+    pub async fn connect(url: &str, pool: PoolSettings) -> Result<Self, DbErr> {
+        let busy_timeout = pool.busy_timeout;
         let mut options = ConnectOptions::new(url.to_owned());
         options
-            .max_connections(pool_size)
+            .max_connections(pool.size)
             .min_connections(0)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30))
+            .connect_timeout(pool.connect_timeout)
+            .acquire_timeout(pool.connect_timeout)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)

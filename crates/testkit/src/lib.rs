@@ -13,9 +13,7 @@
 pub mod memory;
 pub mod redact;
 
-use std::time::Duration;
-
-use infra::db::Db;
+use infra::db::{Db, PoolSettings};
 use sea_orm::{ConnectionTrait, Database};
 use tempfile::TempDir;
 
@@ -40,7 +38,7 @@ impl TestDb {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("ldbds.db").display());
-        let db = Db::connect(&url, 5, Duration::from_secs(5)).await.expect("open SQLite");
+        let db = Db::connect(&url, PoolSettings::default()).await.expect("open SQLite");
         db.migrate_up().await.expect("migrate SQLite");
         Self { db, backend: Backend::Sqlite, url, _dir: Some(dir), _pg: None }
     }
@@ -60,7 +58,7 @@ impl TestDb {
         admin.close().await.ok();
         let url = with_database(&admin_url, &name);
         let guard = PgDrop { admin_url, name };
-        let db = Db::connect(&url, 5, Duration::from_secs(5)).await.expect("open PostgreSQL test database");
+        let db = Db::connect(&url, PoolSettings::default()).await.expect("open PostgreSQL test database");
         db.migrate_up().await.expect("migrate PostgreSQL");
         Some(Self { db, backend: Backend::Postgres, url, _dir: None, _pg: Some(guard) })
     }

@@ -1,5 +1,8 @@
 //! Storage tests: every test runs on SQLite and, when configured, on PostgreSQL
 //! (see `testkit::on_both_backends!`).
+// Test bodies run through `on_both_backends!` rather than `#[test]` functions, so clippy
+// does not see them as tests; a failed expectation is exactly a failed test here.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod api_keys;
 mod idempotency;
