@@ -18,7 +18,7 @@ pub struct HealthResponse {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "operations", responses((status = 200, body = HealthResponse)))]
+#[utoipa::path(tag = "operations", responses((status = 200, body = HealthResponse, description = "ok")))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthResponse { status: "ok" })
@@ -27,7 +27,7 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse))
+    responses((status = 200, body = HealthResponse, description = "ok"), (status = 503, body = HealthResponse, description = "the database does not answer"))
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
@@ -42,7 +42,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text format: `http_requests_total` and `http_request_duration_seconds`
 /// by method, route and status.
-#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String, description = "Prometheus text format")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())

@@ -132,10 +132,10 @@ pub struct ProductFilter {
     tag = "reference",
     params(ProductFilter, PageParams, SortParams),
     responses(
-        (status = 200, body = ProductsResponse),
+        (status = 200, body = ProductsResponse, description = "products on sale, one page"),
         (status = 400, body = ErrorResponse, description = "bad page, limit, sortBy or sortOrder"),
-        (status = 401, body = ErrorResponse),
-        (status = 429, body = ErrorResponse),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED: missing, unknown or revoked API key"),
+        (status = 429, body = ErrorResponse, description = "RATE_LIMITED"),
     ),
     security(("api_key" = []))
 )]
@@ -162,9 +162,9 @@ pub async fn list_products(
     tag = "reference",
     params(("productId" = Uuid, Path, description = "Product id")),
     responses(
-        (status = 200, body = ProductAsPolicyResponse),
+        (status = 200, body = ProductAsPolicyResponse, description = "the product's AS policy"),
         (status = 400, body = ErrorResponse, description = "productId is not a UUID"),
-        (status = 401, body = ErrorResponse),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED: missing, unknown or revoked API key"),
         (status = 404, body = ErrorResponse, description = "PRODUCT_NOT_FOUND"),
     ),
     security(("api_key" = []))
@@ -224,9 +224,9 @@ pub struct RegionFilter {
     tag = "reference",
     params(RegionFilter),
     responses(
-        (status = 200, body = RegionsResponse),
+        (status = 200, body = RegionsResponse, description = "the allowed region values"),
         (status = 400, body = ErrorResponse, description = "unknown country"),
-        (status = 401, body = ErrorResponse),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED: missing, unknown or revoked API key"),
     ),
     security(("api_key" = []))
 )]
@@ -272,7 +272,7 @@ pub struct AsReasonsResponse {
 /// AS 사유 코드 목록: the AS reason codes.
 #[utoipa::path(
     tag = "reference",
-    responses((status = 200, body = AsReasonsResponse), (status = 401, body = ErrorResponse)),
+    responses((status = 200, body = AsReasonsResponse, description = "the AS reason codes"), (status = 401, body = ErrorResponse, description = "UNAUTHORIZED: missing, unknown or revoked API key")),
     security(("api_key" = []))
 )]
 #[get("/api/v1/as/reasons")]
