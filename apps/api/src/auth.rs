@@ -1,18 +1,22 @@
-//! Who is calling: the [`ApiCaller`] extractor, and the per-key rate limit.
+//! Who is calling and for whom: the [`Caller`] extractor (API key or Bearer token), the
+//! per-caller rate limit, and [`acting_user`] (the `mohomId` rule).
 //!
 //! Invariants:
-//! - a request without a live API key never reaches a handler that takes `ApiCaller`
-//!   (401 `UNAUTHORIZED`, the same answer for missing, unknown and revoked keys);
-//! - each key has its own token bucket (`rate_limit.per_second`, `rate_limit.burst`); an
-//!   exhausted bucket answers 429 `RATE_LIMITED` with `Retry-After`, and other keys are
-//!   not affected.
-//!
-//! Bearer tokens (users) join this extractor with the identity issue.
+//! - a request without live credentials never reaches a handler that takes `Caller`:
+//!   401 `UNAUTHORIZED`, the same answer for missing, unknown, revoked, expired or forged
+//!   credentials, and for a token whose user is deleted;
+//! - an API key acts for a `mohomId` of its own org only; another org's user is 404, not
+//!   403 (no existence leak); a Bearer caller acts for itself only;
+//! - each API key and each user has its own token bucket (`rate_limit.*`); an exhausted
+//!   bucket answers 429 `RATE_LIMITED` with `Retry-After`, and nobody else is affected.
 
 use std::num::NonZeroU32;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use domain::identity::{MohomId, Role, User};
+use domain::ports::UserRepository;
+use domain::reference::OrgKind;
 use futures_util::future::LocalBoxFuture;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -35,49 +39,132 @@ pub fn rate_limiter(settings: &RateLimitSettings) -> KeyRateLimiter {
     governor::RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
 }
 
-/// An authenticated server-to-server caller (an org's API key).
+/// An authenticated caller.
 #[derive(Debug, Clone)]
-pub struct ApiCaller {
-    pub principal: KeyPrincipal,
+pub enum Caller {
+    /// A server of an org, by its API key.
+    Key(KeyPrincipal),
+    /// A user, by a Bearer access token.
+    User { user: User, org_kind: OrgKind },
 }
 
-impl ApiCaller {
+impl Caller {
     #[must_use]
     pub fn org_id(&self) -> Uuid {
-        self.principal.org_id
+        match self {
+            Self::Key(key) => key.org_id,
+            Self::User { user, .. } => user.org_id,
+        }
+    }
+
+    #[must_use]
+    pub fn org_kind(&self) -> OrgKind {
+        match self {
+            Self::Key(key) => key.org_kind,
+            Self::User { org_kind, .. } => *org_kind,
+        }
     }
 
     /// The audit `actor` of this caller.
     #[must_use]
     pub fn actor(&self) -> String {
-        format!("key:{}", self.principal.key_id)
+        match self {
+            Self::Key(key) => format!("key:{}", key.key_id),
+            Self::User { user, .. } => format!("user:{}", user.id),
+        }
+    }
+
+    fn bucket(&self) -> Uuid {
+        match self {
+            Self::Key(key) => key.key_id,
+            Self::User { user, .. } => user.id,
+        }
+    }
+
+    /// The user role of a Bearer caller (`None` for an API key).
+    #[must_use]
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Self::Key(_) => None,
+            Self::User { user, .. } => Some(user.role),
+        }
     }
 }
 
-impl FromRequest for ApiCaller {
+fn unavailable(err: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %err, "credential lookup failed");
+    ApiError::Unavailable
+}
+
+async fn authenticate(state: &AppState, req_key: Option<String>, bearer: Option<String>) -> Result<Caller, ApiError> {
+    if let Some(presented) = req_key {
+        let principal = api_keys::authenticate(state.db.conn(), presented.trim(), state.clock.now())
+            .await
+            .map_err(unavailable)?
+            .ok_or(ApiError::Unauthorized)?;
+        return Ok(Caller::Key(principal));
+    }
+    let token = bearer.ok_or(ApiError::Unauthorized)?;
+    let claims = state.tokens.verify(&token).map_err(|_| ApiError::Unauthorized)?;
+    let user_id = claims.sub.parse::<Uuid>().map_err(|_| ApiError::Unauthorized)?;
+    let user = state.users.find_by_id(user_id).await.map_err(unavailable)?.ok_or(ApiError::Unauthorized)?;
+    if !user.is_active() || user.org_id.to_string() != claims.org {
+        return Err(ApiError::Unauthorized);
+    }
+    let org =
+        infra::orgs::find(state.db.conn(), user.org_id).await.map_err(unavailable)?.ok_or(ApiError::Unauthorized)?;
+    Ok(Caller::User { user, org_kind: org.kind })
+}
+
+impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let key = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bearer = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not registered")))?;
-            let presented = presented.ok_or(ApiError::Unauthorized)?;
-            let principal = api_keys::authenticate(state.db.conn(), presented.trim(), state.clock.now())
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "api key lookup failed");
-                    ApiError::Unavailable
-                })?
-                .ok_or(ApiError::Unauthorized)?;
-            if let Err(not_until) = state.limiter.check_key(&principal.key_id) {
+            let caller = authenticate(&state, key, bearer).await?;
+            if let Err(not_until) = state.limiter.check_key(&caller.bucket()) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 return Err(ApiError::RateLimited { retry_after_secs: retry_after_secs.max(1) });
             }
-            tracing::Span::current().record("org_id", tracing::field::display(principal.org_id));
-            Ok(ApiCaller { principal })
+            tracing::Span::current().record("org_id", tracing::field::display(caller.org_id()));
+            Ok(caller)
         })
+    }
+}
+
+/// The user a member-scoped call acts for.
+///
+/// With an API key, `mohomId` is required and names a user of the key's own org; with a
+/// Bearer token, the token's user acts, and a `mohomId` that names anyone else is refused.
+///
+/// # Errors
+/// 400 when an API key call lacks `mohomId`; 404 `USER_NOT_FOUND` for an unknown,
+/// deleted or other org's user.
+pub async fn acting_user(state: &AppState, caller: &Caller, mohom_id: Option<&str>) -> Result<User, ApiError> {
+    let not_found = || ApiError::not_found("USER_NOT_FOUND", "no such user in this organization");
+    match caller {
+        Caller::Key(key) => {
+            let raw = mohom_id.ok_or_else(|| ApiError::invalid("mohomId", "is required with an API key"))?;
+            let mohom = MohomId::parse(raw)?;
+            match state.users.find(key.org_id, &mohom).await? {
+                Some(user) if user.is_active() => Ok(user),
+                _ => Err(not_found()),
+            }
+        }
+        Caller::User { user, .. } => match mohom_id {
+            Some(raw) if raw != user.mohom_id.as_str() => Err(not_found()),
+            _ => Ok(user.clone()),
+        },
     }
 }

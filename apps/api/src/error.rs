@@ -54,8 +54,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("missing or invalid credentials")]
     Unauthorized,
-    #[error("this caller may not use this function")]
-    Forbidden,
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
     #[error("too many requests; retry after {retry_after_secs} s")]
@@ -83,7 +85,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::Unauthorized => "UNAUTHORIZED",
-            Self::Forbidden => "FORBIDDEN",
+            Self::Forbidden { code, .. } | Self::Conflict { code, .. } => code,
             Self::NotFound { code, .. } => code,
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::InvalidIdempotencyKey => "INVALID_IDEMPOTENCY_KEY",
@@ -97,6 +99,23 @@ impl ApiError {
     #[must_use]
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::NotFound { code, message: message.into() }
+    }
+
+    /// 403 `FORBIDDEN`: a known caller, a function its role may not use.
+    #[must_use]
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden { code: "FORBIDDEN", message: message.into() }
+    }
+
+    #[must_use]
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into() }
+    }
+
+    /// 400 naming one field.
+    #[must_use]
+    pub fn invalid(field: &str, reason: &str) -> Self {
+        Self::Validation(vec![FieldError::new(field, reason)])
     }
 
     fn details(&self) -> Vec<ErrorDetail> {
@@ -127,6 +146,7 @@ impl From<RepoError> for ApiError {
     fn from(err: RepoError) -> Self {
         match err {
             RepoError::Unavailable(_) => Self::Unavailable,
+            RepoError::Corrupted(row) => Self::Internal(anyhow::anyhow!("corrupted row {row}")),
             other => Self::Internal(anyhow::Error::new(other)),
         }
     }
@@ -141,7 +161,8 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -162,7 +183,10 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
         }
         if let Self::Unauthorized = self {
-            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("ApiKey header=\"X-API-Key\"")));
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer, ApiKey header=\"X-API-Key\""),
+            ));
         }
         response.json(self.body())
     }

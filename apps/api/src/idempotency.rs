@@ -18,7 +18,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use infra::idempotency::{self, Begin};
 use serde::Serialize;
 
-use crate::auth::ApiCaller;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -45,7 +45,7 @@ fn storage_error(err: infra::db::DbErr) -> ApiError {
 /// The work's own error, or the idempotency refusals above.
 pub async fn run<Req, Res, F, Fut>(
     state: &AppState,
-    caller: &ApiCaller,
+    caller: &Caller,
     req: &HttpRequest,
     request: &Req,
     work: F,

@@ -43,6 +43,8 @@ pub fn build_app(
         .configure(routes::health::configure)
         .configure(routes::docs::configure)
         .configure(routes::reference::configure)
+        .configure(routes::auth::configure)
+        .configure(routes::users::configure)
         .default_service(web::to(route_not_found))
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(metrics::middleware))
@@ -96,6 +98,8 @@ pub struct Prepared {
     pub state: AppState,
     /// Demo data loaded on this start (first start of the embedded database).
     pub demo: Option<SeedReport>,
+    /// Keys generated on this start (dev/test only), to tell the operator where.
+    pub generated_keys: Vec<String>,
 }
 
 /// Opens the database (creating the data directory for the embedded default), applies
@@ -123,8 +127,18 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     } else {
         None
     };
-    let state = AppState::new(db, settings)?;
-    Ok(Prepared { state, demo })
+    let (keyring, key_source) =
+        infra::vault::keyring_from_settings(&settings).context("loading the encryption keys failed")?;
+    let (jwt_secret, jwt_source) = infra::vault::jwt_secret(&settings).context("loading the JWT secret failed")?;
+    let generated_keys = [key_source, jwt_source]
+        .into_iter()
+        .filter_map(|source| match source {
+            infra::vault::KeySource::Generated(path) => Some(path),
+            _ => None,
+        })
+        .collect();
+    let state = AppState::new(db, settings, std::sync::Arc::new(keyring), &jwt_secret)?;
+    Ok(Prepared { state, demo, generated_keys })
 }
 
 /// Serves until SIGINT/SIGTERM, then drains in-flight requests.

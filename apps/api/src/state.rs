@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use domain::ports::{Clock, SystemClock};
 use infra::config::Settings;
+use infra::crypto::Keyring;
 use infra::db::Db;
 use infra::reference::SeaReferenceRepository;
+use infra::tokens::TokenIssuer;
+use infra::users::SeaUserRepository;
 
 use crate::auth::KeyRateLimiter;
 use crate::metrics::Metrics;
@@ -14,23 +17,30 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub keyring: Arc<Keyring>,
+    pub tokens: Arc<TokenIssuer>,
     pub limiter: Arc<KeyRateLimiter>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub reference: SeaReferenceRepository,
+    pub users: SeaUserRepository,
 }
 
 impl AppState {
-    /// State over an open database, with the wall clock.
+    /// State over an open database and loaded keys, with the wall clock.
     ///
     /// # Errors
-    /// When the metrics registry cannot be built.
-    pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
+    /// When the metrics registry or the token issuer cannot be built.
+    pub fn new(db: Db, settings: Settings, keyring: Arc<Keyring>, jwt_secret: &[u8]) -> anyhow::Result<Self> {
         let limiter = Arc::new(crate::auth::rate_limiter(&settings.rate_limit));
+        let tokens = Arc::new(TokenIssuer::new(&settings.jwt, jwt_secret)?);
         Ok(Self {
             reference: SeaReferenceRepository::new(db.conn().clone()),
+            users: SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring)),
             db,
             settings: Arc::new(settings),
+            keyring,
+            tokens,
             limiter,
             metrics: Arc::new(Metrics::new()?),
             clock: Arc::new(SystemClock),

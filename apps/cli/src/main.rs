@@ -39,6 +39,56 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document (what /api-docs/openapi.json serves).
     Openapi,
+    /// Encryption keys and API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Organizations' settings.
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Count encrypted rows per key id.
+    Status,
+    /// Re-encrypt every row under the active key, in resumable batches.
+    Rotate {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: u64,
+    },
+    /// Dev/test keys only: add a key version to <data_dir>/dev-keys; it becomes the active key.
+    New,
+    /// Dev/test keys only: retire a key id in <data_dir>/dev-keys (run `keys rotate` first).
+    Retire { id: u32 },
+    /// Create an API key for an organization (shown once).
+    CreateApiKey {
+        /// The organization's code, e.g. mohom.
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Comma-separated scopes.
+        #[arg(long, default_value = "*")]
+        scopes: String,
+    },
+    /// Revoke an API key by its id.
+    Revoke { key_id: uuid::Uuid },
+}
+
+#[derive(Subcommand)]
+enum OrgsCommand {
+    /// Generate and set an org's SSO secret (printed once), its redirect allow-list and default.
+    SetSso {
+        #[arg(long)]
+        org: String,
+        /// An allowed redirect URI (repeatable; exact match).
+        #[arg(long = "redirect")]
+        redirects: Vec<String>,
+        /// Where to redirect when the requested URI is not allowed.
+        #[arg(long)]
+        default: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -80,6 +130,8 @@ fn main() -> ExitCode {
         Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
         Command::Migrate { action } => runtime.block_on(migrate(settings, action)),
         Command::Seed { demo } => runtime.block_on(seed(settings, demo)),
+        Command::Keys(cmd) => runtime.block_on(keys::run(settings, cmd)),
+        Command::Orgs(cmd) => runtime.block_on(keys::run_orgs(settings, cmd)),
         Command::Openapi => {
             println!("{}", api::openapi::document_json());
             Ok(())
@@ -106,7 +158,7 @@ fn init_tracing(settings: &Settings) {
     };
 }
 
-async fn open(settings: &Settings) -> anyhow::Result<Db> {
+pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Db> {
     if settings.uses_embedded_database() {
         std::fs::create_dir_all(&settings.data_dir)?;
     }
@@ -117,6 +169,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let bind = settings.server.bind.clone();
     let prepared = api::startup::prepare(settings).await?;
     let base = format!("http://{bind}");
+    for path in &prepared.generated_keys {
+        println!(
+            "LDBDS: generated a development key into {path}; keep it: without it the encrypted data cannot be read."
+        );
+    }
     if let Some(demo) = &prepared.demo {
         println!("LDBDS: first start of the embedded database; demo data loaded.");
         for (org, key) in &demo.new_keys {
@@ -166,6 +223,8 @@ async fn seed(settings: Settings, demo: bool) -> anyhow::Result<()> {
     db.close().await?;
     Ok(())
 }
+
+mod keys;
 
 fn time_now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()

@@ -38,4 +38,8 @@ pub enum RepoError {
     Conflict(String),
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// A stored row that cannot be read back: a ciphertext that fails to decrypt, a value
+    /// that no longer parses. A server-side fault, never the caller's.
+    #[error("corrupted row: {0}")]
+    Corrupted(String),
 }

@@ -7,9 +7,11 @@
 //! - storage and time reach it only through the traits in [`ports`].
 
 pub mod error;
+pub mod identity;
 pub mod ids;
 pub mod money;
 pub mod pagination;
+pub mod pii;
 pub mod ports;
 pub mod reference;
 pub mod service;

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::RepoError;
+use crate::identity::{MohomId, User, UserQuery};
 use crate::pagination::Page;
 use crate::reference::{AsReason, Country, Product, ProductQuery, Region};
 
@@ -37,4 +38,37 @@ pub trait ReferenceRepository: Send + Sync {
     fn find_product(&self, id: Uuid) -> impl Future<Output = Result<Option<Product>, RepoError>> + Send;
     /// All AS reasons in display order.
     fn list_as_reasons(&self) -> impl Future<Output = Result<Vec<AsReason>, RepoError>> + Send;
+}
+
+/// Users, with their personal data encrypted at rest by the adapter.
+pub trait UserRepository: Send + Sync {
+    /// The user with this `mohomId` in the org, deleted or not.
+    fn find(&self, org_id: Uuid, mohom_id: &MohomId) -> impl Future<Output = Result<Option<User>, RepoError>> + Send;
+    /// A user by id, deleted or not.
+    fn find_by_id(&self, id: Uuid) -> impl Future<Output = Result<Option<User>, RepoError>> + Send;
+    /// Inserts a new user; [`RepoError::Conflict`] when the org already has this `mohomId`.
+    fn insert(&self, user: &User) -> impl Future<Output = Result<(), RepoError>> + Send;
+    /// Replaces the stored user with the same id.
+    fn update(&self, user: &User) -> impl Future<Output = Result<(), RepoError>> + Send;
+    /// Active users of the org matching the query, one page and the total.
+    fn list(&self, org_id: Uuid, query: &UserQuery) -> impl Future<Output = Result<Page<User>, RepoError>> + Send;
+}
+
+/// One reveal of plain personal data, for the append-only PII access log.
+#[derive(Debug, Clone)]
+pub struct PiiAccess {
+    pub org_id: Uuid,
+    /// The user who saw the data, when a user did.
+    pub user_id: Option<Uuid>,
+    /// `key:<id>`, `user:<id>` or `cli`.
+    pub actor: String,
+    /// `lead` or `user`.
+    pub subject_kind: &'static str,
+    pub subject_id: Uuid,
+    /// The revealed fields, e.g. `["name", "phone"]`.
+    pub fields: Vec<&'static str>,
+    /// `POST /api/v1/leads/{leadId}/use`, ...
+    pub endpoint: String,
+    pub request_id: Option<String>,
+    pub at: OffsetDateTime,
 }

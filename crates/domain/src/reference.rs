@@ -6,9 +6,6 @@
 //! - an [`AsPolicy`] only lists reason codes that exist, and its evidence-required codes
 //!   are a subset of its allowed codes ([`AsPolicy::new`]).
 
-use std::fmt;
-use std::str::FromStr;
-
 use uuid::Uuid;
 
 use crate::error::ValidationError;
@@ -31,7 +28,7 @@ macro_rules! code_enum {
             }
         }
 
-        impl FromStr for $name {
+        impl ::std::str::FromStr for $name {
             type Err = ValidationError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -45,13 +42,15 @@ macro_rules! code_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+
+pub(crate) use code_enum;
 
 code_enum!(
     /// The country a region belongs to.

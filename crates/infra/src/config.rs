@@ -133,12 +133,27 @@ pub struct JwtSettings {
     pub audience: String,
     pub ttl_secs: u64,
     pub secret: String,
+    pub kid: String,
+    pub previous: String,
+    pub leeway_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CryptoSettings {
     pub kek: String,
+    pub keys: String,
+    pub active_key: u32,
+    pub retired: String,
+    pub index_key: String,
+}
+
+impl CryptoSettings {
+    /// True when no key is configured (dev and test then use generated keys).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.kek.trim().is_empty() && self.keys.trim().is_empty()
+    }
 }
 
 impl Settings {
@@ -236,6 +251,18 @@ impl Settings {
         if !self.jwt.secret.is_empty() && self.jwt.secret.len() < 32 {
             return Err(invalid("jwt.secret", "must be at least 32 bytes"));
         }
+        if self.jwt.kid.is_empty() || self.jwt.kid.contains(':') || self.jwt.kid.contains(',') {
+            return Err(invalid("jwt.kid", "must be non-empty, without ':' or ','"));
+        }
+        if self.jwt.leeway_secs > 300 {
+            return Err(invalid("jwt.leeway_secs", "must be at most 300"));
+        }
+        if !self.crypto.kek.trim().is_empty() && !self.crypto.keys.trim().is_empty() {
+            return Err(invalid("crypto.keys", "set either crypto.kek or crypto.keys, not both"));
+        }
+        if !self.crypto.is_empty() && self.crypto.index_key.trim().is_empty() {
+            return Err(invalid("crypto.index_key", "is required when keys are configured"));
+        }
         if self.env == RunEnv::Production {
             if url.is_empty() || url.starts_with("sqlite:") {
                 return Err(invalid("database.url", "production needs a postgres:// URL"));
@@ -243,8 +270,8 @@ impl Settings {
             if self.jwt.secret.is_empty() {
                 return Err(invalid("jwt.secret", "is required in production"));
             }
-            if self.crypto.kek.is_empty() {
-                return Err(invalid("crypto.kek", "is required in production"));
+            if self.crypto.is_empty() {
+                return Err(invalid("crypto.kek", "is required in production (or crypto.keys)"));
             }
         }
         Ok(())

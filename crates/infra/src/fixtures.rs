@@ -235,6 +235,7 @@ pub async fn seed_demo(db: &Db, now: OffsetDateTime) -> Result<SeedReport, Fixtu
                     name: Set(row.name.clone()),
                     kind: Set(row.kind.clone()),
                     created_at: Set(now_ms),
+                    ..Default::default()
                 };
                 organization::Entity::insert(model).exec_without_returning(&*txn).await?;
                 id

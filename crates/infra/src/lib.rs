@@ -4,6 +4,9 @@
 //! - [`db`]: connections, SQLite's write gate, migrations;
 //! - [`reference`]: the reference-data repository (regions, products, AS reasons);
 //! - [`api_keys`], [`idempotency`], [`audit`]: the storage behind the API's machinery;
+//! - [`crypto`] (AES-256-GCM envelopes, keyring, blind indexes), [`vault`] (keys from the
+//!   settings), [`users`] (encrypted users), [`orgs`] (SSO settings), [`tokens`] (JWT),
+//!   [`pii_access`] (the access log), [`rotation`] (re-encryption under the active key);
 //! - [`fixtures`]: reference and demo data loaders.
 //!
 //! sea-orm entities are private to this crate; callers see domain types only.
@@ -12,10 +15,18 @@ pub mod api_keys;
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod seal;
+pub use seal as crypto;
 mod entities;
 pub mod fixtures;
 pub mod idempotency;
+pub mod orgs;
+pub mod pii_access;
 pub mod reference;
+pub mod rotation;
 mod timestamp;
+pub mod tokens;
+pub mod users;
+pub mod vault;
 
 pub use timestamp::{from_millis, to_millis};

@@ -1,7 +1,7 @@
 //! The reference-data repository on sea-orm.
 //!
 //! Invariant: a stored row that no longer parses into its domain type is reported as
-//! [`RepoError::Unavailable`] naming the row, never silently skipped.
+//! [`RepoError::Corrupted`] naming the row, never silently skipped.
 
 use std::str::FromStr;
 
@@ -44,7 +44,7 @@ pub(crate) fn unavailable(err: DbErr) -> RepoError {
 
 fn corrupt(table: &str, key: &str, what: impl std::fmt::Display) -> RepoError {
     tracing::error!(table, key, %what, "corrupted row");
-    RepoError::Unavailable(format!("corrupted row {table}/{key}: {what}"))
+    RepoError::Corrupted(format!("{table}/{key}: {what}"))
 }
 
 fn parse_codes(table: &str, key: &str, text: &str) -> Result<Vec<AsReasonCode>, RepoError> {

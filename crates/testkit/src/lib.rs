@@ -142,6 +142,36 @@ macro_rules! on_both_backends {
     )+ };
 }
 
+/// A keyring with fresh random keys: key 1 active, nothing retired.
+pub fn keyring() -> infra::crypto::Keyring {
+    keyring_with(&[(1, infra::crypto::generate_key().expect("random key"))], 1, &[], fixed_index_key())
+}
+
+/// A keyring of the given key versions.
+pub fn keyring_with(
+    keys: &[(u32, [u8; 32])],
+    active: u32,
+    retired: &[u32],
+    index_key: [u8; 32],
+) -> infra::crypto::Keyring {
+    infra::crypto::Keyring::new(infra::crypto::KeyringConfig {
+        keys: keys.to_vec(),
+        active,
+        retired: retired.to_vec(),
+        index_key,
+    })
+    .expect("keyring")
+}
+
+/// One blind-index key for a whole test run, so indexes written by one keyring are found
+/// by another (as in production, where rotation never changes the index key).
+pub fn fixed_index_key() -> [u8; 32] {
+    *b"testkit-fixed-blind-index-key-32"
+}
+
+/// The JWT secret of test apps.
+pub const JWT_SECRET: &[u8] = b"testkit-jwt-secret-at-least-32-bytes-long";
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

@@ -1,5 +1,7 @@
 //! Route modules, one per resource; each exposes `configure(&mut ServiceConfig)`.
 
+pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod reference;
+pub mod users;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::ApiCaller;
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::params::{PageParams, SortParams, page_and_sort};
 use crate::state::AppState;
@@ -142,7 +142,7 @@ pub struct ProductFilter {
 #[get("/api/v1/products")]
 pub async fn list_products(
     state: web::Data<AppState>,
-    _caller: ApiCaller,
+    _caller: Caller,
     filter: web::Query<ProductFilter>,
     page: web::Query<PageParams>,
     sort: web::Query<SortParams>,
@@ -172,7 +172,7 @@ pub async fn list_products(
 #[get("/api/v1/products/{productId}/as-policy")]
 pub async fn product_as_policy(
     state: web::Data<AppState>,
-    _caller: ApiCaller,
+    _caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path
@@ -233,7 +233,7 @@ pub struct RegionFilter {
 #[get("/api/v1/regions")]
 pub async fn list_regions(
     state: web::Data<AppState>,
-    _caller: ApiCaller,
+    _caller: Caller,
     filter: web::Query<RegionFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let country = match filter.country.as_deref() {
@@ -276,7 +276,7 @@ pub struct AsReasonsResponse {
     security(("api_key" = []))
 )]
 #[get("/api/v1/as/reasons")]
-pub async fn list_as_reasons(state: web::Data<AppState>, _caller: ApiCaller) -> Result<HttpResponse, ApiError> {
+pub async fn list_as_reasons(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
     let reasons = ReferenceService::new(&state.reference).as_reasons().await?;
     Ok(HttpResponse::Ok().json(AsReasonsResponse { data: reasons.iter().map(AsReasonDto::from).collect() }))
 }

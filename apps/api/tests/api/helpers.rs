@@ -52,7 +52,8 @@ impl TestApp {
     pub async fn with(db: TestDb, vars: &[(&str, &str)]) -> Self {
         let report = infra::fixtures::seed_demo(&db.db, time::OffsetDateTime::now_utc()).await.expect("demo seed");
         let key = |org: &str| report.new_keys.iter().find(|(o, _)| o == org).expect("demo key").1.clone();
-        let state = AppState::new(db.db.clone(), settings(&db, vars)).expect("state");
+        let keyring = std::sync::Arc::new(testkit::keyring());
+        let state = AppState::new(db.db.clone(), settings(&db, vars), keyring, testkit::JWT_SECRET).expect("state");
         Self { partner_key: key("mohom"), operator_key: key("ldbds-operator"), db, state }
     }
 
@@ -79,7 +80,7 @@ impl TestApp {
 pub mod widgets {
     use actix_web::http::StatusCode;
     use actix_web::{HttpRequest, HttpResponse, web};
-    use api::auth::ApiCaller;
+    use api::auth::Caller;
     use api::error::ApiError;
     use api::state::AppState;
     use domain::error::FieldError;
@@ -98,7 +99,7 @@ pub mod widgets {
 
     pub async fn create(
         state: web::Data<AppState>,
-        caller: ApiCaller,
+        caller: Caller,
         req: HttpRequest,
         body: web::Json<Widget>,
     ) -> Result<HttpResponse, ApiError> {
@@ -145,4 +146,34 @@ impl TestApp {
     pub async fn widgets_created(&self) -> u64 {
         infra::audit::count_action(self.db.db.conn(), widgets::ACTION).await.expect("count")
     }
+}
+
+impl TestApp {
+    pub fn with_key(&self, req: test::TestRequest, key: &str) -> test::TestRequest {
+        req.insert_header(("X-API-Key", key.to_owned()))
+    }
+
+    pub fn with_bearer(&self, req: test::TestRequest, token: &str) -> test::TestRequest {
+        req.insert_header(("Authorization", format!("Bearer {token}")))
+    }
+
+    /// Creates a user through the API with the given key; panics unless 201.
+    pub async fn create_user(&self, key: &str, body: serde_json::Value) -> serde_json::Value {
+        let reply = self.send(self.with_key(test::TestRequest::post().uri("/api/v1/users").set_json(&body), key)).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()
+    }
+
+    /// A Bearer token for a user of the key's org.
+    pub async fn token(&self, key: &str, mohom_id: &str) -> String {
+        let reply = self
+            .send(self.with_key(test::TestRequest::get().uri(&format!("/api/v1/auth/token?mohomId={mohom_id}")), key))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json()["accessToken"].as_str().expect("token").to_owned()
+    }
+}
+
+pub fn member(mohom_id: &str, name: &str, phone: &str, email: &str) -> serde_json::Value {
+    serde_json::json!({"mohomId": mohom_id, "name": name, "phone": phone, "email": email, "role": "MEMBER"})
 }

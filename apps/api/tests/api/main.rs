@@ -4,6 +4,7 @@
 // does not see them as tests; a failed expectation is exactly a failed test here.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod auth;
 mod errors;
 mod health;
 mod helpers;
@@ -11,3 +12,4 @@ mod idempotency;
 mod openapi;
 mod rate_limit;
 mod reference;
+mod users;

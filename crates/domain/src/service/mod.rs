@@ -1,3 +1,4 @@
 //! Use cases, generic over the ports, tested with the testkit's in-memory adapters.
 
 pub mod reference;
+pub mod users;

@@ -9,6 +9,11 @@ pub struct Model {
     pub name: String,
     pub kind: String,
     pub created_at: i64,
+    /// The org's SSO signing secret, encrypted (table organizations, column sso_secret).
+    pub sso_secret_enc: Option<Vec<u8>>,
+    /// Allowed SSO redirect URIs, one per line (exact match).
+    pub sso_redirect_allowlist: Option<String>,
+    pub sso_default_redirect: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

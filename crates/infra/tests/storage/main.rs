@@ -9,4 +9,5 @@ mod idempotency;
 mod migrations;
 mod money;
 mod seeding;
+mod vault;
 mod write_gate;

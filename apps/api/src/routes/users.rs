@@ -1,0 +1,295 @@
+//! 모홈 사용자 관리: an org's users, with personal data encrypted at rest and masked here.
+//!
+//! Who may call: an org's API key manages that org's users (a partner's `MEMBER`s and
+//! `LEADER`s; the operator's `CS_MANAGER`s and `ADMIN`s); a Bearer `ADMIN` of the
+//! operator org manages the operator's users; any other Bearer caller gets 403.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use domain::identity::{MohomId, NewUser, Role, User, UserChange, UserFields, UserQuery, UserSearchTerm, UserSortKey};
+use domain::pii::mask;
+use domain::reference::OrgKind;
+use domain::service::users::{OrgScope, UserError, UserService};
+use infra::audit::{AuditEntry, record};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorResponse};
+use crate::params::{PageParams, SortParams, page_and_sort};
+use crate::state::AppState;
+use crate::wire::{Pagination, timestamp};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_user).service(update_user).service(list_users).service(delete_user);
+}
+
+impl From<UserError> for ApiError {
+    fn from(err: UserError) -> Self {
+        match err {
+            UserError::NotFound => ApiError::not_found("USER_NOT_FOUND", "no such user in this organization"),
+            UserError::AlreadyExists => ApiError::conflict("USER_ALREADY_EXISTS", "a user with this mohomId exists"),
+            UserError::RoleNotAllowed { role, kind } => ApiError::Forbidden {
+                code: "ROLE_NOT_ALLOWED",
+                message: format!("a {kind} organization cannot hold {role} users"),
+            },
+            UserError::Repo(e) => e.into(),
+        }
+    }
+}
+
+/// The org whose users this caller manages.
+fn scope(caller: &Caller) -> Result<OrgScope, ApiError> {
+    match caller {
+        Caller::Key(key) => Ok(OrgScope { org_id: key.org_id, kind: key.org_kind }),
+        Caller::User { user, org_kind } if user.role == Role::Admin && *org_kind == OrgKind::Operator => {
+            Ok(OrgScope { org_id: user.org_id, kind: *org_kind })
+        }
+        Caller::User { .. } => Err(ApiError::forbidden("only an API key or an operator ADMIN manages users")),
+    }
+}
+
+/// 사용자 추가.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// The partner's id of the user, unique in the org.
+    #[schema(example = "mohom-0001")]
+    pub mohom_id: String,
+    #[schema(example = "홍길동")]
+    pub name: String,
+    /// A Korean or Vietnamese mobile number, any common format.
+    #[schema(example = "010-1234-5678")]
+    pub phone: String,
+    #[schema(example = "hong@example.com")]
+    pub email: String,
+    /// `MEMBER` or `LEADER` (partner orgs), `CS_MANAGER` or `ADMIN` (the operator).
+    #[schema(example = "MEMBER")]
+    pub role: String,
+    pub team_id: Option<String>,
+}
+
+/// 사용자 업데이트: only the fields given change.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub team_id: Option<String>,
+}
+
+/// A user; personal data masked.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserResponse {
+    pub id: Uuid,
+    pub mohom_id: String,
+    /// Masked, e.g. `홍*동`.
+    pub name: String,
+    /// Masked, e.g. `010****5678`.
+    pub phone: Option<String>,
+    /// Masked, e.g. `ho**@example.com`.
+    pub email: Option<String>,
+    pub role: String,
+    pub team_id: Option<String>,
+    /// `ACTIVE` or `DELETED`.
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&User> for UserResponse {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            mohom_id: u.mohom_id.as_str().to_owned(),
+            name: mask::mask_name(u.name.as_str()),
+            phone: u.phone.as_ref().map(|p| mask::mask_phone(&p.national())),
+            email: u.email.as_ref().map(|e| mask::mask_email(e.as_str())),
+            role: u.role.as_str().to_owned(),
+            team_id: u.team_id.clone(),
+            status: u.status.as_str().to_owned(),
+            created_at: timestamp(u.created_at),
+            updated_at: timestamp(u.updated_at),
+        }
+    }
+}
+
+/// 사용자 리스트.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsersListResponse {
+    pub data: Vec<UserResponse>,
+    pub pagination: Pagination,
+}
+
+/// User list filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// `MEMBER`, `LEADER`, `CS_MANAGER` or `ADMIN`.
+    pub role: Option<String>,
+    /// An exact phone number (any format), its last 4 digits, an exact email or an exact name.
+    pub search: Option<String>,
+}
+
+async fn audit(state: &AppState, caller: &Caller, action: &str, user: &User) -> Result<(), ApiError> {
+    let request_id = crate::request_id::current();
+    let entry = AuditEntry {
+        org_id: Some(user.org_id),
+        actor: &caller.actor(),
+        action,
+        entity: "user",
+        entity_id: Some(&user.id.to_string()),
+        request_id: request_id.as_deref(),
+        detail: serde_json::json!({ "mohomId": user.mohom_id.as_str(), "role": user.role.as_str() }),
+    };
+    record(state.db.conn(), entry, state.clock.now()).await.map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// 사용자 추가: creates a user of the caller's org (or revives a deleted one).
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, body = UserResponse, description = "the user, personal data masked"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED or INVALID_JSON"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN or ROLE_NOT_ALLOWED"),
+        (status = 409, body = ErrorResponse, description = "USER_ALREADY_EXISTS"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = scope(&caller)?;
+    let body = body.into_inner();
+    crate::idempotency::run(&state, &caller, &req, &body, || async {
+        let new = NewUser::parse(&UserFields {
+            mohom_id: Some(&body.mohom_id),
+            name: Some(&body.name),
+            phone: Some(&body.phone),
+            email: Some(&body.email),
+            role: Some(&body.role),
+            team_id: body.team_id.as_deref(),
+        })?;
+        let user = UserService::new(&state.users, &*state.clock).create(scope, new).await?;
+        audit(&state, &caller, "user.created", &user).await?;
+        Ok((StatusCode::CREATED, UserResponse::from(&user)))
+    })
+    .await
+}
+
+fn path_mohom_id(raw: &str) -> Result<MohomId, ApiError> {
+    Ok(MohomId::parse(raw)?)
+}
+
+/// 사용자 업데이트.
+#[utoipa::path(
+    tag = "users",
+    params(("mohomId" = String, Path, description = "The user's mohomId")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = UserResponse, description = "the updated user, personal data masked"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED or INVALID_JSON"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN or ROLE_NOT_ALLOWED"),
+        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[put("/api/v1/users/{mohomId}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UpdateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = scope(&caller)?;
+    let mohom_id = path_mohom_id(&path)?;
+    let change = UserChange::parse(&UserFields {
+        mohom_id: None,
+        name: body.name.as_deref(),
+        phone: body.phone.as_deref(),
+        email: body.email.as_deref(),
+        role: body.role.as_deref(),
+        team_id: body.team_id.as_deref(),
+    })?;
+    let user = UserService::new(&state.users, &*state.clock).update(scope, &mohom_id, change).await?;
+    audit(&state, &caller, "user.updated", &user).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
+}
+
+/// 사용자 리스트: active users of the caller's org, personal data masked.
+///
+/// `search` matches through blind indexes only: a full phone number in any format, the
+/// last 4 digits of a phone, a full email, or an exact name. `sortBy`: `createdAt`
+/// (default), `updatedAt`, `mohomId`.
+#[utoipa::path(
+    tag = "users",
+    params(UserFilter, PageParams, SortParams),
+    responses(
+        (status = 200, body = UsersListResponse, description = "one page of users"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/api/v1/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filter: web::Query<UserFilter>,
+    page: web::Query<PageParams>,
+    sort: web::Query<SortParams>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = scope(&caller)?;
+    let (page, sort) = page_and_sort::<UserSortKey>(&page, &sort)?;
+    let role = match filter.role.as_deref().filter(|r| !r.is_empty()) {
+        Some(raw) => Some(
+            raw.parse::<Role>()
+                .map_err(|_| ApiError::invalid("role", "must be one of MEMBER, LEADER, CS_MANAGER, ADMIN"))?,
+        ),
+        None => None,
+    };
+    let search = filter.search.as_deref().filter(|s| !s.trim().is_empty()).map(UserSearchTerm::parse).transpose()?;
+    let query = UserQuery { role, search, page, sort };
+    let result = UserService::new(&state.users, &*state.clock).list(scope.org_id, &query).await?;
+    Ok(HttpResponse::Ok().json(UsersListResponse {
+        pagination: Pagination::from(&result),
+        data: result.items.iter().map(UserResponse::from).collect(),
+    }))
+}
+
+/// 사용자 삭제: soft delete; the user can no longer act or log in.
+#[utoipa::path(
+    tag = "users",
+    params(("mohomId" = String, Path, description = "The user's mohomId")),
+    responses(
+        (status = 200, body = UserResponse, description = "the deleted user (status DELETED)"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[delete("/api/v1/users/{mohomId}")]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = scope(&caller)?;
+    let mohom_id = path_mohom_id(&path)?;
+    let user = UserService::new(&state.users, &*state.clock).delete(scope.org_id, &mohom_id).await?;
+    audit(&state, &caller, "user.deleted", &user).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
+}
