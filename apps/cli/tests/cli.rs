@@ -143,3 +143,65 @@ fn the_first_start_prints_a_demo_key_that_reads_the_regions() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "SIGTERM is a graceful shutdown");
 }
+
+#[test]
+fn keys_rotate_moves_every_row_to_the_new_key_and_the_old_one_retires() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = ldbds(dir.path(), args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    run(&["seed", "--demo"]);
+    let sso = run(&[
+        "orgs",
+        "set-sso",
+        "--org",
+        "mohom",
+        "--redirect",
+        "https://app.mohom.kr/",
+        "--default",
+        "https://app.mohom.kr/",
+    ]);
+    assert!(sso.contains("secret (shown once)"));
+    assert!(run(&["keys", "status"]).contains("organizations.sso_secret: key 1: 1 rows"));
+    assert!(run(&["keys", "new"]).contains("key 2 added"));
+    let pending = run(&["keys", "status"]);
+    assert!(pending.contains("active key: 2") && pending.contains("rows not under the active key: 1"), "{pending}");
+    let early = ldbds(dir.path(), &["keys", "retire", "1"], &[]);
+    assert_eq!(early.status.code(), Some(1), "retiring before rotating is refused");
+    let rotated = run(&["keys", "rotate", "--batch", "10"]);
+    assert!(rotated.contains("rotated 1/1 rows") && rotated.contains("rotation complete"), "{rotated}");
+    assert!(run(&["keys", "status"]).contains("organizations.sso_secret: key 2: 1 rows"));
+    assert!(run(&["keys", "retire", "1"]).contains("key 1 retired"));
+    assert!(run(&["keys", "status"]).contains("rows not under the active key: 0"));
+}
+
+#[test]
+fn api_keys_are_created_shown_once_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(ldbds(dir.path(), &["seed", "--demo"], &[]).status.code(), Some(0));
+    let out = ldbds(dir.path(), &["keys", "create-api-key", "--org", "mohom", "--label", "crm"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    assert!(line.contains("ldb_live_"), "{line}");
+    let id = line.split_whitespace().nth(2).unwrap().to_owned();
+    assert_eq!(ldbds(dir.path(), &["keys", "revoke", &id], &[]).status.code(), Some(0));
+    assert_eq!(ldbds(dir.path(), &["keys", "revoke", &id], &[]).status.code(), Some(1), "revoked once");
+    let unknown = ldbds(dir.path(), &["keys", "create-api-key", "--org", "nobody"], &[]);
+    assert_eq!(unknown.status.code(), Some(1));
+}
+
+#[test]
+fn production_refuses_to_start_without_encryption_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        ("LDBDS_ENV", "production"),
+        ("LDBDS__DATABASE__URL", "postgres://nobody@127.0.0.1:1/none"),
+        ("LDBDS__JWT__SECRET", "a-production-secret-of-at-least-32-bytes"),
+    ];
+    let out = ldbds(dir.path(), &["migrate", "status"], &vars);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("crypto.kek"), "{}", text(&out.stderr));
+    assert!(!dir.path().join("data").join("dev-keys").exists(), "production never generates keys");
+}

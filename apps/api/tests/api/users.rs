@@ -12,6 +12,7 @@ testkit::on_both_backends! { actix_web::test;
     a_deleted_user_disappears_and_cannot_act => delete_body;
     another_orgs_user_is_not_found => bola_body;
     a_member_with_a_token_cannot_manage_users => bfla_body;
+    an_undecryptable_row_is_a_clean_500_without_plaintext => tamper_body;
 }
 
 async fn create_body(db: TestDb) {
@@ -201,4 +202,18 @@ async fn bfla_body(db: TestDb) {
     assert_eq!(mint.status, 403, "a user cannot mint tokens");
     let reads = app.send(app.with_bearer(TestRequest::get().uri("/api/v1/regions"), &token)).await;
     assert_eq!(reads.status, 200, "a user reads reference data");
+}
+
+async fn tamper_body(db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::new(db).await;
+    app.create_user(&app.partner_key, member("m-1", "홍길동", "010-1234-5678", "hong@example.com")).await;
+    // A ciphertext moved to another column must not decrypt.
+    app.db.db.conn().execute_unprepared("UPDATE users SET name_enc = email_enc").await.unwrap();
+    let reply = app.get("/api/v1/users").await;
+    assert_eq!((reply.status.as_u16(), reply.code().as_str()), (500, "INTERNAL_ERROR"));
+    for plain in ["홍길동", "hong@example.com", "01012345678", "+821012345678"] {
+        assert!(!reply.text.contains(plain), "{plain} in {}", reply.text);
+    }
+    assert_eq!(reply.json()["requestId"].as_str(), reply.header("x-request-id"));
 }
