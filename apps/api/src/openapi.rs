@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, health, reference, users};
+use crate::routes::{auth, health, leads, reference, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,12 +27,18 @@ use crate::routes::{auth, health, reference, users};
         users::update_user,
         users::list_users,
         users::delete_user,
+        leads::create_lead,
+        leads::list_owned,
+        leads::get_lead,
+        leads::use_lead,
+        leads::contacts,
     ),
     components(schemas(crate::error::ErrorResponse)),
     modifiers(&ApiKeyScheme),
     tags(
         (name = "reference", description = "Products, AS policies, regions, AS reasons"),
         (name = "auth", description = "Access tokens and SSO login"),
+        (name = "leads", description = "LDBDS v1 leads: register, owned list, use, contacts"),
         (name = "users", description = "모홈 사용자 관리: an organization's users"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

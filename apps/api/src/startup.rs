@@ -45,6 +45,7 @@ pub fn build_app(
         .configure(routes::reference::configure)
         .configure(routes::auth::configure)
         .configure(routes::users::configure)
+        .configure(routes::leads::configure)
         .default_service(web::to(route_not_found))
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(metrics::middleware))

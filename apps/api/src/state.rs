@@ -6,6 +6,7 @@ use domain::ports::{Clock, SystemClock};
 use infra::config::Settings;
 use infra::crypto::Keyring;
 use infra::db::Db;
+use infra::leads::SeaLeadRepository;
 use infra::reference::SeaReferenceRepository;
 use infra::tokens::TokenIssuer;
 use infra::users::SeaUserRepository;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub reference: SeaReferenceRepository,
     pub users: SeaUserRepository,
+    pub leads: SeaLeadRepository,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
         Ok(Self {
             reference: SeaReferenceRepository::new(db.conn().clone()),
             users: SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring)),
+            leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
             db,
             settings: Arc::new(settings),
             keyring,

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod lead;
 pub mod money;
 pub mod pagination;
 pub mod pii;

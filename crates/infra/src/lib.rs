@@ -20,6 +20,7 @@ pub use seal as crypto;
 mod entities;
 pub mod fixtures;
 pub mod idempotency;
+pub mod leads;
 pub mod orgs;
 pub mod pii_access;
 pub mod reference;

@@ -3,5 +3,6 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod leads;
 pub mod reference;
 pub mod users;

@@ -278,6 +278,7 @@ pub async fn list_users(
         (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
         (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
         (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND"),
+        (status = 409, body = ErrorResponse, description = "USER_OWNS_LEADS"),
     ),
     security(("api_key" = []), ("bearer" = []))
 )]
@@ -289,7 +290,16 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, ApiError> {
     let scope = scope(&caller)?;
     let mohom_id = path_mohom_id(&path)?;
-    let user = UserService::new(&state.users, &*state.clock).delete(scope.org_id, &mohom_id).await?;
+    let service = UserService::new(&state.users, &*state.clock);
+    let current = service.get(scope.org_id, &mohom_id).await?;
+    let owned = state.leads.count_owned(current.id).await?;
+    if owned > 0 {
+        return Err(ApiError::conflict(
+            "USER_OWNS_LEADS",
+            format!("the user owns {owned} leads: distribute or recall them first"),
+        ));
+    }
+    let user = service.delete(scope.org_id, &mohom_id).await?;
     audit(&state, &caller, "user.deleted", &user).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }

@@ -9,6 +9,7 @@ mod errors;
 mod health;
 mod helpers;
 mod idempotency;
+mod leads;
 mod openapi;
 mod rate_limit;
 mod reference;

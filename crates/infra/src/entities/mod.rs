@@ -3,8 +3,11 @@
 
 pub mod api_key;
 pub mod as_reason;
+pub mod as_request;
+pub mod assignment;
 pub mod audit_log;
 pub mod idempotency_key;
+pub mod lead;
 pub mod organization;
 pub mod pii_access_log;
 pub mod product;

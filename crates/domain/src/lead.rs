@@ -1,0 +1,442 @@
+//! Leads (DB), their ownership history (assignments) and who may see what.
+//!
+//! Invariants:
+//! - a lead has at most one open assignment (also enforced by the database);
+//! - plain PII is shown only to the owner of the open assignment, and only once that
+//!   assignment is used ([`Visibility`]); everyone else gets masked values, and a user
+//!   who neither owns nor distributed the lead does not see it at all (404);
+//! - `use` is idempotent: the first call sets `usedAt`, later calls return the same one.
+
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::{FieldError, ValidationError};
+use crate::pagination::{PageRequest, Sort, SortKey};
+use crate::pii::{Email, PersonName, PhoneNumber};
+use crate::reference::code_enum;
+
+code_enum!(
+    /// How an assignment came to be.
+    AssignmentSource {
+        Order => "ORDER",
+        Registered => "REGISTERED",
+        Distributed => "DISTRIBUTED",
+        Recalled => "RECALLED",
+        Replacement => "REPLACEMENT",
+    }
+);
+
+code_enum!(
+    /// Where a lead is in its life.
+    LeadStatus { Pool => "POOL", Assigned => "ASSIGNED", Returned => "RETURNED", Expired => "EXPIRED" }
+);
+
+code_enum!(
+    /// An AS request's status.
+    AsStatus {
+        Requested => "REQUESTED",
+        InReview => "IN_REVIEW",
+        Approved => "APPROVED",
+        Rejected => "REJECTED",
+        Cancelled => "CANCELLED",
+    }
+);
+
+impl AsStatus {
+    /// The Korean label shown beside the status.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Requested => "접수",
+            Self::InReview => "검토중",
+            Self::Approved => "승인",
+            Self::Rejected => "반려",
+            Self::Cancelled => "취소",
+        }
+    }
+
+    /// `hasAs=Y`: the latest AS exists and is not cancelled.
+    #[must_use]
+    pub fn counts_as_has_as(self) -> bool {
+        self != Self::Cancelled
+    }
+}
+
+code_enum!(
+    /// A lead's gender, as the seed's intake sends it.
+    Gender { Male => "MALE", Female => "FEMALE" }
+);
+
+/// The personal data of a lead; only `infra` encrypts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadPii {
+    pub name: PersonName,
+    pub phone: PhoneNumber,
+    pub email: Option<Email>,
+    pub address: Option<String>,
+    pub birth_date: Option<Date>,
+    pub memo: Option<String>,
+}
+
+/// A self-registered lead (DB 단건 등록), validated.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub product_id: Uuid,
+    pub region: String,
+    pub gender: Option<Gender>,
+    /// A JSON object as text (never PII), or none.
+    pub metadata: Option<String>,
+    pub pii: LeadPii,
+}
+
+/// The raw fields of `CreateLeadV1Request` (metadata already serialized by the API).
+#[derive(Debug, Clone, Default)]
+pub struct LeadFields<'a> {
+    pub product_id: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub birth_date: Option<&'a str>,
+    pub gender: Option<&'a str>,
+    pub memo: Option<&'a str>,
+    pub metadata: Option<String>,
+}
+
+fn text(value: Option<&str>, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    if value.chars().count() > max || value.chars().any(|c| c.is_control() && c != '\n') {
+        errors.push(FieldError::new(field, format!("must be at most {max} printable characters")));
+        return None;
+    }
+    Some(value.to_owned())
+}
+
+/// `YYYY-MM-DD`, not in the future, not before 1900.
+///
+/// # Errors
+/// Names `birth_date`.
+pub fn parse_birth_date(raw: &str, today: Date) -> Result<Date, ValidationError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = Date::parse(raw.trim(), format)
+        .map_err(|_| ValidationError::single("birth_date", "must be a date YYYY-MM-DD"))?;
+    if date > today || date.year() < 1900 {
+        return Err(ValidationError::single("birth_date", "must be between 1900-01-01 and today"));
+    }
+    Ok(date)
+}
+
+impl NewLead {
+    /// Parses every field, reporting all the bad ones at once. The region is checked
+    /// against the region table by the caller (it is data, not a rule).
+    ///
+    /// # Errors
+    /// One [`FieldError`] per missing or malformed field.
+    pub fn parse(fields: &LeadFields<'_>, today: Date) -> Result<Self, ValidationError> {
+        let mut errors = Vec::new();
+        let mut need = |value: Option<&str>, field: &str| {
+            if value.is_none_or(|v| v.trim().is_empty()) {
+                errors.push(FieldError::new(field, "is required"));
+            }
+        };
+        need(fields.product_id, "productId");
+        need(fields.name, "name");
+        need(fields.phone, "phone");
+        need(fields.region, "region");
+        let product_id = fields.product_id.filter(|v| !v.trim().is_empty()).and_then(|v| {
+            v.trim().parse::<Uuid>().map_err(|_| errors.push(FieldError::new("productId", "must be a UUID"))).ok()
+        });
+        let name = fields
+            .name
+            .filter(|v| !v.trim().is_empty())
+            .and_then(|v| PersonName::parse(v).map_err(|e| errors.extend(e.0)).ok());
+        let phone = fields
+            .phone
+            .filter(|v| !v.trim().is_empty())
+            .and_then(|v| PhoneNumber::parse(v).map_err(|e| errors.extend(e.0)).ok());
+        let email = fields
+            .email
+            .filter(|v| !v.trim().is_empty())
+            .and_then(|v| Email::parse(v).map_err(|e| errors.extend(e.0)).ok());
+        let region = fields.region.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let address = text(fields.address, "address", 300, &mut errors);
+        let memo = text(fields.memo, "memo", 2000, &mut errors);
+        let birth_date = fields
+            .birth_date
+            .filter(|v| !v.trim().is_empty())
+            .and_then(|v| parse_birth_date(v, today).map_err(|e| errors.extend(e.0)).ok());
+        let gender = fields.gender.filter(|v| !v.trim().is_empty()).and_then(|v| {
+            v.trim()
+                .to_ascii_uppercase()
+                .parse::<Gender>()
+                .map_err(|_| errors.push(FieldError::new("gender", "must be MALE or FEMALE")))
+                .ok()
+        });
+        match (product_id, name, phone, region) {
+            (Some(product_id), Some(name), Some(phone), Some(region)) if errors.is_empty() => Ok(Self {
+                product_id,
+                region,
+                gender,
+                metadata: fields.metadata.clone(),
+                pii: LeadPii { name, phone, email, address, birth_date, memo },
+            }),
+            _ => Err(ValidationError(errors)),
+        }
+    }
+}
+
+/// The open assignment of a lead, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentAssignment {
+    pub id: Uuid,
+    pub owner_user_id: Uuid,
+    pub source: AssignmentSource,
+    pub distributor_user_id: Option<Uuid>,
+    pub assigned_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// One period of ownership, for the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRecord {
+    pub id: Uuid,
+    pub owner_user_id: Uuid,
+    pub source: AssignmentSource,
+    pub distributor_user_id: Option<Uuid>,
+    pub assigned_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+    pub ended_at: Option<OffsetDateTime>,
+    pub end_reason: Option<String>,
+}
+
+/// A lead with its PII decrypted (the API decides what to reveal).
+#[derive(Debug, Clone)]
+pub struct Lead {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub product_name: String,
+    pub provider_org_id: Uuid,
+    pub region: String,
+    pub gender: Option<Gender>,
+    pub metadata: Option<String>,
+    pub status: LeadStatus,
+    pub pii: LeadPii,
+    pub assignment: Option<CurrentAssignment>,
+    pub last_distributed_at: Option<OffsetDateTime>,
+    /// Statuses of the lead's AS requests, newest first.
+    pub as_statuses: Vec<AsStatus>,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a user may see of a lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// The owner, assignment used: plain PII.
+    Revealed,
+    /// The owner before use, or the user who distributed it: masked PII.
+    Masked,
+    /// Anyone else: the lead does not exist for them.
+    Hidden,
+}
+
+impl Lead {
+    /// What `user` may see of this lead.
+    #[must_use]
+    pub fn visibility_for(&self, user: Uuid) -> Visibility {
+        match &self.assignment {
+            Some(a) if a.owner_user_id == user && a.used_at.is_some() => Visibility::Revealed,
+            Some(a) if a.owner_user_id == user => Visibility::Masked,
+            Some(a) if a.distributor_user_id == Some(user) => Visibility::Masked,
+            _ => Visibility::Hidden,
+        }
+    }
+
+    /// The latest AS status, if any.
+    #[must_use]
+    pub fn latest_as(&self) -> Option<AsStatus> {
+        self.as_statuses.first().copied()
+    }
+}
+
+/// What the owned-list `search` looks for.
+#[derive(Debug, Clone)]
+pub enum LeadSearch {
+    Phone(PhoneNumber),
+    PhoneLast4(String),
+    Email(Email),
+    /// An exact name, or a fragment of the product name.
+    NameOrProduct {
+        name: Option<PersonName>,
+        product_fragment: String,
+    },
+}
+
+impl LeadSearch {
+    /// # Errors
+    /// Names `search` for a malformed phone or email, or text over 100 characters.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let text = raw.trim();
+        if text.chars().count() > 100 {
+            return Err(ValidationError::single("search", "must be at most 100 characters"));
+        }
+        if text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Self::PhoneLast4(text.to_owned()));
+        }
+        if text.contains('@') {
+            return Email::parse(text)
+                .map(Self::Email)
+                .map_err(|_| ValidationError::single("search", "is not a valid email address"));
+        }
+        let digits = text.chars().filter(char::is_ascii_digit).count();
+        if digits >= 7 && text.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c)) {
+            return PhoneNumber::parse(text)
+                .map(Self::Phone)
+                .map_err(|_| ValidationError::single("search", "is not a valid mobile number"));
+        }
+        Ok(Self::NameOrProduct { name: PersonName::parse(text).ok(), product_fragment: text.to_owned() })
+    }
+}
+
+/// Sort keys of the owned list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnedSortKey {
+    AssignedAt,
+    UsedAt,
+}
+
+impl SortKey for OwnedSortKey {
+    const ALLOWED: &'static [(&'static str, Self)] = &[("assignedAt", Self::AssignedAt), ("usedAt", Self::UsedAt)];
+    const DEFAULT: Self = Self::AssignedAt;
+}
+
+/// `Y`/`N` filters.
+///
+/// # Errors
+/// Names the field when the value is not `Y` or `N`.
+pub fn parse_yn(raw: Option<&str>, field: &str) -> Result<Option<bool>, ValidationError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("Y") => Ok(Some(true)),
+        Some("N") => Ok(Some(false)),
+        Some(_) => Err(ValidationError::single(field, "must be Y or N")),
+    }
+}
+
+/// The owned-list query (소유 DB 리스트).
+#[derive(Debug, Clone)]
+pub struct OwnedQuery {
+    pub owner: Uuid,
+    pub used: Option<bool>,
+    pub has_as: Option<bool>,
+    pub product_id: Option<Uuid>,
+    pub provider_id: Option<Uuid>,
+    pub search: Option<LeadSearch>,
+    pub page: PageRequest,
+    pub sort: Sort<OwnedSortKey>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    fn fields() -> LeadFields<'static> {
+        LeadFields {
+            product_id: Some("0192f5c2-0000-7000-8000-000000000001"),
+            name: Some("홍길동"),
+            phone: Some("010-1234-5678"),
+            region: Some("서울"),
+            birth_date: Some("1985-03-12"),
+            gender: Some("male"),
+            ..LeadFields::default()
+        }
+    }
+
+    #[test]
+    fn a_lead_parses_with_optional_fields() {
+        let lead = NewLead::parse(&fields(), date!(2026 - 11 - 24)).unwrap();
+        assert_eq!(lead.pii.phone.e164(), "+821012345678");
+        assert_eq!(lead.gender, Some(Gender::Male));
+        assert_eq!(lead.pii.birth_date, Some(date!(1985 - 03 - 12)));
+    }
+
+    #[test]
+    fn every_missing_or_bad_field_is_named() {
+        let bad = LeadFields {
+            product_id: Some("x"),
+            name: None,
+            phone: Some("12"),
+            birth_date: Some("2999-01-01"),
+            gender: Some("?"),
+            ..fields()
+        };
+        let err = NewLead::parse(&bad, date!(2026 - 11 - 24)).err().unwrap();
+        let names: Vec<&str> = err.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(names, ["name", "productId", "phone", "birth_date", "gender"]);
+    }
+
+    fn lead(owner: Uuid, used: bool, distributor: Option<Uuid>) -> Lead {
+        let at = datetime!(2026-11-24 10:00 UTC);
+        Lead {
+            id: Uuid::nil(),
+            product_id: Uuid::nil(),
+            product_name: "p".into(),
+            provider_org_id: Uuid::nil(),
+            region: "서울".into(),
+            gender: None,
+            metadata: None,
+            status: LeadStatus::Assigned,
+            pii: NewLead::parse(&fields(), date!(2026 - 11 - 24)).unwrap().pii,
+            assignment: Some(CurrentAssignment {
+                id: Uuid::nil(),
+                owner_user_id: owner,
+                source: if distributor.is_some() {
+                    AssignmentSource::Distributed
+                } else {
+                    AssignmentSource::Registered
+                },
+                distributor_user_id: distributor,
+                assigned_at: at,
+                used_at: used.then_some(at),
+            }),
+            last_distributed_at: None,
+            as_statuses: vec![],
+            created_at: at,
+        }
+    }
+
+    #[test]
+    fn the_masking_matrix_holds() {
+        let (owner, leader, other) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        assert_eq!(lead(owner, false, None).visibility_for(owner), Visibility::Masked);
+        assert_eq!(lead(owner, true, None).visibility_for(owner), Visibility::Revealed);
+        assert_eq!(
+            lead(owner, true, Some(leader)).visibility_for(leader),
+            Visibility::Masked,
+            "the distributor never sees plain PII"
+        );
+        assert_eq!(lead(owner, true, None).visibility_for(other), Visibility::Hidden);
+    }
+
+    #[test]
+    fn as_labels_are_korean_and_cancelled_does_not_count() {
+        assert_eq!(AsStatus::InReview.label(), "검토중");
+        assert!(!AsStatus::Cancelled.counts_as_has_as());
+        assert!(AsStatus::Rejected.counts_as_has_as());
+    }
+
+    #[test]
+    fn yn_filters_accept_only_y_and_n() {
+        assert_eq!(parse_yn(Some("Y"), "used").unwrap(), Some(true));
+        assert_eq!(parse_yn(None, "used").unwrap(), None);
+        assert!(parse_yn(Some("yes"), "used").is_err());
+    }
+
+    #[test]
+    fn search_text_picks_its_index() {
+        assert!(matches!(LeadSearch::parse("+84 399 333 999"), Ok(LeadSearch::Phone(_))));
+        assert!(matches!(LeadSearch::parse("3999"), Ok(LeadSearch::PhoneLast4(_))));
+        assert!(matches!(LeadSearch::parse("실손"), Ok(LeadSearch::NameOrProduct { .. })));
+    }
+}

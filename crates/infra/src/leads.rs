@@ -1,0 +1,544 @@
+//! The lead repository: encrypted PII, the open assignment copied onto the lead row, the
+//! PII access log written in the same transaction as every reveal.
+//!
+//! Invariants:
+//! - registering a lead writes the lead and its `REGISTERED` assignment in one
+//!   transaction; the partial unique index keeps one open assignment per lead;
+//! - a page of leads costs a constant number of queries (the page, its products, its AS
+//!   statuses), whatever its size;
+//! - a reveal of plain PII and its `pii_access_log` rows commit together or not at all.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use domain::error::RepoError;
+use domain::identity::User;
+use domain::ids::new_id;
+use domain::lead::{
+    AsStatus, AssignmentRecord, AssignmentSource, CurrentAssignment, Lead, LeadPii, LeadSearch, LeadStatus, NewLead,
+    OwnedQuery, OwnedSortKey,
+};
+use domain::pagination::{Page, SortOrder};
+use domain::pii::{Email, PersonName, PhoneNumber};
+use domain::ports::PiiAccess;
+use sea_orm::sea_query::{Expr, NullOrdering};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::crypto::{BlindIndex, FieldContext, Keyring};
+use crate::db::Db;
+use crate::entities::{as_request, assignment, lead, product};
+use crate::reference::unavailable;
+use crate::{from_millis, pii_access, to_millis};
+
+/// Blind indexes of leads, sized for ~10,000,000 rows: 22 bits leave ~2.4 unrelated
+/// candidates per lookup (see docs/adr/0003-pii-vault.md).
+pub const PHONE_INDEX: BlindIndex = BlindIndex { table: "leads", column: "phone", name: "phone", bits: 22 };
+/// Compound with the product: `<productId>|<last 4>`.
+pub const PHONE_LAST4_INDEX: BlindIndex =
+    BlindIndex { table: "leads", column: "phone", name: "product_phone_last4", bits: 16 };
+pub const EMAIL_INDEX: BlindIndex = BlindIndex { table: "leads", column: "email", name: "email", bits: 22 };
+pub const NAME_INDEX: BlindIndex = BlindIndex { table: "leads", column: "name", name: "name", bits: 22 };
+
+/// Owned lists read at most this many candidate rows for a blind-index search.
+const SEARCH_CANDIDATES: u64 = 5_000;
+
+#[derive(Clone, Debug)]
+pub struct SeaLeadRepository {
+    db: Db,
+    keyring: Arc<Keyring>,
+}
+
+fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
+    tracing::error!(table = "leads", id, %what, "unreadable row");
+    RepoError::Corrupted(format!("leads/{id}"))
+}
+
+fn ctx<'a>(column: &'a str, id: &'a str) -> FieldContext<'a> {
+    FieldContext { table: "leads", column, row_id: id }
+}
+
+fn uuid(id: &str, text: &str) -> Result<Uuid, RepoError> {
+    text.parse().map_err(|e| corrupt(id, e))
+}
+
+/// Why a lead's contacts were not revealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealRefusal {
+    /// Unknown, or not owned by the caller (indistinguishable on purpose).
+    NotFound,
+    /// Owned but not used yet.
+    NotUsed,
+}
+
+impl RevealRefusal {
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotFound => "LEAD_NOT_FOUND",
+            Self::NotUsed => "LEAD_NOT_USED",
+        }
+    }
+}
+
+impl SeaLeadRepository {
+    #[must_use]
+    pub fn new(db: Db, keyring: Arc<Keyring>) -> Self {
+        Self { db, keyring }
+    }
+
+    fn last4_input(product_id: &str, last4: &str) -> String {
+        format!("{product_id}|{last4}")
+    }
+
+    fn seal(&self, id: &str, column: &str, text: &str) -> Result<Vec<u8>, RepoError> {
+        self.keyring.encrypt_str(text, &ctx(column, id)).map_err(|e| corrupt(id, e))
+    }
+
+    /// Registers a lead the user found (DB 단건 등록): owned at once, `REGISTERED`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn register(&self, owner: &User, new: &NewLead, now: OffsetDateTime) -> Result<(Uuid, Uuid), RepoError> {
+        let lead_id = new_id();
+        let assignment_id = new_id();
+        let id = lead_id.to_string();
+        let product = new.product_id.to_string();
+        let pii = &new.pii;
+        let now_ms = to_millis(now);
+        let optional = |column: &str, value: Option<String>| value.map(|v| self.seal(&id, column, &v)).transpose();
+        let row = lead::ActiveModel {
+            id: Set(id.clone()),
+            product_id: Set(product.clone()),
+            provider_org_id: Set(owner.org_id.to_string()),
+            source_id: Set(None),
+            source_lead_id: Set(None),
+            region: Set(new.region.clone()),
+            gender: Set(new.gender.map(|g| g.as_str().to_owned())),
+            metadata: Set(new.metadata.clone()),
+            status: Set(LeadStatus::Assigned.as_str().to_owned()),
+            name_enc: Set(self.seal(&id, "name", pii.name.as_str())?),
+            phone_enc: Set(self.seal(&id, "phone", pii.phone.e164())?),
+            email_enc: Set(optional("email", pii.email.as_ref().map(|e| e.as_str().to_owned()))?),
+            address_enc: Set(optional("address", pii.address.clone())?),
+            birth_date_enc: Set(optional("birth_date", pii.birth_date.map(|d| d.to_string()))?),
+            memo_enc: Set(optional("memo", pii.memo.clone())?),
+            name_bidx: Set(self.keyring.blind_index(&NAME_INDEX, &pii.name.blind_index_form())),
+            phone_bidx: Set(self.keyring.blind_index(&PHONE_INDEX, pii.phone.e164())),
+            phone_last4_bidx: Set(self
+                .keyring
+                .blind_index(&PHONE_LAST4_INDEX, &Self::last4_input(&product, pii.phone.last4()))),
+            email_bidx: Set(pii.email.as_ref().map(|e| self.keyring.blind_index(&EMAIL_INDEX, e.as_str()))),
+            enc_key_id: Set(i32::try_from(self.keyring.active_key_id()).unwrap_or(i32::MAX)),
+            owner_user_id: Set(Some(owner.id.to_string())),
+            owner_org_id: Set(Some(owner.org_id.to_string())),
+            assignment_id: Set(Some(assignment_id.to_string())),
+            assignment_source: Set(Some(AssignmentSource::Registered.as_str().to_owned())),
+            distributor_user_id: Set(None),
+            assigned_at: Set(Some(now_ms)),
+            used_at: Set(None),
+            last_distributed_at: Set(None),
+            latest_as_status: Set(None),
+            created_at: Set(now_ms),
+            updated_at: Set(now_ms),
+        };
+        let open = assignment::ActiveModel {
+            id: Set(assignment_id.to_string()),
+            lead_id: Set(id.clone()),
+            owner_user_id: Set(owner.id.to_string()),
+            owner_org_id: Set(owner.org_id.to_string()),
+            source: Set(AssignmentSource::Registered.as_str().to_owned()),
+            distributor_user_id: Set(None),
+            order_line_id: Set(None),
+            restored_from_id: Set(None),
+            assigned_at: Set(now_ms),
+            used_at: Set(None),
+            ended_at: Set(None),
+            end_reason: Set(None),
+        };
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
+        lead::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
+        assignment::Entity::insert(open).exec_without_returning(&*txn).await.map_err(unavailable)?;
+        txn.commit().await.map_err(unavailable)?;
+        Ok((lead_id, assignment_id))
+    }
+
+    fn decrypt_pii(&self, row: &lead::Model) -> Result<LeadPii, RepoError> {
+        let id = row.id.as_str();
+        let open = |column: &str, bytes: &[u8]| {
+            self.keyring.decrypt_string(bytes, &ctx(column, id)).map_err(|e| corrupt(id, e))
+        };
+        let optional = |column: &str, bytes: &Option<Vec<u8>>| bytes.as_deref().map(|b| open(column, b)).transpose();
+        Ok(LeadPii {
+            name: PersonName::parse(&open("name", &row.name_enc)?).map_err(|e| corrupt(id, e))?,
+            phone: PhoneNumber::parse(&open("phone", &row.phone_enc)?).map_err(|e| corrupt(id, e))?,
+            email: optional("email", &row.email_enc)?
+                .map(|e| Email::parse(&e))
+                .transpose()
+                .map_err(|e| corrupt(id, e))?,
+            address: optional("address", &row.address_enc)?,
+            birth_date: optional("birth_date", &row.birth_date_enc)?
+                .map(|d| Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]")))
+                .transpose()
+                .map_err(|e| corrupt(id, e))?,
+            memo: optional("memo", &row.memo_enc)?,
+        })
+    }
+
+    /// Rows to leads, with their product names and AS statuses in two more queries.
+    async fn hydrate(&self, conn: &impl ConnectionTrait, rows: Vec<lead::Model>) -> Result<Vec<Lead>, RepoError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let product_ids: Vec<String> = rows.iter().map(|r| r.product_id.clone()).collect();
+        let names: HashMap<String, String> = product::Entity::find()
+            .filter(product::Column::Id.is_in(product_ids))
+            .all(conn)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        let lead_ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut statuses: HashMap<String, Vec<AsStatus>> = HashMap::new();
+        for a in as_request::Entity::find()
+            .filter(as_request::Column::LeadId.is_in(lead_ids))
+            .order_by_desc(as_request::Column::CreatedAt)
+            .order_by_desc(as_request::Column::Id)
+            .all(conn)
+            .await
+            .map_err(unavailable)?
+        {
+            let status = a.status.parse::<AsStatus>().map_err(|e| corrupt(&a.lead_id, e))?;
+            statuses.entry(a.lead_id).or_default().push(status);
+        }
+        rows.into_iter()
+            .map(|row| {
+                let id = row.id.clone();
+                let assignment = match (&row.assignment_id, &row.owner_user_id, &row.assignment_source, row.assigned_at)
+                {
+                    (Some(a), Some(owner), Some(source), Some(at)) => Some(CurrentAssignment {
+                        id: uuid(&id, a)?,
+                        owner_user_id: uuid(&id, owner)?,
+                        source: source.parse().map_err(|e| corrupt(&id, e))?,
+                        distributor_user_id: row.distributor_user_id.as_deref().map(|d| uuid(&id, d)).transpose()?,
+                        assigned_at: from_millis(at),
+                        used_at: row.used_at.map(from_millis),
+                    }),
+                    _ => None,
+                };
+                Ok(Lead {
+                    pii: self.decrypt_pii(&row)?,
+                    product_name: names.get(&row.product_id).cloned().unwrap_or_default(),
+                    id: uuid(&id, &row.id)?,
+                    product_id: uuid(&id, &row.product_id)?,
+                    provider_org_id: uuid(&id, &row.provider_org_id)?,
+                    region: row.region,
+                    gender: row.gender.as_deref().map(str::parse).transpose().map_err(|e| corrupt(&id, e))?,
+                    metadata: row.metadata,
+                    status: row.status.parse().map_err(|e| corrupt(&id, e))?,
+                    assignment,
+                    last_distributed_at: row.last_distributed_at.map(from_millis),
+                    as_statuses: statuses.remove(&id).unwrap_or_default(),
+                    created_at: from_millis(row.created_at),
+                })
+            })
+            .collect()
+    }
+
+    /// A lead by id, whoever owns it (callers apply [`Lead::visibility_for`]).
+    ///
+    /// # Errors
+    /// Storage failures or an unreadable row.
+    pub async fn get(&self, id: Uuid) -> Result<Option<Lead>, RepoError> {
+        let conn = self.db.conn();
+        let Some(row) = lead::Entity::find_by_id(id.to_string()).one(conn).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        Ok(self.hydrate(conn, vec![row]).await?.pop())
+    }
+
+    /// The ownership history of a lead, oldest first.
+    ///
+    /// # Errors
+    /// Storage failures or an unreadable row.
+    pub async fn history(&self, id: Uuid) -> Result<Vec<AssignmentRecord>, RepoError> {
+        let rows = assignment::Entity::find()
+            .filter(assignment::Column::LeadId.eq(id.to_string()))
+            .order_by_asc(assignment::Column::AssignedAt)
+            .order_by_asc(assignment::Column::Id)
+            .all(self.db.conn())
+            .await
+            .map_err(unavailable)?;
+        rows.into_iter()
+            .map(|a| {
+                Ok(AssignmentRecord {
+                    id: uuid(&a.lead_id, &a.id)?,
+                    owner_user_id: uuid(&a.lead_id, &a.owner_user_id)?,
+                    source: a.source.parse().map_err(|e| corrupt(&a.lead_id, e))?,
+                    distributor_user_id: a.distributor_user_id.as_deref().map(|d| uuid(&a.lead_id, d)).transpose()?,
+                    assigned_at: from_millis(a.assigned_at),
+                    used_at: a.used_at.map(from_millis),
+                    ended_at: a.ended_at.map(from_millis),
+                    end_reason: a.end_reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks the caller's open assignment used (first call only) and logs the reveal, in
+    /// one transaction. `None` when the caller does not own the lead.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn use_lead(&self, lead_id: Uuid, user: &User, mut access: PiiAccess) -> Result<Option<Lead>, RepoError> {
+        let id = lead_id.to_string();
+        let now_ms = to_millis(access.at);
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
+        let Some(row) = lead::Entity::find_by_id(id.clone()).one(&*txn).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        if row.owner_user_id.as_deref() != Some(user.id.to_string().as_str()) {
+            return Ok(None);
+        }
+        if row.used_at.is_none() {
+            let assignment = row.assignment_id.clone().unwrap_or_default();
+            assignment::Entity::update_many()
+                .col_expr(assignment::Column::UsedAt, Expr::value(now_ms))
+                .filter(assignment::Column::Id.eq(assignment))
+                .filter(assignment::Column::UsedAt.is_null())
+                .exec(&*txn)
+                .await
+                .map_err(unavailable)?;
+            lead::Entity::update_many()
+                .col_expr(lead::Column::UsedAt, Expr::value(now_ms))
+                .col_expr(lead::Column::UpdatedAt, Expr::value(now_ms))
+                .filter(lead::Column::Id.eq(id.as_str()))
+                .exec(&*txn)
+                .await
+                .map_err(unavailable)?;
+        }
+        access.subject_id = lead_id;
+        pii_access::record(&*txn, &access).await.map_err(unavailable)?;
+        let row = lead::Entity::find_by_id(id).one(&*txn).await.map_err(unavailable)?;
+        let lead = self.hydrate(&*txn, row.into_iter().collect()).await?.pop();
+        txn.commit().await.map_err(unavailable)?;
+        Ok(lead)
+    }
+
+    /// Logs reveals of these leads (one row each) in one transaction.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn log_reveals(&self, leads: &[Uuid], template: &PiiAccess) -> Result<(), RepoError> {
+        if leads.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
+        for id in leads {
+            let access = PiiAccess { subject_id: *id, ..template.clone() };
+            pii_access::record(&*txn, &access).await.map_err(unavailable)?;
+        }
+        txn.commit().await.map_err(unavailable)
+    }
+
+    /// The caller's leads for `contacts`: each id either a lead to reveal or a refusal.
+    ///
+    /// # Errors
+    /// Storage failures or an unreadable row.
+    pub async fn owned_for_reveal(
+        &self,
+        user: &User,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, Result<Lead, RevealRefusal>)>, RepoError> {
+        let conn = self.db.conn();
+        let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let rows = lead::Entity::find()
+            .filter(lead::Column::Id.is_in(keys))
+            .filter(lead::Column::OwnerUserId.eq(user.id.to_string()))
+            .all(conn)
+            .await
+            .map_err(unavailable)?;
+        let mut found: HashMap<Uuid, Lead> = self.hydrate(conn, rows).await?.into_iter().map(|l| (l.id, l)).collect();
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let outcome = match found.remove(id) {
+                    Some(lead) if lead.assignment.as_ref().is_some_and(|a| a.used_at.is_some()) => Ok(lead),
+                    Some(_) => Err(RevealRefusal::NotUsed),
+                    None => Err(RevealRefusal::NotFound),
+                };
+                (*id, outcome)
+            })
+            .collect())
+    }
+
+    /// How many leads the user owns now (delete refuses while any).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn count_owned(&self, user_id: Uuid) -> Result<u64, RepoError> {
+        lead::Entity::find()
+            .filter(lead::Column::OwnerUserId.eq(user_id.to_string()))
+            .count(self.db.conn())
+            .await
+            .map_err(unavailable)
+    }
+
+    fn search_condition(&self, search: &LeadSearch, product_ids: &[String], matching_products: &[String]) -> Condition {
+        match search {
+            LeadSearch::Phone(p) => {
+                Condition::all().add(lead::Column::PhoneBidx.eq(self.keyring.blind_index(&PHONE_INDEX, p.e164())))
+            }
+            LeadSearch::PhoneLast4(d) => {
+                let indexes: Vec<String> = product_ids
+                    .iter()
+                    .map(|p| self.keyring.blind_index(&PHONE_LAST4_INDEX, &Self::last4_input(p, d)))
+                    .collect();
+                Condition::all().add(lead::Column::PhoneLast4Bidx.is_in(indexes))
+            }
+            LeadSearch::Email(e) => {
+                Condition::all().add(lead::Column::EmailBidx.eq(self.keyring.blind_index(&EMAIL_INDEX, e.as_str())))
+            }
+            LeadSearch::NameOrProduct { name, .. } => {
+                let mut any = Condition::any().add(lead::Column::ProductId.is_in(matching_products.to_vec()));
+                if let Some(name) = name {
+                    any = any.add(
+                        lead::Column::NameBidx.eq(self.keyring.blind_index(&NAME_INDEX, &name.blind_index_form())),
+                    );
+                }
+                any
+            }
+        }
+    }
+
+    /// 소유 DB 리스트: the owner's leads, filtered, sorted, one page.
+    ///
+    /// # Errors
+    /// Storage failures or an unreadable row.
+    pub async fn list_owned(&self, q: &OwnedQuery) -> Result<Page<Lead>, RepoError> {
+        let conn = self.db.conn();
+        let mut select = lead::Entity::find().filter(lead::Column::OwnerUserId.eq(q.owner.to_string()));
+        match q.used {
+            Some(true) => select = select.filter(lead::Column::UsedAt.is_not_null()),
+            Some(false) => select = select.filter(lead::Column::UsedAt.is_null()),
+            None => {}
+        }
+        match q.has_as {
+            Some(true) => {
+                select = select
+                    .filter(lead::Column::LatestAsStatus.is_not_null())
+                    .filter(lead::Column::LatestAsStatus.ne(AsStatus::Cancelled.as_str()));
+            }
+            Some(false) => {
+                select = select.filter(
+                    Condition::any()
+                        .add(lead::Column::LatestAsStatus.is_null())
+                        .add(lead::Column::LatestAsStatus.eq(AsStatus::Cancelled.as_str())),
+                );
+            }
+            None => {}
+        }
+        if let Some(product) = q.product_id {
+            select = select.filter(lead::Column::ProductId.eq(product.to_string()));
+        }
+        if let Some(provider) = q.provider_id {
+            select = select.filter(lead::Column::ProviderOrgId.eq(provider.to_string()));
+        }
+        let order = match q.sort.order {
+            SortOrder::Asc => Order::Asc,
+            SortOrder::Desc => Order::Desc,
+        };
+        // Unused leads sort after used ones by usedAt, whatever the direction.
+        select = match q.sort.key {
+            OwnedSortKey::AssignedAt => select.order_by(lead::Column::AssignedAt, order.clone()),
+            OwnedSortKey::UsedAt => select.order_by_with_nulls(lead::Column::UsedAt, order.clone(), NullOrdering::Last),
+        }
+        .order_by(lead::Column::Id, order);
+
+        let Some(search) = &q.search else {
+            let total = select.clone().count(conn).await.map_err(unavailable)?;
+            let rows = select.offset(q.page.offset()).limit(q.page.limit()).all(conn).await.map_err(unavailable)?;
+            return Ok(Page { items: self.hydrate(conn, rows).await?, request: q.page, total });
+        };
+        let all_products = product::Entity::find().all(conn).await.map_err(unavailable)?;
+        let product_ids: Vec<String> = all_products.iter().map(|p| p.id.clone()).collect();
+        let fragment = match search {
+            LeadSearch::NameOrProduct { product_fragment, .. } => product_fragment.to_lowercase(),
+            _ => String::new(),
+        };
+        let matching: Vec<String> = all_products
+            .iter()
+            .filter(|p| !fragment.is_empty() && p.name.to_lowercase().contains(&fragment))
+            .map(|p| p.id.clone())
+            .collect();
+        let names: HashMap<&str, &str> = all_products.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
+        let rows = select
+            .filter(self.search_condition(search, &product_ids, &matching))
+            .limit(SEARCH_CANDIDATES)
+            .all(conn)
+            .await
+            .map_err(unavailable)?;
+        let mut hits = Vec::new();
+        for row in rows {
+            let pii = self.decrypt_pii(&row)?;
+            let exact = match search {
+                LeadSearch::Phone(p) => pii.phone.e164() == p.e164(),
+                LeadSearch::PhoneLast4(d) => pii.phone.last4() == d,
+                LeadSearch::Email(e) => pii.email.as_ref().is_some_and(|m| m.as_str() == e.as_str()),
+                LeadSearch::NameOrProduct { name, .. } => {
+                    name.as_ref().is_some_and(|n| n.blind_index_form() == pii.name.blind_index_form())
+                        || names.get(row.product_id.as_str()).is_some_and(|p| p.to_lowercase().contains(&fragment))
+                }
+            };
+            if exact {
+                hits.push(row);
+            }
+        }
+        let total = hits.len() as u64;
+        let offset = usize::try_from(q.page.offset()).unwrap_or(usize::MAX);
+        let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
+        let page: Vec<lead::Model> = hits.into_iter().skip(offset).take(limit).collect();
+        Ok(Page { items: self.hydrate(conn, page).await?, request: q.page, total })
+    }
+}
+
+/// Inserts an AS request row and copies its status onto the lead (the AS issue's write
+/// side will go through here; tests use it to exercise `hasAs`).
+///
+/// # Errors
+/// Storage failures.
+pub async fn record_as_status(
+    conn: &impl ConnectionTrait,
+    lead_id: Uuid,
+    requester: Uuid,
+    status: AsStatus,
+    at: OffsetDateTime,
+) -> Result<Uuid, DbErr> {
+    let id = new_id();
+    let Some(row) = lead::Entity::find_by_id(lead_id.to_string()).one(conn).await? else {
+        return Err(DbErr::RecordNotFound(format!("lead {lead_id}")));
+    };
+    let model = as_request::ActiveModel {
+        id: Set(id.to_string()),
+        lead_id: Set(lead_id.to_string()),
+        assignment_id: Set(row.assignment_id.unwrap_or_default()),
+        requester_user_id: Set(requester.to_string()),
+        reason_code: Set("ETC".to_owned()),
+        description: Set(String::new()),
+        status: Set(status.as_str().to_owned()),
+        created_at: Set(to_millis(at)),
+        updated_at: Set(to_millis(at)),
+    };
+    as_request::Entity::insert(model).exec_without_returning(conn).await?;
+    lead::Entity::update_many()
+        .col_expr(lead::Column::LatestAsStatus, Expr::value(status.as_str()))
+        .filter(lead::Column::Id.eq(lead_id.to_string()))
+        .exec(conn)
+        .await?;
+    Ok(id)
+}
