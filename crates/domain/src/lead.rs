@@ -11,7 +11,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::{FieldError, ValidationError};
-use crate::pagination::{PageRequest, Sort, SortKey};
+use crate::pagination::{PageRequest, SortKey};
 use crate::pii::{Email, PersonName, PhoneNumber};
 use crate::reference::code_enum;
 
@@ -323,17 +323,121 @@ pub fn parse_yn(raw: Option<&str>, field: &str) -> Result<Option<bool>, Validati
     }
 }
 
-/// The owned-list query (소유 DB 리스트).
+/// Sort keys of the distributed-away list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwaySortKey {
+    DistributedAt,
+    UsedAt,
+}
+
+impl SortKey for AwaySortKey {
+    const ALLOWED: &'static [(&'static str, Self)] =
+        &[("distributedAt", Self::DistributedAt), ("usedAt", Self::UsedAt)];
+    const DEFAULT: Self = Self::DistributedAt;
+}
+
+/// The column a lead list sorts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSortColumn {
+    AssignedAt,
+    UsedAt,
+    /// `lastDistributedAt`.
+    DistributedAt,
+}
+
+impl From<OwnedSortKey> for ListSortColumn {
+    fn from(key: OwnedSortKey) -> Self {
+        match key {
+            OwnedSortKey::AssignedAt => Self::AssignedAt,
+            OwnedSortKey::UsedAt => Self::UsedAt,
+        }
+    }
+}
+
+impl From<AwaySortKey> for ListSortColumn {
+    fn from(key: AwaySortKey) -> Self {
+        match key {
+            AwaySortKey::DistributedAt => Self::DistributedAt,
+            AwaySortKey::UsedAt => Self::UsedAt,
+        }
+    }
+}
+
+/// Whose leads a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListScope {
+    /// 소유 DB 리스트: the leads this user owns.
+    Owned(Uuid),
+    /// 기분배 DB 리스트: leads this user distributed that another user now owns.
+    DistributedBy(Uuid),
+}
+
+/// A lead-list query (소유 DB 리스트, 기분배 DB 리스트).
 #[derive(Debug, Clone)]
 pub struct OwnedQuery {
-    pub owner: Uuid,
+    pub scope: ListScope,
     pub used: Option<bool>,
     pub has_as: Option<bool>,
     pub product_id: Option<Uuid>,
     pub provider_id: Option<Uuid>,
     pub search: Option<LeadSearch>,
     pub page: PageRequest,
-    pub sort: Sort<OwnedSortKey>,
+    pub sort_column: ListSortColumn,
+    pub sort_order: crate::pagination::SortOrder,
+}
+
+/// Why a lead cannot move between users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferRefusal {
+    /// Unknown, or not the caller's to move (indistinguishable on purpose).
+    NotFound,
+    /// An AS request is open on it.
+    OpenAs,
+    /// The recipient has used it (recall only).
+    AlreadyUsed,
+}
+
+impl Lead {
+    /// Whether `leader` may distribute this lead: they own it and no AS is open.
+    ///
+    /// # Errors
+    /// The refusal.
+    pub fn check_distribute(&self, leader: Uuid) -> Result<(), TransferRefusal> {
+        match &self.assignment {
+            Some(a) if a.owner_user_id == leader => {}
+            _ => return Err(TransferRefusal::NotFound),
+        }
+        if self.has_open_as() {
+            return Err(TransferRefusal::OpenAs);
+        }
+        Ok(())
+    }
+
+    /// Whether `leader` may recall this lead: they distributed the open assignment to
+    /// someone else (directly, or it came back to its holder by a recall that restored
+    /// `leader` as its distributor), who has not used it, and no AS is open.
+    ///
+    /// # Errors
+    /// The refusal.
+    pub fn check_recall(&self, leader: Uuid) -> Result<(), TransferRefusal> {
+        let Some(a) = &self.assignment else { return Err(TransferRefusal::NotFound) };
+        if a.distributor_user_id != Some(leader) || a.owner_user_id == leader {
+            return Err(TransferRefusal::NotFound);
+        }
+        if a.used_at.is_some() {
+            return Err(TransferRefusal::AlreadyUsed);
+        }
+        if self.has_open_as() {
+            return Err(TransferRefusal::OpenAs);
+        }
+        Ok(())
+    }
+
+    /// An AS request that is neither decided nor cancelled.
+    #[must_use]
+    pub fn has_open_as(&self) -> bool {
+        matches!(self.latest_as(), Some(AsStatus::Requested | AsStatus::InReview))
+    }
 }
 
 #[cfg(test)]
@@ -417,6 +521,27 @@ mod tests {
             "the distributor never sees plain PII"
         );
         assert_eq!(lead(owner, true, None).visibility_for(other), Visibility::Hidden);
+    }
+
+    #[test]
+    fn distribution_and_recall_rules_hold() {
+        let (owner, leader, other) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        assert_eq!(lead(leader, false, None).check_distribute(leader), Ok(()));
+        assert_eq!(lead(owner, false, None).check_distribute(leader), Err(TransferRefusal::NotFound));
+        let mut with_as = lead(leader, false, None);
+        with_as.as_statuses = vec![AsStatus::Requested];
+        assert_eq!(with_as.check_distribute(leader), Err(TransferRefusal::OpenAs));
+        with_as.as_statuses = vec![AsStatus::Rejected, AsStatus::Requested];
+        assert_eq!(with_as.check_distribute(leader), Ok(()), "only the latest AS counts");
+
+        assert_eq!(lead(owner, false, Some(leader)).check_recall(leader), Ok(()));
+        assert_eq!(lead(owner, true, Some(leader)).check_recall(leader), Err(TransferRefusal::AlreadyUsed));
+        assert_eq!(
+            lead(owner, false, Some(other)).check_recall(leader),
+            Err(TransferRefusal::NotFound),
+            "someone else distributed it"
+        );
+        assert_eq!(lead(owner, false, None).check_recall(leader), Err(TransferRefusal::NotFound));
     }
 
     #[test]

@@ -15,13 +15,13 @@ use domain::error::RepoError;
 use domain::identity::User;
 use domain::ids::new_id;
 use domain::lead::{
-    AsStatus, AssignmentRecord, AssignmentSource, CurrentAssignment, Lead, LeadPii, LeadSearch, LeadStatus, NewLead,
-    OwnedQuery, OwnedSortKey,
+    AsStatus, AssignmentRecord, AssignmentSource, CurrentAssignment, Lead, LeadPii, LeadSearch, LeadStatus, ListScope,
+    ListSortColumn, NewLead, OwnedQuery, TransferRefusal,
 };
 use domain::pagination::{Page, SortOrder};
 use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::PiiAccess;
-use sea_orm::sea_query::{Expr, NullOrdering};
+use sea_orm::sea_query::{Expr, Func, NullOrdering};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -422,7 +422,12 @@ impl SeaLeadRepository {
     /// Storage failures or an unreadable row.
     pub async fn list_owned(&self, q: &OwnedQuery) -> Result<Page<Lead>, RepoError> {
         let conn = self.db.conn();
-        let mut select = lead::Entity::find().filter(lead::Column::OwnerUserId.eq(q.owner.to_string()));
+        let mut select = match q.scope {
+            ListScope::Owned(owner) => lead::Entity::find().filter(lead::Column::OwnerUserId.eq(owner.to_string())),
+            ListScope::DistributedBy(leader) => lead::Entity::find()
+                .filter(lead::Column::DistributorUserId.eq(leader.to_string()))
+                .filter(lead::Column::OwnerUserId.ne(leader.to_string())),
+        };
         match q.used {
             Some(true) => select = select.filter(lead::Column::UsedAt.is_not_null()),
             Some(false) => select = select.filter(lead::Column::UsedAt.is_null()),
@@ -449,14 +454,17 @@ impl SeaLeadRepository {
         if let Some(provider) = q.provider_id {
             select = select.filter(lead::Column::ProviderOrgId.eq(provider.to_string()));
         }
-        let order = match q.sort.order {
+        let order = match q.sort_order {
             SortOrder::Asc => Order::Asc,
             SortOrder::Desc => Order::Desc,
         };
         // Unused leads sort after used ones by usedAt, whatever the direction.
-        select = match q.sort.key {
-            OwnedSortKey::AssignedAt => select.order_by(lead::Column::AssignedAt, order.clone()),
-            OwnedSortKey::UsedAt => select.order_by_with_nulls(lead::Column::UsedAt, order.clone(), NullOrdering::Last),
+        select = match q.sort_column {
+            ListSortColumn::AssignedAt => select.order_by(lead::Column::AssignedAt, order.clone()),
+            ListSortColumn::UsedAt => {
+                select.order_by_with_nulls(lead::Column::UsedAt, order.clone(), NullOrdering::Last)
+            }
+            ListSortColumn::DistributedAt => select.order_by(lead::Column::LastDistributedAt, order.clone()),
         }
         .order_by(lead::Column::Id, order);
 
@@ -504,6 +512,214 @@ impl SeaLeadRepository {
         let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
         let page: Vec<lead::Model> = hits.into_iter().skip(offset).take(limit).collect();
         Ok(Page { items: self.hydrate(conn, page).await?, request: q.page, total })
+    }
+}
+
+fn sorted(ids: &[Uuid]) -> Vec<Uuid> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids
+}
+
+/// The outcome of a distribution or a recall: every lead moved, or the first refusal
+/// (and nothing moved).
+pub type TransferOutcome = Result<Vec<(Uuid, Uuid)>, (Uuid, TransferRefusal)>;
+
+impl SeaLeadRepository {
+    async fn load_for_transfer(
+        &self,
+        conn: &impl ConnectionTrait,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, (lead::Model, Lead)>, RepoError> {
+        let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let rows = lead::Entity::find().filter(lead::Column::Id.is_in(keys)).all(conn).await.map_err(unavailable)?;
+        let leads = self.hydrate(conn, rows.clone()).await?;
+        Ok(rows.into_iter().zip(leads).map(|(row, lead)| (lead.id, (row, lead))).collect())
+    }
+
+    /// Ends the open assignment `current` of `lead`, opens `next`, and moves the lead row
+    /// to it; each step conditional on nothing having changed since it was read.
+    async fn switch(
+        conn: &impl ConnectionTrait,
+        row: &lead::Model,
+        end_reason: &str,
+        next: assignment::ActiveModel,
+        lead_update: lead::ActiveModel,
+        now_ms: i64,
+    ) -> Result<(), RepoError> {
+        let current = row.assignment_id.clone().unwrap_or_default();
+        let ended = assignment::Entity::update_many()
+            .col_expr(assignment::Column::EndedAt, Expr::value(now_ms))
+            .col_expr(assignment::Column::EndReason, Expr::value(end_reason))
+            .filter(assignment::Column::Id.eq(current.as_str()))
+            .filter(assignment::Column::EndedAt.is_null())
+            .exec(conn)
+            .await
+            .map_err(unavailable)?;
+        if ended.rows_affected != 1 {
+            return Err(RepoError::Conflict(format!("lead {} changed meanwhile", row.id)));
+        }
+        assignment::Entity::insert(next).exec_without_returning(conn).await.map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                RepoError::Conflict(format!("lead {} changed meanwhile", row.id))
+            }
+            _ => unavailable(e),
+        })?;
+        let moved = lead::Entity::update_many()
+            .set(lead_update)
+            .filter(lead::Column::Id.eq(row.id.as_str()))
+            .filter(lead::Column::AssignmentId.eq(current.as_str()))
+            .exec(conn)
+            .await
+            .map_err(unavailable)?;
+        if moved.rows_affected != 1 {
+            return Err(RepoError::Conflict(format!("lead {} changed meanwhile", row.id)));
+        }
+        Ok(())
+    }
+
+    /// DB 분배: moves every lead from `leader` to `recipient`, all or nothing.
+    ///
+    /// # Errors
+    /// Storage failures; [`RepoError::Conflict`] when a lead changed concurrently.
+    pub async fn distribute(
+        &self,
+        leader: &User,
+        recipient: &User,
+        ids: &[Uuid],
+        now: OffsetDateTime,
+    ) -> Result<TransferOutcome, RepoError> {
+        let now_ms = to_millis(now);
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
+        let mut loaded = self.load_for_transfer(&*txn, ids).await?;
+        for id in ids {
+            let refusal = match loaded.get(id) {
+                None => Some(TransferRefusal::NotFound),
+                Some((_, lead)) => lead.check_distribute(leader.id).err(),
+            };
+            if let Some(refusal) = refusal {
+                return Ok(Err((*id, refusal)));
+            }
+        }
+        let mut moved = Vec::with_capacity(ids.len());
+        // Rows are locked in id order, so concurrent transfers cannot deadlock.
+        for id in sorted(ids) {
+            let Some((row, _)) = loaded.remove(&id) else { continue };
+            let next_id = new_id().to_string();
+            let next = assignment::ActiveModel {
+                id: Set(next_id.clone()),
+                lead_id: Set(row.id.clone()),
+                owner_user_id: Set(recipient.id.to_string()),
+                owner_org_id: Set(recipient.org_id.to_string()),
+                source: Set(AssignmentSource::Distributed.as_str().to_owned()),
+                distributor_user_id: Set(Some(leader.id.to_string())),
+                order_line_id: Set(None),
+                restored_from_id: Set(row.assignment_id.clone()),
+                assigned_at: Set(now_ms),
+                used_at: Set(None),
+                ended_at: Set(None),
+                end_reason: Set(None),
+            };
+            let update = lead::ActiveModel {
+                owner_user_id: Set(Some(recipient.id.to_string())),
+                owner_org_id: Set(Some(recipient.org_id.to_string())),
+                assignment_id: Set(Some(next_id.clone())),
+                assignment_source: Set(Some(AssignmentSource::Distributed.as_str().to_owned())),
+                distributor_user_id: Set(Some(leader.id.to_string())),
+                assigned_at: Set(Some(now_ms)),
+                used_at: Set(None),
+                last_distributed_at: Set(Some(now_ms)),
+                updated_at: Set(now_ms),
+                ..Default::default()
+            };
+            Self::switch(&*txn, &row, "DISTRIBUTED", next, update, now_ms).await?;
+            moved.push((id, next_id.parse().map_err(|e| corrupt(&row.id, e))?));
+        }
+        txn.commit().await.map_err(unavailable)?;
+        Ok(Ok(moved))
+    }
+
+    /// DB 분배 회수: gives every lead back to `leader` with the rights they had before
+    /// (their earlier assignment's `usedAt` and distributor), all or nothing.
+    ///
+    /// # Errors
+    /// Storage failures; [`RepoError::Conflict`] when a lead changed concurrently.
+    pub async fn recall(&self, leader: &User, ids: &[Uuid], now: OffsetDateTime) -> Result<TransferOutcome, RepoError> {
+        let now_ms = to_millis(now);
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
+        let mut loaded = self.load_for_transfer(&*txn, ids).await?;
+        for id in ids {
+            let refusal = match loaded.get(id) {
+                None => Some(TransferRefusal::NotFound),
+                Some((_, lead)) => lead.check_recall(leader.id).err(),
+            };
+            if let Some(refusal) = refusal {
+                return Ok(Err((*id, refusal)));
+            }
+        }
+        let mut moved = Vec::with_capacity(ids.len());
+        for id in sorted(ids) {
+            let Some((row, _)) = loaded.remove(&id) else { continue };
+            let current = row.assignment_id.clone().unwrap_or_default();
+            let given = assignment::Entity::find_by_id(current).one(&*txn).await.map_err(unavailable)?;
+            let restored = match given.and_then(|g| g.restored_from_id) {
+                Some(prev) => assignment::Entity::find_by_id(prev).one(&*txn).await.map_err(unavailable)?,
+                None => None,
+            };
+            let used_at = restored.as_ref().and_then(|r| r.used_at);
+            let distributor = restored.as_ref().and_then(|r| r.distributor_user_id.clone());
+            let next_id = new_id().to_string();
+            let next = assignment::ActiveModel {
+                id: Set(next_id.clone()),
+                lead_id: Set(row.id.clone()),
+                owner_user_id: Set(leader.id.to_string()),
+                owner_org_id: Set(leader.org_id.to_string()),
+                source: Set(AssignmentSource::Recalled.as_str().to_owned()),
+                distributor_user_id: Set(distributor.clone()),
+                order_line_id: Set(restored.as_ref().and_then(|r| r.order_line_id.clone())),
+                restored_from_id: Set(restored.as_ref().and_then(|r| r.restored_from_id.clone())),
+                assigned_at: Set(now_ms),
+                used_at: Set(used_at),
+                ended_at: Set(None),
+                end_reason: Set(None),
+            };
+            let update = lead::ActiveModel {
+                owner_user_id: Set(Some(leader.id.to_string())),
+                owner_org_id: Set(Some(leader.org_id.to_string())),
+                assignment_id: Set(Some(next_id.clone())),
+                assignment_source: Set(Some(AssignmentSource::Recalled.as_str().to_owned())),
+                distributor_user_id: Set(distributor),
+                assigned_at: Set(Some(now_ms)),
+                used_at: Set(used_at),
+                updated_at: Set(now_ms),
+                ..Default::default()
+            };
+            Self::switch(&*txn, &row, "RECALLED", next, update, now_ms).await?;
+            moved.push((id, next_id.parse().map_err(|e| corrupt(&row.id, e))?));
+        }
+        txn.commit().await.map_err(unavailable)?;
+        Ok(Ok(moved))
+    }
+
+    /// Open assignments per lead (for invariant checks): leads with other than one.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn leads_without_exactly_one_open_assignment(&self) -> Result<u64, RepoError> {
+        let conn = self.db.conn();
+        let open: Vec<(String, i64)> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::LeadId)
+            .column_as(Expr::from(Func::count(Expr::col(assignment::Column::Id))), "n")
+            .filter(assignment::Column::EndedAt.is_null())
+            .group_by(assignment::Column::LeadId)
+            .into_tuple()
+            .all(conn)
+            .await
+            .map_err(unavailable)?;
+        let leads = lead::Entity::find().count(conn).await.map_err(unavailable)?;
+        let well = open.iter().filter(|(_, n)| *n == 1).count() as u64;
+        Ok(leads - well.min(leads))
     }
 }
 

@@ -10,10 +10,13 @@ use std::collections::HashSet;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::error::FieldError;
+use domain::identity::Role;
 use domain::identity::User;
 use domain::lead::{
-    AssignmentRecord, Lead, LeadFields, LeadSearch, NewLead, OwnedQuery, OwnedSortKey, Visibility, parse_yn,
+    AssignmentRecord, AwaySortKey, Lead, LeadFields, LeadSearch, ListScope, NewLead, OwnedQuery, OwnedSortKey,
+    TransferRefusal, Visibility, parse_yn,
 };
+use domain::pagination::{PageRequest, SortKey, SortOrder};
 use domain::pii::mask;
 use domain::ports::{PiiAccess, ReferenceRepository};
 use serde::{Deserialize, Serialize};
@@ -30,7 +33,15 @@ use crate::wire::{Pagination, timestamp};
 pub const MAX_CONTACT_IDS: usize = 100;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_lead).service(list_owned).service(contacts).service(get_lead).service(use_lead);
+    // `distributed-away` before `{leadId}`: the literal path must win.
+    cfg.service(create_lead)
+        .service(list_owned)
+        .service(distributed_away)
+        .service(contacts)
+        .service(distribute)
+        .service(recall)
+        .service(get_lead)
+        .service(use_lead);
 }
 
 fn lead_not_found() -> ApiError {
@@ -275,8 +286,27 @@ pub async fn list_owned(
     sort: web::Query<SortParams>,
 ) -> Result<HttpResponse, ApiError> {
     let owner = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
+    let query = list_query::<OwnedSortKey>(ListScope::Owned(owner.id), &filter, &page, &sort)?;
+    let result = state.leads.list_owned(&query).await?;
+    let revealed: Vec<Uuid> =
+        result.items.iter().filter(|l| l.visibility_for(owner.id) == Visibility::Revealed).map(|l| l.id).collect();
+    let template = access(&state, &caller, &owner, "GET /api/v1/leads", REVEALED_FIELDS.to_vec());
+    state.leads.log_reveals(&revealed, &template).await?;
+    Ok(HttpResponse::Ok().json(LeadsListResponse {
+        pagination: Pagination::from(&result),
+        data: result.items.iter().map(|l| LeadDto::new(l, l.visibility_for(owner.id))).collect(),
+    }))
+}
+
+/// Parses the filters shared by both lead lists, reporting every bad one at once.
+fn list_query<K: SortKey + Into<domain::lead::ListSortColumn>>(
+    scope: ListScope,
+    filter: &OwnedFilter,
+    page: &PageParams,
+    sort: &SortParams,
+) -> Result<OwnedQuery, ApiError> {
     let mut errors = Vec::new();
-    let paging = page_and_sort::<OwnedSortKey>(&page, &sort).map_err(|e| {
+    let paging = page_and_sort::<K>(page, sort).map_err(|e| {
         if let ApiError::Validation(d) = e {
             errors.extend(d);
         }
@@ -290,20 +320,245 @@ pub async fn list_owned(
         .as_deref()
         .filter(|s| !s.trim().is_empty())
         .and_then(|s| LeadSearch::parse(s).map_err(|e| errors.extend(e.0)).ok());
-    let (page, sort) = match paging {
+    let (page, sort): (PageRequest, domain::pagination::Sort<K>) = match paging {
         Ok(ps) if errors.is_empty() => ps,
         _ => return Err(ApiError::Validation(errors)),
     };
-    let query = OwnedQuery { owner: owner.id, used, has_as, product_id, provider_id, search, page, sort };
+    let sort_order: SortOrder = sort.order;
+    Ok(OwnedQuery {
+        scope,
+        used,
+        has_as,
+        product_id,
+        provider_id,
+        search,
+        page,
+        sort_column: sort.key.into(),
+        sort_order,
+    })
+}
+
+/// A lead in the distributed-away list: always masked, with its current owner.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DistributedLeadDto {
+    #[serde(flatten)]
+    pub lead: LeadDto,
+    /// The user who owns it now.
+    pub current_owner_id: Uuid,
+    /// When the caller distributed it (`lastDistributedAt`).
+    pub distributed_at: Option<String>,
+}
+
+/// 기분배 DB 리스트 response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DistributedAwayResponse {
+    pub data: Vec<DistributedLeadDto>,
+    pub pagination: Pagination,
+}
+
+/// 기분배 DB 리스트: leads the caller distributed that another user now owns
+/// (recallable while unused). Contacts and email are always masked. `sortBy`:
+/// `distributedAt` (default, on `lastDistributedAt`) or `usedAt`.
+#[utoipa::path(
+    tag = "leads",
+    params(OwnedFilter, PageParams, SortParams),
+    responses(
+        (status = 200, body = DistributedAwayResponse, description = "one page of distributed leads"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/api/v1/leads/distributed-away")]
+pub async fn distributed_away(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filter: web::Query<OwnedFilter>,
+    page: web::Query<PageParams>,
+    sort: web::Query<SortParams>,
+) -> Result<HttpResponse, ApiError> {
+    let leader = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
+    let query = list_query::<AwaySortKey>(ListScope::DistributedBy(leader.id), &filter, &page, &sort)?;
     let result = state.leads.list_owned(&query).await?;
-    let revealed: Vec<Uuid> =
-        result.items.iter().filter(|l| l.visibility_for(owner.id) == Visibility::Revealed).map(|l| l.id).collect();
-    let template = access(&state, &caller, &owner, "GET /api/v1/leads", REVEALED_FIELDS.to_vec());
-    state.leads.log_reveals(&revealed, &template).await?;
-    Ok(HttpResponse::Ok().json(LeadsListResponse {
-        pagination: Pagination::from(&result),
-        data: result.items.iter().map(|l| LeadDto::new(l, l.visibility_for(owner.id))).collect(),
-    }))
+    let data = result
+        .items
+        .iter()
+        .map(|l| DistributedLeadDto {
+            lead: LeadDto::new(l, Visibility::Masked),
+            current_owner_id: l.assignment.as_ref().map_or(Uuid::nil(), |a| a.owner_user_id),
+            distributed_at: l.last_distributed_at.map(timestamp),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(DistributedAwayResponse { pagination: Pagination::from(&result), data }))
+}
+
+/// The most ids a distribution or recall takes.
+pub const MAX_TRANSFER_IDS: usize = 500;
+
+/// DB 분배.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DistributeRequest {
+    pub mohom_id: Option<String>,
+    /// A user of the same org.
+    pub to_mohom_id: String,
+    /// 1 to 500 distinct lead ids.
+    pub lead_ids: Vec<String>,
+}
+
+/// DB 분배 회수.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecallRequest {
+    pub mohom_id: Option<String>,
+    /// 1 to 500 distinct lead ids.
+    pub lead_ids: Vec<String>,
+}
+
+/// One lead moved and its new assignment.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MovedLead {
+    pub lead_id: Uuid,
+    pub assignment_id: Uuid,
+}
+
+/// The result of a distribution.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DistributeResponse {
+    pub distributed: usize,
+    pub assignments: Vec<MovedLead>,
+}
+
+/// The result of a recall.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecallResponse {
+    pub recalled: usize,
+    pub assignments: Vec<MovedLead>,
+}
+
+fn parse_ids(raw: &[String], max: usize) -> Result<Vec<Uuid>, ApiError> {
+    if raw.is_empty() || raw.len() > max {
+        return Err(ApiError::invalid("leadIds", &format!("must hold 1 to {max} ids")));
+    }
+    let mut seen = HashSet::new();
+    raw.iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let id: Uuid = text.parse().map_err(|_| ApiError::invalid(&format!("leadIds[{i}]"), "must be a UUID"))?;
+            if seen.insert(id) { Ok(id) } else { Err(ApiError::invalid(&format!("leadIds[{i}]"), "is a duplicate")) }
+        })
+        .collect()
+}
+
+fn refusal_error(id: Uuid, refusal: TransferRefusal) -> ApiError {
+    match refusal {
+        TransferRefusal::NotFound => ApiError::not_found("LEAD_NOT_FOUND", format!("lead {id} is not yours to move")),
+        TransferRefusal::OpenAs => ApiError::conflict("LEAD_HAS_OPEN_AS", format!("lead {id} has an open AS request")),
+        TransferRefusal::AlreadyUsed => {
+            ApiError::conflict("LEAD_ALREADY_USED", format!("lead {id} was used by its owner"))
+        }
+    }
+}
+
+fn transfer_error(err: domain::error::RepoError) -> ApiError {
+    match err {
+        domain::error::RepoError::Conflict(what) => {
+            ApiError::conflict("LEAD_CONFLICT", format!("{what}; nothing was moved, retry"))
+        }
+        other => other.into(),
+    }
+}
+
+fn require_leader(user: &User) -> Result<(), ApiError> {
+    if user.role == Role::Leader {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only a LEADER distributes and recalls leads"))
+    }
+}
+
+/// DB 분배: all or nothing; each lead owned by the caller (a `LEADER`) with no open AS;
+/// the recipient an active user of the same org.
+#[utoipa::path(
+    tag = "leads",
+    request_body = DistributeRequest,
+    responses(
+        (status = 200, body = DistributeResponse, description = "every lead moved"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED: ids empty, over 500, duplicate or malformed; recipient is the caller"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN: not a LEADER"),
+        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND or LEAD_NOT_FOUND"),
+        (status = 409, body = ErrorResponse, description = "LEAD_HAS_OPEN_AS or LEAD_CONFLICT"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/leads/distribute")]
+pub async fn distribute(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<DistributeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let ids = parse_ids(&body.lead_ids, MAX_TRANSFER_IDS)?;
+    let leader = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
+    require_leader(&leader)?;
+    let to = domain::identity::MohomId::parse(&body.to_mohom_id)
+        .map_err(|_| ApiError::invalid("toMohomId", "must be a mohomId"))?;
+    if to.as_str() == leader.mohom_id.as_str() {
+        return Err(ApiError::invalid("toMohomId", "must be another user"));
+    }
+    let recipient =
+        domain::service::users::UserService::new(&state.users, &*state.clock).get(leader.org_id, &to).await?;
+    crate::idempotency::run(&state, &caller, &req, &body, || async {
+        let moved =
+            state.leads.distribute(&leader, &recipient, &ids, state.clock.now()).await.map_err(transfer_error)?;
+        let moved = moved.map_err(|(id, refusal)| refusal_error(id, refusal))?;
+        let assignments: Vec<MovedLead> =
+            moved.into_iter().map(|(lead_id, assignment_id)| MovedLead { lead_id, assignment_id }).collect();
+        Ok((StatusCode::OK, DistributeResponse { distributed: assignments.len(), assignments }))
+    })
+    .await
+}
+
+/// DB 분배 회수: all or nothing; each lead's open assignment was distributed by the
+/// caller (a `LEADER`), is unused, and has no open AS. The caller gets back exactly the
+/// rights they had before (a lead they had used is still used for them).
+#[utoipa::path(
+    tag = "leads",
+    request_body = RecallRequest,
+    responses(
+        (status = 200, body = RecallResponse, description = "every lead recalled"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN: not a LEADER"),
+        (status = 404, body = ErrorResponse, description = "LEAD_NOT_FOUND: unknown, or not distributed by the caller"),
+        (status = 409, body = ErrorResponse, description = "LEAD_ALREADY_USED, LEAD_HAS_OPEN_AS or LEAD_CONFLICT"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/leads/recall")]
+pub async fn recall(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<RecallRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let ids = parse_ids(&body.lead_ids, MAX_TRANSFER_IDS)?;
+    let leader = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
+    require_leader(&leader)?;
+    crate::idempotency::run(&state, &caller, &req, &body, || async {
+        let moved = state.leads.recall(&leader, &ids, state.clock.now()).await.map_err(transfer_error)?;
+        let moved = moved.map_err(|(id, refusal)| refusal_error(id, refusal))?;
+        let assignments: Vec<MovedLead> =
+            moved.into_iter().map(|(lead_id, assignment_id)| MovedLead { lead_id, assignment_id }).collect();
+        Ok((StatusCode::OK, RecallResponse { recalled: assignments.len(), assignments }))
+    })
+    .await
 }
 
 /// One period of ownership.
@@ -481,18 +736,7 @@ pub async fn contacts(
     caller: Caller,
     body: web::Json<ContactsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if body.lead_ids.is_empty() || body.lead_ids.len() > MAX_CONTACT_IDS {
-        return Err(ApiError::invalid("leadIds", "must hold 1 to 100 ids"));
-    }
-    let mut ids = Vec::with_capacity(body.lead_ids.len());
-    let mut seen = HashSet::new();
-    for (i, raw) in body.lead_ids.iter().enumerate() {
-        let id: Uuid = raw.parse().map_err(|_| ApiError::invalid(&format!("leadIds[{i}]"), "must be a UUID"))?;
-        if !seen.insert(id) {
-            return Err(ApiError::invalid(&format!("leadIds[{i}]"), "is a duplicate"));
-        }
-        ids.push(id);
-    }
+    let ids = parse_ids(&body.lead_ids, MAX_CONTACT_IDS)?;
     let owner = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
     let outcomes = state.leads.owned_for_reveal(&owner, &ids).await?;
     let mut data = Vec::new();

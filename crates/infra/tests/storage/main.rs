@@ -9,5 +9,6 @@ mod idempotency;
 mod migrations;
 mod money;
 mod seeding;
+mod transfers;
 mod vault;
 mod write_gate;

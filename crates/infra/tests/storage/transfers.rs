@@ -1,0 +1,111 @@
+//! Distribution and recall under concurrency: many tasks moving the same leads at once
+//! never leave a lead with two open assignments or none.
+
+use std::sync::Arc;
+
+use domain::identity::{MohomId, Role, User, UserStatus};
+use domain::lead::{LeadFields, NewLead};
+use domain::pii::{Email, PersonName, PhoneNumber};
+use domain::ports::UserRepository;
+use infra::leads::SeaLeadRepository;
+use infra::users::SeaUserRepository;
+use testkit::TestDb;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads = 4);
+    concurrent_distributions_and_recalls_keep_one_open_assignment_per_lead => concurrency_body;
+}
+
+fn user(org: Uuid, mohom: &str, role: Role) -> User {
+    let now = OffsetDateTime::now_utc();
+    User {
+        id: domain::ids::new_id(),
+        org_id: org,
+        mohom_id: MohomId::parse(mohom).unwrap(),
+        role,
+        team_id: None,
+        name: PersonName::parse("사용자").unwrap(),
+        phone: Some(PhoneNumber::parse("010-1234-5678").unwrap()),
+        email: Some(Email::parse("u@example.com").unwrap()),
+        status: UserStatus::Active,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn concurrency_body(db: TestDb) {
+    infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
+    let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
+    let product = infra::fixtures::product_id_by_code(db.db.conn(), "INS-HEALTH").await.unwrap().unwrap();
+    let keyring = Arc::new(testkit::keyring());
+    let users = SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring));
+    let leads = Arc::new(SeaLeadRepository::new(db.db.clone(), keyring));
+    let leaders = [user(org, "l-1", Role::Leader), user(org, "l-2", Role::Leader)];
+    let members = [user(org, "m-1", Role::Member), user(org, "m-2", Role::Member)];
+    for u in leaders.iter().chain(&members) {
+        users.insert(u).await.unwrap();
+    }
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let owner = &leaders[i % 2];
+        let phone = format!("010-2000-{:04}", i);
+        let product_text = product.to_string();
+        let fields = LeadFields {
+            product_id: Some(&product_text),
+            name: Some("홍길동"),
+            phone: Some(&phone),
+            region: Some("서울"),
+            ..LeadFields::default()
+        };
+        let new = NewLead::parse(&fields, OffsetDateTime::now_utc().date()).unwrap();
+        ids.push(leads.register(owner, &new, OffsetDateTime::now_utc()).await.unwrap().0);
+    }
+    let ids = Arc::new(ids);
+    let leaders = Arc::new(leaders);
+    let members = Arc::new(members);
+    let mut tasks = Vec::new();
+    for t in 0..8usize {
+        let (leads, ids, leaders, members) =
+            (Arc::clone(&leads), Arc::clone(&ids), Arc::clone(&leaders), Arc::clone(&members));
+        tasks.push(tokio::spawn(async move {
+            let mut moved = 0u32;
+            for round in 0..12usize {
+                let leader = &leaders[(t + round) % 2];
+                let member = &members[(t * 7 + round) % 2];
+                let start = (t * 3 + round * 5) % ids.len();
+                let batch: Vec<Uuid> = (0..4)
+                    .map(|k| ids[(start + k * 2) % ids.len()])
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let outcome = if (t + round) % 3 == 0 {
+                    leads.recall(leader, &batch, OffsetDateTime::now_utc()).await
+                } else {
+                    leads.distribute(leader, member, &batch, OffsetDateTime::now_utc()).await
+                };
+                match outcome {
+                    Ok(Ok(done)) => moved += u32::try_from(done.len()).unwrap(),
+                    Ok(Err(_refusal)) => {}
+                    Err(domain::error::RepoError::Conflict(_)) => {}
+                    Err(other) => panic!("unexpected failure under concurrency: {other:?}"),
+                }
+            }
+            moved
+        }));
+    }
+    let mut total_moved = 0;
+    for task in tasks {
+        total_moved += task.await.unwrap();
+    }
+    assert!(total_moved > 0, "some transfers happened");
+    assert_eq!(leads.leads_without_exactly_one_open_assignment().await.unwrap(), 0);
+    for id in ids.iter() {
+        let lead = leads.get(*id).await.unwrap().unwrap();
+        let history = leads.history(*id).await.unwrap();
+        let open: Vec<_> = history.iter().filter(|a| a.ended_at.is_none()).collect();
+        assert_eq!(open.len(), 1, "lead {id}: {history:?}");
+        let current = lead.assignment.expect("an owner");
+        assert_eq!((open[0].id, open[0].owner_user_id), (current.id, current.owner_user_id), "the lead row agrees");
+    }
+}
