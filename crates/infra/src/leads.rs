@@ -6,7 +6,10 @@
 //!   transaction; the partial unique index keeps one open assignment per lead;
 //! - a page of leads costs a constant number of queries (the page, its products, its AS
 //!   statuses), whatever its size;
-//! - a reveal of plain PII and its `pii_access_log` rows commit together or not at all.
+//! - no plain PII leaves without its `pii_access_log` rows committed first: `use` marks
+//!   the lead and logs in one transaction; the lists, the detail and `contacts` commit
+//!   the log rows before the response is built, and fail (revealing nothing) if they
+//!   cannot.
 
 use std::collections::HashMap;
 use std::sync::Arc;

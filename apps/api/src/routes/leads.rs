@@ -3,7 +3,8 @@
 //! Every lead response has the seed's fields exactly (`birth_date` stays snake case).
 //! PII is masked unless the caller owns the lead and has used it; a lead the caller
 //! neither owns nor distributed is 404. Every reveal of plain PII is written to the PII
-//! access log in the same transaction as the read.
+//! access log, committed before the response is built (a reveal that cannot be logged
+//! fails).
 
 use std::collections::HashSet;
 
