@@ -115,7 +115,11 @@ async fn round_trip_body(db: TestDb) {
     assert!(as_member["lastDistributedAt"].is_string());
     let recalled = t.recall("leader", &[&a, &b]).await;
     assert_eq!(recalled.status, 200, "{}", recalled.text);
-    assert_eq!(recalled.json()["recalled"], 2);
+    let recalled_body = recalled.json();
+    assert_eq!(recalled_body["recalled"], 2);
+    testkit::redact::settings().bind(|| {
+        insta::assert_json_snapshot!("recalled", recalled_body, { ".assignments[].leadId" => "[id]", ".assignments[].assignmentId" => "[id]" });
+    });
     let back = t.detail("leader", &a).await;
     assert_eq!(back["usedAt"], used_before, "a lead the leader had used is still used for them");
     assert_eq!(back["phone"], "01012345678");

@@ -156,6 +156,9 @@ async fn use_body(db: TestDb) {
     let body = first.json();
     assert_eq!((body["name"].as_str(), body["phone"].as_str()), (Some("홍길동"), Some("01012345678")));
     assert_eq!(body["email"], "lead@example.com");
+    testkit::redact::settings().bind(|| {
+        insta::assert_json_snapshot!("lead_used", body, { ".assignmentId" => "[id]", ".assignedAt" => "[time]", ".usedAt" => "[time]" });
+    });
     let second = app.send(use_it()).await.json();
     assert_eq!(second["usedAt"], body["usedAt"], "idempotent: the same usedAt");
     let lead: Uuid = id.parse().unwrap();
@@ -174,6 +177,11 @@ async fn use_body(db: TestDb) {
         ))
         .await;
     assert_eq!((by_other.status.as_u16(), by_other.code().as_str()), (404, "LEAD_NOT_FOUND"));
+    assert_eq!(
+        infra::pii_access::count_for_subject(app.db.db.conn(), "lead", lead).await.unwrap(),
+        3,
+        "another user's attempt revealed and logged nothing"
+    );
     let unknown = app
         .send(
             app.with_key(
@@ -245,6 +253,9 @@ async fn contacts_body(db: TestDb) {
         [(unused.as_str(), "LEAD_NOT_USED"), (others.as_str(), "LEAD_NOT_FOUND"), (ghost.as_str(), "LEAD_NOT_FOUND")]
     );
     assert!(!reply.text.contains("박영희") && !reply.text.contains("김철수"));
+    testkit::redact::settings().bind(|| {
+        insta::assert_json_snapshot!("contacts", body, { ".data[].id" => "[id]", ".rejected[].id" => "[id]" });
+    });
     let many: Vec<String> = (0..101).map(|_| Uuid::now_v7().to_string()).collect();
     assert_eq!(app.send(ask(serde_json::json!(many))).await.status, 400, "over 100 ids");
     assert_eq!(app.send(ask(serde_json::json!([used, used]))).await.status, 400, "duplicates");
