@@ -518,6 +518,18 @@ impl SeaLeadRepository {
     }
 }
 
+/// The first lead, in request order, that is missing or refused by `rule`.
+fn first_refusal(
+    ids: &[Uuid],
+    loaded: &HashMap<Uuid, (lead::Model, Lead)>,
+    rule: impl Fn(&Lead) -> Result<(), TransferRefusal>,
+) -> Option<(Uuid, TransferRefusal)> {
+    ids.iter().find_map(|id| match loaded.get(id) {
+        None => Some((*id, TransferRefusal::NotFound)),
+        Some((_, lead)) => rule(lead).err().map(|refusal| (*id, refusal)),
+    })
+}
+
 fn sorted(ids: &[Uuid]) -> Vec<Uuid> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
@@ -595,14 +607,8 @@ impl SeaLeadRepository {
         let now_ms = to_millis(now);
         let txn = self.db.begin_write().await.map_err(unavailable)?;
         let mut loaded = self.load_for_transfer(&*txn, ids).await?;
-        for id in ids {
-            let refusal = match loaded.get(id) {
-                None => Some(TransferRefusal::NotFound),
-                Some((_, lead)) => lead.check_distribute(leader.id).err(),
-            };
-            if let Some(refusal) = refusal {
-                return Ok(Err((*id, refusal)));
-            }
+        if let Some(refused) = first_refusal(ids, &loaded, |lead| lead.check_distribute(leader.id)) {
+            return Ok(Err(refused));
         }
         let mut moved = Vec::with_capacity(ids.len());
         // Rows are locked in id order, so concurrent transfers cannot deadlock.
@@ -651,14 +657,8 @@ impl SeaLeadRepository {
         let now_ms = to_millis(now);
         let txn = self.db.begin_write().await.map_err(unavailable)?;
         let mut loaded = self.load_for_transfer(&*txn, ids).await?;
-        for id in ids {
-            let refusal = match loaded.get(id) {
-                None => Some(TransferRefusal::NotFound),
-                Some((_, lead)) => lead.check_recall(leader.id).err(),
-            };
-            if let Some(refusal) = refusal {
-                return Ok(Err((*id, refusal)));
-            }
+        if let Some(refused) = first_refusal(ids, &loaded, |lead| lead.check_recall(leader.id)) {
+            return Ok(Err(refused));
         }
         let mut moved = Vec::with_capacity(ids.len());
         for id in sorted(ids) {

@@ -473,6 +473,14 @@ fn transfer_error(err: domain::error::RepoError) -> ApiError {
     }
 }
 
+/// The moved leads of a transfer, or its error.
+fn moved_leads(
+    outcome: Result<infra::leads::TransferOutcome, domain::error::RepoError>,
+) -> Result<Vec<MovedLead>, ApiError> {
+    let moved = outcome.map_err(transfer_error)?.map_err(|(id, refusal)| refusal_error(id, refusal))?;
+    Ok(moved.into_iter().map(|(lead_id, assignment_id)| MovedLead { lead_id, assignment_id }).collect())
+}
+
 fn require_leader(user: &User) -> Result<(), ApiError> {
     if user.role == Role::Leader {
         Ok(())
@@ -515,11 +523,7 @@ pub async fn distribute(
     let recipient =
         domain::service::users::UserService::new(&state.users, &*state.clock).get(leader.org_id, &to).await?;
     crate::idempotency::run(&state, &caller, &req, &body, || async {
-        let moved =
-            state.leads.distribute(&leader, &recipient, &ids, state.clock.now()).await.map_err(transfer_error)?;
-        let moved = moved.map_err(|(id, refusal)| refusal_error(id, refusal))?;
-        let assignments: Vec<MovedLead> =
-            moved.into_iter().map(|(lead_id, assignment_id)| MovedLead { lead_id, assignment_id }).collect();
+        let assignments = moved_leads(state.leads.distribute(&leader, &recipient, &ids, state.clock.now()).await)?;
         Ok((StatusCode::OK, DistributeResponse { distributed: assignments.len(), assignments }))
     })
     .await
@@ -553,10 +557,7 @@ pub async fn recall(
     let leader = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
     require_leader(&leader)?;
     crate::idempotency::run(&state, &caller, &req, &body, || async {
-        let moved = state.leads.recall(&leader, &ids, state.clock.now()).await.map_err(transfer_error)?;
-        let moved = moved.map_err(|(id, refusal)| refusal_error(id, refusal))?;
-        let assignments: Vec<MovedLead> =
-            moved.into_iter().map(|(lead_id, assignment_id)| MovedLead { lead_id, assignment_id }).collect();
+        let assignments = moved_leads(state.leads.recall(&leader, &ids, state.clock.now()).await)?;
         Ok((StatusCode::OK, RecallResponse { recalled: assignments.len(), assignments }))
     })
     .await
