@@ -6,6 +6,7 @@
 //!   (`Money`, `PageRequest`, `RegionCode`, ...);
 //! - storage and time reach it only through the traits in [`ports`].
 
+pub mod allocation;
 pub mod error;
 pub mod identity;
 pub mod ids;
