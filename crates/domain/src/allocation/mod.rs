@@ -20,6 +20,10 @@
 //! - every pick returns its [`Explanation`]: the policy, every slot considered with its
 //!   credit, and why the others were skipped.
 
+mod bulk;
+
+pub use bulk::BulkPool;
+
 use crate::reference::AllocationPolicy;
 
 /// Why a slot cannot receive an item now.
