@@ -12,6 +12,7 @@ pub mod identity;
 pub mod ids;
 pub mod lead;
 pub mod money;
+pub mod order;
 pub mod pagination;
 pub mod pii;
 pub mod ports;
