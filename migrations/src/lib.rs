@@ -12,6 +12,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_identity;
 mod m20261124_000003_leads;
+mod m20261124_000004_orders;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_identity::Migration),
             Box::new(m20261124_000003_leads::Migration),
+            Box::new(m20261124_000004_orders::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, health, leads, reference, users};
+use crate::routes::{auth, health, leads, orders, reference, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,12 +35,17 @@ use crate::routes::{auth, health, leads, reference, users};
         leads::distributed_away,
         leads::distribute,
         leads::recall,
+        orders::create_order,
+        orders::list_orders,
+        orders::get_order,
+        orders::cancel_order,
     ),
     components(schemas(crate::error::ErrorResponse)),
     modifiers(&ApiKeyScheme),
     tags(
         (name = "reference", description = "Products, AS policies, regions, AS reasons"),
         (name = "auth", description = "Access tokens and SSO login"),
+        (name = "orders", description = "LDBDS v1 orders: place, list with summary, read, cancel"),
         (name = "leads", description = "LDBDS v1 leads: register, owned list, use, contacts"),
         (name = "users", description = "모홈 사용자 관리: an organization's users"),
         (name = "operations", description = "Health, readiness, metrics"),

@@ -7,6 +7,7 @@ use infra::config::Settings;
 use infra::crypto::Keyring;
 use infra::db::Db;
 use infra::leads::SeaLeadRepository;
+use infra::orders::SeaOrderRepository;
 use infra::reference::SeaReferenceRepository;
 use infra::tokens::TokenIssuer;
 use infra::users::SeaUserRepository;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub reference: SeaReferenceRepository,
     pub users: SeaUserRepository,
     pub leads: SeaLeadRepository,
+    pub orders: SeaOrderRepository,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             reference: SeaReferenceRepository::new(db.conn().clone()),
             users: SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring)),
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
+            orders: SeaOrderRepository::new(db.clone()),
             db,
             settings: Arc::new(settings),
             keyring,

@@ -119,6 +119,73 @@ impl NewOrderLines {
     }
 }
 
+/// One line of a stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    pub id: uuid::Uuid,
+    pub region: String,
+    pub quantity: u64,
+    pub delivered: u64,
+}
+
+/// A stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: uuid::Uuid,
+    pub buyer_user_id: uuid::Uuid,
+    pub product_id: uuid::Uuid,
+    pub product_name: String,
+    pub status: OrderStatus,
+    pub daily_limit: Option<u64>,
+    pub memo: Option<String>,
+    pub unit_price: Money,
+    pub prices_exclude_vat: bool,
+    pub quantity: u64,
+    pub delivered: u64,
+    pub amounts: Amounts,
+    pub refunded: Money,
+    pub lines: Vec<OrderLine>,
+    pub created_at: time::OffsetDateTime,
+    pub updated_at: time::OffsetDateTime,
+    pub cancelled_at: Option<time::OffsetDateTime>,
+}
+
+/// Totals over every order matching a list filter.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderSummary {
+    pub total_orders: u64,
+    pub total_quantity: u64,
+    pub delivered_quantity: u64,
+    /// Undelivered units of open (`PENDING`, `IN_PROGRESS`) orders.
+    pub remaining_quantity: u64,
+    pub total_amount: Decimal,
+    pub refunded_amount: Decimal,
+    pub pending: u64,
+    pub in_progress: u64,
+    pub completed: u64,
+    pub cancelled: u64,
+}
+
+impl OrderSummary {
+    /// Adds one order.
+    pub fn add(&mut self, status: OrderStatus, quantity: u64, delivered: u64, total: Decimal, refunded: Decimal) {
+        self.total_orders += 1;
+        self.total_quantity += quantity;
+        self.delivered_quantity += delivered;
+        if matches!(status, OrderStatus::Pending | OrderStatus::InProgress) {
+            self.remaining_quantity += quantity.saturating_sub(delivered);
+        }
+        self.total_amount += total;
+        self.refunded_amount += refunded;
+        match status {
+            OrderStatus::Pending => self.pending += 1,
+            OrderStatus::InProgress => self.in_progress += 1,
+            OrderStatus::Completed => self.completed += 1,
+            OrderStatus::Cancelled => self.cancelled += 1,
+        }
+    }
+}
+
 /// What an amount of leads costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Amounts {

@@ -102,30 +102,29 @@ impl SeaLeadRepository {
         self.keyring.encrypt_str(text, &ctx(column, id)).map_err(|e| corrupt(id, e))
     }
 
-    /// Registers a lead the user found (DB 단건 등록): owned at once, `REGISTERED`.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn register(&self, owner: &User, new: &NewLead, now: OffsetDateTime) -> Result<(Uuid, Uuid), RepoError> {
-        let lead_id = new_id();
-        let assignment_id = new_id();
-        let id = lead_id.to_string();
+    /// A new lead row, PII sealed and indexed, in the pool (no owner).
+    fn pool_row(
+        &self,
+        id: &str,
+        new: &NewLead,
+        provider_org_id: Uuid,
+        now_ms: i64,
+    ) -> Result<lead::ActiveModel, RepoError> {
         let product = new.product_id.to_string();
         let pii = &new.pii;
-        let now_ms = to_millis(now);
-        let optional = |column: &str, value: Option<String>| value.map(|v| self.seal(&id, column, &v)).transpose();
-        let row = lead::ActiveModel {
-            id: Set(id.clone()),
+        let optional = |column: &str, value: Option<String>| value.map(|v| self.seal(id, column, &v)).transpose();
+        Ok(lead::ActiveModel {
+            id: Set(id.to_owned()),
             product_id: Set(product.clone()),
-            provider_org_id: Set(owner.org_id.to_string()),
+            provider_org_id: Set(provider_org_id.to_string()),
             source_id: Set(None),
             source_lead_id: Set(None),
             region: Set(new.region.clone()),
             gender: Set(new.gender.map(|g| g.as_str().to_owned())),
             metadata: Set(new.metadata.clone()),
-            status: Set(LeadStatus::Assigned.as_str().to_owned()),
-            name_enc: Set(self.seal(&id, "name", pii.name.as_str())?),
-            phone_enc: Set(self.seal(&id, "phone", pii.phone.e164())?),
+            status: Set(LeadStatus::Pool.as_str().to_owned()),
+            name_enc: Set(self.seal(id, "name", pii.name.as_str())?),
+            phone_enc: Set(self.seal(id, "phone", pii.phone.e164())?),
             email_enc: Set(optional("email", pii.email.as_ref().map(|e| e.as_str().to_owned()))?),
             address_enc: Set(optional("address", pii.address.clone())?),
             birth_date_enc: Set(optional("birth_date", pii.birth_date.map(|d| d.to_string()))?),
@@ -137,18 +136,53 @@ impl SeaLeadRepository {
                 .blind_index(&PHONE_LAST4_INDEX, &Self::last4_input(&product, pii.phone.last4()))),
             email_bidx: Set(pii.email.as_ref().map(|e| self.keyring.blind_index(&EMAIL_INDEX, e.as_str()))),
             enc_key_id: Set(i32::try_from(self.keyring.active_key_id()).unwrap_or(i32::MAX)),
-            owner_user_id: Set(Some(owner.id.to_string())),
-            owner_org_id: Set(Some(owner.org_id.to_string())),
-            assignment_id: Set(Some(assignment_id.to_string())),
-            assignment_source: Set(Some(AssignmentSource::Registered.as_str().to_owned())),
+            owner_user_id: Set(None),
+            owner_org_id: Set(None),
+            assignment_id: Set(None),
+            assignment_source: Set(None),
             distributor_user_id: Set(None),
-            assigned_at: Set(Some(now_ms)),
+            assigned_at: Set(None),
             used_at: Set(None),
             last_distributed_at: Set(None),
             latest_as_status: Set(None),
             created_at: Set(now_ms),
             updated_at: Set(now_ms),
-        };
+        })
+    }
+
+    /// Puts a lead in the pool of a provider org, unowned, for orders to take (the
+    /// intake path; orders deliver pool leads oldest first).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn add_to_pool(
+        &self,
+        new: &NewLead,
+        provider_org_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Uuid, RepoError> {
+        let lead_id = new_id();
+        let row = self.pool_row(&lead_id.to_string(), new, provider_org_id, to_millis(now))?;
+        lead::Entity::insert(row).exec_without_returning(self.db.conn()).await.map_err(unavailable)?;
+        Ok(lead_id)
+    }
+
+    /// Registers a lead the user found (DB 단건 등록): owned at once, `REGISTERED`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn register(&self, owner: &User, new: &NewLead, now: OffsetDateTime) -> Result<(Uuid, Uuid), RepoError> {
+        let lead_id = new_id();
+        let assignment_id = new_id();
+        let id = lead_id.to_string();
+        let now_ms = to_millis(now);
+        let mut row = self.pool_row(&id, new, owner.org_id, now_ms)?;
+        row.status = Set(LeadStatus::Assigned.as_str().to_owned());
+        row.owner_user_id = Set(Some(owner.id.to_string()));
+        row.owner_org_id = Set(Some(owner.org_id.to_string()));
+        row.assignment_id = Set(Some(assignment_id.to_string()));
+        row.assignment_source = Set(Some(AssignmentSource::Registered.as_str().to_owned()));
+        row.assigned_at = Set(Some(now_ms));
         let open = assignment::ActiveModel {
             id: Set(assignment_id.to_string()),
             lead_id: Set(id.clone()),

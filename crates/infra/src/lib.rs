@@ -21,6 +21,7 @@ mod entities;
 pub mod fixtures;
 pub mod idempotency;
 pub mod leads;
+pub mod orders;
 pub mod orgs;
 pub mod pii_access;
 pub mod reference;

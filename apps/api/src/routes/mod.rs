@@ -4,5 +4,6 @@ pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod leads;
+pub mod orders;
 pub mod reference;
 pub mod users;

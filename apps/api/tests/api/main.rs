@@ -12,6 +12,7 @@ mod helpers;
 mod idempotency;
 mod leads;
 mod openapi;
+mod orders;
 mod rate_limit;
 mod reference;
 mod users;

@@ -8,6 +8,8 @@ pub mod assignment;
 pub mod audit_log;
 pub mod idempotency_key;
 pub mod lead;
+pub mod order;
+pub mod order_line;
 pub mod organization;
 pub mod pii_access_log;
 pub mod product;

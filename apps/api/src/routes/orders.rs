@@ -1,0 +1,379 @@
+//! LDBDS v1 orders (seed 000): 주문 등록, 주문 목록·통계, 주문 단건 조회, 주문 취소.
+//!
+//! An order is placed for the acting user; a new order takes matching pool leads at
+//! once, oldest first. Amounts are decimal strings; VAT is shown separately when the
+//! product's price excludes it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::order::{NewOrderLines, Order, OrderStatus};
+use domain::ports::ReferenceRepository;
+use infra::orders::OrderFilter;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{Caller, acting_user};
+use crate::error::{ApiError, ErrorResponse};
+use crate::params::PageParams;
+use crate::routes::leads::{ActingBody, ActingQuery, ProductRef};
+use crate::state::AppState;
+use crate::wire::{Pagination, timestamp};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_order).service(list_orders).service(get_order).service(cancel_order);
+}
+
+fn order_not_found() -> ApiError {
+    ApiError::not_found("ORDER_NOT_FOUND", "no such order among yours")
+}
+
+/// One `{region, quantity}` line.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionQuantity {
+    /// A region `code` of `GET /api/v1/regions`.
+    pub region: String,
+    /// At least 1.
+    pub quantity: i64,
+}
+
+/// 주문 등록.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    pub mohom_id: Option<String>,
+    pub product_id: String,
+    pub regions: Vec<RegionQuantity>,
+    /// At most this many leads a day (in the product's time zone).
+    pub daily_limit: Option<i64>,
+    pub memo: Option<String>,
+}
+
+/// One line of an order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineDto {
+    pub id: Uuid,
+    pub region: String,
+    pub quantity: u64,
+    pub delivered: u64,
+    #[schema(value_type = String, example = "30000")]
+    pub unit_price: String,
+    /// Unit price × quantity (before VAT).
+    #[schema(value_type = String)]
+    pub amount: String,
+    /// `OPEN` while it takes leads, `FULL` when delivered, `CLOSED` when the order is cancelled.
+    pub status: &'static str,
+}
+
+/// An order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderDto {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub product: ProductRef,
+    /// `PENDING`, `IN_PROGRESS`, `COMPLETED` or `CANCELLED`.
+    pub status: String,
+    pub lines: Vec<OrderLineDto>,
+    pub quantity: u64,
+    pub delivered_quantity: u64,
+    #[schema(value_type = String)]
+    pub unit_price: String,
+    pub prices_exclude_vat: bool,
+    #[schema(value_type = String)]
+    pub subtotal: String,
+    #[schema(value_type = String)]
+    pub vat: String,
+    /// Subtotal + VAT.
+    #[schema(value_type = String)]
+    pub total_amount: String,
+    /// Refunded on cancel (unit price × undelivered, with VAT when it applies).
+    #[schema(value_type = String)]
+    pub refund_amount: String,
+    pub daily_limit: Option<u64>,
+    pub memo: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub cancelled_at: Option<String>,
+}
+
+impl From<&Order> for OrderDto {
+    fn from(o: &Order) -> Self {
+        let line_amount =
+            |q: u64| domain::order::amounts(o.unit_price, q, false).map(|a| a.subtotal.to_string()).unwrap_or_default();
+        Self {
+            id: o.id,
+            product_id: o.product_id,
+            product: ProductRef { id: o.product_id, name: o.product_name.clone() },
+            status: o.status.as_str().to_owned(),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| OrderLineDto {
+                    id: l.id,
+                    region: l.region.clone(),
+                    quantity: l.quantity,
+                    delivered: l.delivered,
+                    unit_price: o.unit_price.to_string(),
+                    amount: line_amount(l.quantity),
+                    status: if l.delivered >= l.quantity {
+                        "FULL"
+                    } else if o.status == OrderStatus::Cancelled {
+                        "CLOSED"
+                    } else {
+                        "OPEN"
+                    },
+                })
+                .collect(),
+            quantity: o.quantity,
+            delivered_quantity: o.delivered,
+            unit_price: o.unit_price.to_string(),
+            prices_exclude_vat: o.prices_exclude_vat,
+            subtotal: o.amounts.subtotal.to_string(),
+            vat: o.amounts.vat.to_string(),
+            total_amount: o.amounts.total.to_string(),
+            refund_amount: o.refunded.to_string(),
+            daily_limit: o.daily_limit,
+            memo: o.memo.clone(),
+            created_at: timestamp(o.created_at),
+            updated_at: timestamp(o.updated_at),
+            cancelled_at: o.cancelled_at.map(timestamp),
+        }
+    }
+}
+
+/// 주문 등록: places an order; matching pool leads are delivered at once, oldest first.
+#[utoipa::path(
+    tag = "orders",
+    request_body = CreateOrderRequest,
+    responses(
+        (status = 201, body = OrderDto, description = "the order, with what was delivered at once"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED: regions, quantities, dailyLimit, productId"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND or PRODUCT_NOT_FOUND"),
+        (status = 409, body = ErrorResponse, description = "PRODUCT_NOT_ON_SALE"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/orders")]
+pub async fn create_order(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<CreateOrderRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let buyer = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
+    crate::idempotency::run(&state, &caller, &req, &body, || async {
+        let product_id: Uuid = body.product_id.parse().map_err(|_| ApiError::invalid("productId", "must be a UUID"))?;
+        let regions = state.reference.list_regions(None).await?;
+        let raw: Vec<(String, i64)> = body.regions.iter().map(|r| (r.region.clone(), r.quantity)).collect();
+        let lines = NewOrderLines::parse(&raw, body.daily_limit, |code| regions.iter().any(|r| r.code == code))?;
+        if body.memo.as_ref().is_some_and(|memo| memo.chars().count() > 1000) {
+            return Err(ApiError::invalid("memo", "must be at most 1000 characters"));
+        }
+        let product =
+            state.reference.find_product(product_id).await?.ok_or_else(|| {
+                ApiError::not_found("PRODUCT_NOT_FOUND", format!("product {product_id} does not exist"))
+            })?;
+        if !product.on_sale {
+            return Err(ApiError::conflict("PRODUCT_NOT_ON_SALE", format!("product {product_id} is not on sale")));
+        }
+        let memo = body.memo.clone().filter(|m| !m.trim().is_empty());
+        let id = state.orders.create(&buyer, &product, &lines, memo, state.clock.now()).await?;
+        let order = state.orders.get(buyer.id, id).await?.ok_or_else(order_not_found)?;
+        Ok((StatusCode::CREATED, OrderDto::from(&order)))
+    })
+    .await
+}
+
+/// Order list filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct OrderListFilter {
+    /// Required with an API key.
+    pub mohom_id: Option<String>,
+    /// `PENDING`, `IN_PROGRESS`, `COMPLETED` or `CANCELLED`.
+    pub status: Option<String>,
+    pub product_id: Option<String>,
+    /// Orders created at or after this instant (RFC 3339).
+    pub from: Option<String>,
+    /// Orders created before this instant (RFC 3339).
+    pub to: Option<String>,
+}
+
+/// Orders by status.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub struct ByStatus {
+    pub pending: u64,
+    pub in_progress: u64,
+    pub completed: u64,
+    pub cancelled: u64,
+}
+
+/// Totals over the whole filter, not the page.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrdersSummary {
+    pub total_orders: u64,
+    pub total_quantity: u64,
+    pub delivered_quantity: u64,
+    /// Undelivered units of open orders.
+    pub remaining_quantity: u64,
+    #[schema(value_type = String)]
+    pub total_amount: String,
+    #[schema(value_type = String)]
+    pub refunded_amount: String,
+    pub by_status: ByStatus,
+}
+
+/// 주문 목록·통계.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrdersListWithSummaryResponse {
+    pub data: Vec<OrderDto>,
+    pub pagination: Pagination,
+    pub summary: OrdersSummary,
+}
+
+fn instant(raw: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+            .map(Some)
+            .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 instant, e.g. 2026-11-24T00:00:00Z")),
+    }
+}
+
+/// 주문 목록·통계: the acting user's orders, newest first, with a summary over the
+/// whole filter.
+#[utoipa::path(
+    tag = "orders",
+    params(OrderListFilter, PageParams),
+    responses(
+        (status = 200, body = OrdersListWithSummaryResponse, description = "one page and the summary"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/api/v1/orders")]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filter: web::Query<OrderListFilter>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let buyer = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
+    let page = page.parse()?;
+    let status =
+        match filter.status.as_deref().filter(|s| !s.is_empty()) {
+            Some(raw) => Some(raw.parse::<OrderStatus>().map_err(|_| {
+                ApiError::invalid("status", "must be one of PENDING, IN_PROGRESS, COMPLETED, CANCELLED")
+            })?),
+            None => None,
+        };
+    let product_id = match filter.product_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| ApiError::invalid("productId", "must be a UUID"))?),
+        None => None,
+    };
+    let query = OrderFilter {
+        status,
+        product_id,
+        from: instant(filter.from.as_deref(), "from")?,
+        to: instant(filter.to.as_deref(), "to")?,
+    };
+    let (result, summary) = state.orders.list(buyer.id, &query, page).await?;
+    Ok(HttpResponse::Ok().json(OrdersListWithSummaryResponse {
+        pagination: Pagination::from(&result),
+        data: result.items.iter().map(OrderDto::from).collect(),
+        summary: OrdersSummary {
+            total_orders: summary.total_orders,
+            total_quantity: summary.total_quantity,
+            delivered_quantity: summary.delivered_quantity,
+            remaining_quantity: summary.remaining_quantity,
+            total_amount: money_text(summary.total_amount),
+            refunded_amount: money_text(summary.refunded_amount),
+            by_status: ByStatus {
+                pending: summary.pending,
+                in_progress: summary.in_progress,
+                completed: summary.completed,
+                cancelled: summary.cancelled,
+            },
+        },
+    }))
+}
+
+fn money_text(value: rust_decimal::Decimal) -> String {
+    domain::money::Money::new(value).map(|m| m.to_string()).unwrap_or_else(|_| value.to_string())
+}
+
+fn order_id(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| ApiError::invalid("orderId", "must be a UUID"))
+}
+
+/// 주문 단건 조회.
+#[utoipa::path(
+    tag = "orders",
+    params(("orderId" = Uuid, Path, description = "Order id"), ActingQuery),
+    responses(
+        (status = 200, body = OrderDto, description = "the order"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 404, body = ErrorResponse, description = "ORDER_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/api/v1/orders/{orderId}")]
+pub async fn get_order(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<ActingQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = order_id(&path)?;
+    let buyer = acting_user(&state, &caller, query.mohom_id.as_deref()).await?;
+    let order = state.orders.get(buyer.id, id).await?.ok_or_else(order_not_found)?;
+    Ok(HttpResponse::Ok().json(OrderDto::from(&order)))
+}
+
+/// 주문 취소: refunds the undelivered remainder; 409 `ORDER_NOT_CANCELLABLE` when the
+/// order is completed or already cancelled.
+#[utoipa::path(
+    tag = "orders",
+    params(("orderId" = Uuid, Path, description = "Order id"), ActingQuery),
+    request_body(content = Option<ActingBody>, description = "`mohomId` here or in the query"),
+    responses(
+        (status = 200, body = OrderDto, description = "the cancelled order with its refundAmount"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 404, body = ErrorResponse, description = "ORDER_NOT_FOUND"),
+        (status = 409, body = ErrorResponse, description = "ORDER_NOT_CANCELLABLE"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/orders/{orderId}/cancel")]
+pub async fn cancel_order(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<ActingQuery>,
+    body: Option<web::Json<ActingBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let id = order_id(&path)?;
+    let mohom = body.as_ref().and_then(|b| b.mohom_id.clone()).or_else(|| query.mohom_id.clone());
+    let buyer = acting_user(&state, &caller, mohom.as_deref()).await?;
+    let outcome = state.orders.cancel(buyer.id, id, state.clock.now()).await.map_err(|e| match e {
+        domain::error::RepoError::Conflict(what) => ApiError::conflict("ORDER_CONFLICT", format!("{what}; retry")),
+        other => other.into(),
+    })?;
+    match outcome {
+        None => Err(order_not_found()),
+        Some(Err(refusal)) => Err(ApiError::conflict("ORDER_NOT_CANCELLABLE", refusal.to_string())),
+        Some(Ok(order)) => Ok(HttpResponse::Ok().json(OrderDto::from(&order))),
+    }
+}

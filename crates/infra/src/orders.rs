@@ -1,0 +1,384 @@
+//! The order repository: orders, their lines, and delivery of pool leads.
+//!
+//! Invariants:
+//! - an order, its lines and every delivery made at its creation commit together;
+//! - a line never receives more than its quantity: delivery takes at most the remainder,
+//!   and marks a pool lead taken only if it is still in the pool (conditional update);
+//! - a cancel settles the undelivered remainder at the order's own prices and closes its
+//!   lines, in one transaction, conditional on the status it read.
+
+use domain::error::RepoError;
+use domain::identity::User;
+use domain::ids::new_id;
+use domain::lead::{AssignmentSource, LeadStatus};
+use domain::money::Money;
+use domain::order::{NewOrderLines, Order, OrderError, OrderLine, OrderStatus, OrderSummary, amounts};
+use domain::pagination::{Page, PageRequest};
+use domain::reference::Product;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::entities::{assignment, lead, order, order_line, product};
+use crate::reference::unavailable;
+use crate::{from_millis, to_millis};
+
+#[derive(Clone, Debug)]
+pub struct SeaOrderRepository {
+    db: Db,
+}
+
+fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
+    tracing::error!(table = "orders", id, %what, "unreadable row");
+    RepoError::Corrupted(format!("orders/{id}"))
+}
+
+fn minor(id: &str, money: Money) -> Result<i64, RepoError> {
+    money.to_minor().map_err(|e| corrupt(id, e))
+}
+
+/// Order list filters (`status`, `productId`, `from`, `to` on the creation time).
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub product_id: Option<Uuid>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+}
+
+impl SeaOrderRepository {
+    #[must_use]
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Creates an order and delivers matching pool leads at once, oldest first.
+    ///
+    /// # Errors
+    /// Storage failures, or an amount too large to store (`Corrupted`).
+    pub async fn create(
+        &self,
+        buyer: &User,
+        product: &Product,
+        lines: &NewOrderLines,
+        memo: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Uuid, RepoError> {
+        let id = new_id();
+        let key = id.to_string();
+        let now_ms = to_millis(now);
+        let quantity = lines.quantity();
+        let priced = amounts(product.unit_price, quantity, product.prices_exclude_vat).map_err(|e| corrupt(&key, e))?;
+        let row = order::ActiveModel {
+            id: Set(key.clone()),
+            org_id: Set(buyer.org_id.to_string()),
+            buyer_user_id: Set(buyer.id.to_string()),
+            product_id: Set(product.id.to_string()),
+            status: Set(OrderStatus::Pending.as_str().to_owned()),
+            daily_limit: Set(lines.daily_limit.map(|d| i64::try_from(d).unwrap_or(i64::MAX))),
+            memo: Set(memo),
+            unit_price_minor: Set(minor(&key, product.unit_price)?),
+            prices_exclude_vat: Set(product.prices_exclude_vat),
+            quantity: Set(i64::try_from(quantity).unwrap_or(i64::MAX)),
+            delivered: Set(0),
+            subtotal_minor: Set(minor(&key, priced.subtotal)?),
+            vat_minor: Set(minor(&key, priced.vat)?),
+            total_minor: Set(minor(&key, priced.total)?),
+            refunded_minor: Set(0),
+            created_at: Set(now_ms),
+            updated_at: Set(now_ms),
+            cancelled_at: Set(None),
+        };
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
+        order::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
+        let mut delivered_total: u64 = 0;
+        for line in &lines.lines {
+            let line_id = new_id().to_string();
+            // Today's allowance: the order's daily limit bounds what one day delivers.
+            let allowance = lines
+                .daily_limit
+                .map_or(line.quantity, |limit| line.quantity.min(limit.saturating_sub(delivered_total)));
+            let pool = lead::Entity::find()
+                .filter(lead::Column::Status.eq(LeadStatus::Pool.as_str()))
+                .filter(lead::Column::ProductId.eq(product.id.to_string()))
+                .filter(lead::Column::Region.eq(line.region.as_str()))
+                .order_by_asc(lead::Column::CreatedAt)
+                .order_by_asc(lead::Column::Id)
+                .limit(allowance)
+                .all(&*txn)
+                .await
+                .map_err(unavailable)?;
+            let mut delivered: u64 = 0;
+            for candidate in pool {
+                let assignment_id = new_id().to_string();
+                let taken = lead::Entity::update_many()
+                    .col_expr(lead::Column::Status, Expr::value(LeadStatus::Assigned.as_str()))
+                    .col_expr(lead::Column::OwnerUserId, Expr::value(buyer.id.to_string()))
+                    .col_expr(lead::Column::OwnerOrgId, Expr::value(buyer.org_id.to_string()))
+                    .col_expr(lead::Column::AssignmentId, Expr::value(assignment_id.clone()))
+                    .col_expr(lead::Column::AssignmentSource, Expr::value(AssignmentSource::Order.as_str()))
+                    .col_expr(lead::Column::AssignedAt, Expr::value(now_ms))
+                    .col_expr(lead::Column::UpdatedAt, Expr::value(now_ms))
+                    .filter(lead::Column::Id.eq(candidate.id.as_str()))
+                    .filter(lead::Column::Status.eq(LeadStatus::Pool.as_str()))
+                    .exec(&*txn)
+                    .await
+                    .map_err(unavailable)?;
+                if taken.rows_affected != 1 {
+                    continue;
+                }
+                let open = assignment::ActiveModel {
+                    id: Set(assignment_id),
+                    lead_id: Set(candidate.id.clone()),
+                    owner_user_id: Set(buyer.id.to_string()),
+                    owner_org_id: Set(buyer.org_id.to_string()),
+                    source: Set(AssignmentSource::Order.as_str().to_owned()),
+                    distributor_user_id: Set(None),
+                    order_line_id: Set(Some(line_id.clone())),
+                    restored_from_id: Set(None),
+                    assigned_at: Set(now_ms),
+                    used_at: Set(None),
+                    ended_at: Set(None),
+                    end_reason: Set(None),
+                };
+                assignment::Entity::insert(open).exec_without_returning(&*txn).await.map_err(unavailable)?;
+                delivered += 1;
+            }
+            delivered_total += delivered;
+            let row = order_line::ActiveModel {
+                id: Set(line_id),
+                order_id: Set(key.clone()),
+                product_id: Set(product.id.to_string()),
+                region: Set(line.region.clone()),
+                quantity: Set(i64::try_from(line.quantity).unwrap_or(i64::MAX)),
+                delivered: Set(i64::try_from(delivered).unwrap_or(i64::MAX)),
+                credit: Set(0),
+                open: Set(delivered < line.quantity),
+                created_at: Set(now_ms),
+            };
+            order_line::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
+        }
+        let status = OrderStatus::Pending.after_delivery(delivered_total, quantity).map_err(|e| corrupt(&key, e))?;
+        order::Entity::update_many()
+            .col_expr(order::Column::Delivered, Expr::value(i64::try_from(delivered_total).unwrap_or(i64::MAX)))
+            .col_expr(order::Column::Status, Expr::value(status.as_str()))
+            .filter(order::Column::Id.eq(key.as_str()))
+            .exec(&*txn)
+            .await
+            .map_err(unavailable)?;
+        txn.commit().await.map_err(unavailable)?;
+        Ok(id)
+    }
+
+    async fn hydrate(&self, conn: &impl ConnectionTrait, rows: Vec<order::Model>) -> Result<Vec<Order>, RepoError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let lines = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.is_in(ids))
+            .order_by_asc(order_line::Column::CreatedAt)
+            .order_by_asc(order_line::Column::Id)
+            .all(conn)
+            .await
+            .map_err(unavailable)?;
+        let product_ids: Vec<String> = rows.iter().map(|r| r.product_id.clone()).collect();
+        let names: std::collections::HashMap<String, String> = product::Entity::find()
+            .filter(product::Column::Id.is_in(product_ids))
+            .all(conn)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        rows.into_iter()
+            .map(|row| {
+                let id = row.id.clone();
+                let bad = |e: &dyn std::fmt::Display| corrupt(&id, e);
+                let money = |m: i64| Money::from_minor(m).map_err(|e| bad(&e));
+                let count = |n: i64| u64::try_from(n).map_err(|e| bad(&e));
+                Ok(Order {
+                    id: row.id.parse().map_err(|e| bad(&e))?,
+                    buyer_user_id: row.buyer_user_id.parse().map_err(|e| bad(&e))?,
+                    product_id: row.product_id.parse().map_err(|e| bad(&e))?,
+                    product_name: names.get(&row.product_id).cloned().unwrap_or_default(),
+                    status: row.status.parse().map_err(|e| bad(&e))?,
+                    daily_limit: row.daily_limit.map(count).transpose()?,
+                    memo: row.memo.clone(),
+                    unit_price: money(row.unit_price_minor)?,
+                    prices_exclude_vat: row.prices_exclude_vat,
+                    quantity: count(row.quantity)?,
+                    delivered: count(row.delivered)?,
+                    amounts: domain::order::Amounts {
+                        subtotal: money(row.subtotal_minor)?,
+                        vat: money(row.vat_minor)?,
+                        total: money(row.total_minor)?,
+                    },
+                    refunded: money(row.refunded_minor)?,
+                    lines: lines
+                        .iter()
+                        .filter(|l| l.order_id == row.id)
+                        .map(|l| {
+                            Ok(OrderLine {
+                                id: l.id.parse().map_err(|e| bad(&e))?,
+                                region: l.region.clone(),
+                                quantity: count(l.quantity)?,
+                                delivered: count(l.delivered)?,
+                            })
+                        })
+                        .collect::<Result<_, RepoError>>()?,
+                    created_at: from_millis(row.created_at),
+                    updated_at: from_millis(row.updated_at),
+                    cancelled_at: row.cancelled_at.map(from_millis),
+                })
+            })
+            .collect()
+    }
+
+    /// An order of this buyer; `None` for another buyer's or an unknown order.
+    ///
+    /// # Errors
+    /// Storage failures or an unreadable row.
+    pub async fn get(&self, buyer: Uuid, id: Uuid) -> Result<Option<Order>, RepoError> {
+        let conn = self.db.conn();
+        let row = order::Entity::find_by_id(id.to_string())
+            .filter(order::Column::BuyerUserId.eq(buyer.to_string()))
+            .one(conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(self.hydrate(conn, row.into_iter().collect()).await?.pop())
+    }
+
+    /// One page of the buyer's orders, newest first, and the summary over the whole filter.
+    ///
+    /// # Errors
+    /// Storage failures or an unreadable row.
+    pub async fn list(
+        &self,
+        buyer: Uuid,
+        filter: &OrderFilter,
+        page: PageRequest,
+    ) -> Result<(Page<Order>, OrderSummary), RepoError> {
+        let conn = self.db.conn();
+        let mut select = order::Entity::find().filter(order::Column::BuyerUserId.eq(buyer.to_string()));
+        if let Some(status) = filter.status {
+            select = select.filter(order::Column::Status.eq(status.as_str()));
+        }
+        if let Some(product) = filter.product_id {
+            select = select.filter(order::Column::ProductId.eq(product.to_string()));
+        }
+        if let Some(from) = filter.from {
+            select = select.filter(order::Column::CreatedAt.gte(to_millis(from)));
+        }
+        if let Some(to) = filter.to {
+            select = select.filter(order::Column::CreatedAt.lt(to_millis(to)));
+        }
+        let mut summary = OrderSummary::default();
+        let all: Vec<(String, String, i64, i64, i64, i64)> = select
+            .clone()
+            .select_only()
+            .column(order::Column::Id)
+            .column(order::Column::Status)
+            .column(order::Column::Quantity)
+            .column(order::Column::Delivered)
+            .column(order::Column::TotalMinor)
+            .column(order::Column::RefundedMinor)
+            .into_tuple()
+            .all(conn)
+            .await
+            .map_err(unavailable)?;
+        for (id, status, quantity, delivered, total, refunded) in &all {
+            let status: OrderStatus = status.parse().map_err(|e| corrupt(id, e))?;
+            let total = Money::from_minor(*total).map_err(|e| corrupt(id, e))?.as_decimal();
+            let refunded = Money::from_minor(*refunded).map_err(|e| corrupt(id, e))?.as_decimal();
+            summary.add(
+                status,
+                u64::try_from(*quantity).unwrap_or(0),
+                u64::try_from(*delivered).unwrap_or(0),
+                total,
+                refunded,
+            );
+        }
+        let rows = select
+            .order_by_desc(order::Column::CreatedAt)
+            .order_by_desc(order::Column::Id)
+            .offset(page.offset())
+            .limit(page.limit())
+            .all(conn)
+            .await
+            .map_err(unavailable)?;
+        let total = all.len() as u64;
+        Ok((Page { items: self.hydrate(conn, rows).await?, request: page, total }, summary))
+    }
+
+    /// Cancels the buyer's order: refunds the undelivered remainder, closes its lines.
+    ///
+    /// # Errors
+    /// `Ok(Err(..))` for a status that cannot be cancelled; `Ok(Ok(None))` for an order
+    /// that is not the buyer's; storage failures.
+    pub async fn cancel(
+        &self,
+        buyer: Uuid,
+        id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<Result<Order, OrderError>>, RepoError> {
+        let key = id.to_string();
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
+        let Some(row) = order::Entity::find_by_id(key.clone())
+            .filter(order::Column::BuyerUserId.eq(buyer.to_string()))
+            .one(&*txn)
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
+        let status: OrderStatus = row.status.parse().map_err(|e| corrupt(&key, e))?;
+        let cancelled = match status.cancel() {
+            Ok(next) => next,
+            Err(refusal) => return Ok(Some(Err(refusal))),
+        };
+        let undelivered = u64::try_from(row.quantity - row.delivered).unwrap_or(0);
+        let unit = Money::from_minor(row.unit_price_minor).map_err(|e| corrupt(&key, e))?;
+        let refund = amounts(unit, undelivered, row.prices_exclude_vat).map_err(|e| corrupt(&key, e))?.total;
+        let now_ms = to_millis(now);
+        let done = order::Entity::update_many()
+            .col_expr(order::Column::Status, Expr::value(cancelled.as_str()))
+            .col_expr(order::Column::RefundedMinor, Expr::value(minor(&key, refund)?))
+            .col_expr(order::Column::CancelledAt, Expr::value(now_ms))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now_ms))
+            .filter(order::Column::Id.eq(key.as_str()))
+            .filter(order::Column::Status.eq(status.as_str()))
+            .exec(&*txn)
+            .await
+            .map_err(unavailable)?;
+        if done.rows_affected != 1 {
+            return Err(RepoError::Conflict(format!("order {key} changed meanwhile")));
+        }
+        order_line::Entity::update_many()
+            .col_expr(order_line::Column::Open, Expr::value(false))
+            .filter(order_line::Column::OrderId.eq(key.as_str()))
+            .exec(&*txn)
+            .await
+            .map_err(unavailable)?;
+        let row = order::Entity::find_by_id(key).one(&*txn).await.map_err(unavailable)?;
+        let order = self.hydrate(&*txn, row.into_iter().collect()).await?.pop();
+        txn.commit().await.map_err(unavailable)?;
+        Ok(order.map(Ok))
+    }
+
+    /// How many orders a buyer has (tests and reports).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn count_for(&self, buyer: Uuid) -> Result<u64, RepoError> {
+        order::Entity::find()
+            .filter(order::Column::BuyerUserId.eq(buyer.to_string()))
+            .count(self.db.conn())
+            .await
+            .map_err(unavailable)
+    }
+}
