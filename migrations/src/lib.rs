@@ -13,6 +13,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_identity;
 mod m20261124_000003_leads;
 mod m20261124_000004_orders;
+mod m20261124_000005_intake;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_identity::Migration),
             Box::new(m20261124_000003_leads::Migration),
             Box::new(m20261124_000004_orders::Migration),
+            Box::new(m20261124_000005_intake::Migration),
         ]
     }
 }

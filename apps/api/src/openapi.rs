@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, health, leads, orders, reference, users};
+use crate::routes::{auth, health, intake, leads, orders, reference, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,12 +39,14 @@ use crate::routes::{auth, health, leads, orders, reference, users};
         orders::list_orders,
         orders::get_order,
         orders::cancel_order,
+        intake::create_intake_lead,
     ),
-    components(schemas(crate::error::ErrorResponse)),
+    components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest)),
     modifiers(&ApiKeyScheme),
     tags(
         (name = "reference", description = "Products, AS policies, regions, AS reasons"),
         (name = "auth", description = "Access tokens and SSO login"),
+        (name = "intake", description = "Lead intake from partner sources (header `source`)"),
         (name = "orders", description = "LDBDS v1 orders: place, list with summary, read, cancel"),
         (name = "leads", description = "LDBDS v1 leads: register, owned list, use, contacts"),
         (name = "users", description = "모홈 사용자 관리: an organization's users"),

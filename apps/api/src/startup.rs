@@ -47,6 +47,7 @@ pub fn build_app(
         .configure(routes::users::configure)
         .configure(routes::leads::configure)
         .configure(routes::orders::configure)
+        .configure(routes::intake::configure)
         .default_service(web::to(route_not_found))
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(metrics::middleware))

@@ -52,8 +52,8 @@ const SEARCH_CANDIDATES: u64 = 5_000;
 
 #[derive(Clone, Debug)]
 pub struct SeaLeadRepository {
-    db: Db,
-    keyring: Arc<Keyring>,
+    pub(crate) db: Db,
+    pub(crate) keyring: Arc<Keyring>,
 }
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
@@ -98,12 +98,12 @@ impl SeaLeadRepository {
         format!("{product_id}|{last4}")
     }
 
-    fn seal(&self, id: &str, column: &str, text: &str) -> Result<Vec<u8>, RepoError> {
+    pub(crate) fn seal(&self, id: &str, column: &str, text: &str) -> Result<Vec<u8>, RepoError> {
         self.keyring.encrypt_str(text, &ctx(column, id)).map_err(|e| corrupt(id, e))
     }
 
     /// A new lead row, PII sealed and indexed, in the pool (no owner).
-    fn pool_row(
+    pub(crate) fn pool_row(
         &self,
         id: &str,
         new: &NewLead,
@@ -129,6 +129,9 @@ impl SeaLeadRepository {
             address_enc: Set(optional("address", pii.address.clone())?),
             birth_date_enc: Set(optional("birth_date", pii.birth_date.map(|d| d.to_string()))?),
             memo_enc: Set(optional("memo", pii.memo.clone())?),
+            id_number_enc: Set(None),
+            passport_enc: Set(None),
+            family_book_enc: Set(None),
             name_bidx: Set(self.keyring.blind_index(&NAME_INDEX, &pii.name.blind_index_form())),
             phone_bidx: Set(self.keyring.blind_index(&PHONE_INDEX, pii.phone.e164())),
             phone_last4_bidx: Set(self
@@ -204,7 +207,7 @@ impl SeaLeadRepository {
         Ok((lead_id, assignment_id))
     }
 
-    fn decrypt_pii(&self, row: &lead::Model) -> Result<LeadPii, RepoError> {
+    pub(crate) fn decrypt_pii(&self, row: &lead::Model) -> Result<LeadPii, RepoError> {
         let id = row.id.as_str();
         let open = |column: &str, bytes: &[u8]| {
             self.keyring.decrypt_string(bytes, &ctx(column, id)).map_err(|e| corrupt(id, e))

@@ -161,3 +161,30 @@ pub async fn replace_sso_envelope(conn: &impl ConnectionTrait, org_id: &str, env
         .await
         .map(|_| ())
 }
+
+/// A lead source: its org and default product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub id: Uuid,
+    pub code: String,
+    pub org_id: Uuid,
+    pub default_product_id: Option<Uuid>,
+}
+
+/// A source by its code (the intake's `source` header).
+///
+/// # Errors
+/// The driver's error or a corrupted row.
+pub async fn find_source(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Source>, OrgError> {
+    use crate::entities::source;
+    let Some(row) = source::Entity::find().filter(source::Column::Code.eq(code)).one(conn).await? else {
+        return Ok(None);
+    };
+    let bad = || OrgError::Corrupt(row.id.clone());
+    Ok(Some(Source {
+        id: row.id.parse().map_err(|_| bad())?,
+        code: row.code.clone(),
+        org_id: row.org_id.parse().map_err(|_| bad())?,
+        default_product_id: row.default_product_id.as_deref().map(str::parse).transpose().map_err(|_| bad())?,
+    }))
+}

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod intake;
 pub mod leads;
 pub mod orders;
 pub mod reference;

@@ -10,6 +10,7 @@ mod errors;
 mod health;
 mod helpers;
 mod idempotency;
+mod intake;
 mod leads;
 mod openapi;
 mod orders;
