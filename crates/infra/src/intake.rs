@@ -8,7 +8,9 @@
 //! - an offered lead goes to at most one open order line; the line's counter moves only
 //!   if it is still under its quantity (conditional update), so a line is never
 //!   over-delivered, even by concurrent intakes; a lead no line can take stays in the pool;
-//! - the engine's credits and the order's status change in the same transaction.
+//! - the engine's credits and the order's status change in the same transaction;
+//! - the candidate lines are locked in id order before anything is decided, so
+//!   concurrent intakes for one pool queue on the same rows in the same order.
 
 use domain::allocation::{Slot, line_eligibility, pick};
 use domain::error::RepoError;
@@ -17,7 +19,7 @@ use domain::lead::{AssignmentSource, LeadStatus, NewLead};
 use domain::order::OrderStatus;
 use domain::reference::Product;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -109,12 +111,15 @@ impl SeaLeadRepository {
         lead_id: Uuid,
         now_ms: i64,
     ) -> Result<Option<Uuid>, RepoError> {
+        // The pool's candidate rows, locked in id order (FOR UPDATE on PostgreSQL; SQLite
+        // writers are already serialized by the write gate): concurrent intakes queue here
+        // instead of racing, and cannot deadlock on the credit updates below.
         let lines = order_line::Entity::find()
             .filter(order_line::Column::ProductId.eq(product.id.to_string()))
             .filter(order_line::Column::Region.eq(region))
             .filter(order_line::Column::Open.eq(true))
-            .order_by_asc(order_line::Column::CreatedAt)
             .order_by_asc(order_line::Column::Id)
+            .lock_exclusive()
             .all(conn)
             .await
             .map_err(unavailable)?;

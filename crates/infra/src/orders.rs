@@ -336,6 +336,15 @@ impl SeaOrderRepository {
         else {
             return Ok(None);
         };
+        // Lock the order's lines first, in id order, as intake does, so the two never
+        // wait on each other in opposite orders.
+        order_line::Entity::find()
+            .filter(order_line::Column::OrderId.eq(key.as_str()))
+            .order_by_asc(order_line::Column::Id)
+            .lock_exclusive()
+            .all(&*txn)
+            .await
+            .map_err(unavailable)?;
         let status: OrderStatus = row.status.parse().map_err(|e| corrupt(&key, e))?;
         let cancelled = match status.cancel() {
             Ok(next) => next,
