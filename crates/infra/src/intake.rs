@@ -18,7 +18,7 @@ use domain::ids::new_id;
 use domain::lead::{AssignmentSource, LeadStatus, NewLead};
 use domain::order::OrderStatus;
 use domain::reference::Product;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -170,14 +170,19 @@ impl SeaLeadRepository {
             // Another intake took the line's last unit meanwhile: the lead waits in the pool.
             return Ok(None);
         }
+        // Every eligible line's new credit in one statement (CASE id WHEN ... THEN ...).
+        let mut credits = CaseStatement::new();
+        let mut credited = Vec::with_capacity(decision.credits.len());
         for (i, credit) in &decision.credits {
-            order_line::Entity::update_many()
-                .col_expr(order_line::Column::Credit, Expr::value(*credit))
-                .filter(order_line::Column::Id.eq(lines[*i].id.as_str()))
-                .exec(conn)
-                .await
-                .map_err(unavailable)?;
+            credits = credits.case(order_line::Column::Id.eq(lines[*i].id.as_str()), Expr::val(*credit));
+            credited.push(lines[*i].id.clone());
         }
+        order_line::Entity::update_many()
+            .col_expr(order_line::Column::Credit, credits.finally(Expr::col(order_line::Column::Credit)).into())
+            .filter(order_line::Column::Id.is_in(credited))
+            .exec(conn)
+            .await
+            .map_err(unavailable)?;
         // Count first (the row is then locked by this transaction), then derive the status
         // from what is stored, so concurrent deliveries to other lines are accounted for.
         order::Entity::update_many()
