@@ -14,6 +14,7 @@ mod m20261124_000002_identity;
 mod m20261124_000003_leads;
 mod m20261124_000004_orders;
 mod m20261124_000005_intake;
+mod m20261124_000006_ledger;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_leads::Migration),
             Box::new(m20261124_000004_orders::Migration),
             Box::new(m20261124_000005_intake::Migration),
+            Box::new(m20261124_000006_ledger::Migration),
         ]
     }
 }

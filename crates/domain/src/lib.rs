@@ -7,6 +7,7 @@
 //! - storage and time reach it only through the traits in [`ports`].
 
 pub mod allocation;
+pub mod calendar;
 pub mod error;
 pub mod identity;
 pub mod ids;

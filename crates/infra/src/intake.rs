@@ -8,23 +8,33 @@
 //! - an offered lead goes to at most one open order line; the line's counter moves only
 //!   if it is still under its quantity (conditional update), so a line is never
 //!   over-delivered, even by concurrent intakes; a lead no line can take stays in the pool;
-//! - the engine's credits and the order's status change in the same transaction;
-//! - the candidate lines are locked in id order before anything is decided, so
-//!   concurrent intakes for one pool queue on the same rows in the same order.
+//! - the engine's ledger rows, the order's counters and status change in the same
+//!   transaction;
+//! - the pool's row (`allocation_pools`) is locked before its lines are read, so
+//!   concurrent intakes for one pool queue on one row; a pick writes the chosen line's
+//!   ledger row (plus lines leaving or rejoining), not every open line (see
+//!   `domain::allocation::pick_stored`);
+//! - `dailyLimit` days are counted in the product's time zone; the order row's guard
+//!   (open, under quantity, under today's limit) is part of its update, so an order shared
+//!   by several pools is never over-delivered either.
 
-use domain::allocation::{Slot, line_eligibility, pick};
+use std::collections::HashMap;
+
+use domain::allocation::{Eligibility, SkipReason, Slot, Stored, line_eligibility, pick_stored};
+use domain::calendar;
 use domain::error::RepoError;
 use domain::ids::new_id;
 use domain::lead::{AssignmentSource, LeadStatus, NewLead};
 use domain::order::OrderStatus;
 use domain::reference::Product;
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::entities::{assignment, lead, order, order_line};
 use crate::leads::{PHONE_INDEX, SeaLeadRepository};
+use crate::pools;
 use crate::reference::unavailable;
 use crate::to_millis;
 
@@ -111,15 +121,14 @@ impl SeaLeadRepository {
         lead_id: Uuid,
         now_ms: i64,
     ) -> Result<Option<Uuid>, RepoError> {
-        // The pool's candidate rows, locked in id order (FOR UPDATE on PostgreSQL; SQLite
-        // writers are already serialized by the write gate): concurrent intakes queue here
-        // instead of racing, and cannot deadlock on the credit updates below.
+        let product_key = product.id.to_string();
+        // The pool's lock: every writer of these lines holds it, so the lines need none.
+        let picks = pools::lock(conn, &product_key, region).await?;
         let lines = order_line::Entity::find()
-            .filter(order_line::Column::ProductId.eq(product.id.to_string()))
+            .filter(order_line::Column::ProductId.eq(product_key.as_str()))
             .filter(order_line::Column::Region.eq(region))
             .filter(order_line::Column::Open.eq(true))
             .order_by_asc(order_line::Column::Id)
-            .lock_exclusive()
             .all(conn)
             .await
             .map_err(unavailable)?;
@@ -127,7 +136,7 @@ impl SeaLeadRepository {
             return Ok(None);
         }
         let order_ids: Vec<String> = lines.iter().map(|l| l.order_id.clone()).collect();
-        let orders: std::collections::HashMap<String, order::Model> = order::Entity::find()
+        let orders: HashMap<String, order::Model> = order::Entity::find()
             .filter(order::Column::Id.is_in(order_ids))
             .all(conn)
             .await
@@ -135,63 +144,122 @@ impl SeaLeadRepository {
             .into_iter()
             .map(|o| (o.id.clone(), o))
             .collect();
-        let slots: Vec<Slot<usize>> = lines
+        let today = calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt(&product_key, e))?;
+        let mut slots: Vec<(Slot<usize>, Option<u64>)> = lines
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let remaining = u64::try_from(l.quantity - l.delivered).unwrap_or(0);
-                let open_order = orders.get(&l.order_id).is_some_and(|o| {
+                let order = orders.get(&l.order_id);
+                let open = order.is_some_and(|o| {
                     o.status == OrderStatus::Pending.as_str() || o.status == OrderStatus::InProgress.as_str()
                 });
-                Slot {
+                let remaining = if open { u64::try_from(l.quantity - l.delivered).unwrap_or(0) } else { 0 };
+                let (today_count, limit) = order.map_or((0, None), |o| (delivered_today(o, today), daily_limit(o)));
+                let slot = Slot {
                     id: i,
                     weight: remaining,
                     credit: l.credit,
                     tiebreak: l.created_at,
                     load: 0,
-                    eligibility: line_eligibility(if open_order { remaining } else { 0 }, 0, None),
-                }
+                    eligibility: line_eligibility(remaining, today_count, limit),
+                };
+                (slot, l.credit_pick.and_then(|p| u64::try_from(p).ok()))
             })
             .collect();
-        let Ok(decision) = pick(product.allocation_policy, &slots) else { return Ok(None) };
-        let line = &lines[decision.chosen];
-        let Some(order_row) = orders.get(&line.order_id) else { return Ok(None) };
-        let taken = order_line::Entity::update_many()
-            .col_expr(order_line::Column::Delivered, Expr::col(order_line::Column::Delivered).add(1))
-            .col_expr(order_line::Column::Open, Expr::value(line.delivered + 1 < line.quantity))
-            .filter(order_line::Column::Id.eq(line.id.as_str()))
-            .filter(order_line::Column::Open.eq(true))
-            .filter(order_line::Column::Delivered.eq(line.delivered))
-            .filter(order_line::Column::Delivered.lt(line.quantity))
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
-        if taken.rows_affected != 1 {
-            // Another intake took the line's last unit meanwhile: the lead waits in the pool.
-            return Ok(None);
+        loop {
+            let decision = pick_stored(product.allocation_policy, picks, &slots);
+            let chosen = match &decision.outcome {
+                Ok(pick) => pick.chosen,
+                Err(_) => {
+                    self.write_ledger(conn, &lines, &decision.writes, None).await?;
+                    return Ok(None);
+                }
+            };
+            let line = &lines[chosen];
+            let Some(order_row) = orders.get(&line.order_id) else { return Ok(None) };
+            // The order row is shared by the order's pools: its guard (still open, under
+            // its quantity and today's limit) is checked by the update itself.
+            let counted = order::Entity::update_many()
+                .col_expr(order::Column::Delivered, Expr::col(order::Column::Delivered).add(1))
+                .col_expr(
+                    order::Column::DeliveredToday,
+                    Expr::case(
+                        Expr::col(order::Column::DayStart).eq(today),
+                        Expr::col(order::Column::DeliveredToday).add(1),
+                    )
+                    .finally(Expr::val(1))
+                    .into(),
+                )
+                .col_expr(order::Column::DayStart, Expr::value(today))
+                .col_expr(order::Column::UpdatedAt, Expr::value(now_ms))
+                .filter(order::Column::Id.eq(order_row.id.as_str()))
+                .filter(order::Column::Status.is_in([OrderStatus::Pending.as_str(), OrderStatus::InProgress.as_str()]))
+                .filter(Expr::col(order::Column::Delivered).lt(Expr::col(order::Column::Quantity)))
+                .filter(
+                    Condition::any()
+                        .add(order::Column::DailyLimit.is_null())
+                        .add(order::Column::DayStart.is_null())
+                        .add(order::Column::DayStart.ne(today))
+                        .add(Expr::col(order::Column::DeliveredToday).lt(Expr::col(order::Column::DailyLimit))),
+                )
+                .exec(conn)
+                .await
+                .map_err(unavailable)?;
+            if counted.rows_affected != 1 {
+                // Another pool's intake reached the order's limit meanwhile, or it was
+                // cancelled: this line sits out, the engine picks again.
+                slots[chosen].0.eligibility = Eligibility::Skipped(SkipReason::DailyLimit);
+                continue;
+            }
+            self.write_ledger(conn, &lines, &decision.writes, Some(chosen)).await?;
+            pools::set_picks(conn, &product_key, region, decision.picks).await?;
+            self.deliver(conn, line, order_row, lead_id, now_ms).await?;
+            return order_row.id.parse().map(Some).map_err(|e| corrupt(&order_row.id, e));
         }
-        // Every eligible line's new credit in one statement (CASE id WHEN ... THEN ...).
-        let mut credits = CaseStatement::new();
-        let mut credited = Vec::with_capacity(decision.credits.len());
-        for (i, credit) in &decision.credits {
-            credits = credits.case(order_line::Column::Id.eq(lines[*i].id.as_str()), Expr::val(*credit));
-            credited.push(lines[*i].id.clone());
+    }
+
+    /// Stores the ledger rows a pick wrote; the chosen line also counts its delivery
+    /// (guarded by the count read under the pool lock).
+    async fn write_ledger(
+        &self,
+        conn: &impl ConnectionTrait,
+        lines: &[order_line::Model],
+        writes: &[(usize, Stored)],
+        chosen: Option<usize>,
+    ) -> Result<(), RepoError> {
+        for (i, row) in writes {
+            let line = &lines[*i];
+            let mut update = order_line::Entity::update_many()
+                .col_expr(order_line::Column::Credit, Expr::value(row.credit))
+                .col_expr(
+                    order_line::Column::CreditPick,
+                    Expr::value(row.at.map(|a| i64::try_from(a).unwrap_or(i64::MAX))),
+                )
+                .filter(order_line::Column::Id.eq(line.id.as_str()));
+            if chosen == Some(*i) {
+                update = update
+                    .col_expr(order_line::Column::Delivered, Expr::col(order_line::Column::Delivered).add(1))
+                    .col_expr(order_line::Column::Open, Expr::value(line.delivered + 1 < line.quantity))
+                    .filter(order_line::Column::Delivered.eq(line.delivered));
+            }
+            let done = update.exec(conn).await.map_err(unavailable)?;
+            if done.rows_affected != 1 {
+                return Err(RepoError::Conflict(format!("order line {} changed outside its pool lock", line.id)));
+            }
         }
-        order_line::Entity::update_many()
-            .col_expr(order_line::Column::Credit, credits.finally(Expr::col(order_line::Column::Credit)).into())
-            .filter(order_line::Column::Id.is_in(credited))
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
-        // Count first (the row is then locked by this transaction), then derive the status
-        // from what is stored, so concurrent deliveries to other lines are accounted for.
-        order::Entity::update_many()
-            .col_expr(order::Column::Delivered, Expr::col(order::Column::Delivered).add(1))
-            .col_expr(order::Column::UpdatedAt, Expr::value(now_ms))
-            .filter(order::Column::Id.eq(order_row.id.as_str()))
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The delivery itself: the order's status, the `ORDER` assignment and the lead's
+    /// owner (the order's counters were moved by the caller).
+    async fn deliver(
+        &self,
+        conn: &impl ConnectionTrait,
+        line: &order_line::Model,
+        order_row: &order::Model,
+        lead_id: Uuid,
+        now_ms: i64,
+    ) -> Result<(), RepoError> {
         let current = order::Entity::find_by_id(order_row.id.clone())
             .one(conn)
             .await
@@ -201,12 +269,14 @@ impl SeaLeadRepository {
         let delivered = u64::try_from(current.delivered).unwrap_or(0);
         let quantity = u64::try_from(current.quantity).unwrap_or(0);
         let next = status.after_delivery(delivered, quantity).map_err(|e| corrupt(&current.id, e))?;
-        order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(next.as_str()))
-            .filter(order::Column::Id.eq(current.id.as_str()))
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
+        if next != status {
+            order::Entity::update_many()
+                .col_expr(order::Column::Status, Expr::value(next.as_str()))
+                .filter(order::Column::Id.eq(current.id.as_str()))
+                .exec(conn)
+                .await
+                .map_err(unavailable)?;
+        }
         let assignment_id = new_id().to_string();
         assignment::Entity::insert(assignment::ActiveModel {
             id: Set(assignment_id.clone()),
@@ -236,6 +306,15 @@ impl SeaLeadRepository {
             .exec(conn)
             .await
             .map_err(unavailable)?;
-        order_row.id.parse().map(Some).map_err(|e| corrupt(&order_row.id, e))
+        Ok(())
     }
+}
+
+/// The order's deliveries on the day starting at `today` (product time zone).
+fn delivered_today(order: &order::Model, today: i64) -> u64 {
+    if order.day_start == Some(today) { u64::try_from(order.delivered_today).unwrap_or(0) } else { 0 }
+}
+
+fn daily_limit(order: &order::Model) -> Option<u64> {
+    order.daily_limit.and_then(|d| u64::try_from(d).ok())
 }

@@ -148,6 +148,10 @@ impl SeaLeadRepository {
             used_at: Set(None),
             last_distributed_at: Set(None),
             latest_as_status: Set(None),
+            source_status: Set(None),
+            source_status_at: Set(None),
+            source_detail: Set(None),
+            source_note_enc: Set(None),
             created_at: Set(now_ms),
             updated_at: Set(now_ms),
         })

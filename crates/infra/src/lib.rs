@@ -25,6 +25,7 @@ pub mod leads;
 pub mod orders;
 pub mod orgs;
 pub mod pii_access;
+pub mod pools;
 pub mod reference;
 pub mod rotation;
 mod timestamp;

@@ -7,6 +7,7 @@
 //! - a cancel settles the undelivered remainder at the order's own prices and closes its
 //!   lines, in one transaction, conditional on the status it read.
 
+use domain::calendar;
 use domain::error::RepoError;
 use domain::identity::User;
 use domain::ids::new_id;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::entities::{assignment, lead, order, order_line, product};
+use crate::pools;
 use crate::reference::unavailable;
 use crate::{from_millis, to_millis};
 
@@ -71,6 +73,7 @@ impl SeaOrderRepository {
         let id = new_id();
         let key = id.to_string();
         let now_ms = to_millis(now);
+        let today = calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt(&key, e))?;
         let quantity = lines.quantity();
         let priced = amounts(product.unit_price, quantity, product.prices_exclude_vat).map_err(|e| corrupt(&key, e))?;
         let row = order::ActiveModel {
@@ -92,8 +95,15 @@ impl SeaOrderRepository {
             created_at: Set(now_ms),
             updated_at: Set(now_ms),
             cancelled_at: Set(None),
+            day_start: Set(Some(today)),
+            delivered_today: Set(0),
         };
         let txn = self.db.begin_write().await.map_err(unavailable)?;
+        // The pools of the order's lines, locked in order before their leads are read, so
+        // an intake arriving now either is seen here or sees the new line.
+        let pools: Vec<(String, String)> =
+            lines.lines.iter().map(|l| (product.id.to_string(), l.region.clone())).collect();
+        pools::lock_all(&*txn, &pools).await?;
         order::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
         let mut delivered_total: u64 = 0;
         for line in &lines.lines {
@@ -157,6 +167,7 @@ impl SeaOrderRepository {
                 quantity: Set(i64::try_from(line.quantity).unwrap_or(i64::MAX)),
                 delivered: Set(i64::try_from(delivered).unwrap_or(i64::MAX)),
                 credit: Set(0),
+                credit_pick: Set(None),
                 open: Set(delivered < line.quantity),
                 created_at: Set(now_ms),
             };
@@ -165,6 +176,7 @@ impl SeaOrderRepository {
         let status = OrderStatus::Pending.after_delivery(delivered_total, quantity).map_err(|e| corrupt(&key, e))?;
         order::Entity::update_many()
             .col_expr(order::Column::Delivered, Expr::value(i64::try_from(delivered_total).unwrap_or(i64::MAX)))
+            .col_expr(order::Column::DeliveredToday, Expr::value(i64::try_from(delivered_total).unwrap_or(i64::MAX)))
             .col_expr(order::Column::Status, Expr::value(status.as_str()))
             .filter(order::Column::Id.eq(key.as_str()))
             .exec(&*txn)
@@ -328,23 +340,28 @@ impl SeaOrderRepository {
     ) -> Result<Option<Result<Order, OrderError>>, RepoError> {
         let key = id.to_string();
         let txn = self.db.begin_write().await.map_err(unavailable)?;
-        let Some(row) = order::Entity::find_by_id(key.clone())
+        let mine = order::Entity::find_by_id(key.clone())
             .filter(order::Column::BuyerUserId.eq(buyer.to_string()))
-            .one(&*txn)
-            .await
-            .map_err(unavailable)?
-        else {
-            return Ok(None);
-        };
-        // Lock the order's lines first, in id order, as intake does, so the two never
-        // wait on each other in opposite orders.
-        order_line::Entity::find()
-            .filter(order_line::Column::OrderId.eq(key.as_str()))
-            .order_by_asc(order_line::Column::Id)
-            .lock_exclusive()
-            .all(&*txn)
+            .count(&*txn)
             .await
             .map_err(unavailable)?;
+        if mine == 0 {
+            return Ok(None);
+        }
+        // Lock the pools of the order's lines (in order, as every writer does), then read
+        // the order again: a delivery that committed meanwhile is counted.
+        let pools: Vec<(String, String)> = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.eq(key.as_str()))
+            .all(&*txn)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|l| (l.product_id, l.region))
+            .collect();
+        pools::lock_all(&*txn, &pools).await?;
+        let Some(row) = order::Entity::find_by_id(key.clone()).one(&*txn).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
         let status: OrderStatus = row.status.parse().map_err(|e| corrupt(&key, e))?;
         let cancelled = match status.cancel() {
             Ok(next) => next,

@@ -17,12 +17,16 @@
 //! - the credits of the eligible slots always sum to what they summed to before the pick,
 //!   and a new slot starts at credit 0 (the pool's mean): no burst to "catch up", no
 //!   starvation; an ineligible slot's credit is frozen, so coming back gives no burst;
+//! - [`pick_stored`] gives the same picks from a ledger in which a pick writes only the
+//!   chosen slot's row (plus slots leaving or rejoining), see [`ledger`];
 //! - every pick returns its [`Explanation`]: the policy, every slot considered with its
 //!   credit, and why the others were skipped.
 
 mod bulk;
+mod ledger;
 
 pub use bulk::BulkPool;
+pub use ledger::{Stored, StoredPick, pick_stored};
 
 use crate::reference::AllocationPolicy;
 

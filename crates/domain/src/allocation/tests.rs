@@ -243,3 +243,70 @@ fn measure_picks_per_second() {
         println!("BulkPool (WF2Q, two heaps), {k} candidates: {rate:.0} picks/s ({sink})");
     }
 }
+
+proptest! {
+    /// The stored ledger (one row written per pick) decides exactly what the full ledger
+    /// (every credit written after every pick) decides, through eligibility changes (a
+    /// daily limit reached, then a new day), lines filling up, and weights that are the
+    /// lines' remaining quantities (`WEIGHTED`), so they shrink as the lines receive.
+    #[test]
+    fn the_stored_ledger_picks_exactly_as_the_full_ledger(
+        quantities in proptest::collection::vec(1u64..12, 1..7),
+        weighted in proptest::bool::ANY,
+        limited in proptest::collection::vec(proptest::collection::vec(proptest::bool::weighted(0.2), 7), 0..120),
+    ) {
+        let policy = if weighted { AllocationPolicy::Weighted } else { AllocationPolicy::RoundRobin };
+        let k = quantities.len();
+        let mut remaining = quantities.clone();
+        let mut full = slots(&quantities);
+        let mut stored: Vec<(Slot<usize>, Option<u64>)> = slots(&quantities).into_iter().map(|s| (s, None)).collect();
+        let mut picks = 0u64;
+        for today in limited {
+            for i in 0..k {
+                let eligibility = line_eligibility(remaining[i], u64::from(today[i]), Some(1));
+                full[i].eligibility = eligibility;
+                full[i].weight = remaining[i];
+                stored[i].0.eligibility = eligibility;
+                stored[i].0.weight = remaining[i];
+            }
+            let expected = pick(policy, &full);
+            let got = pick_stored(policy, picks, &stored);
+            match (&expected, &got.outcome) {
+                (Ok(e), Ok(g)) => prop_assert_eq!(e.chosen, g.chosen),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "{expected:?} vs {:?}", got.outcome),
+            }
+            if let Ok(e) = &expected {
+                store(&mut full, e);
+                remaining[e.chosen] -= 1;
+            }
+            for (id, row) in got.writes {
+                stored[id].0.credit = row.credit;
+                stored[id].1 = row.at;
+            }
+            picks = got.picks;
+        }
+    }
+}
+
+#[test]
+fn a_pick_writes_only_the_chosen_row_when_nothing_joins_or_leaves() {
+    let rows: Vec<(Slot<usize>, Option<u64>)> = slots(&[1; 100]).into_iter().map(|s| (s, Some(0))).collect();
+    let got = pick_stored(AllocationPolicy::RoundRobin, 0, &rows);
+    assert_eq!(got.writes.len(), 1);
+    assert_eq!(got.picks, 1);
+    assert_eq!(got.writes[0].0, got.outcome.expect("eligible").chosen);
+}
+
+#[test]
+fn a_slot_leaving_is_frozen_and_one_coming_back_rejoins_at_its_frozen_credit() {
+    let mut rows: Vec<(Slot<usize>, Option<u64>)> = slots(&[1, 1, 1]).into_iter().map(|s| (s, Some(0))).collect();
+    rows[1].0.eligibility = Eligibility::Skipped(SkipReason::DailyLimit);
+    rows[1].0.credit = -1;
+    let got = pick_stored(AllocationPolicy::RoundRobin, 4, &rows);
+    assert!(got.writes.contains(&(1, Stored { credit: 3, at: None })), "{:?}", got.writes);
+    rows[1] = (Slot { credit: 3, eligibility: Eligibility::Eligible, ..rows[1].0.clone() }, None);
+    rows[1].0.credit = -50;
+    let back = pick_stored(AllocationPolicy::RoundRobin, 9, &rows);
+    assert!(back.writes.contains(&(1, Stored { credit: -50, at: Some(9) })), "{:?}", back.writes);
+}

@@ -36,6 +36,11 @@ pub struct Model {
     pub used_at: Option<i64>,
     pub last_distributed_at: Option<i64>,
     pub latest_as_status: Option<String>,
+    pub source_status: Option<String>,
+    pub source_status_at: Option<i64>,
+    /// JSON of the source's non-personal status fields (`changeStatus`).
+    pub source_detail: Option<String>,
+    pub source_note_enc: Option<Vec<u8>>,
     pub created_at: i64,
     pub updated_at: i64,
 }

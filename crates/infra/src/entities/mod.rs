@@ -1,6 +1,7 @@
 //! sea-orm entities: the storage shape, private to `infra`. Repositories map them to
 //! domain types; nothing outside this crate sees a `Model`.
 
+pub mod allocation_pool;
 pub mod api_key;
 pub mod as_reason;
 pub mod as_request;

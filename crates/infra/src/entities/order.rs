@@ -22,6 +22,9 @@ pub struct Model {
     pub created_at: i64,
     pub updated_at: i64,
     pub cancelled_at: Option<i64>,
+    /// Start (UTC ms) of the product-time-zone day `delivered_today` counts.
+    pub day_start: Option<i64>,
+    pub delivered_today: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,8 @@ pub struct Model {
     pub delivered: i64,
     /// The allocation engine's stored credit.
     pub credit: i64,
+    /// The pool pick count at which `credit` was stored; `None` while out of the ledger.
+    pub credit_pick: Option<i64>,
     pub open: bool,
     pub created_at: i64,
 }

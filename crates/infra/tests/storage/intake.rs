@@ -16,10 +16,14 @@ use infra::reference::SeaReferenceRepository;
 use infra::users::SeaUserRepository;
 use sea_orm::{ConnectionTrait, Statement};
 use testkit::TestDb;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads = 4);
     concurrent_intakes_never_over_deliver_and_counters_agree => concurrency_body;
+    concurrent_intakes_share_fairly_and_the_ledger_stays_consistent => fairness_body;
+    a_cancel_racing_deliveries_settles_exactly => cancel_race_body;
+    the_daily_limit_counts_days_in_the_product_time_zone => daily_limit_body;
 }
 
 async fn count(db: &TestDb, sql: &str) -> i64 {
@@ -110,4 +114,190 @@ async fn concurrency_body(db: TestDb) {
     let pooled = count(&db, "SELECT COUNT(*) AS n FROM leads WHERE status = 'POOL'").await;
     assert_eq!((line_total, order_total, assignments, assigned, pooled), (9, 9, 9, 9, 23));
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM orders WHERE status = 'COMPLETED'").await, 3);
+}
+
+/// The demo fixtures, a product, and repositories over one database.
+struct World {
+    org: Uuid,
+    product: Arc<domain::reference::Product>,
+    users: SeaUserRepository,
+    orders: Arc<SeaOrderRepository>,
+    leads: Arc<SeaLeadRepository>,
+}
+
+async fn world(db: &TestDb, code: &str) -> World {
+    infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
+    let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
+    let product_id = infra::fixtures::product_id_by_code(db.db.conn(), code).await.unwrap().unwrap();
+    let product = SeaReferenceRepository::new(db.db.conn().clone()).find_product(product_id).await.unwrap().unwrap();
+    let keyring = Arc::new(testkit::keyring());
+    World {
+        org,
+        product: Arc::new(product),
+        users: SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring)),
+        orders: Arc::new(SeaOrderRepository::new(db.db.clone())),
+        leads: Arc::new(SeaLeadRepository::new(db.db.clone(), keyring)),
+    }
+}
+
+async fn buyer(w: &World, name: &str) -> User {
+    let now = OffsetDateTime::now_utc();
+    let user = User {
+        id: domain::ids::new_id(),
+        org_id: w.org,
+        mohom_id: MohomId::parse(name).unwrap(),
+        role: Role::Member,
+        team_id: None,
+        name: PersonName::parse("구매자").unwrap(),
+        phone: Some(PhoneNumber::parse("010-1234-5678").unwrap()),
+        email: Some(Email::parse("b@example.com").unwrap()),
+        status: UserStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    w.users.insert(&user).await.unwrap();
+    user
+}
+
+async fn order(
+    w: &World,
+    name: &str,
+    region: &str,
+    quantity: i64,
+    daily_limit: Option<i64>,
+    at: OffsetDateTime,
+) -> Uuid {
+    let user = buyer(w, name).await;
+    let lines = NewOrderLines::parse(&[(region.to_owned(), quantity)], daily_limit, |_| true).unwrap();
+    w.orders.create(&user, &w.product, &lines, None, at).await.unwrap()
+}
+
+async fn intake_one(
+    leads: &SeaLeadRepository,
+    product: &domain::reference::Product,
+    org: Uuid,
+    phone: &str,
+    region: &str,
+    at: OffsetDateTime,
+) -> IntakeOutcome {
+    let product_text = product.id.to_string();
+    let fields = LeadFields {
+        product_id: Some(&product_text),
+        name: Some("홍길동"),
+        phone: Some(phone),
+        region: Some(region),
+        ..LeadFields::default()
+    };
+    let new = NewLead::parse(&fields, at.date()).unwrap();
+    leads.intake(product, &new, &IntakeIds::default(), org, domain::ids::new_id(), at).await.unwrap()
+}
+
+/// 8 streams of 12 intakes each against 4 lines of 100 (ROUND_ROBIN): 96 picks.
+async fn fairness_body(db: TestDb) {
+    let w = world(&db, "INS-HEALTH").await;
+    let now = OffsetDateTime::now_utc();
+    for i in 0..4 {
+        order(&w, &format!("fair-{i}"), "서울", 100, None, now).await;
+    }
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let (leads, product, org) = (Arc::clone(&w.leads), Arc::clone(&w.product), w.org);
+        tasks.push(tokio::spawn(async move {
+            for k in 0..12 {
+                let outcome = intake_one(
+                    &leads,
+                    &product,
+                    org,
+                    &format!("010-6{t:03}-{k:04}"),
+                    "서울",
+                    OffsetDateTime::now_utc(),
+                )
+                .await;
+                assert!(matches!(outcome, IntakeOutcome::Delivered { .. }), "{outcome:?}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let rows = db
+        .db
+        .conn()
+        .query_all_raw(Statement::from_string(
+            db.db.backend(),
+            "SELECT l.delivered AS delivered, l.credit AS credit, l.credit_pick AS credit_pick, \
+             (SELECT COUNT(*) FROM assignments a WHERE a.order_line_id = l.id AND a.source = 'ORDER') AS assigned \
+             FROM order_lines l ORDER BY l.id",
+        ))
+        .await
+        .unwrap();
+    let picks = count(&db, "SELECT picks AS n FROM allocation_pools").await;
+    assert_eq!(picks, 96, "one pick per delivered lead");
+    let mut live_sum = 0;
+    for row in &rows {
+        let delivered: i64 = row.try_get("", "delivered").unwrap();
+        let assigned: i64 = row.try_get("", "assigned").unwrap();
+        let credit: i64 = row.try_get("", "credit").unwrap();
+        let at: Option<i64> = row.try_get("", "credit_pick").unwrap();
+        assert_eq!(delivered, assigned, "a line's count is its assignments");
+        assert!((23..=25).contains(&delivered), "within one of the fair share of 24: {delivered}");
+        // Live credit under equal weights: stored credit + picks since it was stored.
+        live_sum += credit + (picks - at.expect("every line joined the ledger"));
+    }
+    assert_eq!(live_sum, 0, "the eligible lines' credits are conserved (they joined at 0)");
+}
+
+/// 8 streams deliver into one order of 60 while its buyer cancels it.
+async fn cancel_race_body(db: TestDb) {
+    let w = world(&db, "INS-HEALTH").await;
+    let now = OffsetDateTime::now_utc();
+    let user = buyer(&w, "cancel-race").await;
+    let lines = NewOrderLines::parse(&[("서울".to_owned(), 60)], None, |_| true).unwrap();
+    let order_id = w.orders.create(&user, &w.product, &lines, None, now).await.unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let (leads, product, org) = (Arc::clone(&w.leads), Arc::clone(&w.product), w.org);
+        tasks.push(tokio::spawn(async move {
+            for k in 0..10 {
+                intake_one(&leads, &product, org, &format!("010-5{t:03}-{k:04}"), "서울", OffsetDateTime::now_utc())
+                    .await;
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    let cancelled = w.orders.cancel(user.id, order_id, OffsetDateTime::now_utc()).await.unwrap().unwrap().unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let after = w.orders.get(user.id, order_id).await.unwrap().unwrap();
+    assert_eq!(after.status, domain::order::OrderStatus::Cancelled);
+    assert_eq!(after.delivered, cancelled.delivered, "nothing was delivered after the cancel");
+    let unit = w.product.unit_price;
+    let undelivered = 60 - after.delivered;
+    let refund = domain::order::amounts(unit, undelivered, w.product.prices_exclude_vat).unwrap().total;
+    assert_eq!(after.refunded, refund, "delivered + refunded = ordered");
+    let assigned = count(&db, "SELECT COUNT(*) AS n FROM assignments WHERE source = 'ORDER'").await;
+    assert_eq!(u64::try_from(assigned).unwrap(), after.delivered);
+    let pooled = count(&db, "SELECT COUNT(*) AS n FROM leads WHERE status = 'POOL'").await;
+    assert_eq!(u64::try_from(pooled).unwrap(), 80 - after.delivered, "the rest waits in the pool");
+}
+
+/// A daily limit of 2 in Asia/Seoul: 14:59 UTC is 23:59 there, 15:00 UTC a new day.
+async fn daily_limit_body(db: TestDb) {
+    let w = world(&db, "INS-HEALTH").await;
+    let evening = time::macros::datetime!(2026-11-24 14:00 UTC);
+    order(&w, "paced", "부산", 10, Some(2), evening).await;
+    let at = |minutes: i64| evening + Duration::minutes(minutes);
+    let mut outcomes = Vec::new();
+    for (k, minute) in [0, 10, 59].into_iter().enumerate() {
+        outcomes.push(intake_one(&w.leads, &w.product, w.org, &format!("010-4000-{k:04}"), "부산", at(minute)).await);
+    }
+    assert!(matches!(outcomes[0], IntakeOutcome::Delivered { .. }));
+    assert!(matches!(outcomes[1], IntakeOutcome::Delivered { .. }));
+    assert!(matches!(outcomes[2], IntakeOutcome::Pooled { .. }), "the third of the Seoul day waits: {:?}", outcomes[2]);
+    // Midnight in Seoul: a new day, the limit starts again.
+    let next = intake_one(&w.leads, &w.product, w.org, "010-4000-0100", "부산", at(60)).await;
+    assert!(matches!(next, IntakeOutcome::Delivered { .. }), "{next:?}");
+    assert_eq!(count(&db, "SELECT delivered_today AS n FROM orders").await, 1);
+    assert_eq!(count(&db, "SELECT delivered AS n FROM orders").await, 3);
 }
