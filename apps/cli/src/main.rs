@@ -45,7 +45,42 @@ enum Command {
     /// Organizations' settings.
     #[command(subcommand)]
     Orgs(OrgsCommand),
+    /// Import leads from a CSV or XLSX file into a product's pool: every row validated,
+    /// bad rows in an error report, good rows in batched transactions; running the same
+    /// file again imports nothing twice.
+    ///
+    /// The header must have name, phone and region columns (English, Korean or
+    /// Vietnamese labels: 이름/연락처/지역, ...); email, address, birth date, gender and
+    /// memo are optional; other columns are ignored.
+    Import {
+        /// The file (.csv in UTF-8, or .xlsx: its first sheet).
+        file: std::path::PathBuf,
+        /// The source code the leads come from, e.g. TCB.
+        #[arg(long)]
+        source: String,
+        /// The product (id or code); the source's default product when omitted.
+        #[arg(long)]
+        product: Option<String>,
+        /// Valid rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Where the row-level error report goes (default: FILE's name + .errors.csv).
+        #[arg(long)]
+        errors: Option<std::path::PathBuf>,
+    },
 }
+
+/// Bad usage found while running a command (exit code 2).
+#[derive(Debug)]
+pub(crate) struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
 
 #[derive(Subcommand)]
 enum KeysCommand {
@@ -132,6 +167,9 @@ fn main() -> ExitCode {
         Command::Seed { demo } => runtime.block_on(seed(settings, demo)),
         Command::Keys(cmd) => runtime.block_on(keys::run(settings, cmd)),
         Command::Orgs(cmd) => runtime.block_on(keys::run_orgs(settings, cmd)),
+        Command::Import { file, source, product, batch, errors } => {
+            runtime.block_on(import::run(settings, import::ImportArgs { file, source, product, batch, errors }))
+        }
         Command::Openapi => {
             println!("{}", api::openapi::document_json());
             Ok(())
@@ -141,7 +179,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("ldbds: {err:#}");
-            ExitCode::FAILURE
+            if err.downcast_ref::<Usage>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }
@@ -224,6 +262,7 @@ async fn seed(settings: Settings, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+mod import;
 mod keys;
 
 fn time_now() -> time::OffsetDateTime {

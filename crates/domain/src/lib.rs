@@ -10,6 +10,7 @@ pub mod allocation;
 pub mod calendar;
 pub mod error;
 pub mod identity;
+pub mod import;
 pub mod ids;
 pub mod lead;
 pub mod money;

@@ -76,15 +76,54 @@ impl SeaLeadRepository {
         source_id: Uuid,
         now: OffsetDateTime,
     ) -> Result<IntakeOutcome, RepoError> {
-        let now_ms = to_millis(now);
         let txn = self.db.begin_write().await.map_err(unavailable)?;
+        let outcome = self.intake_in(&*txn, product, new, ids, provider_org_id, source_id, now).await?;
+        txn.commit().await.map_err(unavailable)?;
+        Ok(outcome)
+    }
+
+    /// Takes a batch of leads of one product in one transaction (`ldbds import`): each is
+    /// taken exactly as [`Self::intake`] takes it, in order, so a later lead of the batch
+    /// is a duplicate of an earlier one with the same phone. All or nothing.
+    ///
+    /// # Errors
+    /// Storage failures (nothing of the batch is written then).
+    pub async fn intake_batch(
+        &self,
+        product: &Product,
+        leads: &[(NewLead, IntakeIds)],
+        provider_org_id: Uuid,
+        source_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Vec<IntakeOutcome>, RepoError> {
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
+        let mut outcomes = Vec::with_capacity(leads.len());
+        for (new, ids) in leads {
+            outcomes.push(self.intake_in(&*txn, product, new, ids, provider_org_id, source_id, now).await?);
+        }
+        txn.commit().await.map_err(unavailable)?;
+        Ok(outcomes)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn intake_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        product: &Product,
+        new: &NewLead,
+        ids: &IntakeIds,
+        provider_org_id: Uuid,
+        source_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<IntakeOutcome, RepoError> {
+        let now_ms = to_millis(now);
         let window_start = to_millis(now - Duration::hours(i64::from(product.duplicate_window_hours)));
         let candidates = lead::Entity::find()
             .filter(lead::Column::PhoneBidx.eq(self.keyring.blind_index(&PHONE_INDEX, new.pii.phone.e164())))
             .filter(lead::Column::ProductId.eq(product.id.to_string()))
             .filter(lead::Column::CreatedAt.gte(window_start))
             .order_by_asc(lead::Column::CreatedAt)
-            .all(&*txn)
+            .all(conn)
             .await
             .map_err(unavailable)?;
         for candidate in candidates {
@@ -102,13 +141,11 @@ impl SeaLeadRepository {
         row.id_number_enc = Set(seal("id_number", &ids.id_number)?);
         row.passport_enc = Set(seal("passport", &ids.passport)?);
         row.family_book_enc = Set(seal("family_book", &ids.family_book)?);
-        lead::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
-        let outcome = match self.offer(&*txn, product, &new.region, lead_id, now_ms).await? {
+        lead::Entity::insert(row).exec_without_returning(conn).await.map_err(unavailable)?;
+        Ok(match self.offer(conn, product, &new.region, lead_id, now_ms).await? {
             Some(order) => IntakeOutcome::Delivered { lead: lead_id, order },
             None => IntakeOutcome::Pooled { lead: lead_id },
-        };
-        txn.commit().await.map_err(unavailable)?;
-        Ok(outcome)
+        })
     }
 
     /// Offers a pool lead to the open lines of its product and region; returns the order

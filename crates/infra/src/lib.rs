@@ -20,6 +20,7 @@ pub use seal as crypto;
 mod entities;
 pub mod fixtures;
 pub mod idempotency;
+pub mod import;
 pub mod intake;
 pub mod leads;
 pub mod orders;

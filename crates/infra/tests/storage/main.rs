@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod idempotency;
+mod import;
 mod intake;
 mod lead_lists;
 mod migrations;

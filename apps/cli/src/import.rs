@@ -1,0 +1,116 @@
+//! `ldbds import FILE --source CODE [--product ID|CODE]`: leads from a CSV or XLSX file
+//! into a product's pool (see `infra::import` for the invariants).
+//!
+//! Bad usage (an unknown source or product, a file that is not CSV/XLSX, a header without
+//! the required columns) exits 2 before anything is written; a bad row is reported and
+//! the import goes on; the summary names the report.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use domain::ports::ReferenceRepository;
+use indicatif::{ProgressBar, ProgressStyle};
+use infra::config::Settings;
+use infra::import::{ImportError, ImportOptions, ImportSource, ImportSummary, import_file};
+use infra::leads::SeaLeadRepository;
+use infra::reference::SeaReferenceRepository;
+
+use crate::{Usage, open};
+
+pub(crate) struct ImportArgs {
+    pub file: PathBuf,
+    pub source: String,
+    pub product: Option<String>,
+    pub batch: usize,
+    pub errors: Option<PathBuf>,
+}
+
+pub(crate) async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
+    let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
+    let db = open(&settings).await?;
+    db.migrate_up().await?;
+    let source = infra::orgs::find_source(db.conn(), &args.source)
+        .await?
+        .ok_or_else(|| Usage(format!("no source with code {}", args.source)))?;
+    let product_id = match args.product.as_deref() {
+        Some(text) => match text.parse() {
+            Ok(id) => id,
+            Err(_) => infra::fixtures::product_id_by_code(db.conn(), text)
+                .await?
+                .ok_or_else(|| Usage(format!("no product with id or code {text}")))?,
+        },
+        None => source
+            .default_product_id
+            .ok_or_else(|| Usage(format!("source {} has no default product: name one with --product", source.code)))?,
+    };
+    let reference = SeaReferenceRepository::new(db.conn().clone());
+    let product = reference
+        .find_product(product_id)
+        .await?
+        .ok_or_else(|| Usage(format!("no product with id or code {product_id}")))?;
+    let regions = reference.list_regions(None).await?;
+    let leads = SeaLeadRepository::new(db.clone(), Arc::new(keyring));
+    let mut options = ImportOptions::for_file(&args.file);
+    options.batch_size = args.batch.max(1);
+    if let Some(path) = args.errors {
+        options.report_path = path;
+    }
+    let total = std::fs::metadata(&args.file).map(|m| m.len()).ok();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let progress = |s: &ImportSummary| {
+        let line = format!(
+            "{} rows: {} imported ({} delivered), {} duplicates, {} rejected",
+            s.rows, s.imported, s.delivered, s.duplicates, s.rejected
+        );
+        match &bar {
+            Some(bar) => bar.set_message(line),
+            None => eprintln!("{line}"),
+        }
+    };
+    let from = ImportSource { org_id: source.org_id, source_id: source.id };
+    let summary = match import_file(&leads, &product, &regions, from, &args.file, &options, progress).await {
+        Ok(summary) => summary,
+        Err(ImportError::Storage(e)) => {
+            return Err(e)
+                .context("storage failed; the batches before it stay imported, run the import again to complete it");
+        }
+        Err(ImportError::Report { path, source }) => {
+            return Err(source).with_context(|| format!("cannot write the error report {}", path.display()));
+        }
+        Err(e) => return Err(Usage(e.to_string()).into()),
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print_summary(&summary, &product.name, total);
+    db.close().await?;
+    Ok(())
+}
+
+fn print_summary(s: &ImportSummary, product: &str, bytes: Option<u64>) {
+    let seconds = s.elapsed.as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    let rate = if seconds > 0.0 { s.rows as f64 / seconds } else { 0.0 };
+    println!(
+        "import into {product}: {} rows in {seconds:.1} s ({rate:.0} rows/s{})",
+        s.rows,
+        bytes.map(|b| format!(", {b} bytes")).unwrap_or_default()
+    );
+    println!("  imported:   {} ({} delivered to orders, {} pooled)", s.imported, s.delivered, s.pooled);
+    println!("  duplicates: {}", s.duplicates);
+    println!("  rejected:   {}", s.rejected);
+    if let Some(report) = &s.report {
+        println!("  error report: {}", report.display());
+    }
+    if !s.ignored_columns.is_empty() {
+        println!("  ignored columns (not imported): {}", s.ignored_columns.join(", "));
+    }
+}

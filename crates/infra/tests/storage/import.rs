@@ -1,0 +1,188 @@
+//! `ldbds import` on both databases: CSV and XLSX files with good, bad, blank and
+//! duplicate rows; the error report; delivery to an open order; a re-run imports nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use domain::identity::{MohomId, Role, User, UserStatus};
+use domain::order::NewOrderLines;
+use domain::pii::{Email, PersonName, PhoneNumber};
+use domain::ports::{ReferenceRepository, UserRepository};
+use infra::import::{ImportError, ImportOptions, ImportSource, ImportSummary, import_file};
+use infra::leads::SeaLeadRepository;
+use infra::orders::SeaOrderRepository;
+use infra::reference::SeaReferenceRepository;
+use infra::users::SeaUserRepository;
+use sea_orm::{ConnectionTrait, Statement};
+use testkit::TestDb;
+use time::OffsetDateTime;
+
+testkit::on_both_backends! { tokio::test;
+    a_csv_import_reports_bad_rows_and_a_rerun_imports_nothing_twice => csv_body;
+    an_xlsx_import_reads_numbers_dates_and_delivers_to_open_orders => xlsx_body;
+    a_file_without_the_required_columns_writes_nothing => bad_header_body;
+}
+
+struct Setup {
+    leads: SeaLeadRepository,
+    product: domain::reference::Product,
+    regions: Vec<domain::reference::Region>,
+    from: ImportSource,
+}
+
+async fn setup(db: &TestDb) -> Setup {
+    infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
+    let conn = db.db.conn();
+    let source = infra::orgs::find_source(conn, "TCB").await.unwrap().unwrap();
+    let product_id = infra::fixtures::product_id_by_code(conn, "INS-HEALTH").await.unwrap().unwrap();
+    let reference = SeaReferenceRepository::new(conn.clone());
+    Setup {
+        leads: SeaLeadRepository::new(db.db.clone(), Arc::new(testkit::keyring())),
+        product: reference.find_product(product_id).await.unwrap().unwrap(),
+        regions: reference.list_regions(None).await.unwrap(),
+        from: ImportSource { org_id: source.org_id, source_id: source.id },
+    }
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    let row = db.db.conn().query_one_raw(Statement::from_string(db.db.backend(), sql)).await.unwrap().unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn run(s: &Setup, path: &Path, batch: usize) -> Result<ImportSummary, ImportError> {
+    let mut options = ImportOptions::for_file(path);
+    options.batch_size = batch;
+    let mut calls = 0;
+    let result = import_file(&s.leads, &s.product, &s.regions, s.from, path, &options, |_| calls += 1).await;
+    if result.is_ok() {
+        assert!(calls >= 1, "progress is reported at least at the end");
+    }
+    result
+}
+
+async fn csv_body(db: TestDb) {
+    let s = setup(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leads.csv");
+    let mut text = String::from("\u{feff}이름,연락처,지역,이메일,유입경로\n");
+    for i in 0..23 {
+        text.push_str(&format!("고객{i},010-3100-{i:04},서울특별시,c{i}@example.com,web\n"));
+    }
+    text.push_str("나쁜행,02-123-4567,화성,bad,web\n"); // row 25: three bad fields
+    text.push_str(",,,,\n"); // row 26: blank, skipped
+    text.push_str("\"쉼표, 이름\",010 3100 0000,서울,,\n"); // row 27: same phone as row 2
+    text.push_str("짧은행\n"); // row 28: phone and region missing
+    std::fs::write(&path, text).unwrap();
+
+    let first = run(&s, &path, 5).await.unwrap();
+    assert_eq!(
+        (first.rows, first.imported, first.pooled, first.duplicates, first.rejected),
+        (26, 23, 23, 1, 2),
+        "{first:?}"
+    );
+    assert_eq!(first.ignored_columns, vec!["유입경로".to_owned()]);
+    let report_path = first.report.clone().expect("a report");
+    let report = std::fs::read_to_string(&report_path).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "row,field,reason");
+    for field in ["region", "phone", "email"] {
+        assert!(lines.iter().any(|l| l.starts_with(&format!("25,{field},"))), "{field} in {report}");
+    }
+    assert!(lines.iter().any(|l| l.starts_with("28,phone,")), "{report}");
+    assert!(lines.iter().any(|l| l.starts_with("28,region,")), "{report}");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads").await, 23);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE status = 'POOL' AND region = '서울'").await, 23);
+
+    // The same file again: nothing new; the report is written again.
+    let again = run(&s, &path, 7).await.unwrap();
+    assert_eq!((again.imported, again.duplicates, again.rejected), (0, 24, 2), "{again:?}");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads").await, 23);
+}
+
+async fn buyer(db: &TestDb) -> User {
+    let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let user = User {
+        id: domain::ids::new_id(),
+        org_id: org,
+        mohom_id: MohomId::parse("import-buyer").unwrap(),
+        role: Role::Member,
+        team_id: None,
+        name: PersonName::parse("구매자").unwrap(),
+        phone: Some(PhoneNumber::parse("010-1234-5678").unwrap()),
+        email: Some(Email::parse("b@example.com").unwrap()),
+        status: UserStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    SeaUserRepository::new(db.db.conn().clone(), Arc::new(testkit::keyring())).insert(&user).await.unwrap();
+    user
+}
+
+async fn xlsx_body(db: TestDb) {
+    let s = setup(&db).await;
+    // An open order of 3 in 부산 takes the first three 부산 leads.
+    let user = buyer(&db).await;
+    let lines = NewOrderLines::parse(&[("부산".to_owned(), 3)], None, |_| true).unwrap();
+    SeaOrderRepository::new(db.db.clone())
+        .create(&user, &s.product, &lines, None, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leads.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, label) in ["Name", "Phone", "Region", "Birth date", "성별"].iter().enumerate() {
+        sheet.write_string(0, u16::try_from(c).unwrap(), *label).unwrap();
+    }
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    for r in 1..=5u32 {
+        sheet.write_string(r, 0, format!("고객{r}")).unwrap();
+        // Typed as a number: the leading zero is gone in the file.
+        sheet.write_number(r, 1, f64::from(1_031_000_000 + r)).unwrap();
+        sheet.write_string(r, 2, "부산").unwrap();
+        let birthday = rust_xlsxwriter::ExcelDateTime::from_ymd(1990, 1, u8::try_from(r).unwrap()).unwrap();
+        sheet.write_datetime_with_format(r, 3, &birthday, &date_format).unwrap();
+        sheet.write_string(r, 4, if r % 2 == 0 { "여" } else { "남" }).unwrap();
+    }
+    // Row 8 (a gap at 7): a region that does not exist.
+    sheet.write_string(7, 0, "고객X").unwrap();
+    sheet.write_string(7, 1, "010-3100-9999").unwrap();
+    sheet.write_string(7, 2, "Atlantis").unwrap();
+    book.save(&path).unwrap();
+
+    let summary = run(&s, &path, 2).await.unwrap();
+    assert_eq!(
+        (summary.rows, summary.imported, summary.delivered, summary.pooled, summary.rejected),
+        (6, 5, 3, 2, 1),
+        "{summary:?}"
+    );
+    let report = std::fs::read_to_string(summary.report.unwrap()).unwrap();
+    assert!(report.contains("8,region,"), "{report}");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE status = 'ASSIGNED'").await, 3);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM assignments WHERE source = 'ORDER'").await, 3);
+    assert_eq!(count(&db, "SELECT delivered AS n FROM orders").await, 3);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE gender = 'FEMALE'").await, 2);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE birth_date_enc IS NOT NULL").await, 5);
+}
+
+async fn bad_header_body(db: TestDb) {
+    let s = setup(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leads.csv");
+    std::fs::write(&path, "이름,메모\n홍길동,hello\n").unwrap();
+    let err = run(&s, &path, 10).await.unwrap_err();
+    assert_eq!(err.to_string(), "the header has no `phone` column");
+    let txt = dir.path().join("leads.txt");
+    std::fs::write(&txt, "name,phone,region\n").unwrap();
+    assert!(matches!(run(&s, &txt, 10).await, Err(ImportError::Format(_))));
+    let latin1 = dir.path().join("latin1.csv");
+    std::fs::write(&latin1, b"name,phone,region\n\xe9,010-1234-5678,\xc0\n").unwrap();
+    assert!(matches!(run(&s, &latin1, 10).await, Err(ImportError::NotUtf8 { row: 2 })));
+    let broken = dir.path().join("broken.xlsx");
+    std::fs::write(&broken, b"PK\x03\x04 not really a zip").unwrap();
+    assert!(matches!(run(&s, &broken, 10).await, Err(ImportError::Xlsx(_))));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads").await, 0);
+    assert!(!dir.path().join("leads.errors.csv").exists());
+}
