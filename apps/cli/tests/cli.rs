@@ -205,3 +205,37 @@ fn production_refuses_to_start_without_encryption_keys() {
     assert!(text(&out.stderr).contains("crypto.kek"), "{}", text(&out.stderr));
     assert!(!dir.path().join("data").join("dev-keys").exists(), "production never generates keys");
 }
+
+#[test]
+fn import_takes_a_csv_reports_bad_rows_and_imports_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = ldbds(dir.path(), &["seed", "--demo"], &[]);
+    assert_eq!(seeded.status.code(), Some(0), "{}", text(&seeded.stderr));
+    let csv = dir.path().join("leads.csv");
+    std::fs::write(
+        &csv,
+        "이름,연락처,지역\n홍길동,010-3333-0001,서울\n김철수,010-3333-0002,부산특별시\n이영희,010-3333-0003,부산\n",
+    )
+    .unwrap();
+    let first = ldbds(dir.path(), &["import", "leads.csv", "--source", "TCB", "--product", "INS-HEALTH"], &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let out = text(&first.stdout);
+    assert!(out.contains("imported:   2 (0 delivered to orders, 2 pooled)"), "{out}");
+    assert!(out.contains("rejected:   1"), "{out}");
+    let report = std::fs::read_to_string(dir.path().join("leads.errors.csv")).unwrap();
+    assert_eq!(report, "row,field,reason\n3,region,must be a region code or name of GET /api/v1/regions\n");
+
+    let again = ldbds(dir.path(), &["import", "leads.csv", "--source", "TCB", "--product", "INS-HEALTH"], &[]);
+    assert!(text(&again.stdout).contains("imported:   0"), "{}", text(&again.stdout));
+    assert!(text(&again.stdout).contains("duplicates: 2"), "{}", text(&again.stdout));
+
+    for (args, message) in [
+        (vec!["import", "leads.csv", "--source", "NOPE"], "no source with code NOPE"),
+        (vec!["import", "leads.csv", "--source", "TCB", "--product", "NOPE"], "no product with id or code NOPE"),
+        (vec!["import", "leads.txt", "--source", "TCB"], "only .csv and .xlsx files can be imported"),
+    ] {
+        let refused = ldbds(dir.path(), &args, &[]);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(text(&refused.stderr).contains(message), "{}", text(&refused.stderr));
+    }
+}
