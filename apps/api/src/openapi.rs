@@ -40,6 +40,7 @@ use crate::routes::{auth, health, intake, leads, orders, reference, users};
         orders::get_order,
         orders::cancel_order,
         intake::create_intake_lead,
+        intake::change_source_status,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest)),
     modifiers(&ApiKeyScheme),

@@ -5,9 +5,11 @@
 //!   rows are updated in place and keep their ids;
 //! - the reference set (regions, AS reasons) is what every deployment needs; the demo
 //!   set (orgs, the `TCB` source, products, API keys) is for a first look and tests;
-//! - an org gets a demo API key only when it has none, so a key is printed once.
+//! - an org gets a demo API key only when it has none, so a key is printed once;
+//! - a source's `projects` (project code = product code) are upserted under the source's
+//!   stored id; mappings absent from the file are left alone (an operator may add more).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use domain::money::Money;
 use domain::reference::{
@@ -95,6 +97,9 @@ struct SourceRow {
     name: String,
     org: String,
     default_product: Option<String>,
+    /// Project code -> product code: the codes that select a product for this source.
+    #[serde(default)]
+    projects: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -298,6 +303,24 @@ pub async fn seed_demo(db: &Db, now: OffsetDateTime) -> Result<SeedReport, Fixtu
             )
             .exec_without_returning(&*txn)
             .await?;
+        if row.projects.is_empty() {
+            continue;
+        }
+        // On conflict the source keeps its first id: read it back rather than trust ours.
+        let stored = source::Entity::find()
+            .filter(source::Column::Code.eq(row.code.as_str()))
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| invalid("demo.toml", format!("source {} vanished", row.code)))?;
+        let source_id = stored.id.parse::<Uuid>().map_err(|e| invalid("demo.toml", e))?;
+        for (project, product) in &row.projects {
+            let product_id = product_ids
+                .get(product)
+                .ok_or_else(|| invalid("demo.toml", format!("unknown product {product}")))?
+                .parse::<Uuid>()
+                .map_err(|e| invalid("demo.toml", e))?;
+            crate::orgs::map_project(&*txn, source_id, project, product_id).await?;
+        }
     }
 
     for row in &demo.organization {

@@ -18,7 +18,7 @@
 //!   (open, under quantity, under today's limit) is part of its update, so an order shared
 //!   by several pools is never over-delivered either.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use domain::allocation::{Eligibility, SkipReason, Slot, Stored, line_eligibility, pick_stored};
 use domain::calendar;
@@ -38,13 +38,18 @@ use crate::pools;
 use crate::reference::unavailable;
 use crate::to_millis;
 
-/// National id numbers a source may send; encrypted, never indexed, never shown.
+/// What a source sends besides the lead itself: national id numbers (encrypted, never
+/// indexed, never shown) and its own id for the lead (`leadSourceId`, unique per source).
 #[derive(Debug, Clone, Default)]
 pub struct IntakeIds {
     pub id_number: Option<String>,
     pub passport: Option<String>,
     pub family_book: Option<String>,
+    pub source_lead_id: Option<String>,
 }
+
+/// The conflict an intake reports when the source already used its `source_lead_id`.
+pub const SOURCE_LEAD_ID_TAKEN: &str = "leads.source_lead_id";
 
 /// What became of an intake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +82,8 @@ impl SeaLeadRepository {
         now: OffsetDateTime,
     ) -> Result<IntakeOutcome, RepoError> {
         let txn = self.db.begin_write().await.map_err(unavailable)?;
-        let outcome = self.intake_in(&*txn, product, new, ids, provider_org_id, source_id, now).await?;
+        let mut empty = HashSet::new();
+        let outcome = self.intake_in(&*txn, &mut empty, product, new, ids, provider_org_id, source_id, now).await?;
         txn.commit().await.map_err(unavailable)?;
         Ok(outcome)
     }
@@ -98,8 +104,12 @@ impl SeaLeadRepository {
     ) -> Result<Vec<IntakeOutcome>, RepoError> {
         let txn = self.db.begin_write().await.map_err(unavailable)?;
         let mut outcomes = Vec::with_capacity(leads.len());
+        // Regions whose pool had no open line when this transaction locked it: none can
+        // open before it commits (order creation locks the pool first), so the batch's
+        // later leads of those regions skip the offer.
+        let mut empty = HashSet::new();
         for (new, ids) in leads {
-            outcomes.push(self.intake_in(&*txn, product, new, ids, provider_org_id, source_id, now).await?);
+            outcomes.push(self.intake_in(&*txn, &mut empty, product, new, ids, provider_org_id, source_id, now).await?);
         }
         txn.commit().await.map_err(unavailable)?;
         Ok(outcomes)
@@ -109,6 +119,7 @@ impl SeaLeadRepository {
     async fn intake_in(
         &self,
         conn: &impl ConnectionTrait,
+        empty: &mut HashSet<String>,
         product: &Product,
         new: &NewLead,
         ids: &IntakeIds,
@@ -141,8 +152,17 @@ impl SeaLeadRepository {
         row.id_number_enc = Set(seal("id_number", &ids.id_number)?);
         row.passport_enc = Set(seal("passport", &ids.passport)?);
         row.family_book_enc = Set(seal("family_book", &ids.family_book)?);
-        lead::Entity::insert(row).exec_without_returning(conn).await.map_err(unavailable)?;
-        Ok(match self.offer(conn, product, &new.region, lead_id, now_ms).await? {
+        row.source_lead_id = Set(ids.source_lead_id.clone());
+        // The unique (source_id, source_lead_id) index settles two creates racing with the
+        // same id: the loser's transaction writes nothing.
+        lead::Entity::insert(row).exec_without_returning(conn).await.map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => RepoError::Conflict(SOURCE_LEAD_ID_TAKEN.to_owned()),
+            _ => unavailable(e),
+        })?;
+        if empty.contains(&new.region) {
+            return Ok(IntakeOutcome::Pooled { lead: lead_id });
+        }
+        Ok(match self.offer(conn, empty, product, &new.region, lead_id, now_ms).await? {
             Some(order) => IntakeOutcome::Delivered { lead: lead_id, order },
             None => IntakeOutcome::Pooled { lead: lead_id },
         })
@@ -153,6 +173,7 @@ impl SeaLeadRepository {
     async fn offer(
         &self,
         conn: &impl ConnectionTrait,
+        empty: &mut HashSet<String>,
         product: &Product,
         region: &str,
         lead_id: Uuid,
@@ -170,6 +191,7 @@ impl SeaLeadRepository {
             .await
             .map_err(unavailable)?;
         if lines.is_empty() {
+            empty.insert(region.to_owned());
             return Ok(None);
         }
         let order_ids: Vec<String> = lines.iter().map(|l| l.order_id.clone()).collect();

@@ -29,6 +29,7 @@ pub mod pii_access;
 pub mod pools;
 pub mod reference;
 pub mod rotation;
+pub mod source_status;
 mod timestamp;
 pub mod tokens;
 pub mod users;

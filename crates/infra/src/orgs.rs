@@ -1,8 +1,10 @@
-//! Organizations and their SSO settings.
+//! Organizations and their SSO settings; lead sources and their project mappings.
 //!
 //! Invariants: an org's SSO secret is stored only encrypted (table `organizations`,
 //! column `sso_secret`, bound to the org id); SSO token ids (`jti`) are remembered per org
-//! until they expire, so a token is accepted once.
+//! until they expire, so a token is accepted once. A source's project code selects at
+//! most one product (`source_projects`, keyed by source and code); an unmapped code
+//! selects nothing and the intake falls back to the source's default product.
 
 use domain::reference::OrgKind;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -187,4 +189,51 @@ pub async fn find_source(conn: &impl ConnectionTrait, code: &str) -> Result<Opti
         org_id: row.org_id.parse().map_err(|_| bad())?,
         default_product_id: row.default_product_id.as_deref().map(str::parse).transpose().map_err(|_| bad())?,
     }))
+}
+
+/// The product a source's project code selects (`source_projects`), when that code is
+/// mapped for that source. Codes are compared exactly (the caller trims them).
+///
+/// # Errors
+/// The driver's error or a corrupted row.
+pub async fn product_for_project(
+    conn: &impl ConnectionTrait,
+    source_id: Uuid,
+    code: &str,
+) -> Result<Option<Uuid>, OrgError> {
+    use crate::entities::source_project;
+    let key = (source_id.to_string(), code.to_owned());
+    let Some(row) = source_project::Entity::find_by_id(key).one(conn).await? else { return Ok(None) };
+    row.product_id
+        .parse()
+        .map(Some)
+        .map_err(|_| OrgError::Corrupt(format!("source_projects/{}/{}", row.source_id, row.project_code)))
+}
+
+/// Maps a source's project code to a product, replacing an earlier mapping of that code.
+///
+/// # Errors
+/// The driver's error (an unknown source or product breaks no constraint of this table:
+/// the caller names existing ones).
+pub async fn map_project(
+    conn: &impl ConnectionTrait,
+    source_id: Uuid,
+    code: &str,
+    product_id: Uuid,
+) -> Result<(), DbErr> {
+    use crate::entities::source_project;
+    let row = source_project::ActiveModel {
+        source_id: Set(source_id.to_string()),
+        project_code: Set(code.to_owned()),
+        product_id: Set(product_id.to_string()),
+    };
+    source_project::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([source_project::Column::SourceId, source_project::Column::ProjectCode])
+                .update_column(source_project::Column::ProductId)
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await
+        .map(|_| ())
 }

@@ -3,16 +3,28 @@
 //! Two body shapes are accepted: the seed's first object (`name`, `mobileNumber`, ...)
 //! and its web-form object (`fullName`, `phoneNumber`, `email`, `demand`, `project`, ...).
 //! Fields beyond the lead's own land in `metadata`, except the national id numbers,
-//! which are encrypted and never shown.
+//! which are encrypted and never shown. The product is the one the body's project code
+//! (`projectCode`, or the web form's `project`) is mapped to for the source, else the
+//! source's default product.
+//!
+//! `changeStatus` lets a source report its own status of a lead it sent, naming it by
+//! `lead_source_id` (its own id for the lead, sent as `leadSourceId` at create, or the
+//! LDBDS lead id). It writes only the source's side of the lead (see
+//! `infra::source_status`): the personal fields of its body are accepted and ignored.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, put, web};
+use domain::error::RepoError;
 use domain::lead::{LeadFields, NewLead};
 use domain::pii::PhoneNumber;
 use domain::ports::ReferenceRepository;
 use domain::reference::Country;
-use infra::intake::{IntakeIds, IntakeOutcome};
+use infra::intake::{IntakeIds, IntakeOutcome, SOURCE_LEAD_ID_TAKEN};
+use infra::orgs::Source;
+use infra::source_status::SourceStatusReport;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -21,7 +33,7 @@ use crate::error::{ApiError, ErrorResponse};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_intake_lead);
+    cfg.service(create_intake_lead).service(change_source_status);
 }
 
 /// A house direction (seed enumeration).
@@ -64,6 +76,9 @@ pub enum Gender {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntakeLeadRequest {
+    /// LDBDS extension: the source's own id for this lead (1 to 128 characters, unique
+    /// per source). `changeStatus` names the lead by it (`lead_source_id`).
+    pub lead_source_id: Option<String>,
     pub name: String,
     pub mobile_number: String,
     pub home_phone: Option<String>,
@@ -77,6 +92,8 @@ pub struct IntakeLeadRequest {
     pub marital_status: Option<MaritalStatus>,
     pub demand: Option<String>,
     pub project_id: Option<String>,
+    /// A project code mapped for the source selects its product; an unmapped code goes to
+    /// the source's default product (and stays in `metadata`, like every other field).
     pub project_code: Option<String>,
     pub project_name: Option<String>,
     pub house_type: Option<String>,
@@ -102,10 +119,14 @@ pub struct IntakeLeadRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebFormLeadRequest {
+    /// LDBDS extension: the source's own id for this lead (1 to 128 characters, unique
+    /// per source). `changeStatus` names the lead by it (`lead_source_id`).
+    pub lead_source_id: Option<String>,
     pub full_name: String,
     pub phone_number: String,
     pub email: String,
     pub demand: String,
+    /// A project code mapped for the source selects its product (else the default one).
     pub project: String,
     pub source: Option<String>,
     pub purpose: Option<String>,
@@ -136,6 +157,8 @@ struct Parsed {
     birth_date: Option<String>,
     address: Option<String>,
     region: Option<String>,
+    project: Option<String>,
+    source_lead_id: Option<String>,
     ids: IntakeIds,
     metadata: serde_json::Map<String, serde_json::Value>,
 }
@@ -163,7 +186,7 @@ fn metadata_of(value: &serde_json::Value, own: &[&str]) -> serde_json::Map<Strin
 fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
     let invalid = |e: serde_json::Error| ApiError::InvalidJson { message: e.to_string(), details: Vec::new() };
     if value.get("fullName").is_some() {
-        let own = ["fullName", "phoneNumber", "email", "gender", "birthDay", "address", "idNumber"];
+        let own = ["fullName", "phoneNumber", "email", "gender", "birthDay", "address", "idNumber", "leadSourceId"];
         let metadata = metadata_of(&value, &own);
         let form: WebFormLeadRequest = serde_json::from_value(value).map_err(invalid)?;
         return Ok(Parsed {
@@ -174,7 +197,9 @@ fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
             birth_date: form.birth_day,
             address: form.address,
             region: None,
-            ids: IntakeIds { id_number: form.id_number, passport: None, family_book: None },
+            project: Some(form.project),
+            source_lead_id: form.lead_source_id,
+            ids: IntakeIds { id_number: form.id_number, ..IntakeIds::default() },
             metadata,
         });
     }
@@ -191,6 +216,7 @@ fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
         "houseNumber",
         "street",
         "regionCode",
+        "leadSourceId",
     ];
     let metadata = metadata_of(&value, &own);
     let lead: IntakeLeadRequest = serde_json::from_value(value).map_err(invalid)?;
@@ -206,14 +232,64 @@ fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
         birth_date: lead.birth_date,
         address,
         region: lead.region_code,
-        ids: IntakeIds { id_number: lead.id_number, passport: lead.passport, family_book: lead.family_book },
+        project: lead.project_code,
+        source_lead_id: lead.lead_source_id,
+        ids: IntakeIds {
+            id_number: lead.id_number,
+            passport: lead.passport,
+            family_book: lead.family_book,
+            source_lead_id: None,
+        },
         metadata,
     })
 }
 
+/// The source the `source` header names, when it is a source of the caller's org (an
+/// unknown source and another org's get the same answer).
+async fn source_of(state: &AppState, caller: &Caller, req: &HttpRequest) -> Result<Source, ApiError> {
+    let code = req.headers().get("source").and_then(|v| v.to_str().ok()).unwrap_or_default().trim().to_owned();
+    match infra::orgs::find_source(state.db.conn(), &code).await.map_err(|e| ApiError::Internal(e.into()))? {
+        Some(source) if matches!(caller, Caller::Key(k) if k.org_id == source.org_id) => Ok(source),
+        _ => Err(ApiError::invalid("source", "is not a source of this organization")),
+    }
+}
+
+/// The longest source id for a lead (`leads.source_lead_id`).
+const MAX_SOURCE_LEAD_ID: usize = 128;
+
+/// A trimmed source id for a lead, 1 to 128 characters.
+fn source_lead_id(field: &str, raw: &str) -> Result<String, ApiError> {
+    let id = raw.trim();
+    if id.is_empty() || id.chars().count() > MAX_SOURCE_LEAD_ID {
+        return Err(ApiError::invalid(field, "must be 1 to 128 characters"));
+    }
+    Ok(id.to_owned())
+}
+
+/// The product of an intake: the one the project code is mapped to for the source, else
+/// the source's default.
+async fn product_of(state: &AppState, source: &Source, project: Option<&str>) -> Result<Uuid, ApiError> {
+    let mapped = match project.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(code) => infra::orgs::product_for_project(state.db.conn(), source.id, code)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?,
+        None => None,
+    };
+    mapped.or(source.default_product_id).ok_or_else(|| ApiError::invalid("source", "has no default product"))
+}
+
+fn duplicate_source_lead_id(earlier: impl std::fmt::Display) -> ApiError {
+    ApiError::Conflict {
+        code: "DUPLICATE_LEAD",
+        message: format!("a lead with this leadSourceId from this source arrived earlier: {earlier}"),
+    }
+}
+
 /// 리드 등록 (lead intake): validates, deduplicates (same phone and product inside the
-/// product's duplicate window), encrypts, pools the lead and offers it to the open orders
-/// of its product and region, in one transaction.
+/// product's duplicate window, or a `leadSourceId` the source already used), encrypts,
+/// pools the lead and offers it to the open orders of its product and region, in one
+/// transaction. The product is the one the project code is mapped to for the source,
+/// else the source's default product.
 #[utoipa::path(
     tag = "intake",
     params(("source" = String, Header, description = "The source code, e.g. TCB")),
@@ -222,7 +298,7 @@ fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
         (status = 201, body = IntakeLeadCreated, description = "the lead, pooled or delivered"),
         (status = 400, body = ErrorResponse, description = "unknown source, VALIDATION_FAILED or INVALID_JSON"),
         (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
-        (status = 409, body = ErrorResponse, description = "DUPLICATE_LEAD, naming the earlier lead"),
+        (status = 409, body = ErrorResponse, description = "DUPLICATE_LEAD, naming the earlier lead (same phone and product, or same leadSourceId)"),
     ),
     security(("api_key" = []))
 )]
@@ -233,19 +309,15 @@ pub async fn create_intake_lead(
     req: HttpRequest,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = req.headers().get("source").and_then(|v| v.to_str().ok()).unwrap_or_default().trim().to_owned();
-    let source =
-        match infra::orgs::find_source(state.db.conn(), &code).await.map_err(|e| ApiError::Internal(e.into()))? {
-            Some(source) if matches!(&caller, Caller::Key(k) if k.org_id == source.org_id) => source,
-            _ => return Err(ApiError::invalid("source", "is not a source of this organization")),
-        };
+    let source = source_of(&state, &caller, &req).await?;
     let value = body.into_inner();
     crate::idempotency::run(&state, &caller, &req, &value, || async {
         let parsed = parse_body(value.clone())?;
         let phone = PhoneNumber::parse_for(&parsed.phone, Country::Vn)
             .map_err(|_| ApiError::invalid("mobileNumber", "must be a Vietnamese mobile number"))?;
-        let product_id =
-            source.default_product_id.ok_or_else(|| ApiError::invalid("source", "has no default product"))?;
+        let source_lead_id =
+            parsed.source_lead_id.as_deref().map(|id| source_lead_id("leadSourceId", id)).transpose()?;
+        let product_id = product_of(&state, &source, parsed.project.as_deref()).await?;
         let product = state
             .reference
             .find_product(product_id)
@@ -280,18 +352,219 @@ pub async fn create_intake_lead(
         };
         let mut new = NewLead::parse(&fields, state.clock.now().date())?;
         new.region = region;
-        let outcome =
-            state.leads.intake(&product, &new, &parsed.ids, source.org_id, source.id, state.clock.now()).await?;
-        match outcome {
-            IntakeOutcome::Duplicate { earlier } => Err(ApiError::Conflict {
-                code: "DUPLICATE_LEAD",
-                message: format!("a lead with this phone for this product arrived earlier: {earlier}"),
-            }),
-            IntakeOutcome::Pooled { lead } => Ok((StatusCode::CREATED, IntakeLeadCreated { id: lead, status: "POOL" })),
-            IntakeOutcome::Delivered { lead, .. } => {
-                Ok((StatusCode::CREATED, IntakeLeadCreated { id: lead, status: "ASSIGNED" }))
-            }
+        // Checked first to name the earlier lead; a create racing with the same id is
+        // refused by the unique index inside the intake's transaction (nothing written).
+        if let Some(id) = source_lead_id.as_deref()
+            && let Some(earlier) = state.leads.lead_by_source_lead_id(source.id, id).await?
+        {
+            return Err(duplicate_source_lead_id(earlier));
         }
+        let mut ids = parsed.ids.clone();
+        ids.source_lead_id.clone_from(&source_lead_id);
+        let taken = |e: &RepoError| matches!(e, RepoError::Conflict(what) if what == SOURCE_LEAD_ID_TAKEN);
+        let outcome = match state.leads.intake(&product, &new, &ids, source.org_id, source.id, state.clock.now()).await
+        {
+            Ok(outcome) => outcome,
+            Err(e) if taken(&e) => {
+                let id = source_lead_id.as_deref().unwrap_or_default();
+                let earlier = state.leads.lead_by_source_lead_id(source.id, id).await?;
+                return Err(duplicate_source_lead_id(
+                    earlier.map_or_else(|| "another lead".to_owned(), |e| e.to_string()),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (lead, status) = match outcome {
+            IntakeOutcome::Duplicate { earlier } => {
+                return Err(ApiError::Conflict {
+                    code: "DUPLICATE_LEAD",
+                    message: format!("a lead with this phone for this product arrived earlier: {earlier}"),
+                });
+            }
+            IntakeOutcome::Pooled { lead } => (lead, "POOL"),
+            IntakeOutcome::Delivered { lead, .. } => (lead, "ASSIGNED"),
+        };
+        Ok((StatusCode::CREATED, IntakeLeadCreated { id: lead, status }))
+    })
+    .await
+}
+
+/// The seed's `house_type` enumeration.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HouseType {
+    Ht3000,
+    Ht3001,
+    Ht3002,
+    Ht3003,
+}
+
+/// The seed's `house_information` enumeration (there is no `HI4001`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HouseInformation {
+    Hi4000,
+    Hi4002,
+    Hi4003,
+    Hi4004,
+    Hi4005,
+    Hi4006,
+    Hi4007,
+    Hi4008,
+    Hi4009,
+    Hi4010,
+}
+
+/// The seed's status object: a source reports its own status of a lead it sent.
+///
+/// `lead_source_id` names the lead: the source's own id for it (`leadSourceId` at
+/// create, an LDBDS extension), or else the LDBDS lead id returned by create. The
+/// personal fields (`name`, `mobile_number`, `email`, `gender`, `birth_date`,
+/// `address`) are accepted for compatibility with the seed and ignored: a source cannot
+/// rewrite the contact of a lead it sold. The other fields are stored as the source's
+/// report, `note` encrypted; each report replaces the previous one.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeStatusRequest {
+    /// The source's own id for the lead, or the LDBDS lead id.
+    pub lead_source_id: String,
+    /// Ignored (personal).
+    pub name: Option<String>,
+    /// Ignored (personal).
+    pub mobile_number: Option<String>,
+    /// Ignored (personal).
+    pub email: Option<String>,
+    /// Ignored (personal).
+    pub gender: Option<Gender>,
+    /// Ignored (personal).
+    pub birth_date: Option<String>,
+    pub project_code: Option<String>,
+    pub project_name: Option<String>,
+    pub house_type: Option<HouseType>,
+    pub house_information: Option<HouseInformation>,
+    pub house_price: Option<String>,
+    /// RFC 3339 date-time.
+    #[schema(format = DateTime)]
+    pub request_time: Option<String>,
+    /// RFC 3339 date-time.
+    #[schema(format = DateTime)]
+    pub meeting_time: Option<String>,
+    pub channel: Option<String>,
+    /// The source's status of the lead, 1 to 32 characters.
+    pub status: String,
+    /// Free text, stored encrypted.
+    pub note: Option<String>,
+    /// Untyped in the seed: any JSON value, stored as sent.
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub sale: Option<serde_json::Value>,
+    pub lead_score: Option<i32>,
+    /// Ignored (personal).
+    pub address: Option<String>,
+    pub city_code: Option<String>,
+    pub district_code: Option<String>,
+    pub ward_code: Option<String>,
+}
+
+/// The lead after a status report.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceStatusChanged {
+    /// The LDBDS lead id.
+    pub id: Uuid,
+    /// The source's own id for the lead; null when it was created without one.
+    pub lead_source_id: Option<String>,
+    /// The lead's LDBDS lifecycle status (`POOL`, `ASSIGNED`, ...).
+    pub status: String,
+    /// The status the source reported.
+    pub source_status: String,
+    /// When LDBDS recorded the report (RFC 3339 UTC).
+    pub source_status_at: String,
+}
+
+/// The longest source status (`leads.source_status`).
+const MAX_SOURCE_STATUS: usize = 32;
+
+/// A field's JSON form (`null` when absent).
+fn json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+/// The validated report of a status body: personal fields left out.
+fn report_of(body: &ChangeStatusRequest) -> Result<SourceStatusReport, ApiError> {
+    let status = body.status.trim();
+    if status.is_empty() || status.chars().count() > MAX_SOURCE_STATUS {
+        return Err(ApiError::invalid("status", "must be 1 to 32 characters"));
+    }
+    for (field, value) in [("request_time", &body.request_time), ("meeting_time", &body.meeting_time)] {
+        if let Some(at) = value
+            && OffsetDateTime::parse(at, &Rfc3339).is_err()
+        {
+            return Err(ApiError::invalid(field, "must be an RFC 3339 date-time"));
+        }
+    }
+    let fields: [(&str, serde_json::Value); 14] = [
+        ("status", status.into()),
+        ("meeting_time", json(&body.meeting_time)),
+        ("request_time", json(&body.request_time)),
+        ("lead_score", json(&body.lead_score)),
+        ("sale", body.sale.clone().unwrap_or_default()),
+        ("channel", json(&body.channel)),
+        ("house_type", json(&body.house_type)),
+        ("house_information", json(&body.house_information)),
+        ("house_price", json(&body.house_price)),
+        ("project_code", json(&body.project_code)),
+        ("project_name", json(&body.project_name)),
+        ("city_code", json(&body.city_code)),
+        ("district_code", json(&body.district_code)),
+        ("ward_code", json(&body.ward_code)),
+    ];
+    let detail = fields.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.to_owned(), v)).collect();
+    let note = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+    Ok(SourceStatusReport { status: status.to_owned(), note, detail: serde_json::Value::Object(detail) })
+}
+
+/// 리드 상태 변경 (a source's status of its lead): stores the source's status, its
+/// non-personal details and its note (encrypted) on the lead the source names by
+/// `lead_source_id`. The lead's contact, product, owner and lifecycle are untouched.
+#[utoipa::path(
+    tag = "intake",
+    params(("source" = String, Header, description = "The source code, e.g. TCB")),
+    request_body(content = ChangeStatusRequest, description = "The seed's status object (snake_case)"),
+    responses(
+        (status = 200, body = SourceStatusChanged, description = "the report is stored"),
+        (status = 400, body = ErrorResponse, description = "unknown source, VALIDATION_FAILED or INVALID_JSON"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 404, body = ErrorResponse, description = "LEAD_NOT_FOUND: no lead of this source by that id"),
+    ),
+    security(("api_key" = []))
+)]
+#[put("/lead-platform/v1/leads/changeStatus")]
+pub async fn change_source_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<ChangeStatusRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let source = source_of(&state, &caller, &req).await?;
+    let body = body.into_inner();
+    crate::idempotency::run(&state, &caller, &req, &body, || async {
+        let key = body.lead_source_id.trim();
+        if key.is_empty() {
+            return Err(ApiError::invalid("lead_source_id", "must not be empty"));
+        }
+        let report = report_of(&body)?;
+        let lead =
+            state.leads.report_source_status(source.id, key, &report, state.clock.now()).await?.ok_or_else(|| {
+                ApiError::not_found("LEAD_NOT_FOUND", "no lead of this source has this lead_source_id")
+            })?;
+        let changed = SourceStatusChanged {
+            id: lead.id,
+            lead_source_id: lead.source_lead_id,
+            status: lead.status,
+            source_status: report.status,
+            source_status_at: lead.source_status_at.map(crate::wire::timestamp).unwrap_or_default(),
+        };
+        Ok((StatusCode::OK, changed))
     })
     .await
 }

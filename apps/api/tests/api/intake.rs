@@ -1,5 +1,10 @@
 use actix_web::test::TestRequest;
+use domain::lead::{LeadFields, NewLead};
+use domain::ports::ReferenceRepository;
+use infra::intake::{IntakeIds, IntakeOutcome};
+use infra::source_status::SourceLeadIdSet;
 use testkit::TestDb;
+use uuid::Uuid;
 
 use crate::helpers::{TestApp, member};
 
@@ -7,6 +12,11 @@ testkit::on_both_backends! { actix_web::test;
     a_source_lead_is_pooled_then_delivered_fifo_to_open_orders => deliver_body;
     intake_refusals_write_nothing => refusals_body;
     a_duplicate_names_the_earlier_lead_and_replays_are_idempotent => duplicate_body;
+    a_mapped_project_code_picks_its_product_and_an_unmapped_one_the_default => project_body;
+    a_reused_lead_source_id_is_a_duplicate_and_writes_nothing => source_lead_id_body;
+    a_source_reports_its_status_by_its_own_id_or_the_lead_id => change_status_body;
+    status_report_refusals_write_nothing => change_status_refusals_body;
+    two_creates_racing_with_one_lead_source_id_write_one_lead => source_lead_id_race_body;
 }
 
 fn lead(phone: &str) -> serde_json::Value {
@@ -166,4 +176,347 @@ async fn duplicate_body(db: TestDb) {
     assert_eq!((one.status.as_u16(), two.status.as_u16()), (201, 201));
     assert_eq!(one.json()["id"], two.json()["id"], "a replay returns the same lead");
     assert_eq!(two.header("idempotency-replayed"), Some("true"));
+}
+
+async fn product(app: &TestApp, code: &str) -> Uuid {
+    infra::fixtures::product_id_by_code(app.db.db.conn(), code).await.unwrap().unwrap()
+}
+
+async fn tcb(app: &TestApp) -> infra::orgs::Source {
+    infra::orgs::find_source(app.db.db.conn(), "TCB").await.unwrap().unwrap()
+}
+
+async fn side(app: &TestApp, id: &str) -> infra::source_status::SourceSide {
+    app.state.leads.source_side(id.parse().unwrap()).await.unwrap().unwrap()
+}
+
+/// Creates through the API; panics unless 201; the lead id.
+async fn created(app: &TestApp, body: serde_json::Value) -> String {
+    let reply = app.send(intake(app, "TCB", body)).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn web_form(phone: &str, project: &str) -> serde_json::Value {
+    serde_json::json!({"fullName": "Tran Thi B", "phoneNumber": phone, "email": "b@example.vn", "demand": "BUY", "project": project})
+}
+
+async fn project_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let (apartment, health) = (product(&app, "RE-HCM-APT").await, product(&app, "INS-HEALTH").await);
+    let source = tcb(&app).await;
+    let conn = app.db.db.conn();
+    assert_eq!(
+        infra::orgs::product_for_project(conn, source.id, "VHGP").await.unwrap(),
+        Some(apartment),
+        "the demo fixture maps TCB's projects"
+    );
+    infra::orgs::map_project(conn, source.id, "TCB-INS", health).await.unwrap();
+    let mut mapped = lead("0399100001");
+    mapped["projectCode"] = "TCB-INS".into();
+    let id = created(&app, mapped).await;
+    assert_eq!(side(&app, &id).await.product_id, health, "a mapped projectCode picks its product");
+    let id = created(&app, web_form("0399100002", " TCB-INS ")).await;
+    assert_eq!(side(&app, &id).await.product_id, health, "so does the web form's project");
+    let id = created(&app, lead("0399100003")).await;
+    assert_eq!(side(&app, &id).await.product_id, apartment, "VHGP is mapped to the default product");
+    let mut unmapped = lead("0399100004");
+    unmapped["projectCode"] = "NOT-MAPPED".into();
+    let id = created(&app, unmapped).await;
+    assert_eq!(side(&app, &id).await.product_id, apartment, "an unmapped code goes to the default product");
+    let id = created(&app, web_form("0399100005", "Vinhomes")).await;
+    assert_eq!(side(&app, &id).await.product_id, apartment);
+    // Another source's mapping is not TCB's.
+    let other = domain::ids::new_id();
+    infra::orgs::map_project(conn, other, "OTHER-ONLY", health).await.unwrap();
+    let mut foreign = lead("0399100006");
+    foreign["projectCode"] = "OTHER-ONLY".into();
+    let id = created(&app, foreign).await;
+    assert_eq!(side(&app, &id).await.product_id, apartment);
+    // Seeding again keeps the source's id and its mappings (fixture ones and added ones).
+    infra::fixtures::seed_demo(&app.db.db, time::OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(tcb(&app).await.id, source.id);
+    assert_eq!(infra::orgs::product_for_project(conn, source.id, "VHCP").await.unwrap(), Some(apartment));
+    assert_eq!(infra::orgs::product_for_project(conn, source.id, "TCB-INS").await.unwrap(), Some(health));
+}
+
+async fn source_lead_id_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let mut first = lead("0399200001");
+    first["leadSourceId"] = " TCB-0001 ".into();
+    let earlier = created(&app, first).await;
+    let stored = side(&app, &earlier).await;
+    assert_eq!(stored.lead.source_lead_id.as_deref(), Some("TCB-0001"), "stored trimmed");
+    assert_eq!(stored.source_id, Some(tcb(&app).await.id));
+    let mut again = lead("0399200002");
+    again["leadSourceId"] = "TCB-0001".into();
+    let reply = app.send(intake(&app, "TCB", again.clone())).await;
+    assert_eq!((reply.status.as_u16(), reply.code().as_str()), (409, "DUPLICATE_LEAD"), "{}", reply.text);
+    assert!(reply.json()["error"]["message"].as_str().unwrap().contains(&earlier), "names the earlier lead");
+    let mut form = web_form("0399200003", "Vinhomes");
+    form["leadSourceId"] = "TCB-0001".into();
+    let reply = app.send(intake(&app, "TCB", form)).await;
+    assert_eq!((reply.status.as_u16(), reply.code().as_str()), (409, "DUPLICATE_LEAD"), "the web form too");
+    for bad in ["", "   ", &"x".repeat(129)] {
+        let mut body = lead("0399200002");
+        body["leadSourceId"] = bad.into();
+        let reply = app.send(intake(&app, "TCB", body)).await;
+        assert_eq!((reply.status.as_u16(), reply.code().as_str()), (400, "VALIDATION_FAILED"), "{bad:?}");
+    }
+    // Nothing was written for the refusals: the same phones are not duplicates now.
+    again["leadSourceId"] = "TCB-0002".into();
+    let second = created(&app, again).await;
+    assert_eq!(side(&app, &second).await.lead.source_lead_id.as_deref(), Some("TCB-0002"));
+    let id = created(&app, web_form("0399200003", "Vinhomes")).await;
+    assert_eq!(side(&app, &id).await.lead.source_lead_id, None, "leadSourceId is optional");
+    assert!(side(&app, &second).await.detail.is_none(), "no report yet");
+    // The unique index settles a race the pre-check cannot see.
+    let taken = app.state.leads.set_source_lead_id(id.parse().unwrap(), tcb(&app).await.id, "TCB-0001").await.unwrap();
+    assert_eq!(taken, SourceLeadIdSet::Taken);
+    assert_eq!(side(&app, &id).await.lead.source_lead_id, None);
+}
+
+fn change(app: &TestApp, source: &str, body: serde_json::Value) -> TestRequest {
+    app.with_key(
+        TestRequest::put()
+            .uri("/lead-platform/v1/leads/changeStatus")
+            .insert_header(("source", source.to_owned()))
+            .set_json(body),
+        &app.partner_key,
+    )
+}
+
+/// The seed's status object, personal fields included.
+fn report(lead_source_id: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "lead_source_id": lead_source_id, "name": "Someone Else", "mobile_number": "0399999999",
+        "email": "other@example.vn", "gender": "FEMALE", "birth_date": "1991-01-01T00:00:00Z",
+        "project_code": "VHGP", "project_name": "Vinhomes Grand Park", "house_type": "HT3001",
+        "house_information": "HI4002", "house_price": "3500000000", "request_time": "2026-11-20T09:00:00+07:00",
+        "meeting_time": "2026-11-25T14:30:00Z", "channel": "HOTLINE", "status": status,
+        "note": "Khách hẹn xem nhà thứ Bảy", "sale": "agent-17", "lead_score": 87, "address": "12 Nguyen Hue",
+        "city_code": "79", "district_code": "760", "ward_code": "26734"
+    })
+}
+
+async fn change_status_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let mut body = lead("0399300001");
+    body["leadSourceId"] = "TCB-7001".into();
+    let id = created(&app, body).await;
+    let reply = app.send(change(&app, "TCB", report("TCB-7001", "MEETING_SCHEDULED"))).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let changed = reply.json();
+    assert_eq!(changed["id"].as_str(), Some(id.as_str()));
+    testkit::redact::settings().bind(|| {
+        insta::assert_json_snapshot!("source_status_changed", changed, { ".sourceStatusAt" => "[time]" });
+    });
+    let stored = side(&app, &id).await;
+    assert_eq!(stored.lead.source_status.as_deref(), Some("MEETING_SCHEDULED"));
+    assert!(stored.lead.source_status_at.is_some());
+    assert_eq!(stored.note.as_deref(), Some("Khách hẹn xem nhà thứ Bảy"), "the note is sealed and opens");
+    let detail = stored.detail.unwrap();
+    assert_eq!(
+        detail,
+        serde_json::json!({
+            "status": "MEETING_SCHEDULED", "meeting_time": "2026-11-25T14:30:00Z",
+            "request_time": "2026-11-20T09:00:00+07:00", "lead_score": 87, "sale": "agent-17", "channel": "HOTLINE",
+            "house_type": "HT3001", "house_information": "HI4002", "house_price": "3500000000",
+            "project_code": "VHGP", "project_name": "Vinhomes Grand Park", "city_code": "79",
+            "district_code": "760", "ward_code": "26734"
+        }),
+        "the non-personal fields only"
+    );
+    assert_eq!(stored.product_id, product(&app, "RE-HCM-APT").await, "the report's project_code moves nothing");
+    let duplicate = app.send(intake(&app, "TCB", lead("0399300001"))).await;
+    assert_eq!(duplicate.status, 409, "the lead kept its own phone, not the report's mobile_number");
+    let other = app.send(intake(&app, "TCB", lead("0399999999"))).await;
+    assert_eq!(other.status, 201, "the report's mobile_number was not applied: {}", other.text);
+
+    // By the LDBDS lead id, for a lead created without a source id; a report replaces the
+    // previous one as a whole.
+    let id = created(&app, web_form("0399300002", "Vinhomes")).await;
+    let reply = app.send(change(&app, "TCB", serde_json::json!({"lead_source_id": id, "status": "CONTACTED"}))).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let changed = reply.json();
+    testkit::redact::settings().bind(|| {
+        insta::assert_json_snapshot!("source_status_changed_by_lead_id", changed, { ".sourceStatusAt" => "[time]" });
+    });
+    let keyed = || {
+        change(&app, "TCB", serde_json::json!({"lead_source_id": id, "status": "LOST", "note": " "}))
+            .insert_header(("Idempotency-Key", "tcb-status-1"))
+    };
+    let (one, two) = (app.send(keyed()).await, app.send(keyed()).await);
+    assert_eq!((one.status.as_u16(), two.status.as_u16()), (200, 200), "{}", one.text);
+    assert_eq!(one.json(), two.json());
+    assert_eq!(two.header("idempotency-replayed"), Some("true"));
+    let stored = side(&app, &id).await;
+    assert_eq!(stored.lead.source_status.as_deref(), Some("LOST"));
+    assert_eq!((stored.note, stored.detail), (None, Some(serde_json::json!({"status": "LOST"}))));
+    assert_eq!(stored.lead.status, "POOL", "the lifecycle is the platform's");
+}
+
+/// A lead of another source (and org), holding `source_lead_id` there.
+async fn lead_of_another_source(app: &TestApp, source_lead_id: &str) -> Uuid {
+    let product = app.state.reference.find_product(product(app, "RE-HCM-APT").await).await.unwrap().unwrap();
+    let text = product.id.to_string();
+    let fields = LeadFields {
+        product_id: Some(&text),
+        name: Some("Le Van C"),
+        phone: Some("+84399555666"),
+        region: Some("79"),
+        ..LeadFields::default()
+    };
+    let new = NewLead::parse(&fields, time::OffsetDateTime::now_utc().date()).unwrap();
+    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
+    let source = domain::ids::new_id();
+    let now = time::OffsetDateTime::now_utc();
+    let lead = match app.state.leads.intake(&product, &new, &IntakeIds::default(), org, source, now).await.unwrap() {
+        IntakeOutcome::Pooled { lead } | IntakeOutcome::Delivered { lead, .. } => lead,
+        IntakeOutcome::Duplicate { .. } => panic!("a fresh phone"),
+    };
+    let set = app.state.leads.set_source_lead_id(lead, source, source_lead_id).await.unwrap();
+    assert_eq!(set, SourceLeadIdSet::Stored);
+    lead
+}
+
+async fn change_status_refusals_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let mut body = lead("0399400001");
+    body["leadSourceId"] = "TCB-8001".into();
+    let id = created(&app, body).await;
+    let foreign = lead_of_another_source(&app, "SHARED-1").await;
+    app.create_user(&app.partner_key, member("m-1", "김설계", "010-1111-2222", "m1@mohom.kr")).await;
+    let registered = app
+        .send(app.with_key(
+            TestRequest::post().uri("/api/v1/leads").set_json(serde_json::json!({
+                "mohomId": "m-1", "productId": product(&app, "INS-HEALTH").await, "name": "홍길동",
+                "phone": "010-1234-5678", "region": "서울"
+            })),
+            &app.partner_key,
+        ))
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let registered = registered.json()["id"].as_str().unwrap().to_owned();
+    let with = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut body = report("TCB-8001", "CONTACTED");
+        f(&mut body);
+        body
+    };
+    let cases = vec![
+        (change(&app, "TCB", report("TCB-9999", "CONTACTED")), 404, "LEAD_NOT_FOUND"),
+        (change(&app, "TCB", report(&Uuid::nil().to_string(), "CONTACTED")), 404, "LEAD_NOT_FOUND"),
+        (change(&app, "TCB", report("SHARED-1", "CONTACTED")), 404, "LEAD_NOT_FOUND"),
+        (change(&app, "TCB", report(&foreign.to_string(), "CONTACTED")), 404, "LEAD_NOT_FOUND"),
+        (change(&app, "TCB", report(&registered, "CONTACTED")), 404, "LEAD_NOT_FOUND"),
+        (change(&app, "NOPE", report("TCB-8001", "CONTACTED")), 400, "VALIDATION_FAILED"),
+        (
+            app.with_key(
+                TestRequest::put().uri("/lead-platform/v1/leads/changeStatus").set_json(report("TCB-8001", "X")),
+                &app.partner_key,
+            ),
+            400,
+            "VALIDATION_FAILED",
+        ),
+        (
+            app.with_key(
+                TestRequest::put()
+                    .uri("/lead-platform/v1/leads/changeStatus")
+                    .insert_header(("source", "TCB"))
+                    .set_json(report("TCB-8001", "CONTACTED")),
+                &app.operator_key,
+            ),
+            400,
+            "VALIDATION_FAILED",
+        ),
+        (
+            TestRequest::put()
+                .uri("/lead-platform/v1/leads/changeStatus")
+                .insert_header(("source", "TCB"))
+                .set_json(report("TCB-8001", "CONTACTED")),
+            401,
+            "UNAUTHORIZED",
+        ),
+        (change(&app, "TCB", with(&|b| drop(b.as_object_mut().unwrap().remove("status")))), 400, "INVALID_JSON"),
+        (change(&app, "TCB", report("TCB-8001", "")), 400, "VALIDATION_FAILED"),
+        (change(&app, "TCB", report("TCB-8001", "   ")), 400, "VALIDATION_FAILED"),
+        (change(&app, "TCB", report("TCB-8001", &"S".repeat(33))), 400, "VALIDATION_FAILED"),
+        (change(&app, "TCB", report(" ", "CONTACTED")), 400, "VALIDATION_FAILED"),
+        (change(&app, "TCB", with(&|b| b["leadSourceId"] = "TCB-8001".into())), 400, "INVALID_JSON"),
+        (change(&app, "TCB", with(&|b| b["house_type"] = "HT3004".into())), 400, "INVALID_JSON"),
+        (change(&app, "TCB", with(&|b| b["house_information"] = "HI4001".into())), 400, "INVALID_JSON"),
+        (change(&app, "TCB", with(&|b| b["gender"] = "OTHER".into())), 400, "INVALID_JSON"),
+        (change(&app, "TCB", with(&|b| b["lead_score"] = 3_000_000_000_i64.into())), 400, "INVALID_JSON"),
+        (change(&app, "TCB", with(&|b| b["meeting_time"] = "next Saturday".into())), 400, "VALIDATION_FAILED"),
+        (change(&app, "TCB", with(&|b| b["request_time"] = "2026-11-20".into())), 400, "VALIDATION_FAILED"),
+    ];
+    for (i, (req, status, code)) in cases.into_iter().enumerate() {
+        let reply = app.send(req).await;
+        assert_eq!((reply.status.as_u16(), reply.code().as_str()), (status, code), "case {i}: {}", reply.text);
+    }
+    for lead in [id.parse().unwrap(), foreign, registered.parse().unwrap()] {
+        let stored = app.state.leads.source_side(lead).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.lead.source_status, stored.lead.source_status_at, stored.detail, stored.note),
+            (None, None, None, None),
+            "nothing was written on {lead}"
+        );
+    }
+    assert_eq!(side(&app, &foreign.to_string()).await.lead.source_lead_id.as_deref(), Some("SHARED-1"));
+}
+
+/// Two creates with one `leadSourceId` sent at once: one 201, one 409, one lead. And the
+/// index inside the intake's transaction, without the handler's pre-check: the second
+/// intake fails and writes nothing.
+async fn source_lead_id_race_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let mut a = lead("0399300001");
+    a["leadSourceId"] = "RACE-1".into();
+    let mut b = lead("0399300002");
+    b["leadSourceId"] = "RACE-1".into();
+    let (ra, rb) = futures_util::future::join(app.send(intake(&app, "TCB", a)), app.send(intake(&app, "TCB", b))).await;
+    let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} / {}", ra.text, rb.text);
+    let loser = if ra.status == 409 { &ra } else { &rb };
+    assert_eq!(loser.code(), "DUPLICATE_LEAD");
+    let leads = |app: &TestApp| {
+        let conn = app.db.db.conn().clone();
+        async move {
+            use sea_orm::ConnectionTrait;
+            let sql = "SELECT COUNT(*) AS n FROM leads";
+            let row = conn
+                .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!(leads(&app).await, 1, "the loser wrote nothing");
+
+    let source = tcb(&app).await;
+    let product_id = source.default_product_id.unwrap();
+    let product = app.state.reference.find_product(product_id).await.unwrap().unwrap();
+    let product_text = product.id.to_string();
+    let fields = LeadFields {
+        product_id: Some(&product_text),
+        name: Some("Tran Thi B"),
+        phone: Some("0399300003"),
+        region: Some("79"),
+        ..LeadFields::default()
+    };
+    let new = NewLead::parse(&fields, app.state.clock.now().date()).unwrap();
+    let ids = IntakeIds { source_lead_id: Some("RACE-1".to_owned()), ..IntakeIds::default() };
+    let err = app
+        .state
+        .leads
+        .intake(&product, &new, &ids, source.org_id, source.id, app.state.clock.now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, domain::error::RepoError::Conflict(what) if what == infra::intake::SOURCE_LEAD_ID_TAKEN),
+        "{err:?}"
+    );
+    assert_eq!(leads(&app).await, 1, "the failed intake wrote nothing");
 }

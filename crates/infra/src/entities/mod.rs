@@ -16,5 +16,6 @@ pub mod pii_access_log;
 pub mod product;
 pub mod region;
 pub mod source;
+pub mod source_project;
 pub mod sso_token_use;
 pub mod user;
