@@ -11,7 +11,7 @@
 //!   bad field is reported with the row's number in the file (the header is row 1);
 //! - a phone typed into a spreadsheet as a number loses its leading zero
 //!   (`1012345678`): a numeric phone cell of 9 or 10 digits gets it back; a text cell is
-//!   taken as written;
+//!   taken as written; a negative, fractional or non-finite number is no phone (refused);
 //! - an empty row (every cell blank) is skipped, not rejected.
 
 use std::collections::HashMap;
@@ -194,10 +194,19 @@ fn integer_text(n: f64) -> Option<String> {
 }
 
 /// The text of a phone cell; a numeric cell of 9 or 10 digits gets its leading zero back.
-fn phone_text(cell: &Cell) -> Option<String> {
+///
+/// `Err` for a numeric cell that is not a natural number: its text is no phone number, yet
+/// the phone rule would read its `-` or `.` as a separator (`-700000000` with the zero back
+/// is `0-700000000`, a valid VN mobile; `8210123456.78` reads as `+82 10 1234 5678`).
+fn phone_text(cell: &Cell) -> Result<Option<String>, ()> {
     match cell {
-        Cell::Number(n) => integer_text(*n).map(|t| if t.len() == 9 || t.len() == 10 { format!("0{t}") } else { t }),
-        other => plain_text(other),
+        Cell::Number(n) => match integer_text(*n) {
+            Some(t) if t.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Some(if t.len() == 9 || t.len() == 10 { format!("0{t}") } else { t }))
+            }
+            _ => Err(()),
+        },
+        other => Ok(plain_text(other)),
     }
 }
 
@@ -240,7 +249,14 @@ pub fn parse_row(
     for (i, field) in header.columns.iter().enumerate() {
         let (Some(field), Some(cell)) = (field, cells.get(i)) else { continue };
         let text = match (field, cell) {
-            (Field::Phone, cell) => phone_text(cell),
+            (Field::Phone, cell) => phone_text(cell).unwrap_or_else(|()| {
+                errors.push(RowError {
+                    row,
+                    field: "phone".into(),
+                    reason: "must be text or a whole positive number".into(),
+                });
+                None
+            }),
             (Field::BirthDate, Cell::Number(_)) => {
                 errors.push(RowError { row, field: "birth_date".into(), reason: "must be a date YYYY-MM-DD".into() });
                 None
@@ -286,7 +302,10 @@ pub fn parse_row(
         Ok(lead) if errors.is_empty() => Ok(Some(lead)),
         Ok(_) => Err(errors),
         Err(e) => {
-            errors.extend(e.0.into_iter().map(|FieldError { field, reason }| RowError { row, field, reason }));
+            // A field reported above (a numeric phone) is not reported again as missing.
+            let reported: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+            let rest = e.0.into_iter().filter(|f| !reported.contains(&f.field));
+            errors.extend(rest.map(|FieldError { field, reason }| RowError { row, field, reason }));
             Err(errors)
         }
     }

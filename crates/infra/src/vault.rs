@@ -26,7 +26,10 @@ fn parse_ids(text: &str) -> Result<Vec<u32>, CryptoError> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<u32>().map_err(|_| CryptoError::InvalidKey(format!("`{s}` is not a key id"))))
+        // Never echo the entry: a key pasted here by mistake would be printed.
+        .map(|s| {
+            s.parse::<u32>().map_err(|_| CryptoError::InvalidKey("crypto.retired: an entry is not a key id".to_owned()))
+        })
         .collect()
 }
 

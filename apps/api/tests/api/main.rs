@@ -4,6 +4,7 @@
 // does not see them as tests; a failed expectation is exactly a failed test here.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod abuse;
 mod auth;
 mod distribution;
 mod errors;

@@ -58,7 +58,9 @@ pub fn parse_key_list(spec: &str) -> Result<Vec<(u32, [u8; 32])>, CryptoError> {
     for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let (id, b64) =
             entry.split_once(':').ok_or_else(|| CryptoError::InvalidKey("entries are <id>:<base64>".to_owned()))?;
-        let id: u32 = id.trim().parse().map_err(|_| CryptoError::InvalidKey(format!("`{id}` is not a key id")))?;
+        // Never echo the id: with the parts swapped (`<base64>:1`) it is the key.
+        let id: u32 =
+            id.trim().parse().map_err(|_| CryptoError::InvalidKey("an entry's id is not a key id".to_owned()))?;
         if keys.iter().any(|(k, _)| *k == id) {
             return Err(CryptoError::InvalidKey(format!("key id {id} is listed twice")));
         }
@@ -88,23 +90,20 @@ fn render(cfg: &KeyringConfig) -> String {
 }
 
 fn parse(text: &str) -> Result<KeyringConfig, CryptoError> {
-    let bad = |line: &str| {
-        CryptoError::InvalidKey(format!(
-            "dev-keys: unreadable line starting `{}`",
-            line.split(' ').next().unwrap_or("")
-        ))
-    };
+    // Named by its number, never by its text: a line that is only a key would print it.
+    let bad = |number: usize| CryptoError::InvalidKey(format!("dev-keys: line {number} is unreadable"));
     let (mut keys, mut index, mut active, mut retired) = (Vec::new(), None, None, Vec::new());
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    let lines = text.lines().map(str::trim).enumerate().map(|(i, l)| (i + 1, l));
+    for (n, line) in lines.filter(|(_, l)| !l.is_empty() && !l.starts_with('#')) {
         let parts: Vec<&str> = line.split_whitespace().collect();
         match parts.as_slice() {
-            ["kek", id, b64] => keys.push((id.parse().map_err(|_| bad(line))?, decode_key(b64)?)),
+            ["kek", id, b64] => keys.push((id.parse().map_err(|_| bad(n))?, decode_key(b64)?)),
             ["index", b64] => index = Some(decode_key(b64)?),
-            ["active", id] => active = Some(id.parse().map_err(|_| bad(line))?),
+            ["active", id] => active = Some(id.parse().map_err(|_| bad(n))?),
             ["retired", ids] => {
-                retired = ids.split(',').map(|i| i.parse().map_err(|_| bad(line))).collect::<Result<_, _>>()?;
+                retired = ids.split(',').map(|i| i.parse().map_err(|_| bad(n))).collect::<Result<_, _>>()?;
             }
-            _ => return Err(bad(line)),
+            _ => return Err(bad(n)),
         }
     }
     let index_key = index.ok_or_else(|| CryptoError::InvalidKey("dev-keys: no index key".to_owned()))?;
@@ -207,6 +206,16 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_dev_keys_line_is_named_by_its_number_not_its_text() {
+        let key = encode_key(&[5u8; 32]);
+        for text in [format!("# keys\n{key}\n"), format!("index {key}\nkek {key} 1\n"), format!("\nretired {key}\n")] {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.starts_with("invalid key material: dev-keys: line 2 is unreadable"), "{err}");
+            assert!(!err.contains(&key[..8]), "{err}");
+        }
+    }
+
+    #[test]
     fn key_lists_parse_and_bad_ones_are_refused() {
         let k = encode_key(&[3u8; 32]);
         assert_eq!(parse_key_list(&format!("1:{k}, 2:{k}")).unwrap().len(), 2);
@@ -215,5 +224,7 @@ mod tests {
         assert!(parse_key_list(&format!("1:{}", STANDARD.encode([1u8; 16]))).is_err(), "16 bytes");
         assert!(parse_key_list(&format!("x:{k}")).is_err());
         assert!(parse_key_list("").is_err());
+        let swapped = parse_key_list(&format!("{k}:1")).unwrap_err().to_string();
+        assert!(!swapped.contains(&k[..8]), "a key written where the id goes is not echoed: {swapped}");
     }
 }

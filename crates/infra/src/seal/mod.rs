@@ -20,6 +20,8 @@ mod blind_index;
 mod envelope;
 mod keyring;
 mod keys_file;
+#[cfg(test)]
+mod proptests;
 
 pub use blind_index::BlindIndex;
 pub use envelope::{ENVELOPE_VERSION, envelope_key_id};

@@ -220,3 +220,165 @@ proptest! {
         prop_assert_eq!(kept, words[..expected].iter().map(String::as_str).collect::<Vec<_>>());
     }
 }
+
+/// Any text at all: controls, every kind of white space, combining marks, Hangul jamo,
+/// look-alike digits, `@`s and separators, in any mix.
+fn any_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        3 => any::<char>().prop_map(String::from),
+        2 => "[가-힣]{1,3}",
+        2 => "[0-9]{1,4}",
+        1 => "[A-Za-zÀ-ỹ]{1,5}",
+        1 => proptest::sample::select(vec![
+            " ", "  ", "\t", "\n", "\u{a0}", "\u{3000}", "\u{2028}", "\u{200b}", "\u{feff}", "\u{301}", "\u{1161}",
+            "\u{ff10}", "\u{663}", "@", "@@", ".", "-", "+", "(", ")", "*", "\0", "\u{1f600}", "\u{10ffff}",
+        ])
+        .prop_map(str::to_owned),
+    ];
+    proptest::collection::vec(piece, 0..16).prop_map(|pieces| pieces.concat())
+}
+
+/// The positions (in characters) a mask hid: where it has `*` and the value had not.
+fn hidden_positions(value: &str, masked: &str) -> Vec<usize> {
+    value
+        .chars()
+        .zip(masked.chars())
+        .enumerate()
+        .filter(|(_, (v, m))| *m == MASK && *v != MASK)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// A same-length mask only ever shows a character of the value in its own place, or `*`.
+fn is_positional(value: &str, masked: &str) -> bool {
+    chars(value) == chars(masked) && value.chars().zip(masked.chars()).all(|(v, m)| m == v || m == MASK)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Names: never a panic; each character is kept in place or becomes `*`; white space
+    /// stays; a name with a character that is not white space is never shown whole (`*`
+    /// in the value itself proves nothing, so that part looks at values without one).
+    #[test]
+    fn any_name_is_masked_in_place_and_never_shown_whole(text in prop_oneof![any::<String>(), any_text()]) {
+        let masked = mask_name(&text);
+        prop_assert!(is_positional(&text, &masked), "{:?} -> {:?}", text, masked);
+        for (v, m) in text.chars().zip(masked.chars()) {
+            prop_assert_eq!(v.is_whitespace(), m.is_whitespace());
+        }
+        if !text.contains(MASK) && text.chars().any(|c| !c.is_whitespace()) {
+            prop_assert!(!hidden_positions(&text, &masked).is_empty(), "{:?} shown whole", text);
+            prop_assert!(!masked.contains(text.as_str()));
+        }
+    }
+
+    /// A Korean name of three letters or more never shows its middle; of two, its last.
+    #[test]
+    fn a_korean_name_never_shows_its_middle(name in "[가-힣]{2,8}", spaces in proptest::collection::vec(0usize..8, 0..3)) {
+        let mut letters: Vec<char> = name.chars().collect();
+        let count = letters.len();
+        for at in spaces {
+            letters.insert(at.min(letters.len()), ' ');
+        }
+        let spaced: String = letters.into_iter().collect();
+        let masked = mask_name(&spaced);
+        let shown: Vec<char> = masked.chars().filter(|c| !c.is_whitespace()).collect();
+        let original: Vec<char> = name.chars().collect();
+        prop_assert_eq!(shown[0], original[0]);
+        if count == 2 {
+            prop_assert_eq!(shown[1], MASK);
+        } else {
+            prop_assert!(shown[1..count - 1].iter().all(|c| *c == MASK), "{} -> {}", spaced, masked);
+            prop_assert_eq!(shown[count - 1], original[count - 1]);
+        }
+    }
+
+    /// Phones: never a panic; each character kept in place or `*`; at most the first 3 and
+    /// the last 4 ASCII digits shown (none of the middle); anything but digits and
+    /// ` -.()+` hidden; a value with a digit or another character never shown whole.
+    #[test]
+    fn any_phone_shows_at_most_its_first_three_and_last_four_digits(
+        text in prop_oneof![any::<String>(), any_text(), "[0-9 +()-]{0,24}"],
+    ) {
+        let masked = mask_phone(&text);
+        prop_assert!(is_positional(&text, &masked), "{:?} -> {:?}", text, masked);
+        let digits = text.chars().filter(char::is_ascii_digit).count();
+        let mut index = 0;
+        for (v, m) in text.chars().zip(masked.chars()) {
+            if v.is_ascii_digit() {
+                let edge = (digits >= 8 && index < 3) || (digits >= 5 && index + 4 >= digits);
+                prop_assert!(m == v || !edge, "{:?} -> {:?}: an edge digit hidden", text, masked);
+                prop_assert!(m == MASK || edge, "{:?} -> {:?}: digit {} of {} shown", text, masked, index, digits);
+                index += 1;
+            } else if !matches!(v, ' ' | '-' | '.' | '(' | ')' | '+') {
+                prop_assert_eq!(m, MASK);
+            }
+        }
+        let separators_only = text.chars().all(|c| matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | MASK));
+        if !separators_only {
+            prop_assert!(!hidden_positions(&text, &masked).is_empty(), "{:?} shown whole", text);
+        }
+    }
+
+    /// Emails: never a panic; kept in place or `*`; a `local@domain` shows at most 2
+    /// characters of its local part (fewer for a short one) and the domain as it is;
+    /// anything else is fully masked.
+    #[test]
+    fn any_email_shows_at_most_two_local_characters_and_its_domain(
+        text in prop_oneof![any::<String>(), any_text(), (any_text(), any_text()).prop_map(|(l, d)| format!("{l}@{d}"))],
+    ) {
+        let masked = mask_email(&text);
+        prop_assert!(is_positional(&text, &masked), "{:?} -> {:?}", text, masked);
+        match text.split_once('@') {
+            Some((local, domain)) if !local.is_empty() && !domain.contains('@') => {
+                let n = chars(local);
+                let shown = if n >= 3 { 2 } else { n - 1 };
+                let masked_local: String = masked.chars().take(n).collect();
+                let kept: String = local.chars().take(shown).collect();
+                let hidden: String = std::iter::repeat_n(MASK, n - shown).collect();
+                prop_assert_eq!(masked_local, format!("{kept}{hidden}"));
+                prop_assert_eq!(masked.chars().skip(n).collect::<String>(), format!("@{domain}"));
+            }
+            _ => prop_assert!(masked.chars().all(|c| c == MASK), "{:?} -> {:?}", text, masked),
+        }
+        if !text.is_empty() && !text.contains(MASK) {
+            prop_assert!(!hidden_positions(&text, &masked).is_empty(), "{:?} shown whole", text);
+        }
+    }
+
+    /// Birth dates: never a panic; only a `YYYY-MM-DD` or `YYYYMMDD` shows its year, and
+    /// nothing shows its month or day.
+    #[test]
+    fn any_birth_date_shows_at_most_its_year(text in prop_oneof![any::<String>(), any_text(), "[0-9-]{8,10}"]) {
+        let masked = mask_birth_date(&text);
+        prop_assert!(is_positional(&text, &masked), "{:?} -> {:?}", text, masked);
+        let shown = masked.chars().filter(|c| *c != MASK && *c != '-').count();
+        prop_assert!(shown == 0 || shown == 4, "{:?} -> {:?}", text, masked);
+        prop_assert!(masked.chars().skip(4).all(|c| c == MASK || c == '-'), "{:?} -> {:?}", text, masked);
+    }
+
+    /// Addresses: never a panic; at most the first two words, then ` ***`; a third word is
+    /// never shown, and an address of one word shows nothing.
+    #[test]
+    fn any_address_shows_at_most_its_first_two_words(text in prop_oneof![any::<String>(), any_text()]) {
+        let masked = mask_address(&text);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let expected = match words.as_slice() {
+            [] => String::new(),
+            [_] => "***".to_owned(),
+            [first, _] => format!("{first} ***"),
+            [first, second, ..] => format!("{first} {second} ***"),
+        };
+        prop_assert_eq!(&masked, &expected);
+        if words.len() >= 2 && words.iter().all(|w| !w.contains(MASK)) {
+            prop_assert!(!masked.contains(text.trim()), "{:?} shown whole", text);
+        }
+    }
+
+    /// Id numbers: always the same six stars, whatever they hold.
+    #[test]
+    fn any_id_number_masks_to_six_stars(text in any::<String>()) {
+        prop_assert_eq!(mask_id_number(&text), MASKED_ID_NUMBER);
+    }
+}

@@ -256,3 +256,121 @@ proptest! {
         prop_assert_eq!(bracketed.e164(), plain.e164());
     }
 }
+
+/// Text made to look like a phone number and then broken: digits (ASCII and not), the
+/// accepted separators, a `+`, parentheses, look-alike spaces and dashes, letters, controls.
+fn phone_like_garbage() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => "[0-9]{1,4}",
+        2 => proptest::sample::select(vec!["+", "00", "82", "84", "010", "0169", "(", ")", " ", "-", "."]).prop_map(str::to_owned),
+        1 => proptest::sample::select(vec![
+            "\u{a0}", "\u{2009}", "\u{3000}", "\u{200b}", "\u{2010}", "\u{2212}", "\u{ff0b}", "\u{ff10}", "\u{0663}",
+            "\u{0301}", "\t", "\n", "\r", "\0", "\u{feff}", "\u{1f4de}", "x", "#", "*", "/", ",", "ext",
+        ])
+        .prop_map(str::to_owned),
+        1 => any::<char>().prop_map(String::from),
+    ];
+    proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+}
+
+/// What an accepted number must look like, whatever was typed.
+fn assert_well_formed(phone: &PhoneNumber) -> Result<(), TestCaseError> {
+    let e164 = phone.e164();
+    prop_assert!(e164.starts_with('+') && e164[1..].bytes().all(|b| b.is_ascii_digit()), "{}", e164);
+    let nsn = match phone.country() {
+        Country::Kr => e164.strip_prefix("+82").expect("+82 for KR"),
+        Country::Vn => e164.strip_prefix("+84").expect("+84 for VN"),
+    };
+    match phone.country() {
+        Country::Kr => {
+            prop_assert!((9..=10).contains(&nsn.len()), "{}", e164);
+            prop_assert!(nsn.starts_with('1') && b"016789".contains(&nsn.as_bytes()[1]), "{}", e164);
+        }
+        Country::Vn => prop_assert!(nsn.len() == 9 && nsn.starts_with(['3', '5', '7', '8', '9']), "{}", e164),
+    }
+    prop_assert_eq!(phone.last4(), &e164[e164.len() - 4..]);
+    prop_assert_eq!(phone.national(), format!("0{nsn}"));
+    Ok(())
+}
+
+/// Every reason a phone error may give: fixed texts, so an error never repeats what was typed.
+const REASONS: [&str; 7] = [
+    "is required",
+    "is too long",
+    "may only hold digits, spaces, hyphens, dots, parentheses and a leading +",
+    "has unbalanced parentheses",
+    "is not a Korean or Vietnamese mobile number",
+    "is not a Korean mobile number",
+    "is not a Vietnamese mobile number",
+];
+
+/// An error names `phone`, once, with one of [`REASONS`].
+fn assert_clean_error(err: &ValidationError) -> Result<(), TestCaseError> {
+    prop_assert_eq!(err.0.len(), 1);
+    for field in &err.0 {
+        prop_assert_eq!(field.field.as_str(), "phone");
+        prop_assert!(REASONS.contains(&field.reason.as_str()), "unexpected reason {:?}", field.reason);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Any string at all (controls, surrogate-free unicode, very long): a number that
+    /// satisfies the E.164 invariants, or a `phone` error that does not echo the input.
+    #[test]
+    fn any_string_parses_to_a_well_formed_number_or_a_clean_error(
+        text in prop_oneof![any::<String>(), phone_like_garbage(), "\\PC{60,200}"],
+    ) {
+        for result in [
+            PhoneNumber::parse(&text),
+            PhoneNumber::parse_for(&text, Country::Kr),
+            PhoneNumber::parse_for(&text, Country::Vn),
+        ] {
+            match result {
+                Ok(phone) => assert_well_formed(&phone)?,
+                Err(err) => assert_clean_error(&err)?,
+            }
+        }
+    }
+
+    /// Bytes off the wire, read as UTF-8 with replacement characters.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(phone) = PhoneNumber::parse(&text) {
+            assert_well_formed(&phone)?;
+        }
+    }
+
+    /// A declared country never yields a number of the other country, and a number read
+    /// without a declared country reads the same when its country is declared.
+    #[test]
+    fn a_declared_country_never_gives_another_country(text in phone_like_garbage()) {
+        for country in [Country::Kr, Country::Vn] {
+            if let Ok(phone) = PhoneNumber::parse_for(&text, country) {
+                prop_assert_eq!(phone.country(), country);
+            }
+        }
+        if let Ok(phone) = PhoneNumber::parse(&text) {
+            prop_assert_eq!(PhoneNumber::parse_for(&text, phone.country()).expect("same country"), phone);
+        }
+    }
+
+    /// Only the accepted separators may surround a number: one non-separator character
+    /// (a letter, a look-alike dash or space, a non-ASCII digit) anywhere is refused.
+    #[test]
+    fn one_foreign_character_anywhere_is_refused(
+        number in valid_number(),
+        at in any::<proptest::sample::Index>(),
+        intruder in any::<char>().prop_filter("not an accepted character", |c| {
+            !c.is_ascii_digit() && !matches!(c, ' ' | '-' | '.' | '(' | ')' | '+') && !c.is_whitespace()
+        }),
+    ) {
+        let mut chars: Vec<char> = number.chars().collect();
+        chars.insert(at.index(chars.len() + 1), intruder);
+        let text: String = chars.into_iter().collect();
+        prop_assert!(PhoneNumber::parse(&text).is_err(), "{:?} accepted", text);
+    }
+}
