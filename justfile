@@ -41,3 +41,7 @@ layering:
 # Everything CI checks, before a commit.
 precommit:
     .ci/run
+
+# Run the benchmark harness (performance.md), e.g. `just bench intake --db postgres`.
+bench *args:
+    cargo run -q --release -p ldbds-bench -- {{args}}

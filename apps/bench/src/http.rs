@@ -1,0 +1,210 @@
+//! A minimal keep-alive HTTP/1.1 client (hyper) and the closed-loop load generator.
+//!
+//! Each client task owns one TCP connection for the whole run and sends its next request
+//! when the previous response has been read completely (closed loop, like `wrk`).
+//! Latencies recorded after the warm-up go into one HdrHistogram per task (microseconds,
+//! 3 significant digits), merged at the end. Any response whose status is not the one the
+//! scenario expects is an error: counted, and the first few are kept with their body.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// One request a scenario asks for.
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<String>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Call {
+    pub fn get(path: impl Into<String>) -> Self {
+        Self { method: Method::GET, path: path.into(), body: None, headers: Vec::new() }
+    }
+
+    pub fn post(path: impl Into<String>, body: impl Into<String>) -> Self {
+        Self { method: Method::POST, path: path.into(), body: Some(body.into()), headers: Vec::new() }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// One keep-alive connection to the server, authenticating with an API key.
+pub struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    host: String,
+    key: String,
+}
+
+impl Conn {
+    pub async fn open(addr: &str, key: &str) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(addr).await.with_context(|| format!("connect {addr}"))?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Self { sender, host: addr.to_owned(), key: key.to_owned() })
+    }
+
+    /// Sends one call and reads the whole response.
+    pub async fn send(&mut self, call: &Call) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.sender.ready().await?;
+        let mut builder = Request::builder()
+            .method(call.method.clone())
+            .uri(&call.path)
+            .header("host", &self.host)
+            .header("x-api-key", &self.key);
+        if call.body.is_some() {
+            builder = builder.header("content-type", "application/json");
+        }
+        for (name, value) in &call.headers {
+            builder = builder.header(*name, value);
+        }
+        let body = Full::new(Bytes::from(call.body.clone().unwrap_or_default()));
+        let response = self.sender.send_request(builder.body(body)?).await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok((status, bytes))
+    }
+
+    /// Sends a call that must succeed with `expect`; returns the JSON body.
+    pub async fn json(&mut self, call: &Call, expect: StatusCode) -> anyhow::Result<serde_json::Value> {
+        let (status, body) = self.send(call).await?;
+        if status != expect {
+            bail!("{} {} answered {status}: {}", call.method, call.path, String::from_utf8_lossy(&body));
+        }
+        if body.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        Ok(serde_json::from_slice(&body)?)
+    }
+}
+
+/// What a load run measured.
+pub struct LoadResult {
+    pub requests: u64,
+    pub errors: u64,
+    pub first_errors: Vec<String>,
+    pub seconds: f64,
+    pub histogram: Histogram<u64>,
+    /// The scenario ran out of work (e.g. leads to distribute) before the duration ended.
+    pub exhausted: bool,
+}
+
+impl LoadResult {
+    #[allow(clippy::cast_precision_loss)]
+    pub fn rate(&self) -> f64 {
+        if self.seconds > 0.0 { self.requests as f64 / self.seconds } else { 0.0 }
+    }
+
+    /// A latency quantile in milliseconds.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn ms(&self, q: f64) -> f64 {
+        self.histogram.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// Makes the `n`-th call of the run (0-based, over all clients), or `None` when the
+/// scenario has no more work.
+pub type CallSource = Arc<dyn Fn(u64) -> Option<Call> + Send + Sync>;
+
+/// Drives `clients` connections for `warmup` then `duration`, every response expected to
+/// be `expect`.
+pub async fn run_load(
+    addr: &str,
+    key: &str,
+    clients: usize,
+    warmup: Duration,
+    duration: Duration,
+    expect: StatusCode,
+    source: CallSource,
+) -> anyhow::Result<LoadResult> {
+    let counter = Arc::new(AtomicU64::new(0));
+    let exhausted = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + duration;
+    let mut tasks = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let mut conn = Conn::open(addr, key).await?;
+        let (counter, exhausted, source) = (counter.clone(), exhausted.clone(), source.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            let (mut requests, mut errors, mut first_errors) = (0u64, 0u64, Vec::new());
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                let Some(call) = source(counter.fetch_add(1, Ordering::Relaxed)) else {
+                    exhausted.store(true, Ordering::Relaxed);
+                    break;
+                };
+                let sent = Instant::now();
+                let outcome = conn.send(&call).await;
+                let took = sent.elapsed();
+                let measured = sent >= measure_from && Instant::now() <= end;
+                match outcome {
+                    Ok((status, _)) if status == expect => {}
+                    Ok((status, body)) => {
+                        errors += 1;
+                        if first_errors.len() < 3 {
+                            first_errors.push(format!(
+                                "{} {}: {status} {}",
+                                call.method,
+                                call.path,
+                                String::from_utf8_lossy(&body)
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        if first_errors.len() < 3 {
+                            first_errors.push(format!("{} {}: {e:#}", call.method, call.path));
+                        }
+                        conn = Conn::open(&conn.host, &conn.key).await?;
+                    }
+                }
+                if measured {
+                    requests += 1;
+                    histogram.record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1))?;
+                }
+            }
+            anyhow::Ok((histogram, requests, errors, first_errors))
+        }));
+    }
+    let mut merged = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let (mut requests, mut errors, mut first_errors) = (0, 0, Vec::new());
+    for task in tasks {
+        let (histogram, r, e, f) = task.await??;
+        merged.add(histogram)?;
+        requests += r;
+        errors += e;
+        first_errors.extend(f);
+    }
+    let measured_end = Instant::now().min(end);
+    let seconds = measured_end.saturating_duration_since(measure_from).as_secs_f64();
+    first_errors.truncate(5);
+    Ok(LoadResult {
+        requests,
+        errors,
+        first_errors,
+        seconds,
+        histogram: merged,
+        exhausted: exhausted.load(Ordering::Relaxed),
+    })
+}

@@ -1,0 +1,130 @@
+//! `ldbds-bench`: the benchmark harness of `performance.md`.
+//!
+//! `ldbds-bench <scenario> [--db sqlite|postgres] [--clients N] [--duration S] [--rows N]`
+//! creates a fresh database, seeds it through the product's own bulk paths, runs the real
+//! `ldbds` server as a child on a loopback port, drives it with N keep-alive clients for S
+//! seconds after a warm-up, checks the invariants, and on PostgreSQL runs the reference
+//! (`pgbench` with `bench/reference/<scenario>.sql`, or `COPY`) on the same database with
+//! the same clients and duration. It prints one table and writes
+//! `target/bench/<scenario>-<db>.json`. Any error response is printed and fails the run
+//! (exit 1), as does a broken invariant.
+
+mod http;
+mod reference;
+mod report;
+mod scenarios;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::target::{Backend, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    Intake,
+    OwnedList,
+    SearchPhone,
+    Distribute,
+    Import,
+    Engine,
+    /// Every scenario in turn.
+    All,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Intake => "intake",
+            Self::OwnedList => "owned-list",
+            Self::SearchPhone => "search-phone",
+            Self::Distribute => "distribute",
+            Self::Import => "import",
+            Self::Engine => "engine",
+            Self::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ldbds-bench", about = "The LDBDS benchmark harness (performance.md)")]
+pub struct Args {
+    pub scenario: Scenario,
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub db: Backend,
+    /// Concurrent keep-alive clients (and pgbench clients).
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Measured seconds (after the warm-up), for our side and for pgbench.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// Warm-up seconds, not measured.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u64,
+    /// Leads to seed (owned-list, search-phone: 1,000,000; distribute: 200,000; import:
+    /// 100,000 rows).
+    #[arg(long)]
+    pub rows: Option<u64>,
+    /// PostgreSQL server URL without a database name.
+    #[arg(long, env = "LDBDS_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432")]
+    pub pg_url: String,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn one(scenario: Scenario, args: &Args) -> anyhow::Result<bool> {
+    let outcome = if scenario == Scenario::Engine {
+        scenarios::engine(args)
+    } else {
+        let mut t = Target::create(args.db, scenario.name(), &args.pg_url, free_port()?).await?;
+        let result = match scenario {
+            Scenario::Intake => scenarios::intake(&mut t, args).await,
+            Scenario::OwnedList => scenarios::owned_list(&mut t, args).await,
+            Scenario::SearchPhone => scenarios::search_phone(&mut t, args).await,
+            Scenario::Distribute => scenarios::distribute(&mut t, args).await,
+            Scenario::Import => scenarios::import_scenario(&mut t, args).await,
+            Scenario::Engine | Scenario::All => unreachable!("handled above"),
+        };
+        t.cleanup().await;
+        result?
+    };
+    report::print_and_save(scenario.name(), args, &outcome)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ldbds-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let scenarios = if args.scenario == Scenario::All {
+        vec![
+            Scenario::Engine,
+            Scenario::Intake,
+            Scenario::Import,
+            Scenario::Distribute,
+            Scenario::OwnedList,
+            Scenario::SearchPhone,
+        ]
+    } else {
+        vec![args.scenario]
+    };
+    let mut ok = true;
+    for scenario in scenarios {
+        match runtime.block_on(one(scenario, &args)) {
+            Ok(clean) => ok &= clean,
+            Err(e) => {
+                eprintln!("ldbds-bench {}: {e:#}", scenario.name());
+                ok = false;
+            }
+        }
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

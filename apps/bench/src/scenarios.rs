@@ -1,0 +1,423 @@
+//! The scenarios of `performance.md`: what each seeds, what it sends, what pgbench does on
+//! the reference side, and which invariants are checked after it.
+//!
+//! Seeding goes through the product's own bulk path: users and orders over HTTP (a few
+//! thousand calls), leads through `ldbds import` (validated, encrypted, indexed,
+//! deduplicated and allocated to the orders, as in production), then a single SQL update
+//! marks half of the leads used. Nothing is inserted behind the engine's back.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use hyper::StatusCode;
+use serde_json::json;
+
+use crate::Args;
+use crate::http::{Call, CallSource, Conn, LoadResult, run_load};
+use crate::reference::{self, Reference};
+use crate::target::{KR_REGIONS, Target, write_leads_csv};
+
+/// What one scenario measured.
+pub struct Outcome {
+    pub unit: &'static str,
+    /// Our rate in `unit` per second.
+    pub rate: f64,
+    pub load: Option<LoadResult>,
+    pub reference: Option<Reference>,
+    /// (what, value, holds)
+    pub invariants: Vec<(String, i64, bool)>,
+    pub notes: Vec<String>,
+    pub seed_seconds: f64,
+    pub peak_rss_mib: Option<f64>,
+}
+
+impl Outcome {
+    fn new(unit: &'static str) -> Self {
+        Self {
+            unit,
+            rate: 0.0,
+            load: None,
+            reference: None,
+            invariants: Vec::new(),
+            notes: Vec::new(),
+            seed_seconds: 0.0,
+            peak_rss_mib: None,
+        }
+    }
+}
+
+async fn id_of(t: &Target, table: &str, column: &str, value: &str) -> anyhow::Result<String> {
+    t.strings(&format!("SELECT id AS v FROM {table} WHERE {column} = '{value}'"))
+        .await?
+        .into_iter()
+        .next()
+        .with_context(|| format!("no {table} row with {column} = {value}"))
+}
+
+/// Creates users (`mohom_ids` with `role`) over `conns` parallel connections.
+async fn create_users(t: &Target, ids: Vec<String>, role: &'static str) -> anyhow::Result<()> {
+    parallel(t, ids, move |i, id| {
+        Call::post(
+            "/api/v1/users",
+            json!({"mohomId": id, "name": "벤치 사용자", "phone": format!("010-2{:03}-{:04}", i / 10_000, i % 10_000),
+                   "email": format!("{id}@bench.kr"), "role": role})
+            .to_string(),
+        )
+    })
+    .await
+}
+
+/// Sends one call per item over 8 connections; every call must answer 201.
+async fn parallel<T: Send + Sync + 'static>(
+    t: &Target,
+    items: Vec<T>,
+    call: impl Fn(usize, &T) -> Call + Send + Sync + 'static,
+) -> anyhow::Result<()> {
+    let items = Arc::new(items);
+    let call = Arc::new(call);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+        let (items, call, next) = (items.clone(), call.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { return anyhow::Ok(()) };
+                conn.json(&call(i, item), StatusCode::CREATED).await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+/// An order of `product` for `mohom_id` with `quantity` in each of `regions`.
+fn order_call(mohom_id: &str, product: &str, regions: &[&str], quantity: u64) -> Call {
+    let lines: Vec<_> = regions.iter().map(|r| json!({"region": r, "quantity": quantity})).collect();
+    Call::post("/api/v1/orders", json!({"mohomId": mohom_id, "productId": product, "regions": lines}).to_string())
+}
+
+/// Runs `ldbds import` of `rows` generated leads into INS-HEALTH; returns (seconds, stdout).
+async fn import(t: &Target, rows: u64) -> anyhow::Result<(f64, String)> {
+    let csv = t.work.join("leads.csv");
+    write_leads_csv(&csv, rows)?;
+    let file = csv.to_string_lossy().into_owned();
+    let started = Instant::now();
+    let out = t.ldbds(&["import", &file, "--source", "TCB", "--product", "INS-HEALTH"]).await?;
+    Ok((started.elapsed().as_secs_f64(), out))
+}
+
+/// The ownership invariants, checked with SQL after every write scenario.
+pub async fn ownership_invariants(t: &Target) -> anyhow::Result<Vec<(String, i64, bool)>> {
+    let checks = [
+        (
+            "leads with two open assignments",
+            "SELECT COUNT(*) AS n FROM (SELECT lead_id FROM assignments WHERE ended_at IS NULL \
+             GROUP BY lead_id HAVING COUNT(*) > 1) x",
+        ),
+        (
+            "owned leads whose open assignment disagrees",
+            "SELECT COUNT(*) AS n FROM leads l WHERE l.owner_user_id IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM assignments a WHERE a.lead_id = l.id AND a.ended_at IS NULL \
+              AND a.owner_user_id = l.owner_user_id)",
+        ),
+        (
+            "order lines whose delivered differs from their assignment rows",
+            "SELECT COUNT(*) AS n FROM order_lines ol WHERE ol.delivered <> \
+             (SELECT COUNT(*) FROM assignments a WHERE a.order_line_id = ol.id)",
+        ),
+        (
+            "order lines delivered past their quantity",
+            "SELECT COUNT(*) AS n FROM order_lines WHERE delivered > quantity",
+        ),
+        (
+            "orders whose delivered differs from their lines",
+            "SELECT COUNT(*) AS n FROM orders o WHERE o.delivered <> \
+             (SELECT COALESCE(SUM(delivered), 0) FROM order_lines ol WHERE ol.order_id = o.id)",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (what, sql) in checks {
+        let n = t.count(sql).await?;
+        out.push((what.to_owned(), n, n == 0));
+    }
+    let delivered = t.count("SELECT CAST(COALESCE(SUM(delivered), 0) AS BIGINT) AS n FROM order_lines").await?;
+    let assignments = t.count("SELECT COUNT(*) AS n FROM assignments WHERE order_line_id IS NOT NULL").await?;
+    out.push((
+        format!("delivered {delivered} = order assignment rows {assignments}"),
+        delivered,
+        delivered == assignments,
+    ));
+    Ok(out)
+}
+
+fn load_duration(args: &Args) -> (Duration, Duration) {
+    (Duration::from_secs(args.warmup), Duration::from_secs(args.duration))
+}
+
+/// `POST /lead-platform/v1/leads/create`: unique Vietnamese mobiles for source TCB,
+/// product RE-HCM-APT, province 79, where one open order line takes every lead.
+pub async fn intake(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::new("req");
+    let seeding = Instant::now();
+    t.start_server().await?;
+    let product = id_of(t, "products", "code", "RE-HCM-APT").await?;
+    create_users(t, vec!["bench-buyer".to_owned()], "MEMBER").await?;
+    let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+    conn.json(&order_call("bench-buyer", &product, &["79"], 100_000), StatusCode::CREATED).await?;
+    outcome.seed_seconds = seeding.elapsed().as_secs_f64();
+    let source: CallSource = Arc::new(|n| {
+        Some(
+            Call::post(
+                "/lead-platform/v1/leads/create",
+                format!(
+                    r#"{{"name":"Nguyen Van A","mobileNumber":"039{n:07}","email":"a@example.vn","regionCode":"79","projectCode":"BENCH"}}"#
+                ),
+            )
+            .header("source", "TCB"),
+        )
+    });
+    let (warmup, duration) = load_duration(args);
+    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, StatusCode::CREATED, source).await?;
+    outcome.rate = load.rate();
+    outcome.load = Some(load);
+    outcome.peak_rss_mib = t.server_peak_rss_mib();
+    t.stop_server().await;
+    outcome.invariants = ownership_invariants(t).await?;
+    let leads = t.count("SELECT COUNT(*) AS n FROM leads").await?;
+    let delivered = t.count("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id IS NOT NULL").await?;
+    outcome.invariants.push((
+        format!("every lead delivered ({delivered} of {leads})"),
+        leads - delivered,
+        leads == delivered,
+    ));
+    outcome.reference = reference::run(t, args, "intake", &[]).await?;
+    Ok(outcome)
+}
+
+/// Seeds `owners` members, one order each (INS-HEALTH, one region each, in turn), and
+/// `rows` leads imported and allocated to them; half of the owned leads then used.
+async fn seed_owned(t: &Target, rows: u64, owners: u64) -> anyhow::Result<()> {
+    let product = id_of(t, "products", "code", "INS-HEALTH").await?;
+    let ids: Vec<String> = (0..owners).map(|i| format!("o-{i}")).collect();
+    eprintln!("seeding {owners} owners and their orders...");
+    create_users(t, ids.clone(), "MEMBER").await?;
+    let per_owner = rows.div_ceil(owners) + 17;
+    parallel(t, ids, move |i, id| order_call(id, &product, &[KR_REGIONS[i % 17]], per_owner)).await?;
+    eprintln!("importing {rows} leads...");
+    let (seconds, out) = import(t, rows).await?;
+    eprintln!("{}", out.trim_end());
+    #[allow(clippy::cast_precision_loss)]
+    let rate = rows as f64 / seconds;
+    eprintln!("seed import: {rows} rows in {seconds:.1} s ({rate:.0} rows/s)");
+    t.exec(
+        "UPDATE leads SET used_at = assigned_at + 1000 WHERE owner_user_id IS NOT NULL \
+         AND substr(id, 36, 1) IN ('0','1','2','3','4','5','6','7')",
+    )
+    .await?;
+    t.exec(
+        "UPDATE assignments SET used_at = (SELECT used_at FROM leads WHERE leads.id = assignments.lead_id) \
+         WHERE ended_at IS NULL",
+    )
+    .await?;
+    t.exec("ANALYZE").await?;
+    Ok(())
+}
+
+fn owners_for(rows: u64) -> u64 {
+    (rows / 200).clamp(1, 5_000)
+}
+
+/// `GET /api/v1/leads?mohomId=..`: a page of 20 of one owner's leads (decrypt + mask).
+pub async fn owned_list(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::new("req");
+    let rows = args.rows.unwrap_or(1_000_000);
+    let owners = owners_for(rows);
+    let seeding = Instant::now();
+    t.start_server().await?;
+    seed_owned(t, rows, owners).await?;
+    outcome.seed_seconds = seeding.elapsed().as_secs_f64();
+    outcome.notes.push(format!("{rows} leads over {owners} owners, half used"));
+    let source: CallSource =
+        Arc::new(move |n| Some(Call::get(format!("/api/v1/leads?mohomId=o-{}", n.wrapping_mul(7919) % owners))));
+    let (warmup, duration) = load_duration(args);
+    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, StatusCode::OK, source).await?;
+    outcome.rate = load.rate();
+    outcome.load = Some(load);
+    outcome.peak_rss_mib = t.server_peak_rss_mib();
+    t.stop_server().await;
+    outcome.invariants = ownership_invariants(t).await?;
+    outcome.reference = reference::run(t, args, "owned-list", &[("owners", owners.to_string())]).await?;
+    Ok(outcome)
+}
+
+/// `GET /api/v1/leads?mohomId=..&search=<phone>`: a blind-index lookup of a phone the
+/// owner holds (pairs read from the owners' used leads, whose phones are revealed).
+pub async fn search_phone(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::new("req");
+    let rows = args.rows.unwrap_or(1_000_000);
+    let owners = owners_for(rows);
+    let seeding = Instant::now();
+    t.start_server().await?;
+    seed_owned(t, rows, owners).await?;
+    let mut pairs = Vec::new();
+    let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+    for o in 0..owners.min(500) {
+        let page = conn.json(&Call::get(format!("/api/v1/leads?mohomId=o-{o}&used=Y")), StatusCode::OK).await?;
+        for lead in page["data"].as_array().into_iter().flatten() {
+            if let Some(phone) = lead["phone"].as_str() {
+                pairs.push((o, phone.to_owned()));
+            }
+        }
+    }
+    if pairs.is_empty() {
+        bail!("no used lead with a revealed phone to search for");
+    }
+    outcome.seed_seconds = seeding.elapsed().as_secs_f64();
+    outcome.notes.push(format!("{rows} leads over {owners} owners; {} (owner, phone) pairs searched", pairs.len()));
+    let pairs = Arc::new(pairs);
+    let source: CallSource = Arc::new(move |n| {
+        let (o, phone) = &pairs[usize::try_from(n.wrapping_mul(7919)).unwrap_or(0) % pairs.len()];
+        Some(Call::get(format!("/api/v1/leads?mohomId=o-{o}&search={phone}")))
+    });
+    let (warmup, duration) = load_duration(args);
+    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, StatusCode::OK, source).await?;
+    outcome.rate = load.rate();
+    outcome.load = Some(load);
+    outcome.peak_rss_mib = t.server_peak_rss_mib();
+    t.stop_server().await;
+    outcome.reference = reference::run(t, args, "search-phone", &[]).await?;
+    Ok(outcome)
+}
+
+/// `POST /api/v1/leads/distribute` of 50 leads from a leader to one of 8 members; every
+/// lead is distributed once (the run ends early if the leader runs out of leads).
+pub async fn distribute(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::new("req");
+    let rows = args.rows.unwrap_or(200_000);
+    let seeding = Instant::now();
+    t.start_server().await?;
+    let product = id_of(t, "products", "code", "INS-HEALTH").await?;
+    create_users(t, vec!["bench-leader".to_owned()], "LEADER").await?;
+    create_users(t, (1..=8).map(|i| format!("bench-m-{i}")).collect(), "MEMBER").await?;
+    let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+    conn.json(&order_call("bench-leader", &product, &KR_REGIONS, rows / 17 + 17), StatusCode::CREATED).await?;
+    let (_, out) = import(t, rows).await?;
+    eprintln!("{}", out.trim_end());
+    let ids = t
+        .strings(
+            "SELECT l.id AS v FROM leads l JOIN users u ON u.id = l.owner_user_id \
+             WHERE u.mohom_id = 'bench-leader' ORDER BY l.id",
+        )
+        .await?;
+    let chunks: Vec<String> = ids.chunks(50).filter(|c| c.len() == 50).map(|c| json!(c).to_string()).collect();
+    outcome.seed_seconds = seeding.elapsed().as_secs_f64();
+    outcome.notes.push(format!("{} leads owned by the leader, {} requests of 50 available", ids.len(), chunks.len()));
+    let chunks = Arc::new(chunks);
+    let source: CallSource = Arc::new(move |n| {
+        let chunk = chunks.get(usize::try_from(n).ok()?)?;
+        Some(Call::post(
+            "/api/v1/leads/distribute",
+            format!(r#"{{"mohomId":"bench-leader","toMohomId":"bench-m-{}","leadIds":{chunk}}}"#, n % 8 + 1),
+        ))
+    });
+    let (warmup, duration) = load_duration(args);
+    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, StatusCode::OK, source).await?;
+    if load.exhausted {
+        outcome.notes.push("the leader ran out of leads before the duration ended (use more --rows)".into());
+    }
+    outcome.rate = load.rate();
+    outcome.load = Some(load);
+    outcome.peak_rss_mib = t.server_peak_rss_mib();
+    t.stop_server().await;
+    outcome.invariants = ownership_invariants(t).await?;
+    outcome.reference = reference::run(t, args, "distribute", &[]).await?;
+    Ok(outcome)
+}
+
+/// `ldbds import` of `rows` generated leads (validate, encrypt, index, dedupe, allocate
+/// to one member's order over the 17 regions).
+pub async fn import_scenario(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::new("rows");
+    let rows = args.rows.unwrap_or(100_000);
+    let seeding = Instant::now();
+    t.start_server().await?;
+    let product = id_of(t, "products", "code", "INS-HEALTH").await?;
+    create_users(t, vec!["bench-buyer".to_owned()], "MEMBER").await?;
+    let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+    conn.json(&order_call("bench-buyer", &product, &KR_REGIONS, rows / 17 + 17), StatusCode::CREATED).await?;
+    t.stop_server().await;
+    outcome.seed_seconds = seeding.elapsed().as_secs_f64();
+    let (seconds, out) = import(t, rows).await?;
+    #[allow(clippy::cast_precision_loss)]
+    let rate = rows as f64 / seconds;
+    outcome.rate = rate;
+    outcome.notes.push(format!("{rows} rows in {seconds:.1} s (wall time of the `ldbds import` process)"));
+    outcome.notes.extend(out.lines().map(|l| l.trim().to_owned()));
+    outcome.invariants = ownership_invariants(t).await?;
+    let leads = t.count("SELECT COUNT(*) AS n FROM leads").await?;
+    let expected = i64::try_from(rows)?;
+    outcome.invariants.push((format!("leads {leads} = rows {rows}"), leads, leads == expected));
+    let csv = t.work.join("leads.csv");
+    outcome.reference = reference::copy(t, &csv, rows).await?;
+    Ok(outcome)
+}
+
+/// The pure engine, in process: picks/s of `BulkPool` (the O(log k) backlog path) and of
+/// `pick` (the transactional path with its explanation), at 10 and 1,000 candidates.
+pub fn engine(args: &Args) -> Outcome {
+    use domain::allocation::{BulkPool, Slot, line_eligibility, pick};
+    use domain::reference::AllocationPolicy;
+    let mut outcome = Outcome::new("picks");
+    let budget = Duration::from_secs(args.duration.max(4) / 4);
+    let weight = |i: usize| (i % 5) as u64 + 1;
+    for k in [10usize, 1_000] {
+        let mut pool = BulkPool::new((0..k).map(|i| (i, weight(i), i64::try_from(i).unwrap_or(0))));
+        let started = Instant::now();
+        let mut picks = 0u64;
+        while started.elapsed() < budget {
+            for _ in 0..10_000 {
+                std::hint::black_box(pool.pick());
+            }
+            picks += 10_000;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let bulk = picks as f64 / started.elapsed().as_secs_f64();
+        let mut slots: Vec<Slot<usize>> = (0..k)
+            .map(|i| Slot {
+                id: i,
+                weight: weight(i),
+                credit: 0,
+                tiebreak: i64::try_from(i).unwrap_or(0),
+                load: 0,
+                eligibility: line_eligibility(1_000_000, 0, None),
+            })
+            .collect();
+        let started = Instant::now();
+        let mut picks = 0u64;
+        while started.elapsed() < budget {
+            if let Ok(p) = pick(AllocationPolicy::Weighted, &slots) {
+                for (id, credit) in &p.credits {
+                    slots[*id].credit = *credit;
+                }
+            }
+            picks += 1;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let transactional = picks as f64 / started.elapsed().as_secs_f64();
+        if k == 1_000 {
+            outcome.rate = bulk;
+        }
+        outcome.notes.push(format!(
+            "{k} candidates: BulkPool {:.2} M picks/s; pick with explanation {:.0} picks/s",
+            bulk / 1e6,
+            transactional
+        ));
+    }
+    outcome.notes.push("criterion: cargo bench -p domain --bench engine".into());
+    outcome
+}
