@@ -34,9 +34,9 @@ use uuid::Uuid;
 
 use crate::entities::{assignment, lead, order, order_line};
 use crate::leads::{PHONE_INDEX, SeaLeadRepository};
-use crate::pools;
 use crate::reference::unavailable;
 use crate::to_millis;
+use crate::{batch_delivery, pools};
 
 /// What a source sends besides the lead itself: national id numbers (encrypted, never
 /// indexed, never shown) and its own id for the lead (`leadSourceId`, unique per source).
@@ -93,8 +93,10 @@ impl SeaLeadRepository {
     /// is a duplicate of an earlier one with the same phone. All or nothing.
     ///
     /// Without source lead ids (a spreadsheet), the batch's duplicate lookups are one query
-    /// per 500 phones and its inserts multi-row statements, then each new lead is offered
-    /// in order: the same outcome as one intake per lead, in a handful of round trips.
+    /// per 500 phones, its deliveries are decided in memory under the pools' locks
+    /// (`batch_delivery`: the same decisions as one intake per lead, in order), and every
+    /// row is written once: leads and assignments in multi-row inserts, then each changed
+    /// line, order and pool clock.
     ///
     /// # Errors
     /// Storage failures (nothing of the batch is written then).
@@ -115,7 +117,8 @@ impl SeaLeadRepository {
             // A source's own ids: their unique index settles each insert on its own.
             let mut outcomes = Vec::with_capacity(leads.len());
             for (new, ids) in leads {
-                outcomes.push(self.intake_in(&*txn, &mut empty, product, new, ids, provider_org_id, source_id, now).await?);
+                outcomes
+                    .push(self.intake_in(&*txn, &mut empty, product, new, ids, provider_org_id, source_id, now).await?);
             }
             outcomes
         } else {
@@ -177,18 +180,42 @@ impl SeaLeadRepository {
             fresh.push((outcomes.len(), lead_id, new.region.as_str()));
             outcomes.push(IntakeOutcome::Pooled { lead: lead_id });
         }
+        let regions: Vec<&str> = fresh.iter().map(|(_, _, region)| *region).collect();
+        let plan = batch_delivery::plan(conn, empty, product, &regions, now_ms).await?;
+        let mut assignments = Vec::new();
+        for ((row, (at, lead_id, _)), delivery) in rows.iter_mut().zip(&fresh).zip(&plan.deliveries) {
+            let Some(d) = delivery else { continue };
+            row.status = Set(LeadStatus::Assigned.as_str().to_owned());
+            row.owner_user_id = Set(Some(d.owner_user_id.clone()));
+            row.owner_org_id = Set(Some(d.owner_org_id.clone()));
+            row.assignment_id = Set(Some(d.assignment_id.clone()));
+            row.assignment_source = Set(Some(AssignmentSource::Order.as_str().to_owned()));
+            row.assigned_at = Set(Some(now_ms));
+            assignments.push(assignment::ActiveModel {
+                id: Set(d.assignment_id.clone()),
+                lead_id: Set(lead_id.to_string()),
+                owner_user_id: Set(d.owner_user_id.clone()),
+                owner_org_id: Set(d.owner_org_id.clone()),
+                source: Set(AssignmentSource::Order.as_str().to_owned()),
+                distributor_user_id: Set(None),
+                order_line_id: Set(Some(d.line_id.clone())),
+                restored_from_id: Set(None),
+                assigned_at: Set(now_ms),
+                used_at: Set(None),
+                ended_at: Set(None),
+                end_reason: Set(None),
+            });
+            let order = d.order_id.parse().map_err(|e| corrupt(&d.order_id, e))?;
+            outcomes[*at] = IntakeOutcome::Delivered { lead: *lead_id, order };
+        }
         // 100 rows × 33 columns stays far below SQLite's and PostgreSQL's bind limits.
         for chunk in rows.chunks(100) {
             lead::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await.map_err(unavailable)?;
         }
-        for (at, lead_id, region) in fresh {
-            if empty.contains(region) {
-                continue;
-            }
-            if let Some(order) = self.offer(conn, empty, product, region, lead_id, now_ms).await? {
-                outcomes[at] = IntakeOutcome::Delivered { lead: lead_id, order };
-            }
+        for chunk in assignments.chunks(200) {
+            assignment::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await.map_err(unavailable)?;
         }
+        plan.write(conn).await?;
         Ok(outcomes)
     }
 
@@ -204,7 +231,8 @@ impl SeaLeadRepository {
     ) -> Result<lead::ActiveModel, RepoError> {
         let mut row = self.pool_row(key, new, provider_org_id, now_ms)?;
         row.source_id = Set(Some(source_id.to_string()));
-        let seal = |column: &str, value: &Option<String>| value.as_deref().map(|v| self.seal(key, column, v)).transpose();
+        let seal =
+            |column: &str, value: &Option<String>| value.as_deref().map(|v| self.seal(key, column, v)).transpose();
         row.id_number_enc = Set(seal("id_number", &ids.id_number)?);
         row.passport_enc = Set(seal("passport", &ids.passport)?);
         row.family_book_enc = Set(seal("family_book", &ids.family_book)?);

@@ -13,6 +13,7 @@
 
 pub mod api_keys;
 pub mod audit;
+mod batch_delivery;
 pub mod config;
 pub mod db;
 pub mod seal;

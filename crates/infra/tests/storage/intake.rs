@@ -24,6 +24,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     concurrent_intakes_share_fairly_and_the_ledger_stays_consistent => fairness_body;
     a_cancel_racing_deliveries_settles_exactly => cancel_race_body;
     the_daily_limit_counts_days_in_the_product_time_zone => daily_limit_body;
+    a_batch_decides_exactly_what_single_intakes_decide => batch_equivalence_body;
 }
 
 async fn count(db: &TestDb, sql: &str) -> i64 {
@@ -300,4 +301,119 @@ async fn daily_limit_body(db: TestDb) {
     assert!(matches!(next, IntakeOutcome::Delivered { .. }), "{next:?}");
     assert_eq!(count(&db, "SELECT delivered_today AS n FROM orders").await, 1);
     assert_eq!(count(&db, "SELECT delivered AS n FROM orders").await, 3);
+}
+
+/// The same orders (WEIGHTED, two regions, one daily limit) in two pairs of regions; the
+/// same 60 leads taken one intake at a time in the first pair and in batches of 7 (the
+/// import's path: deliveries decided in memory, rows written once) in the second. Every
+/// outcome, line counter, ledger row, order and pool clock must be the same.
+async fn batch_equivalence_body(db: TestDb) {
+    let w = world(&db, "INS-CAR").await;
+    let now = OffsetDateTime::now_utc();
+    let mut order_ids: Vec<Vec<Uuid>> = vec![Vec::new(), Vec::new()];
+    let pairs = [("서울", "부산"), ("대구", "인천")];
+    // Per order: (region side, quantity) lines and its daily limit.
+    type Shape<'a> = (&'a [(usize, i64)], Option<i64>);
+    let shapes: [Shape; 3] = [(&[(0, 5), (1, 3)], None), (&[(0, 10)], Some(4)), (&[(0, 7), (1, 6)], None)];
+    for (world, (r1, r2)) in pairs.iter().enumerate() {
+        for (k, (lines, limit)) in shapes.iter().enumerate() {
+            let user = buyer(&w, &format!("eq-{world}-{k}")).await;
+            let regions: Vec<(String, i64)> =
+                lines.iter().map(|(r, q)| ((if *r == 0 { *r1 } else { *r2 }).to_owned(), *q)).collect();
+            let lines = NewOrderLines::parse(&regions, *limit, |_| true).unwrap();
+            order_ids[world].push(w.orders.create(&user, &w.product, &lines, None, now).await.unwrap());
+        }
+    }
+    let region_of = |i: usize, world: usize| if i % 3 == 2 { pairs[world].1 } else { pairs[world].0 };
+    let label = |outcome: &IntakeOutcome, world: usize| match outcome {
+        IntakeOutcome::Delivered { order, .. } => {
+            format!("order {}", order_ids[world].iter().position(|o| o == order).unwrap())
+        }
+        IntakeOutcome::Pooled { .. } => "pooled".to_owned(),
+        IntakeOutcome::Duplicate { .. } => "duplicate".to_owned(),
+    };
+    let mut single = Vec::new();
+    for i in 0..60 {
+        let outcome = intake_one(&w.leads, &w.product, w.org, &format!("010-4100-{i:04}"), region_of(i, 0), now).await;
+        single.push(label(&outcome, 0));
+    }
+    let product_text = w.product.id.to_string();
+    let mut batched = Vec::new();
+    let all: Vec<usize> = (0..60).collect();
+    for chunk in all.chunks(7) {
+        let phones: Vec<String> = chunk.iter().map(|i| format!("010-4200-{i:04}")).collect();
+        let batch: Vec<(NewLead, IntakeIds)> = chunk
+            .iter()
+            .zip(&phones)
+            .map(|(i, phone)| {
+                let fields = LeadFields {
+                    product_id: Some(&product_text),
+                    name: Some("홍길동"),
+                    phone: Some(phone),
+                    region: Some(region_of(*i, 1)),
+                    ..LeadFields::default()
+                };
+                (NewLead::parse(&fields, now.date()).unwrap(), IntakeIds::default())
+            })
+            .collect();
+        let outcomes = w.leads.intake_batch(&w.product, &batch, w.org, domain::ids::new_id(), now).await.unwrap();
+        batched.extend(outcomes.iter().map(|o| label(o, 1)));
+    }
+    assert_eq!(single, batched, "the same lead goes to the same order, in the same order");
+    assert!(single.iter().any(|l| l == "pooled") && single.iter().any(|l| l == "order 1"), "{single:?}");
+    let backend = db.db.backend();
+    let snapshot = |world: usize| {
+        let (r1, r2) = pairs[world];
+        let ids = order_ids[world].clone();
+        let conn = db.db.conn().clone();
+        async move {
+            let mut out = Vec::new();
+            for (k, id) in ids.iter().enumerate() {
+                let sql = format!(
+                    "SELECT o.status AS status, o.delivered AS od, o.delivered_today AS dt, l.region AS region, \
+                     l.delivered AS ld, l.credit AS credit, l.credit_pick AS pick, l.open AS open \
+                     FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.id = '{id}' ORDER BY l.region"
+                );
+                for row in conn.query_all_raw(Statement::from_string(backend, sql)).await.unwrap() {
+                    let region: String = row.try_get("", "region").unwrap();
+                    let side = if region == r1 {
+                        "r1"
+                    } else if region == r2 {
+                        "r2"
+                    } else {
+                        "?"
+                    };
+                    out.push(format!(
+                        "order {k} {} {} today {} | {side} delivered {} credit {} pick {:?} open {}",
+                        row.try_get::<String>("", "status").unwrap(),
+                        row.try_get::<i64>("", "od").unwrap(),
+                        row.try_get::<i64>("", "dt").unwrap(),
+                        row.try_get::<i64>("", "ld").unwrap(),
+                        row.try_get::<i64>("", "credit").unwrap(),
+                        row.try_get::<Option<i64>>("", "pick").unwrap(),
+                        row.try_get::<bool>("", "open").unwrap(),
+                    ));
+                }
+            }
+            for region in [r1, r2] {
+                let sql = format!("SELECT picks AS n FROM allocation_pools WHERE region = '{region}'");
+                let row = conn.query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap();
+                out.push(format!("pool picks {}", row.try_get::<i64>("", "n").unwrap()));
+            }
+            out.sort();
+            out
+        }
+    };
+    assert_eq!(snapshot(0).await, snapshot(1).await, "same counters, ledger and pool clocks");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM leads l WHERE l.owner_user_id IS NOT NULL AND NOT EXISTS \
+                    (SELECT 1 FROM assignments a WHERE a.lead_id = l.id AND a.ended_at IS NULL \
+                     AND a.owner_user_id = l.owner_user_id AND a.id = l.assignment_id)"
+        )
+        .await,
+        0,
+        "every delivered lead's row names its open assignment"
+    );
 }

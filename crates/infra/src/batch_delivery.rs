@@ -1,0 +1,319 @@
+//! Deliveries of an import batch, decided in memory under the pools' locks and written
+//! once per row.
+//!
+//! One intake per lead would update the pool row, the chosen line and the order row once
+//! per lead; inside one batch transaction that is hundreds of versions of the same few
+//! rows (PostgreSQL walks each row's version chain on every lookup: 414 rows/s for an
+//! import whose leads are all delivered). Here the batch:
+//! 1. locks the pools of its regions in region order (as `pools::lock_all`), then the
+//!    orders of their open lines in id order (`FOR UPDATE`: an order spans pools, and an
+//!    intake of another pool may otherwise move its counters);
+//! 2. replays, lead by lead in file order, exactly the decisions [`SeaLeadRepository`]'s
+//!    single intake makes (`pick_stored` over the lines, the order's guard: open, under
+//!    its quantity and today's limit), on in-memory copies of the rows;
+//! 3. returns the plan: each lead's delivery (its row is inserted already owned, with its
+//!    `ORDER` assignment), and the final line, order and pool rows, each written once.
+//!
+//! Invariant: the outcome (which lead goes to which line, the ledger, the counters and
+//! statuses) is the one a sequence of single intakes would produce in the same order; the
+//! storage tests of imports and intake check the counters and fairness on both databases.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use domain::allocation::{Eligibility, SkipReason, Slot, line_eligibility, pick_stored};
+use domain::calendar;
+use domain::error::RepoError;
+use domain::ids::new_id;
+use domain::order::OrderStatus;
+use domain::reference::Product;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::entities::{order, order_line};
+use crate::pools;
+use crate::reference::unavailable;
+
+/// One lead's delivery.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    pub order_id: String,
+    pub line_id: String,
+    pub owner_user_id: String,
+    pub owner_org_id: String,
+    pub assignment_id: String,
+}
+
+struct Line {
+    row: order_line::Model,
+    delivered: i64,
+    credit: i64,
+    credit_pick: Option<i64>,
+    dirty: bool,
+    /// Closed by a delivery of this batch (a single intake would no longer read it).
+    closed: bool,
+}
+
+struct Order {
+    row: order::Model,
+    status: OrderStatus,
+    delivered: i64,
+    delivered_today: i64,
+    day_start: Option<i64>,
+    dirty: bool,
+}
+
+impl Order {
+    fn today_count(&self, today: i64) -> u64 {
+        if self.day_start == Some(today) { u64::try_from(self.delivered_today).unwrap_or(0) } else { 0 }
+    }
+
+    fn limit(&self) -> Option<u64> {
+        self.row.daily_limit.and_then(|d| u64::try_from(d).ok())
+    }
+
+    fn open(&self) -> bool {
+        matches!(self.status, OrderStatus::Pending | OrderStatus::InProgress)
+    }
+
+    /// The guard of the single intake's conditional update.
+    fn takes_one(&self, today: i64) -> bool {
+        self.open() && self.delivered < self.row.quantity && self.limit().is_none_or(|l| self.today_count(today) < l)
+    }
+}
+
+/// The batch's decisions and the rows to write.
+pub(crate) struct Plan {
+    /// Per lead, in the order given.
+    pub deliveries: Vec<Option<Delivery>>,
+    lines: Vec<Line>,
+    orders: HashMap<String, Order>,
+    picks: HashMap<String, (u64, u64)>,
+    product_id: String,
+    now_ms: i64,
+}
+
+fn corrupt(table: &str, id: &str, what: impl std::fmt::Display) -> RepoError {
+    tracing::error!(table, id, %what, "unreadable row");
+    RepoError::Corrupted(format!("{table}/{id}"))
+}
+
+/// Locks the pools of `regions` (one per lead, in file order) and the orders of their open
+/// lines, and decides every lead's delivery. Regions found without an open line join
+/// `empty`.
+///
+/// # Errors
+/// Storage failures; a row that cannot be read.
+pub(crate) async fn plan(
+    conn: &impl ConnectionTrait,
+    empty: &mut HashSet<String>,
+    product: &Product,
+    regions: &[&str],
+    now_ms: i64,
+) -> Result<Plan, RepoError> {
+    let product_id = product.id.to_string();
+    let wanted: BTreeSet<&str> = regions.iter().copied().filter(|r| !empty.contains(*r)).collect();
+    let mut picks = HashMap::new();
+    for region in &wanted {
+        let at = pools::lock(conn, &product_id, region).await?;
+        picks.insert((*region).to_owned(), (at, at));
+    }
+    let rows = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        order_line::Entity::find()
+            .filter(order_line::Column::ProductId.eq(product_id.as_str()))
+            .filter(order_line::Column::Region.is_in(wanted.iter().copied()))
+            .filter(order_line::Column::Open.eq(true))
+            .order_by_asc(order_line::Column::Id)
+            .all(conn)
+            .await
+            .map_err(unavailable)?
+    };
+    let mut order_ids: Vec<String> = rows.iter().map(|l| l.order_id.clone()).collect();
+    order_ids.sort();
+    order_ids.dedup();
+    let mut orders = HashMap::new();
+    if !order_ids.is_empty() {
+        let found = order::Entity::find()
+            .filter(order::Column::Id.is_in(order_ids))
+            .order_by_asc(order::Column::Id)
+            .lock_exclusive()
+            .all(conn)
+            .await
+            .map_err(unavailable)?;
+        for row in found {
+            let status = row.status.parse().map_err(|e| corrupt("orders", &row.id, e))?;
+            let state = Order {
+                status,
+                delivered: row.delivered,
+                delivered_today: row.delivered_today,
+                day_start: row.day_start,
+                dirty: false,
+                row,
+            };
+            orders.insert(state.row.id.clone(), state);
+        }
+    }
+    let mut lines: Vec<Line> = rows
+        .into_iter()
+        .map(|row| Line {
+            delivered: row.delivered,
+            credit: row.credit,
+            credit_pick: row.credit_pick,
+            dirty: false,
+            closed: false,
+            row,
+        })
+        .collect();
+    let mut by_region: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(region) = wanted.get(line.row.region.as_str()) {
+            by_region.entry(region).or_default().push(i);
+        }
+    }
+    for region in &wanted {
+        if !by_region.contains_key(region) {
+            empty.insert((*region).to_owned());
+        }
+    }
+    let today = calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt("products", &product_id, e))?;
+    let mut deliveries = Vec::with_capacity(regions.len());
+    for region in regions {
+        let Some(indexes) = by_region.get(region) else {
+            deliveries.push(None);
+            continue;
+        };
+        deliveries.push(decide(product, today, region, indexes, &mut lines, &mut orders, &mut picks)?);
+    }
+    Ok(Plan { deliveries, lines, orders, picks, product_id, now_ms })
+}
+
+/// One lead of `region`: the single intake's loop, on the in-memory rows.
+fn decide(
+    product: &Product,
+    today: i64,
+    region: &str,
+    indexes: &[usize],
+    lines: &mut [Line],
+    orders: &mut HashMap<String, Order>,
+    picks: &mut HashMap<String, (u64, u64)>,
+) -> Result<Option<Delivery>, RepoError> {
+    let Some(&mut (_, ref mut at)) = picks.get_mut(region) else { return Ok(None) };
+    // A single intake reads only open lines: a line this batch filled is gone for it too.
+    let indexes: Vec<usize> = indexes.iter().copied().filter(|&i| !lines[i].closed).collect();
+    let indexes = indexes.as_slice();
+    let mut refused: HashSet<usize> = HashSet::new();
+    loop {
+        let slots: Vec<(Slot<usize>, Option<u64>)> = indexes
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let line = &lines[i];
+                let order = orders.get(&line.row.order_id);
+                let open = order.is_some_and(Order::open);
+                let remaining = if open { u64::try_from(line.row.quantity - line.delivered).unwrap_or(0) } else { 0 };
+                let (today_count, limit) = order.map_or((0, None), |o| (o.today_count(today), o.limit()));
+                let eligibility = if refused.contains(&k) {
+                    Eligibility::Skipped(SkipReason::DailyLimit)
+                } else {
+                    line_eligibility(remaining, today_count, limit)
+                };
+                let slot = Slot {
+                    id: k,
+                    weight: remaining,
+                    credit: line.credit,
+                    tiebreak: line.row.created_at,
+                    load: 0,
+                    eligibility,
+                };
+                (slot, line.credit_pick.and_then(|p| u64::try_from(p).ok()))
+            })
+            .collect();
+        let decision = pick_stored(product.allocation_policy, *at, &slots);
+        let chosen = match &decision.outcome {
+            Ok(pick) => pick.chosen,
+            Err(_) => {
+                apply(lines, indexes, &decision.writes);
+                return Ok(None);
+            }
+        };
+        let i = indexes[chosen];
+        let Some(order) = orders.get_mut(&lines[i].row.order_id) else { return Ok(None) };
+        if !order.takes_one(today) {
+            refused.insert(chosen);
+            continue;
+        }
+        order.delivered += 1;
+        order.delivered_today = if order.day_start == Some(today) { order.delivered_today + 1 } else { 1 };
+        order.day_start = Some(today);
+        order.status = order
+            .status
+            .after_delivery(u64::try_from(order.delivered).unwrap_or(0), u64::try_from(order.row.quantity).unwrap_or(0))
+            .map_err(|e| corrupt("orders", &order.row.id, e))?;
+        order.dirty = true;
+        apply(lines, indexes, &decision.writes);
+        lines[i].delivered += 1;
+        lines[i].closed = lines[i].delivered >= lines[i].row.quantity;
+        lines[i].dirty = true;
+        *at = decision.picks;
+        return Ok(Some(Delivery {
+            order_id: order.row.id.clone(),
+            line_id: lines[i].row.id.clone(),
+            owner_user_id: order.row.buyer_user_id.clone(),
+            owner_org_id: order.row.org_id.clone(),
+            assignment_id: new_id().to_string(),
+        }));
+    }
+}
+
+fn apply(lines: &mut [Line], indexes: &[usize], writes: &[(usize, domain::allocation::Stored)]) {
+    for (k, row) in writes {
+        let line = &mut lines[indexes[*k]];
+        line.credit = row.credit;
+        line.credit_pick = row.at.map(|a| i64::try_from(a).unwrap_or(i64::MAX));
+        line.dirty = true;
+    }
+}
+
+impl Plan {
+    /// Writes the changed lines (guarded by the count read under the pool lock), orders
+    /// and pool clocks. Call after the leads and their assignments are inserted.
+    ///
+    /// # Errors
+    /// Storage failures; a line changed outside its pool's lock.
+    pub(crate) async fn write(&self, conn: &impl ConnectionTrait) -> Result<(), RepoError> {
+        for line in self.lines.iter().filter(|l| l.dirty) {
+            let mut update = order_line::Entity::update_many()
+                .col_expr(order_line::Column::Credit, Expr::value(line.credit))
+                .col_expr(order_line::Column::CreditPick, Expr::value(line.credit_pick))
+                .filter(order_line::Column::Id.eq(line.row.id.as_str()))
+                .filter(order_line::Column::Delivered.eq(line.row.delivered));
+            if line.delivered != line.row.delivered {
+                update = update
+                    .col_expr(order_line::Column::Delivered, Expr::value(line.delivered))
+                    .col_expr(order_line::Column::Open, Expr::value(line.delivered < line.row.quantity));
+            }
+            if update.exec(conn).await.map_err(unavailable)?.rows_affected != 1 {
+                return Err(RepoError::Conflict(format!("order line {} changed outside its pool lock", line.row.id)));
+            }
+        }
+        for order in self.orders.values().filter(|o| o.dirty) {
+            order::Entity::update_many()
+                .col_expr(order::Column::Delivered, Expr::value(order.delivered))
+                .col_expr(order::Column::DeliveredToday, Expr::value(order.delivered_today))
+                .col_expr(order::Column::DayStart, Expr::value(order.day_start))
+                .col_expr(order::Column::Status, Expr::value(order.status.as_str()))
+                .col_expr(order::Column::UpdatedAt, Expr::value(self.now_ms))
+                .filter(order::Column::Id.eq(order.row.id.as_str()))
+                .exec(conn)
+                .await
+                .map_err(unavailable)?;
+        }
+        for (region, (before, after)) in &self.picks {
+            if before != after {
+                pools::set_picks(conn, &self.product_id, region, *after).await?;
+            }
+        }
+        Ok(())
+    }
+}
