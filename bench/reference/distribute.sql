@@ -6,7 +6,7 @@
 BEGIN;
 UPDATE bench_ref_leads SET owner_user_id = 'member-' || :m, assignment_id = gen_random_uuid()::text,
   assignment_source = 'DISTRIBUTED', last_distributed_at = 1, updated_at = 1
-  WHERE id = ANY((SELECT ids FROM bench_ref_keys WHERE n = :c));
+  WHERE id = ANY(ARRAY(SELECT unnest(ids) FROM bench_ref_keys WHERE n = :c));
 INSERT INTO bench_ref_assignments (id, lead_id, owner_user_id, owner_org_id, source, assigned_at, ended_at)
   SELECT gen_random_uuid()::text, unnest(ids), 'member-' || :m, 'bench-org', 'DISTRIBUTED', 1, 1
   FROM bench_ref_keys WHERE n = :c;

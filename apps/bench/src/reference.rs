@@ -20,6 +20,25 @@ pub struct Reference {
     pub command: String,
 }
 
+/// A PostgreSQL client tool: on PATH, else the newest `/usr/lib/postgresql/*/bin`.
+fn tool(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).any(|p| p.is_file()))
+        .unwrap_or(false);
+    if on_path {
+        return PathBuf::from(name);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin").join(name))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| PathBuf::from(name))
+}
+
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/reference")
 }
@@ -46,7 +65,7 @@ pub async fn run(
         vars.push(("count", t.count("SELECT COUNT(*) AS n FROM bench_ref_keys").await?.to_string()));
     }
     let script = dir().join(format!("{scenario}.sql"));
-    let mut cmd = Command::new("pgbench");
+    let mut cmd = Command::new(tool("pgbench"));
     cmd.args(["-n", "-M", "prepared"])
         .arg(format!("-c{}", args.clients))
         .arg(format!("-j{}", args.clients.min(2)))
@@ -88,7 +107,8 @@ pub async fn copy(t: &Target, csv: &Path, rows: u64) -> anyhow::Result<Option<Re
     setup(t, "import").await?;
     let started = Instant::now();
     let copy = format!("\\copy bench_ref_import FROM '{}' WITH (FORMAT csv, HEADER true)", csv.display());
-    let out = Command::new("psql").arg(&t.url).arg("-qc").arg(&copy).output().await.context("psql did not run")?;
+    let out =
+        Command::new(tool("psql")).arg(&t.url).arg("-qc").arg(&copy).output().await.context("psql did not run")?;
     if !out.status.success() {
         bail!("{copy} failed: {}", String::from_utf8_lossy(&out.stderr));
     }

@@ -89,7 +89,7 @@ pub fn print_and_save(scenario: &str, args: &Args, o: &Outcome) -> anyhow::Resul
     }
     print!("{t}");
     let errors = o.load.as_ref().map_or(0, |l| l.errors);
-    let clean = errors == 0 && o.invariants.iter().all(|(_, _, holds)| *holds);
+    let clean = errors == 0 && !o.reference_failed && o.invariants.iter().all(|(_, _, holds)| *holds);
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
     std::fs::create_dir_all(&out_dir)?;
     let file = out_dir.join(format!("{scenario}-{db}.json"));

@@ -41,10 +41,10 @@ pub struct Target {
 pub fn ldbds_binary() -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe()?;
     let bin = me.with_file_name("ldbds");
-    let cargo = std::env::var("CARGO").ok();
-    if cargo.is_some() || !bin.exists() {
+    // `cargo` from PATH (the rustup proxy honours rust-toolchain.toml), not `$CARGO`.
+    if std::env::var_os("CARGO").is_some() || !bin.exists() {
         let release = me.parent().is_some_and(|d| d.ends_with("release"));
-        let mut cmd = std::process::Command::new(cargo.unwrap_or_else(|| "cargo".into()));
+        let mut cmd = std::process::Command::new("cargo");
         cmd.args(["build", "-q", "-p", "ldbds"]);
         if release {
             cmd.arg("--release");
