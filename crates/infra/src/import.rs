@@ -274,6 +274,9 @@ pub async fn import_file(
     let batch_size = options.batch_size.max(1);
     let mut batch: Vec<(NewLead, IntakeIds)> = Vec::with_capacity(batch_size);
     let mut today = OffsetDateTime::now_utc().date();
+    // The planner's statistics lag a bulk load (autovacuum analyzes after the fact): the
+    // duplicate lookup must not be planned for a table a fraction of its size.
+    let mut analyze_at = 5_000;
     while let Some(next) = rows.recv().await {
         let (row, cells) = next?;
         match parse_row(&header, row, &cells, product.id, &regions, today) {
@@ -287,6 +290,10 @@ pub async fn import_file(
         summary.rows += 1;
         if batch.len() >= batch_size {
             take(leads, product, from, &mut batch, &mut summary).await?;
+            if summary.imported >= analyze_at {
+                leads.refresh_statistics().await?;
+                analyze_at = summary.imported.saturating_mul(2);
+            }
             summary.elapsed = started.elapsed();
             progress(&summary);
             today = OffsetDateTime::now_utc().date();

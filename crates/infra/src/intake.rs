@@ -128,6 +128,15 @@ impl SeaLeadRepository {
         Ok(outcomes)
     }
 
+    /// Refreshes the planner's statistics of the leads table (`ANALYZE`), for bulk loads.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn refresh_statistics(&self) -> Result<(), RepoError> {
+        self.db.conn().execute_unprepared("ANALYZE leads").await.map_err(unavailable)?;
+        Ok(())
+    }
+
     /// The batched body of [`Self::intake_batch`] for leads without source lead ids.
     #[allow(clippy::too_many_arguments)]
     async fn intake_many(
@@ -148,17 +157,18 @@ impl SeaLeadRepository {
         // their exact phones (an index may collide; the phone decides).
         let mut known: HashMap<String, Vec<(String, Uuid)>> = HashMap::new();
         let distinct: Vec<&str> = indexes.iter().map(String::as_str).collect::<HashSet<_>>().into_iter().collect();
+        let product_key = product.id.to_string();
         for chunk in distinct.chunks(500) {
+            // By the phone index alone (product and window checked here): a plan that
+            // cannot turn into a scan of the product's rows when statistics lag.
             let rows = lead::Entity::find()
                 .filter(lead::Column::PhoneBidx.is_in(chunk.iter().copied()))
-                .filter(lead::Column::ProductId.eq(product.id.to_string()))
-                .filter(lead::Column::CreatedAt.gte(window_start))
                 .order_by_asc(lead::Column::CreatedAt)
                 .order_by_asc(lead::Column::Id)
                 .all(conn)
                 .await
                 .map_err(unavailable)?;
-            for row in rows {
+            for row in rows.into_iter().filter(|r| r.product_id == product_key && r.created_at >= window_start) {
                 let phone = self.decrypt_pii(&row)?.phone.e164().to_owned();
                 let id = row.id.parse().map_err(|e| corrupt(&row.id, e))?;
                 known.entry(row.phone_bidx).or_default().push((phone, id));
