@@ -60,6 +60,8 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
+    #[error("this endpoint does not take this method; it takes {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("the Idempotency-Key header must be 1 to 255 visible ASCII characters")]
@@ -87,6 +89,7 @@ impl ApiError {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::Forbidden { code, .. } | Self::Conflict { code, .. } => code,
             Self::NotFound { code, .. } => code,
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::InvalidIdempotencyKey => "INVALID_IDEMPOTENCY_KEY",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
@@ -152,6 +155,20 @@ impl From<RepoError> for ApiError {
     }
 }
 
+impl From<infra::orgs::OrgError> for ApiError {
+    /// A database error is the database being unavailable (503, as from a repository);
+    /// a row that cannot be read back is a server fault (500).
+    fn from(err: infra::orgs::OrgError) -> Self {
+        match err {
+            infra::orgs::OrgError::Db(e) => {
+                tracing::warn!(error = %e, "database error");
+                Self::Unavailable
+            }
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -164,6 +181,7 @@ impl ResponseError for ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
@@ -181,6 +199,11 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Self::RateLimited { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        if let Self::MethodNotAllowed { allow } = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.insert_header((header::ALLOW, value));
         }
         if let Self::Unauthorized = self {
             response.insert_header((

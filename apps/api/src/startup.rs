@@ -54,7 +54,11 @@ pub fn build_app(
         .wrap(TracingLogger::default())
 }
 
+/// 405 with `Allow` for a documented path asked with another method, else 404.
 async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    if let Some(allow) = crate::openapi::allowed_methods(req.path()) {
+        return Err(ApiError::MethodNotAllowed { allow });
+    }
     Err(ApiError::not_found("ROUTE_NOT_FOUND", format!("no endpoint {} {}", req.method(), req.path())))
 }
 

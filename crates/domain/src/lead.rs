@@ -316,7 +316,7 @@ impl SortKey for OwnedSortKey {
 /// Names the field when the value is not `Y` or `N`.
 pub fn parse_yn(raw: Option<&str>, field: &str) -> Result<Option<bool>, ValidationError> {
     match raw.map(str::trim) {
-        None | Some("") => Ok(None),
+        None => Ok(None),
         Some("Y") => Ok(Some(true)),
         Some("N") => Ok(Some(false)),
         Some(_) => Err(ValidationError::single(field, "must be Y or N")),

@@ -9,6 +9,10 @@ use crate::error::{FieldError, ValidationError};
 
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
+/// The largest page number (a signed 64-bit integer, as the OpenAPI document says).
+pub const MAX_PAGE: u64 = i64::MAX.unsigned_abs();
+/// The largest offset a database takes (a signed 64-bit integer).
+const MAX_OFFSET: u64 = i64::MAX.unsigned_abs();
 
 /// A validated page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,9 +30,9 @@ impl PageRequest {
         let mut errors = Vec::new();
         let page = match page.map(str::parse::<u64>) {
             None => 1,
-            Some(Ok(p)) if p >= 1 => p,
+            Some(Ok(p)) if (1..=MAX_PAGE).contains(&p) => p,
             Some(_) => {
-                errors.push(FieldError::new("page", "must be an integer of at least 1"));
+                errors.push(FieldError::new("page", format!("must be an integer from 1 to {MAX_PAGE}")));
                 1
             }
         };
@@ -53,10 +57,11 @@ impl PageRequest {
         self.limit
     }
 
-    /// Rows to skip; saturates instead of overflowing for absurd page numbers.
+    /// Rows to skip; saturates at `i64::MAX` (what SQL takes) instead of overflowing for
+    /// absurd page numbers, so such a page is simply empty.
     #[must_use]
     pub fn offset(self) -> u64 {
-        (self.page - 1).saturating_mul(self.limit)
+        (self.page - 1).saturating_mul(self.limit).min(MAX_OFFSET)
     }
 }
 
@@ -175,6 +180,16 @@ mod tests {
     fn page_zero_and_garbage_are_both_reported() {
         let err = PageRequest::parse(Some("0"), Some("x")).err().map(|e| e.0.len());
         assert_eq!(err, Some(2));
+    }
+
+    #[test]
+    fn the_offset_of_an_absurd_page_stays_within_what_sql_takes() -> Result<(), ValidationError> {
+        let page = PageRequest::parse(Some("461168453193320704"), Some("23"))?;
+        assert_eq!(page.offset(), i64::MAX.unsigned_abs());
+        let page = PageRequest::parse(Some(&MAX_PAGE.to_string()), Some("100"))?;
+        assert_eq!(page.offset(), i64::MAX.unsigned_abs());
+        assert!(PageRequest::parse(Some(&(MAX_PAGE + 1).to_string()), None).is_err());
+        Ok(())
     }
 
     #[test]

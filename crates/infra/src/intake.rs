@@ -264,16 +264,16 @@ impl SeaLeadRepository {
     ) -> Result<IntakeOutcome, RepoError> {
         let now_ms = to_millis(now);
         let window_start = to_millis(now - Duration::hours(i64::from(product.duplicate_window_hours)));
+        // By the phone index alone (product and window checked here), as in `intake_many`.
+        let product_key = product.id.to_string();
         let candidates = lead::Entity::find()
             .filter(lead::Column::PhoneBidx.eq(self.keyring.blind_index(&PHONE_INDEX, new.pii.phone.e164())))
-            .filter(lead::Column::ProductId.eq(product.id.to_string()))
-            .filter(lead::Column::CreatedAt.gte(window_start))
             .order_by_asc(lead::Column::CreatedAt)
             .all(conn)
             .await
             .map_err(unavailable)?;
-        for candidate in candidates {
-            if self.decrypt_pii(&candidate)?.phone.e164() == new.pii.phone.e164() {
+        for candidate in candidates.iter().filter(|c| c.product_id == product_key && c.created_at >= window_start) {
+            if self.decrypt_pii(candidate)?.phone.e164() == new.pii.phone.e164() {
                 let earlier = candidate.id.parse().map_err(|e| corrupt(&candidate.id, e))?;
                 return Ok(IntakeOutcome::Duplicate { earlier });
             }

@@ -139,13 +139,11 @@ pub async fn sso_login(
         .and_then(|iss| iss.parse::<Uuid>().ok())
         .ok_or_else(|| unauthorized("no org id in iss"))?;
     let org = infra::orgs::find(state.db.conn(), org_id)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+        .await?
         .filter(|o| o.kind == OrgKind::Partner)
         .ok_or_else(|| unauthorized("unknown or non-partner org"))?;
     let sso = infra::orgs::sso(state.db.conn(), &state.keyring, org.id)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+        .await?
         .ok_or_else(|| unauthorized("org has no SSO secret"))?;
     let claims: SsoClaims = tokens::verify_sso(token, org.id, &sso.secret, state.settings.jwt.leeway_secs, now)
         .map_err(|_| unauthorized("verification failed"))?;
@@ -160,7 +158,7 @@ pub async fn sso_login(
     };
     if !infra::orgs::consume_sso_jti(state.db.conn(), org.id, &claims.jti, claims.exp, now)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::from(infra::orgs::OrgError::Db(e)))?
     {
         return Err(unauthorized("replayed jti"));
     }

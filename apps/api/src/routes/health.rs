@@ -24,6 +24,11 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthResponse { status: "ok" })
 }
 
+/// How long readiness waits for the database. The pool's acquire timeout is longer (and
+/// while PostgreSQL refuses connections the pool keeps retrying until it), so without this
+/// bound `/readyz` would hang through an outage instead of answering 503.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Readiness: the database answers.
 #[utoipa::path(
     tag = "operations",
@@ -31,13 +36,13 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().json(HealthResponse { status: "ok" }),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(HealthResponse { status: "unavailable" })
-        }
-    }
+    let error = match actix_web::rt::time::timeout(READY_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => return HttpResponse::Ok().json(HealthResponse { status: "ok" }),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {READY_TIMEOUT:?}"),
+    };
+    tracing::warn!(%error, "readiness check failed");
+    HttpResponse::ServiceUnavailable().json(HealthResponse { status: "unavailable" })
 }
 
 /// Prometheus text format: `http_requests_total` and `http_request_duration_seconds`

@@ -248,7 +248,7 @@ fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
 /// unknown source and another org's get the same answer).
 async fn source_of(state: &AppState, caller: &Caller, req: &HttpRequest) -> Result<Source, ApiError> {
     let code = req.headers().get("source").and_then(|v| v.to_str().ok()).unwrap_or_default().trim().to_owned();
-    match infra::orgs::find_source(state.db.conn(), &code).await.map_err(|e| ApiError::Internal(e.into()))? {
+    match infra::orgs::find_source(state.db.conn(), &code).await? {
         Some(source) if matches!(caller, Caller::Key(k) if k.org_id == source.org_id) => Ok(source),
         _ => Err(ApiError::invalid("source", "is not a source of this organization")),
     }
@@ -270,9 +270,7 @@ fn source_lead_id(field: &str, raw: &str) -> Result<String, ApiError> {
 /// the source's default.
 async fn product_of(state: &AppState, source: &Source, project: Option<&str>) -> Result<Uuid, ApiError> {
     let mapped = match project.map(str::trim).filter(|p| !p.is_empty()) {
-        Some(code) => infra::orgs::product_for_project(state.db.conn(), source.id, code)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?,
+        Some(code) => infra::orgs::product_for_project(state.db.conn(), source.id, code).await?,
         None => None,
     };
     mapped.or(source.default_product_id).ok_or_else(|| ApiError::invalid("source", "has no default product"))

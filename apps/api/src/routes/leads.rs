@@ -260,7 +260,7 @@ pub struct LeadsListResponse {
 }
 
 fn optional_uuid(raw: Option<&str>, field: &str, errors: &mut Vec<FieldError>) -> Option<Uuid> {
-    let raw = raw.map(str::trim).filter(|v| !v.is_empty())?;
+    let raw = raw.map(str::trim)?;
     raw.parse().map_err(|_| errors.push(FieldError::new(field, "must be a UUID"))).ok()
 }
 
@@ -615,6 +615,12 @@ fn lead_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse().map_err(|_| ApiError::invalid("leadId", "must be a UUID"))
 }
 
+/// `GET /api/v1/leads/contacts` (and the other POST-only siblings) is not a lead id but a
+/// wrong method: 405, not 400.
+fn not_a_sibling(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    crate::openapi::documents("GET", ctx.head().uri.path())
+}
+
 /// 소유 DB 단건 조회: owner only; masked unless used; with the assignment history.
 #[utoipa::path(
     tag = "leads",
@@ -626,7 +632,7 @@ fn lead_id(raw: &str) -> Result<Uuid, ApiError> {
     ),
     security(("api_key" = []), ("bearer" = []))
 )]
-#[get("/api/v1/leads/{leadId}")]
+#[get("/api/v1/leads/{leadId}", guard = "not_a_sibling")]
 pub async fn get_lead(
     state: web::Data<AppState>,
     caller: Caller,
@@ -659,6 +665,26 @@ pub struct ActingBody {
     pub mohom_id: Option<String>,
 }
 
+/// An optional JSON body: none when the request has no body at all, or a JSON `null`; a
+/// body that is there must parse (400 `INVALID_JSON`, 415 `UNSUPPORTED_MEDIA_TYPE`), never
+/// silently ignored.
+///
+/// # Errors
+/// The JSON extractor's error when a body is there and does not parse.
+pub fn optional_body<T>(
+    req: &HttpRequest,
+    body: Result<web::Json<Option<T>>, actix_web::Error>,
+) -> Result<Option<T>, actix_web::Error> {
+    let headers = req.headers();
+    let no_body = !headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
+        && headers.get(actix_web::http::header::CONTENT_LENGTH).is_none_or(|len| len.as_bytes() == b"0");
+    match body {
+        Ok(json) => Ok(json.into_inner()),
+        Err(_) if no_body => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// DB 사용처리: marks the lead used (idempotent: the same `usedAt` every time) and
 /// returns it unmasked; the reveal is logged.
 #[utoipa::path(
@@ -678,13 +704,15 @@ pub async fn use_lead(
     caller: Caller,
     path: web::Path<String>,
     query: web::Query<ActingQuery>,
-    body: Option<web::Json<ActingBody>>,
-) -> Result<HttpResponse, ApiError> {
+    req: HttpRequest,
+    body: Result<web::Json<Option<ActingBody>>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let body = optional_body(&req, body)?;
     let id = lead_id(&path)?;
-    let mohom = body.as_ref().and_then(|b| b.mohom_id.clone()).or_else(|| query.mohom_id.clone());
+    let mohom = body.and_then(|b| b.mohom_id).or_else(|| query.mohom_id.clone());
     let owner = acting_user(&state, &caller, mohom.as_deref()).await?;
     let template = access(&state, &caller, &owner, "POST /api/v1/leads/{leadId}/use", REVEALED_FIELDS.to_vec());
-    let lead = state.leads.use_lead(id, &owner, template).await?.ok_or_else(lead_not_found)?;
+    let lead = state.leads.use_lead(id, &owner, template).await.map_err(ApiError::from)?.ok_or_else(lead_not_found)?;
     Ok(HttpResponse::Ok().json(LeadDto::new(&lead, Visibility::Revealed)))
 }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
 use crate::params::PageParams;
-use crate::routes::leads::{ActingBody, ActingQuery, ProductRef};
+use crate::routes::leads::{ActingBody, ActingQuery, ProductRef, optional_body};
 use crate::state::AppState;
 use crate::wire::{Pagination, timestamp};
 
@@ -242,7 +242,7 @@ pub struct OrdersListWithSummaryResponse {
 }
 
 fn instant(raw: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, ApiError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+    match raw.map(str::trim) {
         None => Ok(None),
         Some(text) => OffsetDateTime::parse(text, &Rfc3339)
             .map(Some)
@@ -273,13 +273,13 @@ pub async fn list_orders(
     let buyer = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
     let page = page.parse()?;
     let status =
-        match filter.status.as_deref().filter(|s| !s.is_empty()) {
+        match filter.status.as_deref() {
             Some(raw) => Some(raw.parse::<OrderStatus>().map_err(|_| {
                 ApiError::invalid("status", "must be one of PENDING, IN_PROGRESS, COMPLETED, CANCELLED")
             })?),
             None => None,
         };
-    let product_id = match filter.product_id.as_deref().filter(|s| !s.is_empty()) {
+    let product_id = match filter.product_id.as_deref() {
         Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| ApiError::invalid("productId", "must be a UUID"))?),
         None => None,
     };
@@ -362,18 +362,20 @@ pub async fn cancel_order(
     caller: Caller,
     path: web::Path<String>,
     query: web::Query<ActingQuery>,
-    body: Option<web::Json<ActingBody>>,
-) -> Result<HttpResponse, ApiError> {
+    req: HttpRequest,
+    body: Result<web::Json<Option<ActingBody>>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let body = optional_body(&req, body)?;
     let id = order_id(&path)?;
-    let mohom = body.as_ref().and_then(|b| b.mohom_id.clone()).or_else(|| query.mohom_id.clone());
+    let mohom = body.and_then(|b| b.mohom_id).or_else(|| query.mohom_id.clone());
     let buyer = acting_user(&state, &caller, mohom.as_deref()).await?;
     let outcome = state.orders.cancel(buyer.id, id, state.clock.now()).await.map_err(|e| match e {
         domain::error::RepoError::Conflict(what) => ApiError::conflict("ORDER_CONFLICT", format!("{what}; retry")),
         other => other.into(),
     })?;
     match outcome {
-        None => Err(order_not_found()),
-        Some(Err(refusal)) => Err(ApiError::conflict("ORDER_NOT_CANCELLABLE", refusal.to_string())),
+        None => Err(order_not_found().into()),
+        Some(Err(refusal)) => Err(ApiError::conflict("ORDER_NOT_CANCELLABLE", refusal.to_string()).into()),
         Some(Ok(order)) => Ok(HttpResponse::Ok().json(OrderDto::from(&order))),
     }
 }

@@ -237,7 +237,7 @@ pub async fn list_regions(
     filter: web::Query<RegionFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let country = match filter.country.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(raw) => Some(raw.parse::<Country>().map_err(|_| {
             ApiError::Validation(vec![domain::error::FieldError::new("country", "must be one of KR, VN")])
         })?),

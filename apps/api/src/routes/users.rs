@@ -146,7 +146,10 @@ async fn audit(state: &AppState, caller: &Caller, action: &str, user: &User) -> 
         request_id: request_id.as_deref(),
         detail: serde_json::json!({ "mohomId": user.mohom_id.as_str(), "role": user.role.as_str() }),
     };
-    record(state.db.conn(), entry, state.clock.now()).await.map_err(|e| ApiError::Internal(e.into()))
+    record(state.db.conn(), entry, state.clock.now()).await.map_err(|e| {
+        tracing::warn!(error = %e, "audit record failed");
+        ApiError::Unavailable
+    })
 }
 
 /// 사용자 추가: creates a user of the caller's org (or revives a deleted one).
@@ -253,7 +256,7 @@ pub async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     let scope = scope(&caller)?;
     let (page, sort) = page_and_sort::<UserSortKey>(&page, &sort)?;
-    let role = match filter.role.as_deref().filter(|r| !r.is_empty()) {
+    let role = match filter.role.as_deref() {
         Some(raw) => Some(
             raw.parse::<Role>()
                 .map_err(|_| ApiError::invalid("role", "must be one of MEMBER, LEADER, CS_MANAGER, ADMIN"))?,
