@@ -45,3 +45,11 @@ precommit:
 # Run the benchmark harness (performance.md), e.g. `just bench intake --db postgres`.
 bench *args:
     cargo run -q --release -p ldbds-bench -- {{args}}
+
+# Fuzz the API with Schemathesis against the OpenAPI document (bounded: FUZZ_MAX_EXAMPLES=10 FUZZ_MAX_TIME=180).
+fuzz-api:
+    scripts/fuzz-api.sh
+
+# Fault injection: PostgreSQL outage under load, SIGKILL mid-import, SIGTERM with requests in flight.
+faults:
+    scripts/faults.sh
