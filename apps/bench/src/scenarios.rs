@@ -139,8 +139,9 @@ pub async fn ownership_invariants(t: &Target) -> anyhow::Result<Vec<(String, i64
         ),
         (
             "order lines whose delivered differs from their assignment rows",
-            "SELECT COUNT(*) AS n FROM order_lines ol WHERE ol.delivered <> \
-             (SELECT COUNT(*) FROM assignments a WHERE a.order_line_id = ol.id)",
+            "SELECT COUNT(*) AS n FROM order_lines ol LEFT JOIN \
+             (SELECT order_line_id, COUNT(*) AS c FROM assignments WHERE order_line_id IS NOT NULL \
+              GROUP BY order_line_id) a ON a.order_line_id = ol.id WHERE ol.delivered <> COALESCE(a.c, 0)",
         ),
         (
             "order lines delivered past their quantity",

@@ -67,7 +67,8 @@ impl Target {
             Backend::Sqlite => (String::new(), None),
             Backend::Postgres => {
                 let base = pg_url.trim_end_matches('/');
-                let name = format!("ldbds_bench_{}", scenario.replace('-', "_"));
+                // Unique per run: two harnesses on one server (CI beside a manual run) never meet.
+                let name = format!("ldbds_bench_{}_{}", scenario.replace('-', "_"), std::process::id());
                 let admin = Database::connect(format!("{base}/postgres")).await.with_context(|| {
                     format!("PostgreSQL does not answer at {base} (set --pg-url or run on --db sqlite)")
                 })?;
