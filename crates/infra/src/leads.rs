@@ -382,12 +382,13 @@ impl SeaLeadRepository {
         if leads.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write().await.map_err(unavailable)?;
-        for id in leads {
-            let access = PiiAccess { subject_id: *id, ..template.clone() };
-            pii_access::record(&*txn, &access).await.map_err(unavailable)?;
+        // One statement for the page (at most 100 rows): a single write, no transaction needed.
+        let accesses: Vec<PiiAccess> =
+            leads.iter().map(|id| PiiAccess { subject_id: *id, ..template.clone() }).collect();
+        for chunk in accesses.chunks(100) {
+            pii_access::record_all(self.db.conn(), chunk).await.map_err(unavailable)?;
         }
-        txn.commit().await.map_err(unavailable)
+        Ok(())
     }
 
     /// The caller's leads for `contacts`: each id either a lead to reveal or a refusal.

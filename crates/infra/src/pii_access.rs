@@ -11,12 +11,8 @@ use uuid::Uuid;
 use crate::entities::pii_access_log;
 use crate::to_millis;
 
-/// Appends one access.
-///
-/// # Errors
-/// The driver's error.
-pub async fn record(conn: &impl ConnectionTrait, access: &PiiAccess) -> Result<(), DbErr> {
-    let row = pii_access_log::ActiveModel {
+fn row(access: &PiiAccess) -> pii_access_log::ActiveModel {
+    pii_access_log::ActiveModel {
         id: Set(domain::ids::new_id().to_string()),
         at: Set(to_millis(access.at)),
         org_id: Set(access.org_id.to_string()),
@@ -27,8 +23,26 @@ pub async fn record(conn: &impl ConnectionTrait, access: &PiiAccess) -> Result<(
         fields: Set(access.fields.join(",")),
         endpoint: Set(access.endpoint.clone()),
         request_id: Set(access.request_id.clone()),
-    };
-    pii_access_log::Entity::insert(row).exec_without_returning(conn).await.map(|_| ())
+    }
+}
+
+/// Appends one access.
+///
+/// # Errors
+/// The driver's error.
+pub async fn record(conn: &impl ConnectionTrait, access: &PiiAccess) -> Result<(), DbErr> {
+    pii_access_log::Entity::insert(row(access)).exec_without_returning(conn).await.map(|_| ())
+}
+
+/// Appends several accesses in one statement (a list page's reveals).
+///
+/// # Errors
+/// The driver's error.
+pub async fn record_all(conn: &impl ConnectionTrait, accesses: &[PiiAccess]) -> Result<(), DbErr> {
+    if accesses.is_empty() {
+        return Ok(());
+    }
+    pii_access_log::Entity::insert_many(accesses.iter().map(row)).exec_without_returning(conn).await.map(|_| ())
 }
 
 /// How many reveals of this subject are logged.
