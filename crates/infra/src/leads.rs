@@ -24,7 +24,7 @@ use domain::lead::{
 use domain::pagination::{Page, SortOrder};
 use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::PiiAccess;
-use sea_orm::sea_query::{Expr, Func, NullOrdering};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -652,12 +652,19 @@ impl SeaLeadRepository {
         if let Some(refused) = first_refusal(ids, &loaded, |lead| lead.check_distribute(leader.id)) {
             return Ok(Err(refused));
         }
+        // Three statements for the whole list (the earlier assignments ended, the new ones
+        // inserted, the lead rows moved), each conditional on nothing having changed since
+        // the rows were read: a count short of the list is a concurrent change, and the
+        // transaction is dropped (nothing written). Rows are taken in id order.
         let mut moved = Vec::with_capacity(ids.len());
-        // Rows are locked in id order, so concurrent transfers cannot deadlock.
+        let mut currents = Vec::with_capacity(ids.len());
+        let mut nexts = Vec::with_capacity(ids.len());
+        let mut new_ids = Vec::with_capacity(ids.len());
         for id in sorted(ids) {
             let Some((row, _)) = loaded.remove(&id) else { continue };
+            let current = row.assignment_id.clone().unwrap_or_default();
             let next_id = new_id().to_string();
-            let next = assignment::ActiveModel {
+            nexts.push(assignment::ActiveModel {
                 id: Set(next_id.clone()),
                 lead_id: Set(row.id.clone()),
                 owner_user_id: Set(recipient.id.to_string()),
@@ -670,21 +677,58 @@ impl SeaLeadRepository {
                 used_at: Set(None),
                 ended_at: Set(None),
                 end_reason: Set(None),
-            };
-            let update = lead::ActiveModel {
-                owner_user_id: Set(Some(recipient.id.to_string())),
-                owner_org_id: Set(Some(recipient.org_id.to_string())),
-                assignment_id: Set(Some(next_id.clone())),
-                assignment_source: Set(Some(AssignmentSource::Distributed.as_str().to_owned())),
-                distributor_user_id: Set(Some(leader.id.to_string())),
-                assigned_at: Set(Some(now_ms)),
-                used_at: Set(None),
-                last_distributed_at: Set(Some(now_ms)),
-                updated_at: Set(now_ms),
-                ..Default::default()
-            };
-            Self::switch(&*txn, &row, "DISTRIBUTED", next, update, now_ms).await?;
+            });
             moved.push((id, next_id.parse().map_err(|e| corrupt(&row.id, e))?));
+            new_ids.push((row.id.clone(), next_id));
+            currents.push(current);
+        }
+        if nexts.is_empty() {
+            txn.commit().await.map_err(unavailable)?;
+            return Ok(Ok(moved));
+        }
+        let expected = u64::try_from(nexts.len()).unwrap_or(u64::MAX);
+        let changed = || RepoError::Conflict("a lead of the list changed meanwhile".to_owned());
+        let ended = assignment::Entity::update_many()
+            .col_expr(assignment::Column::EndedAt, Expr::value(now_ms))
+            .col_expr(assignment::Column::EndReason, Expr::value("DISTRIBUTED"))
+            .filter(assignment::Column::Id.is_in(currents.iter().map(String::as_str)))
+            .filter(assignment::Column::EndedAt.is_null())
+            .exec(&*txn)
+            .await
+            .map_err(unavailable)?;
+        if ended.rows_affected != expected {
+            return Err(changed());
+        }
+        assignment::Entity::insert_many(nexts).exec_without_returning(&*txn).await.map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => changed(),
+            _ => unavailable(e),
+        })?;
+        // Each lead's new assignment id; an assignment id belongs to one lead, so
+        // `assignment_id IN (currents)` holds for a lead exactly when it is still its own.
+        let mut next_for = new_ids.iter();
+        let Some((first_lead, first_next)) = next_for.next() else { return Err(changed()) };
+        let mut case =
+            Expr::case(Expr::col(lead::Column::Id).eq(first_lead.as_str()), Expr::value(first_next.as_str()));
+        for (lead_id, next_id) in next_for {
+            case = case.case(Expr::col(lead::Column::Id).eq(lead_id.as_str()), Expr::value(next_id.as_str()));
+        }
+        let moved_rows = lead::Entity::update_many()
+            .col_expr(lead::Column::OwnerUserId, Expr::value(recipient.id.to_string()))
+            .col_expr(lead::Column::OwnerOrgId, Expr::value(recipient.org_id.to_string()))
+            .col_expr(lead::Column::AssignmentId, case.finally(Expr::col(lead::Column::AssignmentId)).into())
+            .col_expr(lead::Column::AssignmentSource, Expr::value(AssignmentSource::Distributed.as_str()))
+            .col_expr(lead::Column::DistributorUserId, Expr::value(leader.id.to_string()))
+            .col_expr(lead::Column::AssignedAt, Expr::value(now_ms))
+            .col_expr(lead::Column::UsedAt, Expr::value(Option::<i64>::None))
+            .col_expr(lead::Column::LastDistributedAt, Expr::value(now_ms))
+            .col_expr(lead::Column::UpdatedAt, Expr::value(now_ms))
+            .filter(lead::Column::Id.is_in(new_ids.iter().map(|(lead_id, _)| lead_id.as_str())))
+            .filter(lead::Column::AssignmentId.is_in(currents.iter().map(String::as_str)))
+            .exec(&*txn)
+            .await
+            .map_err(unavailable)?;
+        if moved_rows.rows_affected != expected {
+            return Err(changed());
         }
         txn.commit().await.map_err(unavailable)?;
         Ok(Ok(moved))
@@ -764,7 +808,7 @@ impl SeaLeadRepository {
             .map_err(unavailable)?;
         let leads = lead::Entity::find().count(conn).await.map_err(unavailable)?;
         let well = open.iter().filter(|(_, n)| *n == 1).count() as u64;
-        Ok(leads - well.min(leads))
+        Ok(leads - std::cmp::Ord::min(well, leads))
     }
 }
 

@@ -9,6 +9,7 @@ testkit::on_both_backends! { actix_web::test;
     distribution_refusals_change_nothing => distribute_refusals_body;
     recall_refusals_change_nothing => recall_refusals_body;
     distributed_away_is_always_masked_filtered_and_sorted => away_body;
+    two_distributions_of_the_same_leads_racing_move_them_once => race_body;
 }
 
 struct Team {
@@ -262,4 +263,46 @@ async fn away_body(db: TestDb) {
             ".data[].lastDistributedAt" => "[time]", ".data[].distributedAt" => "[time]", ".data[].currentOwnerId" => "[id]"
         });
     });
+}
+
+/// Two distributions of the same 10 leads to two members at once: one moves all 10, the
+/// other is refused (4xx) and writes nothing; every lead has exactly one open assignment.
+async fn race_body(db: TestDb) {
+    let t = team(db).await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(t.lead("leader", "홍길동", &format!("010-8{i:03}-0000")).await);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let (a, b) =
+        futures_util::future::join(t.distribute("leader", "m-1", &refs), t.distribute("leader", "m-2", &refs)).await;
+    let statuses = [a.status.as_u16(), b.status.as_u16()];
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{} / {}", a.text, b.text);
+    let loser = if statuses[0] == 200 { &b } else { &a };
+    assert!(loser.status.is_client_error(), "{}", loser.text);
+    let winner = if statuses[0] == 200 { "m-1" } else { "m-2" };
+    let other = if winner == "m-1" { "m-2" } else { "m-1" };
+    let mut owned = t.owned(winner).await;
+    owned.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(owned, expected, "the winner holds all 10");
+    assert!(t.owned(other).await.is_empty(), "the loser's distribution wrote nothing");
+    let open: Vec<(String, i64)> = {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = t.app.db.db.backend();
+        let sql = "SELECT lead_id AS l, COUNT(*) AS n FROM assignments WHERE ended_at IS NULL GROUP BY lead_id";
+        t.app
+            .db
+            .db
+            .conn()
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.try_get::<String>("", "l").unwrap(), r.try_get::<i64>("", "n").unwrap()))
+            .collect()
+    };
+    assert_eq!(open.len(), 10);
+    assert!(open.iter().all(|(_, n)| *n == 1), "{open:?}");
 }
