@@ -168,8 +168,22 @@ pub async fn ownership_invariants(t: &Target) -> anyhow::Result<Vec<(String, i64
     Ok(out)
 }
 
-fn load_duration(args: &Args) -> (Duration, Duration) {
-    (Duration::from_secs(args.warmup), Duration::from_secs(args.duration))
+/// Drives the server with `source` for the warm-up and the duration, records the rate,
+/// the load and the server's peak RSS in `outcome`, then stops the server.
+async fn measure(
+    t: &mut Target,
+    args: &Args,
+    expect: StatusCode,
+    source: CallSource,
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
+    let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));
+    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, expect, source).await?;
+    outcome.rate = load.rate();
+    outcome.load = Some(load);
+    outcome.peak_rss_mib = t.server_peak_rss_mib();
+    t.stop_server().await;
+    Ok(())
 }
 
 /// `POST /lead-platform/v1/leads/create`: unique Vietnamese mobiles for source TCB,
@@ -194,12 +208,7 @@ pub async fn intake(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
             .header("source", "TCB"),
         )
     });
-    let (warmup, duration) = load_duration(args);
-    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, StatusCode::CREATED, source).await?;
-    outcome.rate = load.rate();
-    outcome.load = Some(load);
-    outcome.peak_rss_mib = t.server_peak_rss_mib();
-    t.stop_server().await;
+    measure(t, args, StatusCode::CREATED, source, &mut outcome).await?;
     outcome.invariants = ownership_invariants(t).await?;
     let leads = t.count("SELECT COUNT(*) AS n FROM leads").await?;
     let delivered = t.count("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id IS NOT NULL").await?;
@@ -258,12 +267,7 @@ pub async fn owned_list(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> 
     outcome.notes.push(format!("{rows} leads over {owners} owners, half used"));
     let source: CallSource =
         Arc::new(move |n| Some(Call::get(format!("/api/v1/leads?mohomId=o-{}", n.wrapping_mul(7919) % owners))));
-    let (warmup, duration) = load_duration(args);
-    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, StatusCode::OK, source).await?;
-    outcome.rate = load.rate();
-    outcome.load = Some(load);
-    outcome.peak_rss_mib = t.server_peak_rss_mib();
-    t.stop_server().await;
+    measure(t, args, StatusCode::OK, source, &mut outcome).await?;
     outcome.invariants = ownership_invariants(t).await?;
     outcome.reference = outcome.checked(reference::run(t, args, "owned-list", &[("owners", owners.to_string())]).await);
     Ok(outcome)
@@ -298,12 +302,7 @@ pub async fn search_phone(t: &mut Target, args: &Args) -> anyhow::Result<Outcome
         let (o, phone) = &pairs[usize::try_from(n.wrapping_mul(7919)).unwrap_or(0) % pairs.len()];
         Some(Call::get(format!("/api/v1/leads?mohomId=o-{o}&search={phone}")))
     });
-    let (warmup, duration) = load_duration(args);
-    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, StatusCode::OK, source).await?;
-    outcome.rate = load.rate();
-    outcome.load = Some(load);
-    outcome.peak_rss_mib = t.server_peak_rss_mib();
-    t.stop_server().await;
+    measure(t, args, StatusCode::OK, source, &mut outcome).await?;
     outcome.reference = outcome.checked(reference::run(t, args, "search-phone", &[]).await);
     Ok(outcome)
 }
@@ -339,15 +338,10 @@ pub async fn distribute(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> 
             format!(r#"{{"mohomId":"bench-leader","toMohomId":"bench-m-{}","leadIds":{chunk}}}"#, n % 8 + 1),
         ))
     });
-    let (warmup, duration) = load_duration(args);
-    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, StatusCode::OK, source).await?;
-    if load.exhausted {
+    measure(t, args, StatusCode::OK, source, &mut outcome).await?;
+    if outcome.load.as_ref().is_some_and(|l| l.exhausted) {
         outcome.notes.push("the leader ran out of leads before the duration ended (use more --rows)".into());
     }
-    outcome.rate = load.rate();
-    outcome.load = Some(load);
-    outcome.peak_rss_mib = t.server_peak_rss_mib();
-    t.stop_server().await;
     outcome.invariants = ownership_invariants(t).await?;
     outcome.reference = outcome.checked(reference::run(t, args, "distribute", &[]).await);
     Ok(outcome)

@@ -201,20 +201,14 @@ impl SeaLeadRepository {
             row.assignment_id = Set(Some(d.assignment_id.clone()));
             row.assignment_source = Set(Some(AssignmentSource::Order.as_str().to_owned()));
             row.assigned_at = Set(Some(now_ms));
-            assignments.push(assignment::ActiveModel {
-                id: Set(d.assignment_id.clone()),
-                lead_id: Set(lead_id.to_string()),
-                owner_user_id: Set(d.owner_user_id.clone()),
-                owner_org_id: Set(d.owner_org_id.clone()),
-                source: Set(AssignmentSource::Order.as_str().to_owned()),
-                distributor_user_id: Set(None),
-                order_line_id: Set(Some(d.line_id.clone())),
-                restored_from_id: Set(None),
-                assigned_at: Set(now_ms),
-                used_at: Set(None),
-                ended_at: Set(None),
-                end_reason: Set(None),
-            });
+            assignments.push(order_assignment(
+                &d.assignment_id,
+                *lead_id,
+                &d.owner_user_id,
+                &d.owner_org_id,
+                &d.line_id,
+                now_ms,
+            ));
             let order = d.order_id.parse().map_err(|e| corrupt(&d.order_id, e))?;
             outcomes[*at] = IntakeOutcome::Delivered { lead: *lead_id, order };
         }
@@ -465,20 +459,14 @@ impl SeaLeadRepository {
                 .map_err(unavailable)?;
         }
         let assignment_id = new_id().to_string();
-        assignment::Entity::insert(assignment::ActiveModel {
-            id: Set(assignment_id.clone()),
-            lead_id: Set(lead_id.to_string()),
-            owner_user_id: Set(order_row.buyer_user_id.clone()),
-            owner_org_id: Set(order_row.org_id.clone()),
-            source: Set(AssignmentSource::Order.as_str().to_owned()),
-            distributor_user_id: Set(None),
-            order_line_id: Set(Some(line.id.clone())),
-            restored_from_id: Set(None),
-            assigned_at: Set(now_ms),
-            used_at: Set(None),
-            ended_at: Set(None),
-            end_reason: Set(None),
-        })
+        assignment::Entity::insert(order_assignment(
+            &assignment_id,
+            lead_id,
+            &order_row.buyer_user_id,
+            &order_row.org_id,
+            &line.id,
+            now_ms,
+        ))
         .exec_without_returning(conn)
         .await
         .map_err(unavailable)?;
@@ -494,6 +482,31 @@ impl SeaLeadRepository {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+/// The open `ORDER` assignment that delivers `lead_id` through an order line.
+fn order_assignment(
+    id: &str,
+    lead_id: Uuid,
+    owner_user_id: &str,
+    owner_org_id: &str,
+    line_id: &str,
+    now_ms: i64,
+) -> assignment::ActiveModel {
+    assignment::ActiveModel {
+        id: Set(id.to_owned()),
+        lead_id: Set(lead_id.to_string()),
+        owner_user_id: Set(owner_user_id.to_owned()),
+        owner_org_id: Set(owner_org_id.to_owned()),
+        source: Set(AssignmentSource::Order.as_str().to_owned()),
+        distributor_user_id: Set(None),
+        order_line_id: Set(Some(line_id.to_owned())),
+        restored_from_id: Set(None),
+        assigned_at: Set(now_ms),
+        used_at: Set(None),
+        ended_at: Set(None),
+        end_reason: Set(None),
     }
 }
 
