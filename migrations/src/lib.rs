@@ -15,6 +15,8 @@ mod m20261124_000003_leads;
 mod m20261124_000004_orders;
 mod m20261124_000005_intake;
 mod m20261124_000006_ledger;
+mod m20261125_000007_files;
+mod m20261125_000008_as_claims;
 
 pub struct Migrator;
 
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_orders::Migration),
             Box::new(m20261124_000005_intake::Migration),
             Box::new(m20261124_000006_ledger::Migration),
+            Box::new(m20261125_000007_files::Migration),
+            Box::new(m20261125_000008_as_claims::Migration),
         ]
     }
 }

@@ -58,6 +58,10 @@ pub enum ApiError {
     Forbidden { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 400 with a business code (an input the rules refuse, e.g. missing evidence),
+    /// the offending fields in `details`.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String, details: Vec<FieldError> },
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
     #[error("this endpoint does not take this method; it takes {allow}")]
@@ -87,7 +91,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::Unauthorized => "UNAUTHORIZED",
-            Self::Forbidden { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Forbidden { code, .. } | Self::Conflict { code, .. } | Self::Refused { code, .. } => code,
             Self::NotFound { code, .. } => code,
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -123,7 +127,9 @@ impl ApiError {
 
     fn details(&self) -> Vec<ErrorDetail> {
         let fields: &[FieldError] = match self {
-            Self::Validation(fields) | Self::InvalidJson { details: fields, .. } => fields,
+            Self::Validation(fields)
+            | Self::InvalidJson { details: fields, .. }
+            | Self::Refused { details: fields, .. } => fields,
             _ => &[],
         };
         fields.iter().map(|f| ErrorDetail { field: f.field.clone(), reason: f.reason.clone() }).collect()
@@ -172,9 +178,11 @@ impl From<infra::orgs::OrgError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Validation(_) | Self::InvalidJson { .. } | Self::InvalidQuery(_) | Self::InvalidIdempotencyKey => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::Validation(_)
+            | Self::InvalidJson { .. }
+            | Self::InvalidQuery(_)
+            | Self::InvalidIdempotencyKey
+            | Self::Refused { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,

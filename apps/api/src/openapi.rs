@@ -15,7 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, health, intake, leads, orders, reference, users};
+use crate::routes::{as_claims, auth, files, health, intake, leads, orders, reference, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,6 +52,14 @@ use crate::routes::{auth, health, intake, leads, orders, reference, users};
         orders::cancel_order,
         intake::create_intake_lead,
         intake::change_source_status,
+        files::presign,
+        files::receive_upload,
+        as_claims::list_as,
+        as_claims::create_as,
+        as_claims::get_as,
+        as_claims::cancel_as,
+        as_claims::approve_as,
+        as_claims::reject_as,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest)),
     modifiers(&ApiKeyScheme, &Contract),
@@ -62,6 +70,8 @@ use crate::routes::{auth, health, intake, leads, orders, reference, users};
         (name = "orders", description = "LDBDS v1 orders: place, list with summary, read, cancel"),
         (name = "leads", description = "LDBDS v1 leads: register, owned list, use, contacts"),
         (name = "users", description = "모홈 사용자 관리: an organization's users"),
+        (name = "as", description = "AS: claims on purchased leads, their review and compensation"),
+        (name = "files", description = "Evidence uploads: presigned URLs and the local upload endpoint"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -96,12 +106,14 @@ impl Modify for ApiKeyScheme {
 pub const MOHOM_ID_PATTERN: &str = "^[A-Za-z0-9._@:-]{1,128}$";
 
 /// Operations whose POST or PUT goes through `idempotency::run`.
-const IDEMPOTENT: [(&str, &str); 7] = [
+const IDEMPOTENT: [(&str, &str); 9] = [
+    ("post", "/api/v1/as"),
     ("post", "/api/v1/users"),
     ("post", "/api/v1/leads"),
     ("post", "/api/v1/leads/distribute"),
     ("post", "/api/v1/leads/recall"),
     ("post", "/api/v1/orders"),
+    ("post", "/api/v1/files/presigned"),
     ("post", "/lead-platform/v1/leads/create"),
     ("put", "/lead-platform/v1/leads/changeStatus"),
 ];
@@ -179,6 +191,10 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
             "status" if path == "/api/v1/orders" => {
                 object.enum_values = values(OrderStatus::ALL.iter().map(|s| s.as_str()));
             }
+            "status" if path == "/api/v1/as" => {
+                object.enum_values = values(domain::lead::AsStatus::ALL.iter().map(|s| s.as_str()));
+            }
+            "leadId" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)),
             "used" | "hasAs" => object.enum_values = values(["Y", "N"]),
             "productId" | "providerId" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)),
             "from" | "to" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)),
@@ -207,6 +223,26 @@ fn constrain_fields(schema: &str, object: &mut Object) {
             ("leadIds", RefOr::T(Schema::Array(array))) => {
                 array.min_items = Some(1);
                 array.max_items = max_ids;
+                array.unique_items = true;
+                if let ArrayItems::RefOrSchema(items) = &mut array.items
+                    && let RefOr::T(Schema::Object(o)) = items.as_mut()
+                {
+                    o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
+                }
+            }
+            ("leadId", RefOr::T(Schema::Object(o))) if schema == "CreateAsRequest" => {
+                o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
+            }
+            ("reasonCode", RefOr::T(Schema::Object(o))) if schema == "CreateAsRequest" => {
+                o.enum_values = values(domain::reference::AsReasonCode::ALL.iter().map(|c| c.as_str()));
+            }
+            ("description" | "comment", RefOr::T(Schema::Object(o)))
+                if schema == "CreateAsRequest" || schema == "AsDecisionRequest" =>
+            {
+                o.max_length = Some(crate::routes::as_claims::MAX_TEXT);
+            }
+            ("fileKeys", RefOr::T(Schema::Array(array))) if schema == "CreateAsRequest" => {
+                array.max_items = Some(crate::routes::as_claims::MAX_FILES);
                 array.unique_items = true;
                 if let ArrayItems::RefOrSchema(items) = &mut array.items
                     && let RefOr::T(Schema::Object(o)) = items.as_mut()
@@ -259,7 +295,9 @@ fn add_common_responses(path: &str, method: &str, operation: &mut Operation) {
     if has_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
         declare(operation, "400", "VALIDATION_FAILED");
     }
-    if has_body {
+    // A JSON body; the upload endpoint's raw body is bounded by its own rules.
+    let json_body = matches!(&operation.request_body, Some(RefOr::T(b)) if b.content.contains_key("application/json"));
+    if json_body {
         declare(operation, "400", "INVALID_JSON");
         declare(operation, "413", "PAYLOAD_TOO_LARGE");
         declare(operation, "415", "UNSUPPORTED_MEDIA_TYPE");

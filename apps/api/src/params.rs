@@ -69,3 +69,16 @@ pub fn page_and_sort<K: SortKey>(page: &PageParams, sort: &SortParams) -> Result
         }
     }
 }
+
+/// An optional RFC 3339 instant filter (`from`, `to`).
+///
+/// # Errors
+/// 400 naming `field`.
+pub fn instant(raw: Option<&str>, field: &str) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map(Some)
+            .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 instant, e.g. 2026-11-24T00:00:00Z")),
+    }
+}

@@ -48,6 +48,8 @@ pub fn build_app(
         .configure(routes::leads::configure)
         .configure(routes::orders::configure)
         .configure(routes::intake::configure)
+        .configure(routes::files::configure)
+        .configure(routes::as_claims::configure)
         .default_service(web::to(route_not_found))
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(metrics::middleware))

@@ -6,6 +6,7 @@ use domain::ports::{Clock, SystemClock};
 use infra::config::Settings;
 use infra::crypto::Keyring;
 use infra::db::Db;
+use infra::files::Files;
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
 use infra::reference::SeaReferenceRepository;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub users: SeaUserRepository,
     pub leads: SeaLeadRepository,
     pub orders: SeaOrderRepository,
+    /// Evidence uploads (local or S3) and their use by AS requests.
+    pub files: Files,
 }
 
 impl AppState {
@@ -38,11 +41,13 @@ impl AppState {
     pub fn new(db: Db, settings: Settings, keyring: Arc<Keyring>, jwt_secret: &[u8]) -> anyhow::Result<Self> {
         let limiter = Arc::new(crate::auth::rate_limiter(&settings.rate_limit));
         let tokens = Arc::new(TokenIssuer::new(&settings.jwt, jwt_secret)?);
+        let files = Files::from_settings(db.clone(), &settings, &keyring)?;
         Ok(Self {
             reference: SeaReferenceRepository::new(db.conn().clone()),
             users: SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring)),
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
             orders: SeaOrderRepository::new(db.clone()),
+            files,
             db,
             settings: Arc::new(settings),
             keyring,

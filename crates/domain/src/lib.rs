@@ -7,8 +7,10 @@
 //! - storage and time reach it only through the traits in [`ports`].
 
 pub mod allocation;
+pub mod as_claim;
 pub mod calendar;
 pub mod error;
+pub mod files;
 pub mod identity;
 pub mod ids;
 pub mod import;

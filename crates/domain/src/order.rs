@@ -42,6 +42,16 @@ impl OrderStatus {
         }
     }
 
+    /// The status after a delivered unit came back to be delivered again (an approved
+    /// `REPLACEMENT` AS): a completed order is in progress again; others are unchanged.
+    #[must_use]
+    pub fn after_return(self) -> Self {
+        match self {
+            Self::Completed => Self::InProgress,
+            other => other,
+        }
+    }
+
     /// # Errors
     /// [`OrderError::NotCancellable`] for a completed or cancelled order.
     pub fn cancel(self) -> Result<Self, OrderError> {

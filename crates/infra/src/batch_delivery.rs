@@ -24,6 +24,7 @@ use domain::allocation::{Eligibility, SkipReason, Slot, line_eligibility, pick_s
 use domain::calendar;
 use domain::error::RepoError;
 use domain::ids::new_id;
+use domain::lead::AssignmentSource;
 use domain::order::OrderStatus;
 use domain::reference::Product;
 use sea_orm::sea_query::Expr;
@@ -41,11 +42,14 @@ pub(crate) struct Delivery {
     pub owner_user_id: String,
     pub owner_org_id: String,
     pub assignment_id: String,
+    /// `REPLACEMENT` while the line owes replacements, else `ORDER`.
+    pub source: AssignmentSource,
 }
 
 struct Line {
     row: order_line::Model,
     delivered: i64,
+    replacements_owed: i64,
     credit: i64,
     credit_pick: Option<i64>,
     dirty: bool,
@@ -158,6 +162,7 @@ pub(crate) async fn plan(
         .into_iter()
         .map(|row| Line {
             delivered: row.delivered,
+            replacements_owed: row.replacements_owed,
             credit: row.credit,
             credit_pick: row.credit_pick,
             dirty: false,
@@ -255,6 +260,12 @@ fn decide(
         lines[i].delivered += 1;
         lines[i].closed = lines[i].delivered >= lines[i].row.quantity;
         lines[i].dirty = true;
+        let source = if lines[i].replacements_owed > 0 {
+            lines[i].replacements_owed -= 1;
+            AssignmentSource::Replacement
+        } else {
+            AssignmentSource::Order
+        };
         *at = decision.picks;
         return Ok(Some(Delivery {
             order_id: order.row.id.clone(),
@@ -262,6 +273,7 @@ fn decide(
             owner_user_id: order.row.buyer_user_id.clone(),
             owner_org_id: order.row.org_id.clone(),
             assignment_id: new_id().to_string(),
+            source,
         }));
     }
 }
@@ -291,7 +303,8 @@ impl Plan {
             if line.delivered != line.row.delivered {
                 update = update
                     .col_expr(order_line::Column::Delivered, Expr::value(line.delivered))
-                    .col_expr(order_line::Column::Open, Expr::value(line.delivered < line.row.quantity));
+                    .col_expr(order_line::Column::Open, Expr::value(line.delivered < line.row.quantity))
+                    .col_expr(order_line::Column::ReplacementsOwed, Expr::value(line.replacements_owed));
             }
             if update.exec(conn).await.map_err(unavailable)?.rows_affected != 1 {
                 return Err(RepoError::Conflict(format!("order line {} changed outside its pool lock", line.row.id)));

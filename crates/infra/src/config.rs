@@ -73,6 +73,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub jwt: JwtSettings,
     pub crypto: CryptoSettings,
+    pub files: FilesSettings,
 }
 
 fn default_env() -> RunEnv {
@@ -146,6 +147,40 @@ pub struct CryptoSettings {
     pub active_key: u32,
     pub retired: String,
     pub index_key: String,
+}
+
+/// Where uploaded files go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilesBackend {
+    /// `{data_dir}/files/`, uploaded to this server with an HMAC-signed URL.
+    Local,
+    /// An S3-compatible store, uploaded with a SigV4 presigned PUT.
+    S3,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSettings {
+    pub backend: FilesBackend,
+    /// How long an upload URL lives.
+    pub ttl_secs: u64,
+    /// `scheme://host[:port]` of local upload URLs; empty: `http://<server.bind>`.
+    pub public_base_url: String,
+    pub s3: S3Settings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// `https://s3.<region>.amazonaws.com`, `http://127.0.0.1:9000`, ...
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// `true`: `endpoint/bucket/key`; `false`: `bucket.endpoint/key` (virtual host).
+    pub path_style: bool,
 }
 
 impl CryptoSettings {
@@ -263,6 +298,7 @@ impl Settings {
         if !self.crypto.is_empty() && self.crypto.index_key.trim().is_empty() {
             return Err(invalid("crypto.index_key", "is required when keys are configured"));
         }
+        self.validate_files()?;
         if self.env == RunEnv::Production {
             if url.is_empty() || url.starts_with("sqlite:") {
                 return Err(invalid("database.url", "production needs a postgres:// URL"));
@@ -275,6 +311,56 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    fn validate_files(&self) -> Result<(), SettingsError> {
+        let files = &self.files;
+        if !(60..=86_400).contains(&files.ttl_secs) {
+            return Err(invalid("files.ttl_secs", "must be from 60 to 86400"));
+        }
+        let base = files.public_base_url.trim();
+        if !base.is_empty() && !is_http_base(base) {
+            return Err(invalid(
+                "files.public_base_url",
+                "must be empty or http(s)://host[:port][/path], without query",
+            ));
+        }
+        if files.backend == FilesBackend::S3 {
+            let s3 = &files.s3;
+            if !is_http_base(s3.endpoint.trim()) {
+                return Err(invalid("files.s3.endpoint", "must be an http(s):// URL when files.backend = \"s3\""));
+            }
+            for (key, value) in [
+                ("files.s3.bucket", &s3.bucket),
+                ("files.s3.region", &s3.region),
+                ("files.s3.access_key", &s3.access_key),
+                ("files.s3.secret_key", &s3.secret_key),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(invalid(key, "is required when files.backend = \"s3\""));
+                }
+            }
+            if !s3.path_style && s3.bucket.contains('.') {
+                return Err(invalid("files.s3.path_style", "must be true for a bucket name with dots"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The base of local upload URLs: `files.public_base_url` without a trailing slash,
+    /// or `http://<server.bind>` (an unspecified address becomes the loopback one).
+    #[must_use]
+    pub fn files_public_base_url(&self) -> String {
+        let base = self.files.public_base_url.trim().trim_end_matches('/');
+        if !base.is_empty() {
+            return base.to_owned();
+        }
+        match self.server.bind.parse::<SocketAddr>() {
+            Ok(SocketAddr::V4(a)) if a.ip().is_unspecified() => format!("http://127.0.0.1:{}", a.port()),
+            Ok(SocketAddr::V6(a)) if a.ip().is_unspecified() => format!("http://[::1]:{}", a.port()),
+            Ok(addr) => format!("http://{addr}"),
+            Err(_) => format!("http://{}", self.server.bind),
+        }
     }
 
     /// True when the database is the embedded SQLite file in the data directory.
@@ -302,6 +388,15 @@ impl Settings {
             self.database.url.trim().to_owned()
         }
     }
+}
+
+/// `http://host...` or `https://host...`, with a host and no query or fragment.
+fn is_http_base(url: &str) -> bool {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split('/').next().unwrap_or_default();
+        !host.is_empty() && !r.contains(['?', '#', ' '])
+    })
 }
 
 #[cfg(test)]
@@ -368,6 +463,46 @@ mod tests {
         let vars = HashMap::from([("LDBDS__DATABASE__URL".to_owned(), "postgres://db/ldbds".to_owned())]);
         let result = Settings::load_from("production", None, vars);
         assert_eq!(key_of(result).as_deref(), Some("jwt.secret"));
+    }
+
+    #[test]
+    fn the_files_defaults_are_local_with_a_base_url_from_the_bind_address() -> Result<(), SettingsError> {
+        let settings = load(&[])?;
+        assert_eq!(settings.files.backend, FilesBackend::Local);
+        assert_eq!(settings.files.ttl_secs, 900);
+        assert_eq!(settings.files_public_base_url(), "http://127.0.0.1:8080");
+        let any = load(&[("LDBDS__SERVER__BIND", "0.0.0.0:9000")])?;
+        assert_eq!(any.files_public_base_url(), "http://127.0.0.1:9000");
+        let set = load(&[("LDBDS__FILES__PUBLIC_BASE_URL", "https://ldbds.example.com/")])?;
+        assert_eq!(set.files_public_base_url(), "https://ldbds.example.com");
+        Ok(())
+    }
+
+    #[test]
+    fn bad_files_settings_name_their_key() {
+        let cases: [(&[(&str, &str)], &str); 6] = [
+            (&[("LDBDS__FILES__TTL_SECS", "5")], "files.ttl_secs"),
+            (&[("LDBDS__FILES__BACKEND", "ftp")], "files.backend"),
+            (&[("LDBDS__FILES__PUBLIC_BASE_URL", "ldbds.example.com")], "files.public_base_url"),
+            (&[("LDBDS__FILES__BACKEND", "s3")], "files.s3.endpoint"),
+            (
+                &[("LDBDS__FILES__BACKEND", "s3"), ("LDBDS__FILES__S3__ENDPOINT", "https://s3.amazonaws.com")],
+                "files.s3.bucket",
+            ),
+            (
+                &[
+                    ("LDBDS__FILES__BACKEND", "s3"),
+                    ("LDBDS__FILES__S3__ENDPOINT", "https://s3.amazonaws.com"),
+                    ("LDBDS__FILES__S3__BUCKET", "evidence"),
+                    ("LDBDS__FILES__S3__REGION", "ap-northeast-2"),
+                    ("LDBDS__FILES__S3__ACCESS_KEY", "AKIA"),
+                ],
+                "files.s3.secret_key",
+            ),
+        ];
+        for (vars, key) in cases {
+            assert_eq!(key_of(load(vars)).as_deref(), Some(key), "{vars:?}");
+        }
     }
 
     #[test]

@@ -199,7 +199,7 @@ impl SeaLeadRepository {
             row.owner_user_id = Set(Some(d.owner_user_id.clone()));
             row.owner_org_id = Set(Some(d.owner_org_id.clone()));
             row.assignment_id = Set(Some(d.assignment_id.clone()));
-            row.assignment_source = Set(Some(AssignmentSource::Order.as_str().to_owned()));
+            row.assignment_source = Set(Some(d.source.as_str().to_owned()));
             row.assigned_at = Set(Some(now_ms));
             assignments.push(order_assignment(
                 &d.assignment_id,
@@ -207,6 +207,7 @@ impl SeaLeadRepository {
                 &d.owner_user_id,
                 &d.owner_org_id,
                 &d.line_id,
+                d.source,
                 now_ms,
             ));
             let order = d.order_id.parse().map_err(|e| corrupt(&d.order_id, e))?;
@@ -292,7 +293,7 @@ impl SeaLeadRepository {
 
     /// Offers a pool lead to the open lines of its product and region; returns the order
     /// that took it.
-    async fn offer(
+    pub(crate) async fn offer(
         &self,
         conn: &impl ConnectionTrait,
         empty: &mut HashSet<String>,
@@ -421,6 +422,10 @@ impl SeaLeadRepository {
                 update = update
                     .col_expr(order_line::Column::Delivered, Expr::col(order_line::Column::Delivered).add(1))
                     .col_expr(order_line::Column::Open, Expr::value(line.delivered + 1 < line.quantity))
+                    .col_expr(
+                        order_line::Column::ReplacementsOwed,
+                        Expr::value(std::cmp::Ord::max(line.replacements_owed - 1, 0)),
+                    )
                     .filter(order_line::Column::Delivered.eq(line.delivered));
             }
             let done = update.exec(conn).await.map_err(unavailable)?;
@@ -459,12 +464,16 @@ impl SeaLeadRepository {
                 .map_err(unavailable)?;
         }
         let assignment_id = new_id().to_string();
+        // A line that owes replacements (approved `REPLACEMENT` AS) delivers them first;
+        // `write_ledger` took one off the line's count under the same pool lock.
+        let source = if line.replacements_owed > 0 { AssignmentSource::Replacement } else { AssignmentSource::Order };
         assignment::Entity::insert(order_assignment(
             &assignment_id,
             lead_id,
             &order_row.buyer_user_id,
             &order_row.org_id,
             &line.id,
+            source,
             now_ms,
         ))
         .exec_without_returning(conn)
@@ -475,7 +484,7 @@ impl SeaLeadRepository {
             .col_expr(lead::Column::OwnerUserId, Expr::value(order_row.buyer_user_id.clone()))
             .col_expr(lead::Column::OwnerOrgId, Expr::value(order_row.org_id.clone()))
             .col_expr(lead::Column::AssignmentId, Expr::value(assignment_id))
-            .col_expr(lead::Column::AssignmentSource, Expr::value(AssignmentSource::Order.as_str()))
+            .col_expr(lead::Column::AssignmentSource, Expr::value(source.as_str()))
             .col_expr(lead::Column::AssignedAt, Expr::value(now_ms))
             .filter(lead::Column::Id.eq(lead_id.to_string()))
             .exec(conn)
@@ -485,13 +494,15 @@ impl SeaLeadRepository {
     }
 }
 
-/// The open `ORDER` assignment that delivers `lead_id` through an order line.
+/// The open `ORDER` (or `REPLACEMENT`) assignment that delivers `lead_id` through an
+/// order line.
 fn order_assignment(
     id: &str,
     lead_id: Uuid,
     owner_user_id: &str,
     owner_org_id: &str,
     line_id: &str,
+    source: AssignmentSource,
     now_ms: i64,
 ) -> assignment::ActiveModel {
     assignment::ActiveModel {
@@ -499,7 +510,7 @@ fn order_assignment(
         lead_id: Set(lead_id.to_string()),
         owner_user_id: Set(owner_user_id.to_owned()),
         owner_org_id: Set(owner_org_id.to_owned()),
-        source: Set(AssignmentSource::Order.as_str().to_owned()),
+        source: Set(source.as_str().to_owned()),
         distributor_user_id: Set(None),
         order_line_id: Set(Some(line_id.to_owned())),
         restored_from_id: Set(None),

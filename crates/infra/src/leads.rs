@@ -838,6 +838,8 @@ pub async fn record_as_status(
         status: Set(status.as_str().to_owned()),
         created_at: Set(to_millis(at)),
         updated_at: Set(to_millis(at)),
+        auto_approved: Set(false),
+        ..Default::default()
     };
     as_request::Entity::insert(model).exec_without_returning(conn).await?;
     lead::Entity::update_many()

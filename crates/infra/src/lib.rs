@@ -7,11 +7,13 @@
 //! - [`crypto`] (AES-256-GCM envelopes, keyring, blind indexes), [`vault`] (keys from the
 //!   settings), [`users`] (encrypted users), [`orgs`] (SSO settings), [`tokens`] (JWT),
 //!   [`pii_access`] (the access log), [`rotation`] (re-encryption under the active key);
+//! - [`files`]: evidence uploads (local signed URLs or S3 presigned PUTs) and their use;
 //! - [`fixtures`]: reference and demo data loaders.
 //!
 //! sea-orm entities are private to this crate; callers see domain types only.
 
 pub mod api_keys;
+pub mod as_claims;
 pub mod audit;
 mod batch_delivery;
 pub mod config;
@@ -19,6 +21,7 @@ pub mod db;
 pub mod seal;
 pub use seal as crypto;
 mod entities;
+pub mod files;
 pub mod fixtures;
 pub mod idempotency;
 pub mod import;

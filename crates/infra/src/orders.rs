@@ -16,7 +16,7 @@ use domain::money::Money;
 use domain::order::{NewOrderLines, Order, OrderError, OrderLine, OrderStatus, OrderSummary, amounts};
 use domain::pagination::{Page, PageRequest};
 use domain::reference::Product;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -97,6 +97,8 @@ impl SeaOrderRepository {
             cancelled_at: Set(None),
             day_start: Set(Some(today)),
             delivered_today: Set(0),
+            as_open: Set(0),
+            as_approved: Set(0),
         };
         let txn = self.db.begin_write().await.map_err(unavailable)?;
         // The pools of the order's lines, locked in order before their leads are read, so
@@ -109,9 +111,9 @@ impl SeaOrderRepository {
         for line in &lines.lines {
             let line_id = new_id().to_string();
             // Today's allowance: the order's daily limit bounds what one day delivers.
-            let allowance = lines
-                .daily_limit
-                .map_or(line.quantity, |limit| line.quantity.min(limit.saturating_sub(delivered_total)));
+            let allowance = lines.daily_limit.map_or(line.quantity, |limit| {
+                std::cmp::Ord::min(line.quantity, limit.saturating_sub(delivered_total))
+            });
             let pool = lead::Entity::find()
                 .filter(lead::Column::Status.eq(LeadStatus::Pool.as_str()))
                 .filter(lead::Column::ProductId.eq(product.id.to_string()))
@@ -170,6 +172,7 @@ impl SeaOrderRepository {
                 credit_pick: Set(None),
                 open: Set(delivered < line.quantity),
                 created_at: Set(now_ms),
+                replacements_owed: Set(0),
             };
             order_line::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
         }
@@ -373,7 +376,7 @@ impl SeaOrderRepository {
         let now_ms = to_millis(now);
         let done = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(cancelled.as_str()))
-            .col_expr(order::Column::RefundedMinor, Expr::value(minor(&key, refund)?))
+            .col_expr(order::Column::RefundedMinor, Expr::col(order::Column::RefundedMinor).add(minor(&key, refund)?))
             .col_expr(order::Column::CancelledAt, Expr::value(now_ms))
             .col_expr(order::Column::UpdatedAt, Expr::value(now_ms))
             .filter(order::Column::Id.eq(key.as_str()))

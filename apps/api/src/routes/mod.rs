@@ -1,7 +1,9 @@
 //! Route modules, one per resource; each exposes `configure(&mut ServiceConfig)`.
 
+pub mod as_claims;
 pub mod auth;
 pub mod docs;
+pub mod files;
 pub mod health;
 pub mod intake;
 pub mod leads;

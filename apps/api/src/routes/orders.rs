@@ -10,14 +10,12 @@ use domain::order::{NewOrderLines, Order, OrderStatus};
 use domain::ports::ReferenceRepository;
 use infra::orders::OrderFilter;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
-use crate::params::PageParams;
+use crate::params::{PageParams, instant};
 use crate::routes::leads::{ActingBody, ActingQuery, ProductRef, optional_body};
 use crate::state::AppState;
 use crate::wire::{Pagination, timestamp};
@@ -239,15 +237,6 @@ pub struct OrdersListWithSummaryResponse {
     pub data: Vec<OrderDto>,
     pub pagination: Pagination,
     pub summary: OrdersSummary,
-}
-
-fn instant(raw: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, ApiError> {
-    match raw.map(str::trim) {
-        None => Ok(None),
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
-            .map(Some)
-            .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 instant, e.g. 2026-11-24T00:00:00Z")),
-    }
 }
 
 /// 주문 목록·통계: the acting user's orders, newest first, with a summary over the

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub state: AppState,
     pub partner_key: String,
     pub operator_key: String,
+    /// The data directory (uploads) when the test did not choose one: removed on drop.
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 pub struct Reply {
@@ -53,8 +55,19 @@ impl TestApp {
         let report = infra::fixtures::seed_demo(&db.db, time::OffsetDateTime::now_utc()).await.expect("demo seed");
         let key = |org: &str| report.new_keys.iter().find(|(o, _)| o == org).expect("demo key").1.clone();
         let keyring = std::sync::Arc::new(testkit::keyring());
-        let state = AppState::new(db.db.clone(), settings(&db, vars), keyring, testkit::JWT_SECRET).expect("state");
-        Self { partner_key: key("mohom"), operator_key: key("ldbds-operator"), db, state }
+        // Uploads land in a directory of the test's own, never in the working tree.
+        let data_dir = if vars.iter().any(|(k, _)| *k == "LDBDS__DATA_DIR") {
+            None
+        } else {
+            Some(tempfile::tempdir().expect("data dir"))
+        };
+        let mut all: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        if let Some(dir) = &data_dir {
+            all.push(("LDBDS__DATA_DIR", dir.path().display().to_string()));
+        }
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let state = AppState::new(db.db.clone(), settings(&db, &all), keyring, testkit::JWT_SECRET).expect("state");
+        Self { partner_key: key("mohom"), operator_key: key("ldbds-operator"), db, state, _data_dir: data_dir }
     }
 
     pub async fn send(&self, req: test::TestRequest) -> Reply {

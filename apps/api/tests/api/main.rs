@@ -5,9 +5,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod abuse;
+mod as_claims;
 mod auth;
 mod distribution;
 mod errors;
+mod files;
 mod health;
 mod helpers;
 mod idempotency;

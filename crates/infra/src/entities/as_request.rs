@@ -13,6 +13,16 @@ pub struct Model {
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The order, line and product the lead was bought through.
+    pub order_id: Option<String>,
+    pub order_line_id: Option<String>,
+    pub product_id: Option<String>,
+    pub requester_org_id: Option<String>,
+    /// `REPLACEMENT` or `REFUND`, once approved.
+    pub compensation: Option<String>,
+    pub auto_approved: bool,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,9 @@ pub struct Model {
     /// Start (UTC ms) of the product-time-zone day `delivered_today` counts.
     pub day_start: Option<i64>,
     pub delivered_today: i64,
+    /// Open (`REQUESTED`/`IN_REVIEW`) and approved AS of the order: its AS cap's counters.
+    pub as_open: i64,
+    pub as_approved: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

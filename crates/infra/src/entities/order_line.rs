@@ -16,6 +16,8 @@ pub struct Model {
     pub credit_pick: Option<i64>,
     pub open: bool,
     pub created_at: i64,
+    /// Units reopened by approved `REPLACEMENT` AS, not yet redelivered.
+    pub replacements_owed: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod api_keys;
+mod as_claims;
+mod files;
 mod idempotency;
 mod import;
 mod intake;

@@ -1,0 +1,234 @@
+//! Evidence uploads: `POST /api/v1/files/presigned` issues an upload URL (201), and
+//! `PUT /api/v1/files/upload/{fileKey}` receives a file on the local store.
+//!
+//! Invariants:
+//! - a URL is issued only for a validated request (type, size, name, purpose) of the
+//!   acting user, whose org and user then own the file key;
+//! - the upload endpoint is authorized by its URL's signature alone; it streams the
+//!   body (bounded by the declared size, not the JSON limit), refuses it at the first
+//!   byte past that size, and stores nothing unless the whole body is exactly the
+//!   declared size, type and magic bytes (see `infra::files`);
+//! - [`From<FileUseError>`](infra::files::FileUseError) gives the AS endpoints the codes
+//!   of a file key that cannot be used.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, post, put, web};
+use domain::files::{NewUpload, UploadRequest};
+use futures_util::StreamExt;
+use infra::files::{FileUseError, IssuedUpload, UploadError, UploadReceipt};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{Caller, acting_user};
+use crate::error::{ApiError, ErrorResponse};
+use crate::state::AppState;
+use crate::wire::timestamp;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(presign).service(receive_upload);
+}
+
+/// 파일 업로드 Presigned URL 발급.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PresignedRequest {
+    /// The user the call acts for (required with an API key).
+    pub mohom_id: Option<String>,
+    /// The client's file name; stored sanitized (no path, no control characters).
+    pub file_name: String,
+    /// `image/jpeg`, `image/png`, `image/webp`, `application/pdf`, `audio/mpeg`,
+    /// `audio/mp4` or `audio/wav` (aliases such as `audio/x-m4a` are accepted and
+    /// answered with the canonical type the upload must send).
+    pub content_type: String,
+    /// Bytes, 1 to 20971520 (20 MiB).
+    pub size: i64,
+    /// `AS_EVIDENCE`.
+    pub purpose: String,
+}
+
+/// Where and how to upload.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PresignedResponse {
+    /// The key to name the file by (e.g. in an AS request's `fileKeys`).
+    pub file_key: Uuid,
+    pub upload_url: String,
+    /// Always `PUT`.
+    pub method: String,
+    /// Headers the upload must send, exactly (`Content-Type`, `Content-Length`).
+    pub headers: BTreeMap<String, String>,
+    /// After this instant the URL is refused.
+    pub expires_at: String,
+}
+
+impl From<IssuedUpload> for PresignedResponse {
+    fn from(issued: IssuedUpload) -> Self {
+        Self {
+            file_key: issued.file_key,
+            upload_url: issued.url,
+            method: issued.method.to_owned(),
+            headers: issued.headers.into_iter().collect(),
+            expires_at: timestamp(issued.expires_at),
+        }
+    }
+}
+
+/// 파일 업로드 Presigned URL 발급: an upload URL for one evidence file, valid for
+/// `files.ttl_secs` (15 minutes by default). The file is usable once the PUT succeeded.
+#[utoipa::path(
+    tag = "files",
+    request_body = PresignedRequest,
+    responses(
+        (status = 201, body = PresignedResponse, description = "the file key and its upload URL"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED (fileName, contentType, size, purpose) or INVALID_JSON"),
+        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
+        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/files/presigned")]
+pub async fn presign(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Json<PresignedRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let user = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
+    crate::idempotency::run(&state, &caller, &req, &body, || async {
+        let upload = NewUpload::parse(&UploadRequest {
+            file_name: &body.file_name,
+            content_type: &body.content_type,
+            size: body.size,
+            purpose: &body.purpose,
+        })?;
+        let issued = state.files.presign(user.org_id, user.id, &upload, state.clock.now()).await?;
+        Ok((StatusCode::CREATED, PresignedResponse::from(issued)))
+    })
+    .await
+}
+
+/// The signed parameters of a local upload URL.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// Unix seconds after which the URL is refused.
+    pub expires: i64,
+    /// HMAC-SHA256 of the URL's parameters, hex.
+    pub signature: String,
+}
+
+/// A stored upload.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadedResponse {
+    pub file_key: Uuid,
+    pub size: u64,
+    /// SHA-256 of the stored bytes, lowercase hex.
+    pub sha256: String,
+    pub uploaded_at: String,
+}
+
+impl From<UploadReceipt> for UploadedResponse {
+    fn from(receipt: UploadReceipt) -> Self {
+        Self {
+            file_key: receipt.file_key,
+            size: receipt.size,
+            sha256: receipt.sha256,
+            uploaded_at: timestamp(receipt.uploaded_at),
+        }
+    }
+}
+
+fn upload_error(err: UploadError) -> ApiError {
+    match err {
+        UploadError::NotLocal | UploadError::InvalidSignature => {
+            ApiError::Forbidden { code: "UPLOAD_URL_INVALID", message: "the upload URL is not valid".to_owned() }
+        }
+        UploadError::Expired => {
+            ApiError::Forbidden { code: "UPLOAD_URL_EXPIRED", message: "the upload URL has expired".to_owned() }
+        }
+        UploadError::AlreadyUploaded => ApiError::conflict("UPLOAD_URL_USED", "this upload URL was already used"),
+        e @ UploadError::ContentTypeMismatch { .. } => {
+            ApiError::Forbidden { code: "UPLOAD_CONTENT_TYPE_MISMATCH", message: e.to_string() }
+        }
+        UploadError::TooLarge { limit } => ApiError::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(0) },
+        e @ (UploadError::Incomplete { .. } | UploadError::ContentMismatch { .. }) => {
+            ApiError::invalid("body", &e.to_string())
+        }
+        UploadError::Io(e) => ApiError::Internal(anyhow::Error::new(e).context("file store")),
+        UploadError::Repo(e) => e.into(),
+    }
+}
+
+/// Local upload: the file's bytes, to the URL `POST /api/v1/files/presigned` returned.
+///
+/// Authorized by the URL's signature alone (no API key). The body must be exactly the
+/// declared size, sent with the declared `Content-Type`, and start with that type's
+/// magic bytes; a URL works once.
+#[utoipa::path(
+    tag = "files",
+    params(("fileKey" = Uuid, Path, description = "The file key"), UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file's bytes, sent with the declared Content-Type (e.g. image/png)"),
+    responses(
+        (status = 200, body = UploadedResponse, description = "stored, with its SHA-256"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED: the body is shorter than declared or is not of the declared type (magic bytes), or a bad path or query"),
+        (status = 403, body = ErrorResponse, description = "UPLOAD_URL_INVALID, UPLOAD_URL_EXPIRED or UPLOAD_CONTENT_TYPE_MISMATCH"),
+        (status = 409, body = ErrorResponse, description = "UPLOAD_URL_USED"),
+        (status = 413, body = ErrorResponse, description = "PAYLOAD_TOO_LARGE: more bytes than declared"),
+    )
+)]
+#[put("/api/v1/files/upload/{fileKey}")]
+pub async fn receive_upload(
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    params: web::Query<UploadParams>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let content_length = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
+    let mut incoming = state
+        .files
+        .begin_upload(
+            path.into_inner(),
+            params.expires,
+            &params.signature,
+            header(CONTENT_TYPE),
+            content_length,
+            state.clock.now(),
+        )
+        .await
+        .map_err(upload_error)?;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::invalid("body", &format!("could not be read: {e}")))?;
+        incoming.write(&chunk).await.map_err(upload_error)?;
+    }
+    let receipt = incoming.finish(state.clock.now()).await.map_err(upload_error)?;
+    Ok(HttpResponse::Ok().json(UploadedResponse::from(receipt)))
+}
+
+impl From<FileUseError> for ApiError {
+    /// The answers to a file key an AS request cannot use: another owner's key is
+    /// "not found" like an unknown one.
+    fn from(err: FileUseError) -> Self {
+        match err {
+            FileUseError::NotFound(key) => ApiError::not_found("FILE_NOT_FOUND", format!("no file {key} among yours")),
+            FileUseError::NotUploaded(key) => {
+                ApiError::conflict("FILE_NOT_UPLOADED", format!("file {key} is not uploaded completely"))
+            }
+            FileUseError::WrongPurpose(key) => {
+                ApiError::conflict("FILE_WRONG_PURPOSE", format!("file {key} was uploaded for another purpose"))
+            }
+            FileUseError::AlreadyAttached(key) => {
+                ApiError::conflict("FILE_ALREADY_ATTACHED", format!("file {key} is already attached to an AS request"))
+            }
+            FileUseError::Repo(e) => e.into(),
+        }
+    }
+}

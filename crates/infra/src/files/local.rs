@@ -1,0 +1,346 @@
+//! The local store: files under `{data_dir}/files/{file_key}`, uploaded to this server
+//! with a URL signed by HMAC-SHA256.
+//!
+//! Invariants:
+//! - the URL signature is `HMAC-SHA256(url_key, framed(v1, file_key, expires, content
+//!   type, size))`; `url_key` is derived with HKDF from the keyring's blind-index key
+//!   material under its own label, so there is no new secret to configure and it never
+//!   equals a key used for anything else; changing any parameter, or the signature,
+//!   makes the URL invalid;
+//! - a body is written to a temporary file in the target directory while it is hashed
+//!   (SHA-256) and counted; the first byte past the declared size, a sniffed type that
+//!   is not the declared one, or a body that ends short, removes the temporary file;
+//! - a complete body is hard-linked to its final name, which fails if that name exists
+//!   (the first complete upload wins), and only then is the row marked `UPLOADED`; if
+//!   that update fails, the final file is removed again.
+
+use std::path::PathBuf;
+
+use domain::error::RepoError;
+use domain::files::{FileStorage, FileType, PresignedPut, SNIFF_LEN, StoredObject, UploadTarget};
+use ring::digest;
+use ring::hkdf::{HKDF_SHA256, Salt};
+use ring::hmac;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+use super::{PENDING, UPLOADED, UploadError};
+use crate::crypto::{BlindIndex, Keyring};
+use crate::db::Db;
+use crate::entities::uploaded_file;
+use crate::reference::unavailable;
+use crate::to_millis;
+
+const URL_KEY_SALT: &[u8] = b"ldbds-upload-url-v1";
+const URL_KEY_INFO: &[u8] = b"upload-url-hmac";
+/// The per-purpose key the keyring derives from its index root key for this store.
+const URL_KEY_SOURCE: BlindIndex =
+    BlindIndex { table: "uploaded_files", column: "upload_url", name: "hmac", bits: 256 };
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Length-prefixed parts: unambiguous for any contents.
+fn framed(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// Files in a directory of this server, uploaded through signed URLs.
+pub struct LocalStore {
+    dir: PathBuf,
+    base_url: String,
+    url_key: hmac::Key,
+}
+
+impl LocalStore {
+    /// A store under `dir` (created on the first upload) whose URLs start with
+    /// `base_url` (`http://host:port`).
+    ///
+    /// # Errors
+    /// When HKDF cannot derive the URL key (never with a valid keyring).
+    pub fn new(dir: PathBuf, base_url: String, keyring: &Keyring) -> anyhow::Result<Self> {
+        // The keyring's per-purpose HMAC of a fixed label is secret key material of its own;
+        // HKDF turns it into the URL key under this store's label.
+        let material = keyring.blind_index(&URL_KEY_SOURCE, "ldbds/upload-url/v1");
+        let prk = Salt::new(HKDF_SHA256, URL_KEY_SALT).extract(material.as_bytes());
+        let info = [URL_KEY_INFO];
+        let okm = prk.expand(&info, hmac::HMAC_SHA256).map_err(|_| anyhow::anyhow!("HKDF expand failed"))?;
+        Ok(Self { dir, base_url: base_url.trim_end_matches('/').to_owned(), url_key: hmac::Key::from(okm) })
+    }
+
+    fn message(file_key: Uuid, expires: i64, content_type: &str, size: u64) -> Vec<u8> {
+        framed(&[
+            b"ldbds-upload/v1",
+            file_key.to_string().as_bytes(),
+            expires.to_string().as_bytes(),
+            content_type.as_bytes(),
+            size.to_string().as_bytes(),
+        ])
+    }
+
+    /// The hex signature of an upload URL's parameters.
+    #[must_use]
+    pub fn sign(&self, file_key: Uuid, expires: i64, content_type: &str, size: u64) -> String {
+        hex(hmac::sign(&self.url_key, &Self::message(file_key, expires, content_type, size)).as_ref())
+    }
+
+    /// Whether `signature` signs these parameters (constant-time).
+    #[must_use]
+    pub fn verify(&self, file_key: Uuid, expires: i64, content_type: &str, size: u64, signature: &str) -> bool {
+        unhex(signature).is_some_and(|tag| {
+            hmac::verify(&self.url_key, &Self::message(file_key, expires, content_type, size), &tag).is_ok()
+        })
+    }
+
+    fn final_path(&self, file_key: Uuid) -> PathBuf {
+        self.dir.join(file_key.to_string())
+    }
+
+    /// Opens a temporary file for the body of `file_key`.
+    pub(super) async fn receive(
+        &self,
+        db: Db,
+        file_key: Uuid,
+        file_type: FileType,
+        size: u64,
+    ) -> Result<IncomingFile, UploadError> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let temp_path = self.dir.join(format!(".{file_key}.{}.part", Uuid::now_v7().simple()));
+        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&temp_path).await?;
+        Ok(IncomingFile {
+            db,
+            file_key,
+            file_type,
+            size,
+            final_path: self.final_path(file_key),
+            temp_path,
+            file: Some(file),
+            hasher: digest::Context::new(&digest::SHA256),
+            received: 0,
+            head: Vec::with_capacity(SNIFF_LEN),
+        })
+    }
+}
+
+impl FileStorage for LocalStore {
+    fn presign_put(&self, target: &UploadTarget) -> Result<PresignedPut, RepoError> {
+        let expires = target.expires_at.unix_timestamp();
+        let content_type = target.file_type.content_type();
+        let signature = self.sign(target.file_key, expires, content_type, target.size);
+        Ok(PresignedPut {
+            url: format!(
+                "{}/api/v1/files/upload/{}?expires={expires}&signature={signature}",
+                self.base_url, target.file_key
+            ),
+            headers: vec![
+                ("Content-Type".to_owned(), content_type.to_owned()),
+                ("Content-Length".to_owned(), target.size.to_string()),
+            ],
+            expires_at: target.expires_at,
+        })
+    }
+
+    async fn stat(&self, file_key: Uuid) -> Result<Option<StoredObject>, RepoError> {
+        let path = self.final_path(file_key);
+        let io = |e: std::io::Error| RepoError::Unavailable(format!("file store: {e}"));
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let size = file.metadata().await.map_err(io)?.len();
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        (&mut file).take(SNIFF_LEN as u64).read_to_end(&mut head).await.map_err(io)?;
+        Ok(Some(StoredObject { size, content_type: None, head: Some(head) }))
+    }
+}
+
+/// What a completed upload stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadReceipt {
+    pub file_key: Uuid,
+    pub size: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+    pub uploaded_at: OffsetDateTime,
+}
+
+/// The body of one local upload being received. Dropping it before
+/// [`IncomingFile::finish`] succeeds removes everything it wrote.
+pub struct IncomingFile {
+    db: Db,
+    file_key: Uuid,
+    file_type: FileType,
+    size: u64,
+    final_path: PathBuf,
+    temp_path: PathBuf,
+    file: Option<tokio::fs::File>,
+    hasher: digest::Context,
+    received: u64,
+    head: Vec<u8>,
+}
+
+impl IncomingFile {
+    /// How many leading bytes decide the type: all of a file shorter than [`SNIFF_LEN`].
+    fn sniff_len(&self) -> usize {
+        usize::try_from(self.size).map_or(SNIFF_LEN, |size| size.min(SNIFF_LEN))
+    }
+
+    /// Takes the next chunk of the body.
+    ///
+    /// # Errors
+    /// [`UploadError::TooLarge`] at the first byte past the declared size;
+    /// [`UploadError::ContentMismatch`] as soon as the leading bytes show another type;
+    /// [`UploadError::Io`] when the temporary file cannot be written.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), UploadError> {
+        let len = chunk.len() as u64;
+        if self.received + len > self.size {
+            return Err(UploadError::TooLarge { limit: self.size });
+        }
+        self.hasher.update(chunk);
+        self.received += len;
+        let wanted = self.sniff_len();
+        if self.head.len() < wanted {
+            let take = (wanted - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+            if self.head.len() == wanted && !self.file_type.matches(&self.head) {
+                return Err(UploadError::ContentMismatch { expected: self.file_type.content_type().to_owned() });
+            }
+        }
+        match self.file.as_mut() {
+            Some(file) => file.write_all(chunk).await?,
+            None => return Err(UploadError::Io(std::io::Error::other("upload already finished"))),
+        }
+        Ok(())
+    }
+
+    /// Completes the upload: the whole declared size arrived, the file is linked into
+    /// place and the row marked `UPLOADED` with its SHA-256.
+    ///
+    /// # Errors
+    /// [`UploadError::Incomplete`] for a short body; [`UploadError::AlreadyUploaded`]
+    /// when another upload of the key completed first; I/O and database errors (the
+    /// final file is then removed and the row stays `PENDING`).
+    pub async fn finish(mut self, now: OffsetDateTime) -> Result<UploadReceipt, UploadError> {
+        if self.received != self.size {
+            return Err(UploadError::Incomplete { expected: self.size, received: self.received });
+        }
+        let Some(mut file) = self.file.take() else {
+            return Err(UploadError::Io(std::io::Error::other("upload already finished")));
+        };
+        file.flush().await?;
+        file.sync_all().await?;
+        drop(file);
+        match tokio::fs::hard_link(&self.temp_path, &self.final_path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(UploadError::AlreadyUploaded),
+            Err(e) => return Err(e.into()),
+        }
+        let sha256 = hex(self.hasher.clone().finish().as_ref());
+        let marked = uploaded_file::Entity::update_many()
+            .col_expr(uploaded_file::Column::Status, Expr::value(UPLOADED))
+            .col_expr(uploaded_file::Column::Sha256, Expr::value(sha256.clone()))
+            .col_expr(uploaded_file::Column::UploadedAt, Expr::value(to_millis(now)))
+            .filter(uploaded_file::Column::FileKey.eq(self.file_key.to_string()))
+            .filter(uploaded_file::Column::Status.eq(PENDING))
+            .exec(self.db.conn())
+            .await;
+        let outcome = match marked {
+            Ok(result) if result.rows_affected == 1 => Ok(()),
+            Ok(_) => Err(UploadError::AlreadyUploaded),
+            Err(e) => Err(UploadError::Repo(unavailable(e))),
+        };
+        if let Err(e) = outcome {
+            let _ = tokio::fs::remove_file(&self.final_path).await;
+            return Err(e);
+        }
+        Ok(UploadReceipt { file_key: self.file_key, size: self.size, sha256, uploaded_at: now })
+    }
+}
+
+impl Drop for IncomingFile {
+    fn drop(&mut self) {
+        // The temporary name never survives: after a success the final name holds the data.
+        self.file.take();
+        let _ = std::fs::remove_file(&self.temp_path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> LocalStore {
+        let keyring = Keyring::new(crate::crypto::KeyringConfig {
+            keys: vec![(1, [1u8; 32])],
+            active: 1,
+            retired: vec![],
+            index_key: [2u8; 32],
+        })
+        .unwrap();
+        LocalStore::new(PathBuf::from("/nonexistent"), "http://127.0.0.1:8080/".to_owned(), &keyring).unwrap()
+    }
+
+    #[test]
+    fn a_signature_verifies_only_its_own_parameters() {
+        let store = store();
+        let key = Uuid::now_v7();
+        let sig = store.sign(key, 1_800_000_000, "image/png", 1234);
+        assert!(store.verify(key, 1_800_000_000, "image/png", 1234, &sig));
+        assert!(!store.verify(Uuid::now_v7(), 1_800_000_000, "image/png", 1234, &sig), "key");
+        assert!(!store.verify(key, 1_800_000_001, "image/png", 1234, &sig), "expires");
+        assert!(!store.verify(key, 1_800_000_000, "image/jpeg", 1234, &sig), "type");
+        assert!(!store.verify(key, 1_800_000_000, "image/png", 1235, &sig), "size");
+        let mut flipped = sig.clone().into_bytes();
+        flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
+        assert!(!store.verify(key, 1_800_000_000, "image/png", 1234, &String::from_utf8(flipped).unwrap()));
+        assert!(!store.verify(key, 1_800_000_000, "image/png", 1234, "zz"), "not hex");
+        assert!(!store.verify(key, 1_800_000_000, "image/png", 1234, ""), "empty");
+    }
+
+    #[test]
+    fn another_keyring_signs_differently_and_the_url_carries_the_parameters() {
+        let other = LocalStore::new(
+            PathBuf::from("/x"),
+            "http://h".to_owned(),
+            &Keyring::new(crate::crypto::KeyringConfig {
+                keys: vec![(1, [1u8; 32])],
+                active: 1,
+                retired: vec![],
+                index_key: [3u8; 32],
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        let key = Uuid::now_v7();
+        assert_ne!(store().sign(key, 1, "image/png", 1), other.sign(key, 1, "image/png", 1));
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let target = UploadTarget { file_key: key, file_type: FileType::Pdf, size: 10, issued_at: at, expires_at: at };
+        let put = store().presign_put(&target).unwrap();
+        assert!(
+            put.url
+                .starts_with(&format!("http://127.0.0.1:8080/api/v1/files/upload/{key}?expires=1800000000&signature="))
+        );
+        assert_eq!(put.headers[0], ("Content-Type".to_owned(), "application/pdf".to_owned()));
+    }
+}

@@ -1,0 +1,998 @@
+//! AS claims under concurrency, on both databases: one open AS per lead, a transition
+//! moves an AS once, the order's cap holds, an approved `REPLACEMENT` is delivered
+//! exactly once, a `REFUND` adds one unit price (and survives the order's cancel), the
+//! window's edges, and a rejection that leaves ownership as it was. Every outcome is
+//! checked against the rows too (`as_requests`, `as_status_history`, `assignments`,
+//! `order_lines`, `orders`, `leads`, `audit_log`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use domain::as_claim::{AsAction, AsRefusal, WindowState};
+use domain::identity::{MohomId, Role, User, UserStatus};
+use domain::lead::{AsStatus, AssignmentSource, LeadFields, NewLead};
+use domain::order::{NewOrderLines, amounts};
+use domain::pii::{Email, PersonName, PhoneNumber};
+use domain::ports::{PiiAccess, ReferenceRepository, UserRepository};
+use domain::reference::{AsReasonCode, Compensation, Product};
+use infra::as_claims::{AsActor, AsClaim, AsError, AsScope, NewAsClaim};
+use infra::intake::{IntakeIds, IntakeOutcome};
+use infra::leads::SeaLeadRepository;
+use infra::orders::SeaOrderRepository;
+use infra::reference::SeaReferenceRepository;
+use infra::users::SeaUserRepository;
+use sea_orm::{ConnectionTrait, Statement};
+use testkit::TestDb;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Barrier;
+use uuid::Uuid;
+
+testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads = 4);
+    two_claims_on_one_lead_at_once_one_wins => one_claim_wins_body;
+    approve_racing_cancel_moves_the_as_once => approve_cancel_race_body;
+    review_racing_a_decision_keeps_the_history_a_chain => review_decision_race_body;
+    the_order_cap_holds_under_concurrent_claims => cap_race_body;
+    a_replacement_is_delivered_exactly_once_even_when_approvals_race_intake => replacement_race_body;
+    owed_replacements_go_to_the_next_intakes => replacement_waits_body;
+    an_import_delivers_owed_replacements_first => replacement_import_body;
+    a_refund_adds_one_unit_price_and_survives_cancel => refund_body;
+    an_approval_racing_the_order_cancel_settles_the_unit_once => approve_order_cancel_race_body;
+    the_window_edges_one_second_inside_and_outside => window_edges_body;
+    a_rejected_claim_leaves_ownership_as_it_was => rejected_body;
+}
+
+// ---------------------------------------------------------------------------------------
+// Setup
+
+/// The demo fixtures and repositories over one database.
+struct World {
+    org: Uuid,
+    reference: SeaReferenceRepository,
+    users: SeaUserRepository,
+    orders: Arc<SeaOrderRepository>,
+    leads: Arc<SeaLeadRepository>,
+}
+
+async fn world(db: &TestDb) -> World {
+    infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
+    let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
+    let keyring = Arc::new(testkit::keyring());
+    World {
+        org,
+        reference: SeaReferenceRepository::new(db.db.conn().clone()),
+        users: SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring)),
+        orders: Arc::new(SeaOrderRepository::new(db.db.clone())),
+        leads: Arc::new(SeaLeadRepository::new(db.db.clone(), keyring)),
+    }
+}
+
+async fn product(db: &TestDb, w: &World, code: &str) -> Arc<Product> {
+    let id = infra::fixtures::product_id_by_code(db.db.conn(), code).await.unwrap().unwrap();
+    Arc::new(w.reference.find_product(id).await.unwrap().unwrap())
+}
+
+async fn buyer(w: &World, name: &str) -> User {
+    let now = OffsetDateTime::now_utc();
+    let user = User {
+        id: domain::ids::new_id(),
+        org_id: w.org,
+        mohom_id: MohomId::parse(name).unwrap(),
+        role: Role::Member,
+        team_id: None,
+        name: PersonName::parse("구매자").unwrap(),
+        phone: Some(PhoneNumber::parse("010-1234-5678").unwrap()),
+        email: Some(Email::parse("b@example.com").unwrap()),
+        status: UserStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    w.users.insert(&user).await.unwrap();
+    user
+}
+
+/// A phone no other lead of this process has (duplicates are checked per product).
+fn fresh_phone() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("010-{:04}-{:04}", 2000 + n / 10_000, n % 10_000)
+}
+
+fn new_lead(product: &Product, region: &str, at: OffsetDateTime) -> NewLead {
+    let product_text = product.id.to_string();
+    let phone = fresh_phone();
+    let fields = LeadFields {
+        product_id: Some(&product_text),
+        name: Some("홍길동"),
+        phone: Some(&phone),
+        region: Some(region),
+        ..LeadFields::default()
+    };
+    NewLead::parse(&fields, at.date()).unwrap()
+}
+
+async fn intake(
+    leads: &SeaLeadRepository,
+    product: &Product,
+    org: Uuid,
+    region: &str,
+    at: OffsetDateTime,
+) -> IntakeOutcome {
+    let new = new_lead(product, region, at);
+    leads.intake(product, &new, &IntakeIds::default(), org, domain::ids::new_id(), at).await.unwrap()
+}
+
+/// A buyer's order and the leads it bought at its creation.
+struct Bought {
+    user: User,
+    order: Uuid,
+    line: String,
+    leads: Vec<Uuid>,
+}
+
+/// `pooled` leads wait in the pool (intake one minute before `at`), then a buyer orders
+/// `quantity` at `at`: the order takes them all at once, so every lead's purchase time
+/// is `at`.
+#[allow(clippy::too_many_arguments)]
+async fn bought(
+    db: &TestDb,
+    w: &World,
+    product: &Product,
+    name: &str,
+    region: &str,
+    pooled: usize,
+    quantity: i64,
+    at: OffsetDateTime,
+) -> Bought {
+    let mut leads = Vec::new();
+    for _ in 0..pooled {
+        match intake(&w.leads, product, w.org, region, at - Duration::minutes(1)).await {
+            IntakeOutcome::Pooled { lead } => leads.push(lead),
+            other => panic!("setup: the lead should wait in the pool: {other:?}"),
+        }
+    }
+    let user = buyer(w, name).await;
+    let lines = NewOrderLines::parse(&[(region.to_owned(), quantity)], None, |_| true).unwrap();
+    let order = w.orders.create(&user, product, &lines, None, at).await.unwrap();
+    let line = text(db, &format!("SELECT id AS v FROM order_lines WHERE order_id = '{order}'")).await.unwrap();
+    let owned = count(db, &format!("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id = '{}'", user.id)).await;
+    assert_eq!(owned, i64::try_from(pooled).unwrap(), "setup: the order took every pooled lead");
+    Bought { user, order, line, leads }
+}
+
+// ---------------------------------------------------------------------------------------
+// Acting
+
+const OPERATOR: AsActor<'static> = AsActor { label: "user:operator", user_id: None, org_id: None, request_id: None };
+
+async fn claim(leads: &SeaLeadRepository, user: &User, lead: Uuid, now: OffsetDateTime) -> Result<AsClaim, AsError> {
+    let label = format!("user:{}", user.id);
+    let actor = AsActor { label: &label, user_id: Some(user.id), org_id: Some(user.org_id), request_id: None };
+    let new = NewAsClaim {
+        lead_id: lead,
+        reason: AsReasonCode::Duplicate,
+        description: "이미 받은 고객입니다".to_owned(),
+        file_keys: vec![],
+    };
+    leads.claim_as(user, &new, &actor, now).await
+}
+
+/// Review, approve or reject, by the operator.
+async fn decide(
+    leads: &SeaLeadRepository,
+    id: Uuid,
+    action: AsAction,
+    now: OffsetDateTime,
+) -> Result<AsClaim, AsError> {
+    leads.act_on_as(id, action, AsScope::Operator, &OPERATOR, Some("검토 완료"), now).await
+}
+
+/// Cancel, by the requester.
+async fn cancel(leads: &SeaLeadRepository, user: &User, id: Uuid, now: OffsetDateTime) -> Result<AsClaim, AsError> {
+    let label = format!("user:{}", user.id);
+    let actor = AsActor { label: &label, user_id: Some(user.id), org_id: Some(user.org_id), request_id: None };
+    leads.act_on_as(id, AsAction::Cancel, AsScope::Requester(user.id), &actor, None, now).await
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the rows
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    let backend = db.db.backend();
+    let row = db.db.conn().query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn text(db: &TestDb, sql: &str) -> Option<String> {
+    let backend = db.db.backend();
+    let row = db.db.conn().query_one_raw(Statement::from_string(backend, sql)).await.unwrap()?;
+    row.try_get::<Option<String>>("", "v").unwrap()
+}
+
+/// `as_open`, `as_approved`, `delivered`, `status` of an order.
+async fn order_counters(db: &TestDb, order: Uuid) -> (i64, i64, i64, String) {
+    let id = format!("'{order}'");
+    (
+        count(db, &format!("SELECT as_open AS n FROM orders WHERE id = {id}")).await,
+        count(db, &format!("SELECT as_approved AS n FROM orders WHERE id = {id}")).await,
+        count(db, &format!("SELECT delivered AS n FROM orders WHERE id = {id}")).await,
+        text(db, &format!("SELECT status AS v FROM orders WHERE id = {id}")).await.unwrap(),
+    )
+}
+
+/// `delivered`, `replacements_owed`, `open` (0/1) of an order line.
+async fn line_counters(db: &TestDb, line: &str) -> (i64, i64, i64) {
+    (
+        count(db, &format!("SELECT delivered AS n FROM order_lines WHERE id = '{line}'")).await,
+        count(db, &format!("SELECT replacements_owed AS n FROM order_lines WHERE id = '{line}'")).await,
+        count(db, &format!("SELECT COUNT(*) AS n FROM order_lines WHERE id = '{line}' AND open = TRUE")).await,
+    )
+}
+
+async fn lead_status(db: &TestDb, lead: Uuid) -> (String, Option<String>, Option<String>, Option<String>) {
+    let q = |col: &str| format!("SELECT {col} AS v FROM leads WHERE id = '{lead}'");
+    (
+        text(db, &q("status")).await.unwrap(),
+        text(db, &q("owner_user_id")).await,
+        text(db, &q("assignment_id")).await,
+        text(db, &q("latest_as_status")).await,
+    )
+}
+
+/// Leads with more than one open assignment (must stay 0).
+async fn doubly_owned(db: &TestDb) -> i64 {
+    count(
+        db,
+        "SELECT COUNT(*) AS n FROM (SELECT lead_id FROM assignments WHERE ended_at IS NULL \
+         GROUP BY lead_id HAVING COUNT(*) > 1) d",
+    )
+    .await
+}
+
+/// Owned leads whose row does not name their one open assignment (must stay 0).
+async fn misnamed(db: &TestDb) -> i64 {
+    count(
+        db,
+        "SELECT COUNT(*) AS n FROM leads l WHERE l.owner_user_id IS NOT NULL AND NOT EXISTS \
+         (SELECT 1 FROM assignments a WHERE a.lead_id = l.id AND a.ended_at IS NULL \
+          AND a.owner_user_id = l.owner_user_id AND a.id = l.assignment_id)",
+    )
+    .await
+}
+
+async fn audited(db: &TestDb, action: &str) -> i64 {
+    count(db, &format!("SELECT COUNT(*) AS n FROM audit_log WHERE action = '{action}'")).await
+}
+
+fn minor(money: domain::money::Money) -> i64 {
+    money.to_minor().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. One open AS per lead
+
+/// 8 claims on one lead at once, for a product whose claim locks the order only
+/// (RE-HCM-APT) and one whose claim locks the pool first (INS-HEALTH, auto-approval on).
+async fn one_claim_wins_body(db: TestDb) {
+    let w = world(&db).await;
+    for (code, region) in [("RE-HCM-APT", "79"), ("INS-HEALTH", "서울")] {
+        let p = product(&db, &w, code).await;
+        let b = bought(&db, &w, &p, &format!("one-{}", code.to_lowercase()), region, 10, 10, now()).await;
+        let lead = b.leads[0];
+        let barrier = Arc::new(Barrier::new(8));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (leads, user, barrier) = (Arc::clone(&w.leads), b.user.clone(), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    claim(&leads, &user, lead, now()).await
+                })
+            })
+            .collect();
+        let mut won = Vec::new();
+        let mut already_open = 0;
+        let mut other = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(claim) => won.push(claim),
+                Err(AsError::Refused(AsRefusal::AlreadyOpen)) => already_open += 1,
+                Err(e) => other.push(format!("{e:?}")),
+            }
+        }
+        assert!(other.is_empty(), "{code}: a losing claim must be AlreadyOpen, nothing else: {other:?}");
+        assert_eq!((won.len(), already_open), (1, 7), "{code}: exactly one claim wins");
+        let claim = &won[0];
+        assert_eq!(claim.status, AsStatus::Requested);
+        assert!(!claim.auto_approved, "DUPLICATE is never a plain case");
+        assert_eq!(claim.history.len(), 1);
+        assert_eq!(claim.order_id, Some(b.order));
+        let order = format!("'{}'", b.order);
+        assert_eq!(count(&db, &format!("SELECT COUNT(*) AS n FROM as_requests WHERE lead_id = '{lead}'")).await, 1);
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM as_status_history h JOIN as_requests r ON r.id = h.as_id \
+                     WHERE r.order_id = {order}"
+                )
+            )
+            .await,
+            1
+        );
+        assert_eq!(order_counters(&db, b.order).await, (1, 0, 10, "COMPLETED".to_owned()));
+        let (status, owner, _, latest) = lead_status(&db, lead).await;
+        assert_eq!((status.as_str(), latest.as_deref()), ("ASSIGNED", Some("REQUESTED")));
+        assert_eq!(owner, Some(b.user.id.to_string()), "a claim does not move the lead");
+    }
+    assert_eq!(audited(&db, "as.create").await, 2, "one audit row per created AS");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. A transition moves an AS once
+
+/// 10 rounds of: claim a lead, then its operator's approval and its requester's cancel at
+/// once. RE-HCM-APT (REPLACEMENT, no pool lead waiting): an order of 60 keeps its cap
+/// (20 % of what stays delivered) above the approvals.
+async fn approve_cancel_race_body(db: TestDb) {
+    let w = world(&db).await;
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let b = bought(&db, &w, &p, "race-ac", "79", 60, 60, now()).await;
+    const ROUNDS: usize = 10;
+    let mut approved = Vec::new();
+    let mut cancelled = Vec::new();
+    for round in 0..ROUNDS {
+        let lead = b.leads[round];
+        let as_id = claim(&w.leads, &b.user, lead, now()).await.unwrap().id;
+        let barrier = Arc::new(Barrier::new(2));
+        let approve = {
+            let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                decide(&leads, as_id, AsAction::Approve, now()).await
+            })
+        };
+        let cancelling = {
+            let (leads, user, barrier) = (Arc::clone(&w.leads), b.user.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                cancel(&leads, &user, as_id, now()).await
+            })
+        };
+        let (approve, cancelling) = (approve.await.unwrap(), cancelling.await.unwrap());
+        match (approve, cancelling) {
+            (Ok(won), Err(AsError::Refused(AsRefusal::InvalidState { status, action }))) => {
+                assert_eq!((won.status, status, action), (AsStatus::Approved, AsStatus::Approved, AsAction::Cancel));
+                assert_eq!(won.compensation, Some(Compensation::Replacement));
+                approved.push((as_id, lead));
+            }
+            (Err(AsError::Refused(AsRefusal::InvalidState { status, action })), Ok(won)) => {
+                assert_eq!((won.status, status, action), (AsStatus::Cancelled, AsStatus::Cancelled, AsAction::Approve));
+                assert_eq!(won.compensation, None);
+                cancelled.push((as_id, lead));
+            }
+            (a, c) => {
+                panic!("round {round}: exactly one of approve/cancel must win, the other InvalidState: {a:?} / {c:?}")
+            }
+        }
+        let stored = w.leads.get_as(as_id, AsScope::Operator).await.unwrap().unwrap();
+        assert_eq!(stored.history.len(), 2, "round {round}: the loser wrote no history");
+        assert_eq!(stored.history[1].from, Some(AsStatus::Requested));
+        assert_eq!(stored.history[1].to, stored.status);
+    }
+    eprintln!("approve won {} rounds, cancel won {}", approved.len(), cancelled.len());
+    let n_approved = i64::try_from(approved.len()).unwrap();
+    let rounds = i64::try_from(ROUNDS).unwrap();
+    assert_eq!(
+        order_counters(&db, b.order).await,
+        (
+            0,
+            n_approved,
+            60 - n_approved,
+            if n_approved > 0 { "IN_PROGRESS".to_owned() } else { "COMPLETED".to_owned() }
+        )
+    );
+    assert_eq!(line_counters(&db, &b.line).await, (60 - n_approved, n_approved, i64::from(n_approved > 0)));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, rounds);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 2 * rounds);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests WHERE status = 'APPROVED'").await, n_approved);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM as_requests WHERE status = 'CANCELLED'").await,
+        rounds - n_approved
+    );
+    assert_eq!(
+        (audited(&db, "as.create").await, audited(&db, "as.approve").await, audited(&db, "as.cancel").await),
+        (rounds, n_approved, rounds - n_approved)
+    );
+    for (_, lead) in &approved {
+        let (status, owner, assignment, latest) = lead_status(&db, *lead).await;
+        assert_eq!((status.as_str(), owner, assignment, latest.as_deref()), ("RETURNED", None, None, Some("APPROVED")));
+    }
+    for (_, lead) in &cancelled {
+        let (status, owner, _, latest) = lead_status(&db, *lead).await;
+        assert_eq!(
+            (status.as_str(), owner, latest.as_deref()),
+            ("ASSIGNED", Some(b.user.id.to_string()), Some("CANCELLED"))
+        );
+    }
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM assignments WHERE end_reason = 'AS_RETURNED'").await,
+        n_approved,
+        "only approvals end assignments"
+    );
+    assert_eq!((doubly_owned(&db).await, misnamed(&db).await), (0, 0));
+}
+
+/// Not in the brief's list, added because the module doc promises that the history moves
+/// with the AS: a review and a decision at once on the same AS. Whichever order they take
+/// effect in, each history row's `from` must be the previous row's `to`
+/// (REQUESTED → IN_REVIEW → APPROVED/REJECTED, or REQUESTED → APPROVED/REJECTED with the
+/// review refused).
+async fn review_decision_race_body(db: TestDb) {
+    let w = world(&db).await;
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let b = bought(&db, &w, &p, "race-rv", "79", 100, 100, now()).await;
+    let mut broken = Vec::new();
+    for round in 0..10 {
+        let lead = b.leads[round];
+        let as_id = claim(&w.leads, &b.user, lead, now()).await.unwrap().id;
+        // Reject half the rounds (nothing moves), approve the others.
+        let decision = if round % 2 == 0 { AsAction::Reject } else { AsAction::Approve };
+        let barrier = Arc::new(Barrier::new(2));
+        let tasks: Vec<_> = [AsAction::Review, decision]
+            .into_iter()
+            .map(|action| {
+                let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    decide(&leads, as_id, action, now()).await
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        assert!(results[1].is_ok(), "round {round}: the decision always applies: {:?}", results[1]);
+        if let Err(e) = &results[0] {
+            assert!(
+                matches!(e, AsError::Refused(AsRefusal::InvalidState { action: AsAction::Review, .. })),
+                "round {round}: {e:?}"
+            );
+        }
+        let stored = w.leads.get_as(as_id, AsScope::Operator).await.unwrap().unwrap();
+        let expected = if results[0].is_ok() { 3 } else { 2 };
+        assert_eq!(stored.history.len(), expected, "round {round}");
+        let chain: Vec<String> = stored
+            .history
+            .iter()
+            .map(|h| format!("{}→{} at {}", h.from.map_or("-", |s| s.as_str()), h.to.as_str(), h.at))
+            .collect();
+        if stored.history.windows(2).any(|pair| pair[1].from != Some(pair[0].to))
+            || stored.history.last().unwrap().to != stored.status
+        {
+            broken.push(format!("round {round}: status {}, history {}", stored.status.as_str(), chain.join(", ")));
+        }
+    }
+    // Found on PostgreSQL (SQLite's write gate hid it): a decision queued behind a review
+    // wrote the status it had read before waiting as its `from`. `move_as` now reads the
+    // AS under its own row lock and keeps the history's times in order.
+    assert!(broken.is_empty(), "history rows must chain (from = previous to): {broken:#?}");
+    assert_eq!(count(&db, "SELECT as_open AS n FROM orders").await, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. The order's cap
+
+/// RE-HCM-APT, 20 delivered: cap 20 % → 4. 20 claims at once on 20 leads.
+async fn cap_race_body(db: TestDb) {
+    let w = world(&db).await;
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let b = bought(&db, &w, &p, "cap", "79", 20, 20, now()).await;
+    assert_eq!(domain::as_claim::as_cap(20, 20), 4);
+    let barrier = Arc::new(Barrier::new(20));
+    let tasks: Vec<_> = b
+        .leads
+        .iter()
+        .map(|&lead| {
+            let (leads, user, barrier) = (Arc::clone(&w.leads), b.user.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                (lead, claim(&leads, &user, lead, now()).await)
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    let mut refused = Vec::new();
+    let mut other = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (_, Ok(claim)) => won.push(claim),
+            (lead, Err(AsError::Refused(AsRefusal::RateExceeded { cap: 4, counted: 4 }))) => refused.push(lead),
+            (_, Err(e)) => other.push(format!("{e:?}")),
+        }
+    }
+    assert!(other.is_empty(), "a claim over the cap is RateExceeded {{ cap: 4, counted: 4 }}: {other:?}");
+    assert_eq!((won.len(), refused.len()), (4, 16));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, 4);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 4);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE latest_as_status IS NOT NULL").await, 4);
+    assert_eq!(audited(&db, "as.create").await, 4);
+    assert_eq!(order_counters(&db, b.order).await, (4, 0, 20, "COMPLETED".to_owned()));
+    // A rejection frees one place: the cap counts open + approved.
+    decide(&w.leads, won[0].id, AsAction::Reject, now()).await.unwrap();
+    assert_eq!(order_counters(&db, b.order).await, (3, 0, 20, "COMPLETED".to_owned()));
+    let again = claim(&w.leads, &b.user, refused[0], now()).await.unwrap();
+    assert_eq!(again.status, AsStatus::Requested);
+    let over = claim(&w.leads, &b.user, refused[1], now()).await;
+    assert!(matches!(over, Err(AsError::Refused(AsRefusal::RateExceeded { cap: 4, counted: 4 }))), "{over:?}");
+    // A cancel frees one too.
+    cancel(&w.leads, &b.user, won[1].id, now()).await.unwrap();
+    claim(&w.leads, &b.user, refused[1], now()).await.unwrap();
+    assert_eq!(order_counters(&db, b.order).await, (4, 0, 20, "COMPLETED".to_owned()));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, 6);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests WHERE status IN ('REQUESTED', 'IN_REVIEW')").await, 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. A replacement is delivered exactly once
+
+const K: usize = 3;
+
+/// INS-HEALTH (REPLACEMENT, cap 10 %): an order of 30 fully delivered (cap 3) and K = 3
+/// open claims (DUPLICATE stays REQUESTED).
+async fn replacement_setup(db: &TestDb, w: &World, name: &str, region: &str) -> (Arc<Product>, Bought, Vec<Uuid>) {
+    let p = product(db, w, "INS-HEALTH").await;
+    let b = bought(db, w, &p, name, region, 30, 30, now()).await;
+    assert_eq!(order_counters(db, b.order).await, (0, 0, 30, "COMPLETED".to_owned()));
+    let mut ids = Vec::new();
+    for &lead in &b.leads[..K] {
+        let claim = claim(&w.leads, &b.user, lead, now()).await.unwrap();
+        assert_eq!(claim.status, AsStatus::Requested);
+        ids.push(claim.id);
+    }
+    (p, b, ids)
+}
+
+/// The state after every owed replacement arrived.
+async fn assert_replaced(db: &TestDb, b: &Bought) {
+    let k = i64::try_from(K).unwrap();
+    let line = format!("'{}'", b.line);
+    assert_eq!(
+        count(
+            db,
+            &format!("SELECT COUNT(*) AS n FROM assignments WHERE order_line_id = {line} AND source = 'REPLACEMENT'")
+        )
+        .await,
+        k,
+        "exactly K replacements"
+    );
+    assert_eq!(
+        count(
+            db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM assignments WHERE order_line_id = {line} AND source = 'REPLACEMENT' \
+                 AND ended_at IS NULL AND owner_user_id = '{}'",
+                b.user.id
+            )
+        )
+        .await,
+        k,
+        "the replacements are the buyer's, open"
+    );
+    assert_eq!(
+        count(db, &format!("SELECT COUNT(*) AS n FROM assignments WHERE order_line_id = {line} AND source = 'ORDER'"))
+            .await,
+        30
+    );
+    assert_eq!(
+        count(db, &format!("SELECT COUNT(*) AS n FROM assignments WHERE order_line_id = {line} AND ended_at IS NULL"))
+            .await,
+        30,
+        "27 ORDER + 3 REPLACEMENT open"
+    );
+    assert_eq!(line_counters(db, &b.line).await, (30, 0, 0), "line: delivered = quantity, nothing owed, closed");
+    assert_eq!(order_counters(db, b.order).await, (0, k, 30, "COMPLETED".to_owned()));
+    assert_eq!(
+        count(
+            db,
+            &format!("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id = '{}' AND status = 'ASSIGNED'", b.user.id)
+        )
+        .await,
+        30
+    );
+    assert_eq!(
+        count(
+            db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM leads WHERE owner_user_id = '{}' AND assignment_source = 'REPLACEMENT'",
+                b.user.id
+            )
+        )
+        .await,
+        k
+    );
+    for &lead in &b.leads[..K] {
+        let (status, owner, assignment, latest) = lead_status(db, lead).await;
+        assert_eq!((status.as_str(), owner, assignment, latest.as_deref()), ("RETURNED", None, None, Some("APPROVED")));
+        assert_eq!(
+            count(
+                db,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM assignments WHERE lead_id = '{lead}' AND ended_at IS NOT NULL \
+                     AND end_reason = 'AS_RETURNED'"
+                )
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(db, &format!("SELECT COUNT(*) AS n FROM assignments WHERE lead_id = '{lead}' AND ended_at IS NULL"))
+                .await,
+            0
+        );
+    }
+    assert_eq!(
+        count(
+            db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM as_requests WHERE order_id = '{}' AND status = 'APPROVED' \
+                 AND compensation = 'REPLACEMENT'",
+                b.order
+            )
+        )
+        .await,
+        k
+    );
+    assert_eq!((doubly_owned(db).await, misnamed(db).await), (0, 0));
+}
+
+/// The K approvals and M = 8 intakes of the same product and region, all at once; four
+/// rounds (one region, one order each), approvals and intakes staggered by a few ms so
+/// that both paths run: an intake delivering an owed replacement, and an
+/// approval taking a lead already waiting in the pool.
+async fn replacement_race_body(db: TestDb) {
+    const M: usize = 8;
+    let w = world(&db).await;
+    let rounds = [("서울", 12, 0), ("부산", 0, 0), ("대구", 4, 0), ("인천", 0, 3)];
+    for (round, (region, approval_delay, intake_delay)) in rounds.into_iter().enumerate() {
+        let (p, b, ids) = replacement_setup(&db, &w, &format!("repl-race-{round}"), region).await;
+        let barrier = Arc::new(Barrier::new(K + M));
+        let approvals: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(approval_delay)).await;
+                    decide(&leads, id, AsAction::Approve, now()).await
+                })
+            })
+            .collect();
+        let intakes: Vec<_> = (0..M)
+            .map(|i| {
+                let (leads, p, barrier, org) = (Arc::clone(&w.leads), Arc::clone(&p), Arc::clone(&barrier), w.org);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    // Staggered, so that some arrive before the approvals and some after.
+                    let delay = intake_delay + 2 * u64::try_from(i).unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                    let new = new_lead(&p, region, now());
+                    leads.intake(&p, &new, &IntakeIds::default(), org, domain::ids::new_id(), now()).await
+                })
+            })
+            .collect();
+        for task in approvals {
+            let approved = task.await.unwrap().unwrap();
+            assert_eq!((approved.status, approved.compensation), (AsStatus::Approved, Some(Compensation::Replacement)));
+        }
+        let (mut delivered, mut pooled) = (0, 0);
+        for task in intakes {
+            match task.await.unwrap().unwrap() {
+                IntakeOutcome::Delivered { order, .. } => {
+                    assert_eq!(order, b.order);
+                    delivered += 1;
+                }
+                IntakeOutcome::Pooled { .. } => pooled += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        eprintln!("round {round}: intakes delivered at once {delivered}, pooled {pooled} (approvals took the rest)");
+        assert!(delivered <= K);
+        assert_replaced(&db, &b).await;
+        assert_eq!(
+            count(&db, &format!("SELECT COUNT(*) AS n FROM leads WHERE status = 'POOL' AND region = '{region}'")).await,
+            i64::try_from(M - K).unwrap(),
+            "the other M − K intakes wait in the pool"
+        );
+    }
+    assert_eq!(audited(&db, "as.approve").await, i64::try_from(4 * K).unwrap());
+}
+
+/// The approvals (at once) with an empty pool: the units wait; the next K intakes are the
+/// replacements and the (K+1)-th stays in the pool.
+async fn replacement_waits_body(db: TestDb) {
+    let w = world(&db).await;
+    let (p, b, ids) = replacement_setup(&db, &w, "repl-wait", "서울").await;
+    let barrier = Arc::new(Barrier::new(K));
+    let approvals: Vec<_> = ids
+        .iter()
+        .map(|&id| {
+            let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                decide(&leads, id, AsAction::Approve, now()).await
+            })
+        })
+        .collect();
+    for task in approvals {
+        assert_eq!(task.await.unwrap().unwrap().status, AsStatus::Approved);
+    }
+    let k = i64::try_from(K).unwrap();
+    assert_eq!(order_counters(&db, b.order).await, (0, k, 30 - k, "IN_PROGRESS".to_owned()));
+    assert_eq!(line_counters(&db, &b.line).await, (30 - k, k, 1), "K units reopened and owed");
+    for i in 0..K {
+        match intake(&w.leads, &p, w.org, "서울", now()).await {
+            IntakeOutcome::Delivered { lead, order } => {
+                assert_eq!(order, b.order);
+                let source = text(&db, &format!("SELECT source AS v FROM assignments WHERE lead_id = '{lead}'")).await;
+                assert_eq!(source.as_deref(), Some(AssignmentSource::Replacement.as_str()), "intake {i}");
+            }
+            other => panic!("intake {i} should be a replacement: {other:?}"),
+        }
+        assert_eq!(line_counters(&db, &b.line).await.1, k - i64::try_from(i).unwrap() - 1);
+    }
+    let next = intake(&w.leads, &p, w.org, "서울", now()).await;
+    assert!(matches!(next, IntakeOutcome::Pooled { .. }), "nothing more is owed: {next:?}");
+    assert_replaced(&db, &b).await;
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE status = 'POOL'").await, 1);
+}
+
+/// The import's path (`intake_batch`, deliveries decided in memory) owes the same: of 5
+/// leads, the first K are the replacements.
+async fn replacement_import_body(db: TestDb) {
+    let w = world(&db).await;
+    let (p, b, ids) = replacement_setup(&db, &w, "repl-import", "서울").await;
+    for id in ids {
+        decide(&w.leads, id, AsAction::Approve, now()).await.unwrap();
+    }
+    let at = now();
+    let batch: Vec<(NewLead, IntakeIds)> = (0..5).map(|_| (new_lead(&p, "서울", at), IntakeIds::default())).collect();
+    let outcomes = w.leads.intake_batch(&p, &batch, w.org, domain::ids::new_id(), at).await.unwrap();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            IntakeOutcome::Delivered { lead, order } if i < K => {
+                assert_eq!(*order, b.order);
+                let source = text(&db, &format!("SELECT source AS v FROM assignments WHERE lead_id = '{lead}'")).await;
+                assert_eq!(source.as_deref(), Some("REPLACEMENT"), "lead {i}");
+            }
+            IntakeOutcome::Pooled { .. } if i >= K => {}
+            other => panic!("lead {i}: {other:?}"),
+        }
+    }
+    assert_replaced(&db, &b).await;
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE status = 'POOL'").await, 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Refunds
+
+async fn refund_body(db: TestDb) {
+    let w = world(&db).await;
+    // LOAN-CREDIT: REFUND, prices include VAT; 10 of 20 delivered (cap max(1, 1) = 1).
+    let p = product(&db, &w, "LOAN-CREDIT").await;
+    assert!(!p.prices_exclude_vat);
+    let b = bought(&db, &w, &p, "refund", "서울", 10, 20, now()).await;
+    assert_eq!(order_counters(&db, b.order).await, (0, 0, 10, "IN_PROGRESS".to_owned()));
+    let as_id = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap().id;
+    let approved = decide(&w.leads, as_id, AsAction::Approve, now()).await.unwrap();
+    assert_eq!(approved.compensation, Some(Compensation::Refund));
+    let one = minor(amounts(p.unit_price, 1, false).unwrap().total);
+    assert_eq!(one, minor(p.unit_price));
+    let refunded = |order: Uuid| {
+        let db = &db;
+        async move { count(db, &format!("SELECT refunded_minor AS n FROM orders WHERE id = '{order}'")).await }
+    };
+    assert_eq!(refunded(b.order).await, one, "one unit price");
+    assert_eq!(order_counters(&db, b.order).await, (0, 1, 10, "IN_PROGRESS".to_owned()), "a refund reopens nothing");
+    assert_eq!(line_counters(&db, &b.line).await, (10, 0, 1));
+    let (status, owner, _, _) = lead_status(&db, b.leads[0]).await;
+    assert_eq!((status.as_str(), owner), ("RETURNED", None));
+    // The cancel adds the undelivered remainder to what was refunded.
+    let cancelled = w.orders.cancel(b.user.id, b.order, now()).await.unwrap().unwrap().unwrap();
+    let rest = amounts(p.unit_price, 10, false).unwrap().total;
+    assert_eq!(minor(cancelled.refunded), one + minor(rest));
+    assert_eq!(refunded(b.order).await, one + minor(rest));
+    assert_eq!(w.orders.get(b.user.id, b.order).await.unwrap().unwrap().refunded, cancelled.refunded);
+
+    // RE-HCM-APT (REPLACEMENT, prices exclude VAT): an AS approved after its order was
+    // cancelled is refunded, VAT included, and reopens nothing.
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    assert!(p.prices_exclude_vat);
+    let b = bought(&db, &w, &p, "refund-cancelled", "79", 10, 20, now()).await;
+    let as_id = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap().id;
+    let cancelled = w.orders.cancel(b.user.id, b.order, now()).await.unwrap().unwrap().unwrap();
+    let rest = minor(amounts(p.unit_price, 10, true).unwrap().total);
+    assert_eq!(minor(cancelled.refunded), rest);
+    let approved = decide(&w.leads, as_id, AsAction::Approve, now()).await.unwrap();
+    assert_eq!(approved.compensation, Some(Compensation::Refund));
+    let one = minor(amounts(p.unit_price, 1, true).unwrap().total);
+    assert!(one > minor(p.unit_price), "VAT included: {one}");
+    assert_eq!(refunded(b.order).await, rest + one);
+    assert_eq!(order_counters(&db, b.order).await, (0, 1, 10, "CANCELLED".to_owned()));
+    assert_eq!(line_counters(&db, &b.line).await, (10, 0, 0), "a cancelled order's line owes nothing");
+    let (status, owner, _, _) = lead_status(&db, b.leads[0]).await;
+    assert_eq!((status.as_str(), owner), ("RETURNED", None));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM assignments WHERE source = 'REPLACEMENT'").await, 0);
+}
+
+/// Not in the brief's list: an approval (RE-HCM-APT, REPLACEMENT) racing the cancel of its
+/// order. Whichever commits first, the returned unit is settled once: approval first →
+/// the unit is reopened and the cancel refunds it with the undelivered rest; cancel first
+/// → the approval refunds it (VAT included). Four rounds, one region each, staggered.
+async fn approve_order_cancel_race_body(db: TestDb) {
+    let w = world(&db).await;
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let unit = p.unit_price;
+    for (round, (region, approve_delay, cancel_delay)) in
+        [("79", 0, 0), ("01", 0, 4), ("48", 4, 0), ("92", 0, 0)].into_iter().enumerate()
+    {
+        let b = bought(&db, &w, &p, &format!("race-oc-{round}"), region, 10, 20, now()).await;
+        let as_id = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap().id;
+        let barrier = Arc::new(Barrier::new(2));
+        let approve = {
+            let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tokio::time::sleep(std::time::Duration::from_millis(approve_delay)).await;
+                decide(&leads, as_id, AsAction::Approve, now()).await
+            })
+        };
+        let cancelling = {
+            let (orders, barrier, buyer, order) = (Arc::clone(&w.orders), Arc::clone(&barrier), b.user.id, b.order);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tokio::time::sleep(std::time::Duration::from_millis(cancel_delay)).await;
+                orders.cancel(buyer, order, now()).await
+            })
+        };
+        let approved = approve.await.unwrap().unwrap();
+        cancelling.await.unwrap().unwrap().unwrap().unwrap();
+        let refunded = count(&db, &format!("SELECT refunded_minor AS n FROM orders WHERE id = '{}'", b.order)).await;
+        let (as_open, as_approved, delivered, status) = order_counters(&db, b.order).await;
+        assert_eq!((as_open, as_approved, status.as_str()), (0, 1, "CANCELLED"), "round {round}");
+        match approved.compensation {
+            Some(Compensation::Replacement) => {
+                assert_eq!(delivered, 9, "round {round}: the unit came back before the cancel");
+                assert_eq!(refunded, minor(amounts(unit, 11, true).unwrap().total), "round {round}");
+            }
+            Some(Compensation::Refund) => {
+                assert_eq!(delivered, 10, "round {round}: the cancel came first");
+                let expected =
+                    minor(amounts(unit, 10, true).unwrap().total) + minor(amounts(unit, 1, true).unwrap().total);
+                assert_eq!(refunded, expected, "round {round}");
+            }
+            None => panic!("round {round}: an approval gives a compensation"),
+        }
+        eprintln!("round {round}: approval's compensation {:?}", approved.compensation);
+        // Nothing is delivered to a cancelled order afterwards.
+        let next = intake(&w.leads, &p, w.org, region, now()).await;
+        assert!(matches!(next, IntakeOutcome::Pooled { .. }), "round {round}: {next:?}");
+        assert_eq!(line_counters(&db, &b.line).await.2, 0, "round {round}: the line is closed");
+    }
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM assignments WHERE source = 'REPLACEMENT'").await, 0);
+    assert_eq!((doubly_owned(&db).await, misnamed(&db).await), (0, 0));
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. The window's edges
+
+async fn window_edges_body(db: TestDb) {
+    let w = world(&db).await;
+    let bought_at = time::macros::datetime!(2026-11-20 03:00 UTC);
+    // RE-HCM-APT: 168 h from ASSIGNED, both ends included; cap 20 % of 10 → 2.
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let b = bought(&db, &w, &p, "window", "79", 10, 10, bought_at).await;
+    let end = bought_at + Duration::hours(168);
+    let outside = claim(&w.leads, &b.user, b.leads[1], end + Duration::seconds(1)).await;
+    assert!(
+        matches!(outside, Err(AsError::Refused(AsRefusal::WindowClosed(WindowState::Closed { end: e }))) if e == end),
+        "{outside:?}"
+    );
+    let inside = claim(&w.leads, &b.user, b.leads[0], end - Duration::seconds(1)).await.unwrap();
+    assert_eq!(inside.status, AsStatus::Requested);
+    claim(&w.leads, &b.user, b.leads[2], end).await.expect("the window's end is included");
+    assert_eq!(count(&db, &format!("SELECT COUNT(*) AS n FROM as_requests WHERE order_id = '{}'", b.order)).await, 2);
+
+    // INS-CAR: 48 h from USED; unused → not started. Cap 15 % of 10 → 1.
+    let p = product(&db, &w, "INS-CAR").await;
+    let b = bought(&db, &w, &p, "window-used", "서울", 10, 10, bought_at).await;
+    let lead = b.leads[0];
+    let unused = claim(&w.leads, &b.user, lead, bought_at + Duration::hours(1)).await;
+    assert!(matches!(unused, Err(AsError::Refused(AsRefusal::WindowClosed(WindowState::NotStarted)))), "{unused:?}");
+    let used_at = bought_at + Duration::hours(2);
+    let access = PiiAccess {
+        org_id: b.user.org_id,
+        user_id: Some(b.user.id),
+        actor: format!("user:{}", b.user.id),
+        subject_kind: "lead",
+        subject_id: lead,
+        fields: vec!["phone"],
+        endpoint: "test".into(),
+        request_id: None,
+        at: used_at,
+    };
+    w.leads.use_lead(lead, &b.user, access).await.unwrap().unwrap();
+    let end = used_at + Duration::hours(48);
+    let late = claim(&w.leads, &b.user, lead, end + Duration::seconds(1)).await;
+    assert!(
+        matches!(late, Err(AsError::Refused(AsRefusal::WindowClosed(WindowState::Closed { end: e }))) if e == end),
+        "{late:?}"
+    );
+    claim(&w.leads, &b.user, lead, end - Duration::seconds(1)).await.unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, 3, "a refused claim writes nothing");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 3);
+    assert_eq!(audited(&db, "as.create").await, 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. A rejection
+
+async fn rejected_body(db: TestDb) {
+    let w = world(&db).await;
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let b = bought(&db, &w, &p, "reject", "79", 10, 10, now()).await;
+    let lead = b.leads[0];
+    let before = lead_status(&db, lead).await;
+    assert_eq!(before.0, "ASSIGNED");
+    let first = claim(&w.leads, &b.user, lead, now()).await.unwrap();
+    assert_eq!(Some(first.assignment_id.to_string()), before.2, "the AS names the open assignment");
+    // Another user reaches nothing.
+    let stranger = buyer(&w, "stranger").await;
+    assert!(matches!(cancel(&w.leads, &stranger, first.id, now()).await, Err(AsError::NotFound)));
+    assert!(w.leads.get_as(first.id, AsScope::Requester(stranger.id)).await.unwrap().is_none());
+    assert!(matches!(claim(&w.leads, &stranger, lead, now()).await, Err(AsError::NotFound)));
+    let rejected = decide(&w.leads, first.id, AsAction::Reject, now()).await.unwrap();
+    assert_eq!((rejected.status, rejected.compensation), (AsStatus::Rejected, None));
+    assert!(rejected.decided_at.is_some());
+    let after = lead_status(&db, lead).await;
+    assert_eq!((after.0.as_str(), &after.1, &after.2), ("ASSIGNED", &before.1, &before.2), "ownership as it was");
+    assert_eq!(after.3.as_deref(), Some("REJECTED"));
+    assert_eq!(
+        count(&db, &format!("SELECT COUNT(*) AS n FROM assignments WHERE lead_id = '{lead}' AND ended_at IS NULL"))
+            .await,
+        1
+    );
+    assert_eq!(order_counters(&db, b.order).await, (0, 0, 10, "COMPLETED".to_owned()));
+    assert_eq!(line_counters(&db, &b.line).await, (10, 0, 0));
+    // One open at a time: a new claim is allowed, a third is not.
+    let second = claim(&w.leads, &b.user, lead, now()).await.unwrap();
+    assert_eq!(second.assignment_id, first.assignment_id);
+    let third = claim(&w.leads, &b.user, lead, now()).await;
+    assert!(matches!(third, Err(AsError::Refused(AsRefusal::AlreadyOpen))), "{third:?}");
+    assert_eq!(order_counters(&db, b.order).await, (1, 0, 10, "COMPLETED".to_owned()));
+    let mine = w.leads.get_as(first.id, AsScope::Requester(b.user.id)).await.unwrap().unwrap();
+    let moves: Vec<_> = mine.history.iter().map(|h| (h.from, h.to)).collect();
+    assert_eq!(moves, vec![(None, AsStatus::Requested), (Some(AsStatus::Requested), AsStatus::Rejected)]);
+    assert_eq!(mine.history[1].actor, "user:operator");
+    let listed = w
+        .leads
+        .list_as(&infra::as_claims::AsQuery {
+            requester: Some(b.user.id),
+            status: None,
+            lead_id: Some(lead),
+            from: None,
+            to: None,
+            page: domain::pagination::PageRequest::default(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 2);
+    assert_eq!(listed.items.iter().map(|c| c.status).collect::<Vec<_>>().len(), 2);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 3);
+    assert_eq!((audited(&db, "as.create").await, audited(&db, "as.reject").await), (2, 1));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM assignments WHERE end_reason IS NOT NULL").await, 0);
+}

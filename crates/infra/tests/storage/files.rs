@@ -1,0 +1,440 @@
+//! Evidence files: local uploads (streamed, bounded, sniffed, hashed, single-use), the
+//! S3 confirmation against a fake S3, and the use of file keys by AS requests.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use domain::files::{FilePurpose, FileType, NewUpload};
+use domain::identity::{MohomId, Role, User, UserStatus};
+use domain::pii::PersonName;
+use domain::ports::UserRepository;
+use infra::config::Settings;
+use infra::files::{self, FileUseError, Files, IssuedUpload, UploadError};
+use infra::users::SeaUserRepository;
+use ring::digest::{SHA256, digest};
+use sea_orm::ConnectionTrait;
+use testkit::TestDb;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+testkit::on_both_backends! { tokio::test;
+    a_local_upload_is_stored_with_its_sha256_once => local_upload_body;
+    a_local_upload_stops_at_the_first_byte_past_its_size_and_keeps_nothing => oversize_body;
+    a_wrong_body_keeps_nothing_and_the_row_pending => wrong_body_body;
+    expired_tampered_and_mistyped_uploads_are_refused => refused_urls_body;
+    files_are_used_only_by_their_owner_for_their_purpose_once => use_body;
+    s3_uploads_are_confirmed_by_a_head_before_use => s3_body;
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+fn png_of(size: usize) -> Vec<u8> {
+    let mut body = PNG.to_vec();
+    body.resize(size, 0x42);
+    body
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Fixture {
+    files: Files,
+    org: Uuid,
+    user: Uuid,
+    other_user: Uuid,
+    dir: tempfile::TempDir,
+}
+
+fn settings(db: &TestDb, dir: &Path, vars: &[(&str, &str)]) -> Settings {
+    let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    map.insert("LDBDS__DATABASE__URL".to_owned(), db.url.clone());
+    map.insert("LDBDS__DATA_DIR".to_owned(), dir.display().to_string());
+    Settings::load_from("test", None, map).expect("settings")
+}
+
+fn user(org: Uuid, mohom: &str) -> User {
+    let now = OffsetDateTime::now_utc();
+    User {
+        id: domain::ids::new_id(),
+        org_id: org,
+        mohom_id: MohomId::parse(mohom).unwrap(),
+        role: Role::Member,
+        team_id: None,
+        name: PersonName::parse("사용자").unwrap(),
+        phone: None,
+        email: None,
+        status: UserStatus::Active,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn fixture(db: &TestDb, vars: &[(&str, &str)]) -> Fixture {
+    infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
+    let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
+    let keyring = testkit::keyring();
+    let users = SeaUserRepository::new(db.db.conn().clone(), Arc::new(testkit::keyring()));
+    let (a, b) = (user(org, "f-1"), user(org, "f-2"));
+    users.insert(&a).await.unwrap();
+    users.insert(&b).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::from_settings(db.db.clone(), &settings(db, dir.path(), vars), &keyring).unwrap();
+    Fixture { files, org, user: a.id, other_user: b.id, dir }
+}
+
+fn png_upload(size: u64) -> NewUpload {
+    NewUpload { file_name: "증빙.png".to_owned(), file_type: FileType::Png, size, purpose: FilePurpose::AsEvidence }
+}
+
+/// (expires, signature) of a local upload URL.
+fn url_params(issued: &IssuedUpload) -> (i64, String) {
+    let (_, query) = issued.url.split_once('?').unwrap();
+    let mut expires = 0;
+    let mut signature = String::new();
+    for pair in query.split('&') {
+        match pair.split_once('=').unwrap() {
+            ("expires", v) => expires = v.parse().unwrap(),
+            ("signature", v) => signature = v.to_owned(),
+            _ => {}
+        }
+    }
+    (expires, signature)
+}
+
+/// Every file left in the store's directory (the temporary ones too).
+fn stored_files(dir: &Path) -> Vec<String> {
+    match std::fs::read_dir(dir.join("files")) {
+        Ok(entries) => entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+async fn status_of(db: &TestDb, key: Uuid) -> (String, Option<String>, Option<Uuid>) {
+    files::file_state(db.db.conn(), key).await.unwrap().unwrap()
+}
+
+async fn upload_png(fx: &Fixture, user: Uuid, size: usize, now: OffsetDateTime) -> (Uuid, Vec<u8>) {
+    let issued = fx.files.presign(fx.org, user, &png_upload(size as u64), now).await.unwrap();
+    let (expires, signature) = url_params(&issued);
+    let body = png_of(size);
+    let mut incoming =
+        fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), None, now).await.unwrap();
+    for chunk in body.chunks(7) {
+        incoming.write(chunk).await.unwrap();
+    }
+    incoming.finish(now).await.unwrap();
+    (issued.file_key, body)
+}
+
+async fn local_upload_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let issued = fx.files.presign(fx.org, fx.user, &png_upload(100), now).await.unwrap();
+    assert_eq!(issued.method, "PUT");
+    assert!(issued.url.starts_with(&format!("http://127.0.0.1:8080/api/v1/files/upload/{}?", issued.file_key)));
+    assert_eq!(issued.expires_at.unix_timestamp(), (now + Duration::seconds(900)).unix_timestamp());
+    assert_eq!(status_of(&db, issued.file_key).await.0, "PENDING");
+
+    let (expires, signature) = url_params(&issued);
+    let body = png_of(100);
+    let mut incoming =
+        fx.files.begin_upload(issued.file_key, expires, &signature, Some("Image/PNG "), Some(100), now).await.unwrap();
+    for chunk in body.chunks(3) {
+        incoming.write(chunk).await.unwrap();
+    }
+    let receipt = incoming.finish(now).await.unwrap();
+    let sha = hex(digest(&SHA256, &body).as_ref());
+    assert_eq!((receipt.size, receipt.sha256.as_str()), (100, sha.as_str()));
+    assert_eq!(status_of(&db, issued.file_key).await, ("UPLOADED".to_owned(), Some(sha), None));
+    assert_eq!(stored_files(fx.dir.path()), [issued.file_key.to_string()], "only the final file");
+    assert_eq!(std::fs::read(fx.dir.path().join("files").join(issued.file_key.to_string())).unwrap(), body);
+
+    let again = fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), None, now).await;
+    assert!(matches!(again, Err(UploadError::AlreadyUploaded)), "a URL works once");
+}
+
+async fn oversize_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let issued = fx.files.presign(fx.org, fx.user, &png_upload(50), now).await.unwrap();
+    let (expires, signature) = url_params(&issued);
+    let body = png_of(51);
+
+    let mut incoming =
+        fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), None, now).await.unwrap();
+    incoming.write(&body[..49]).await.unwrap();
+    incoming.write(&body[49..50]).await.unwrap();
+    let refused = incoming.write(&body[50..51]).await;
+    assert!(matches!(refused, Err(UploadError::TooLarge { limit: 50 })), "the 51st byte is refused: {refused:?}");
+    assert!(!stored_files(fx.dir.path()).is_empty(), "the temporary file exists until the upload is dropped");
+    drop(incoming);
+    assert!(stored_files(fx.dir.path()).is_empty(), "nothing kept");
+    assert_eq!(status_of(&db, issued.file_key).await.0, "PENDING");
+
+    let declared = fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), Some(51), now).await;
+    assert!(matches!(declared, Err(UploadError::TooLarge { limit: 50 })), "Content-Length says it before reading");
+
+    // The URL still works for the right body.
+    let mut incoming =
+        fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), None, now).await.unwrap();
+    incoming.write(&body[..50]).await.unwrap();
+    incoming.finish(now).await.unwrap();
+    assert_eq!(status_of(&db, issued.file_key).await.0, "UPLOADED");
+}
+
+async fn wrong_body_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let issued = fx.files.presign(fx.org, fx.user, &png_upload(40), now).await.unwrap();
+    let (expires, signature) = url_params(&issued);
+    let begin = || fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), None, now);
+
+    // A JPEG declared as PNG: refused once the leading bytes are known.
+    let mut jpeg = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0".to_vec();
+    jpeg.resize(40, 0);
+    let mut incoming = begin().await.unwrap();
+    incoming.write(&jpeg[..20]).await.unwrap();
+    let refused = incoming.write(&jpeg[20..]).await;
+    assert!(matches!(refused, Err(UploadError::ContentMismatch { .. })), "{refused:?}");
+    drop(incoming);
+
+    // A body that ends short.
+    let mut incoming = begin().await.unwrap();
+    incoming.write(&png_of(40)[..39]).await.unwrap();
+    let short = incoming.finish(now).await;
+    assert!(matches!(short, Err(UploadError::Incomplete { expected: 40, received: 39 })), "{short:?}");
+
+    assert!(stored_files(fx.dir.path()).is_empty(), "nothing kept");
+    assert_eq!(status_of(&db, issued.file_key).await, ("PENDING".to_owned(), None, None));
+}
+
+async fn refused_urls_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let issued = fx.files.presign(fx.org, fx.user, &png_upload(40), now).await.unwrap();
+    let (expires, signature) = url_params(&issued);
+    let key = issued.file_key;
+    let begin = |key: Uuid, expires: i64, signature: String, content_type: &'static str, at: OffsetDateTime| {
+        let files = fx.files.clone();
+        async move { files.begin_upload(key, expires, &signature, Some(content_type), None, at).await.map(|_| ()) }
+    };
+    let later = now + Duration::seconds(901);
+    assert!(matches!(begin(key, expires, signature.clone(), "image/png", later).await, Err(UploadError::Expired)));
+    let mut tampered = signature.clone().into_bytes();
+    tampered[10] = if tampered[10] == b'a' { b'b' } else { b'a' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for (k, e, s) in [
+        (key, expires, tampered),
+        (key, expires + 3600, signature.clone()),
+        (Uuid::now_v7(), expires, signature.clone()),
+        (key, expires, String::new()),
+    ] {
+        assert!(matches!(begin(k, e, s, "image/png", now).await, Err(UploadError::InvalidSignature)), "{k} {e}");
+    }
+    let mistyped = begin(key, expires, signature.clone(), "image/jpeg", now).await;
+    assert!(matches!(mistyped, Err(UploadError::ContentTypeMismatch { ref expected }) if expected == "image/png"));
+    assert!(stored_files(fx.dir.path()).is_empty(), "nothing written");
+    assert_eq!(status_of(&db, key).await.0, "PENDING");
+    assert!(begin(key, expires, signature, "image/png", now).await.is_ok(), "the genuine URL still works");
+}
+
+async fn use_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let (first, _) = upload_png(&fx, fx.user, 30, now).await;
+    let (second, _) = upload_png(&fx, fx.user, 31, now + Duration::milliseconds(5)).await;
+    let pending = fx.files.presign(fx.org, fx.user, &png_upload(10), now).await.unwrap().file_key;
+    let (theirs, _) = upload_png(&fx, fx.other_user, 30, now).await;
+    let purpose = FilePurpose::AsEvidence;
+
+    let confirmed = fx.files.confirm_for_use(fx.org, fx.user, purpose, &[second, first], now).await.unwrap();
+    assert_eq!(confirmed.iter().map(|f| f.file_key).collect::<Vec<_>>(), [second, first], "in the order given");
+    assert_eq!((confirmed[1].file_name.as_str(), confirmed[1].content_type.as_str()), ("증빙.png", "image/png"));
+    assert_eq!((confirmed[1].size, confirmed[1].sha256.as_ref().map(String::len)), (30, Some(64)));
+    assert!(confirmed[1].uploaded_at.is_some());
+
+    let refusal = |keys: Vec<Uuid>, user: Uuid| {
+        let files = fx.files.clone();
+        let org = fx.org;
+        async move { files.confirm_for_use(org, user, purpose, &keys, now).await.err() }
+    };
+    assert!(matches!(refusal(vec![first, theirs], fx.user).await, Some(FileUseError::NotFound(k)) if k == theirs));
+    let unknown = Uuid::now_v7();
+    assert!(matches!(refusal(vec![unknown], fx.user).await, Some(FileUseError::NotFound(k)) if k == unknown));
+    assert!(matches!(refusal(vec![first, pending], fx.user).await, Some(FileUseError::NotUploaded(k)) if k == pending));
+    let other_org = infra::fixtures::org_id_by_code(db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
+    let wrong_org = fx.files.confirm_for_use(other_org, fx.user, purpose, &[first], now).await;
+    assert!(matches!(wrong_org, Err(FileUseError::NotFound(_))), "another org: not found");
+
+    // Attach inside a transaction, as the AS request will.
+    let (as_1, as_2) = (Uuid::now_v7(), Uuid::now_v7());
+    let txn = db.db.begin_write().await.unwrap();
+    files::attach(&*txn, as_1, fx.org, fx.user, purpose, &[first, second, first]).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(status_of(&db, first).await.2, Some(as_1));
+
+    let again = files::attach(db.db.conn(), as_2, fx.org, fx.user, purpose, &[second]).await;
+    assert!(matches!(again, Err(FileUseError::AlreadyAttached(k)) if k == second), "{again:?}");
+    assert_eq!(status_of(&db, second).await.2, Some(as_1), "the second attach wrote nothing");
+    let partly = files::attach(db.db.conn(), as_2, fx.org, fx.user, purpose, &[theirs, first]).await;
+    assert!(matches!(partly, Err(FileUseError::NotFound(k)) if k == theirs));
+    assert_eq!(status_of(&db, theirs).await.2, None, "nothing written for a refused set");
+    let unuploaded = files::attach(db.db.conn(), as_2, fx.org, fx.user, purpose, &[pending]).await;
+    assert!(matches!(unuploaded, Err(FileUseError::NotUploaded(k)) if k == pending));
+    assert!(files::attach(db.db.conn(), as_2, fx.org, fx.user, purpose, &[]).await.is_ok(), "no keys: no-op");
+    assert!(matches!(refusal(vec![first], fx.user).await, Some(FileUseError::AlreadyAttached(k)) if k == first));
+
+    // A file of another purpose (only one purpose exists today: the row is edited).
+    let (odd, _) = upload_png(&fx, fx.user, 30, now).await;
+    db.db
+        .conn()
+        .execute_unprepared(&format!("UPDATE uploaded_files SET purpose = 'AVATAR' WHERE file_key = '{odd}'"))
+        .await
+        .unwrap();
+    assert!(matches!(refusal(vec![odd], fx.user).await, Some(FileUseError::WrongPurpose(k)) if k == odd));
+    let wrong = files::attach(db.db.conn(), as_2, fx.org, fx.user, purpose, &[odd]).await;
+    assert!(matches!(wrong, Err(FileUseError::WrongPurpose(k)) if k == odd));
+
+    let evidence = files::evidence_of(db.db.conn(), &[as_1, as_2]).await.unwrap();
+    assert_eq!(evidence.len(), 1, "as_2 has no files");
+    assert_eq!(evidence[&as_1].iter().map(|f| f.file_key).collect::<Vec<_>>(), [first, second], "oldest first");
+    assert!(files::evidence_of(db.db.conn(), &[]).await.unwrap().is_empty());
+}
+
+/// Path → (content type, bytes).
+type Objects = Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>;
+
+/// A tiny S3 stand-in: answers HEAD and ranged GET of the objects it holds, 404 otherwise,
+/// and records the requests it saw.
+struct FakeS3 {
+    endpoint: String,
+    objects: Objects,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeS3 {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let objects: Objects = Arc::default();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (held, log) = (Arc::clone(&objects), Arc::clone(&seen));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut parts = request_line.split_whitespace();
+                let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+                let path = target.split('?').next().unwrap_or_default().to_owned();
+                let signed = target.contains("X-Amz-Signature=");
+                log.lock().unwrap().push(format!("{method} {path} signed={signed}"));
+                let object = held.lock().unwrap().get(&path).cloned();
+                let response = match (method, object) {
+                    ("HEAD", Some((content_type, body))) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes(),
+                    ("GET", Some((content_type, body))) => {
+                        let head = &body[..body.len().min(1024)];
+                        let mut out = format!(
+                            "HTTP/1.1 206 Partial Content\r\nContent-Type: {content_type}\r\nContent-Range: bytes 0-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            head.len() - 1,
+                            body.len(),
+                            head.len()
+                        )
+                        .into_bytes();
+                        out.extend_from_slice(head);
+                        out
+                    }
+                    _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                };
+                let _ = stream.write_all(&response);
+                let _ = stream.flush();
+            }
+        });
+        Self { endpoint, objects, seen }
+    }
+
+    fn put(&self, key: Uuid, content_type: &str, body: Vec<u8>) {
+        self.objects.lock().unwrap().insert(format!("/evidence/files/{key}"), (content_type.to_owned(), body));
+    }
+}
+
+async fn s3_body(db: TestDb) {
+    let s3 = FakeS3::start();
+    let fx = fixture(
+        &db,
+        &[
+            ("LDBDS__FILES__BACKEND", "s3"),
+            ("LDBDS__FILES__S3__ENDPOINT", &s3.endpoint),
+            ("LDBDS__FILES__S3__BUCKET", "evidence"),
+            ("LDBDS__FILES__S3__REGION", "us-east-1"),
+            ("LDBDS__FILES__S3__ACCESS_KEY", "AKIAIOSFODNN7EXAMPLE"),
+            ("LDBDS__FILES__S3__SECRET_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        ],
+    )
+    .await;
+    let now = OffsetDateTime::now_utc();
+    let purpose = FilePurpose::AsEvidence;
+    let presign = |size: u64| {
+        let files = fx.files.clone();
+        let (org, user) = (fx.org, fx.user);
+        async move { files.presign(org, user, &png_upload(size), now).await.unwrap() }
+    };
+    let issued = presign(64).await;
+    assert!(issued.url.starts_with(&format!("{}/evidence/files/{}?", s3.endpoint, issued.file_key)), "{}", issued.url);
+    assert!(issued.url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"), "{}", issued.url);
+    let key = issued.file_key;
+
+    let local = fx.files.begin_upload(key, 0, "", Some("image/png"), None, now).await;
+    assert!(matches!(local, Err(UploadError::NotLocal)), "no local upload on S3");
+
+    let confirm = |key: Uuid| {
+        let files = fx.files.clone();
+        let (org, user) = (fx.org, fx.user);
+        async move { files.confirm_for_use(org, user, purpose, &[key], now).await }
+    };
+    assert!(matches!(confirm(key).await, Err(FileUseError::NotUploaded(k)) if k == key), "not there yet");
+
+    let short = presign(64).await.file_key;
+    s3.put(short, "image/png", png_of(63));
+    assert!(matches!(confirm(short).await, Err(FileUseError::NotUploaded(_))), "wrong size");
+    let spoofed = presign(64).await.file_key;
+    let mut gif = b"GIF89a".to_vec();
+    gif.resize(64, 0);
+    s3.put(spoofed, "image/png", gif);
+    assert!(matches!(confirm(spoofed).await, Err(FileUseError::NotUploaded(_))), "magic bytes");
+    let retyped = presign(64).await.file_key;
+    s3.put(retyped, "image/jpeg", png_of(64));
+    assert!(matches!(confirm(retyped).await, Err(FileUseError::NotUploaded(_))), "stored type");
+    assert_eq!(status_of(&db, short).await.0, "PENDING");
+
+    s3.put(key, "image/png", png_of(64));
+    let confirmed = confirm(key).await.unwrap();
+    assert_eq!((confirmed[0].file_key, confirmed[0].size, confirmed[0].sha256.clone()), (key, 64, None));
+    assert_eq!(status_of(&db, key).await.0, "UPLOADED", "marked after the HEAD");
+    let seen = s3.seen.lock().unwrap().clone();
+    assert!(seen.contains(&format!("HEAD /evidence/files/{key} signed=true")), "{seen:?}");
+    assert!(seen.contains(&format!("GET /evidence/files/{key} signed=true")), "{seen:?}");
+
+    files::attach(db.db.conn(), Uuid::now_v7(), fx.org, fx.user, purpose, &[key]).await.unwrap();
+    assert!(matches!(
+        files::attach(db.db.conn(), Uuid::now_v7(), fx.org, fx.user, purpose, &[short]).await,
+        Err(FileUseError::NotUploaded(_))
+    ));
+}
