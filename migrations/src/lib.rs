@@ -17,6 +17,7 @@ mod m20261124_000005_intake;
 mod m20261124_000006_ledger;
 mod m20261125_000007_files;
 mod m20261125_000008_as_claims;
+mod m20261125_000009_counsel;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_ledger::Migration),
             Box::new(m20261125_000007_files::Migration),
             Box::new(m20261125_000008_as_claims::Migration),
+            Box::new(m20261125_000009_counsel::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{as_claims, auth, files, health, intake, leads, orders, reference, users};
+use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orders, reference, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,6 +60,22 @@ use crate::routes::{as_claims, auth, files, health, intake, leads, orders, refer
         as_claims::cancel_as,
         as_claims::approve_as,
         as_claims::reject_as,
+        counsel::save_excel,
+        counsel::export_excel,
+        counsel::change_possible,
+        counsel::manual_assign_list,
+        counsel::manual_assign,
+        counsel::manager_list,
+        counsel::manager_count,
+        counsel::allocation_stats,
+        counsel::allocation_detail,
+        counsel::check_validate_manager,
+        counsel::create_queue,
+        counsel::list_queues,
+        counsel::add_member,
+        counsel::update_member,
+        counsel::remove_member,
+        counsel::complete_case,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest)),
     modifiers(&ApiKeyScheme, &Contract),
@@ -70,6 +86,7 @@ use crate::routes::{as_claims, auth, files, health, intake, leads, orders, refer
         (name = "orders", description = "LDBDS v1 orders: place, list with summary, read, cancel"),
         (name = "leads", description = "LDBDS v1 leads: register, owned list, use, contacts"),
         (name = "users", description = "모홈 사용자 관리: an organization's users"),
+        (name = "counsel", description = "상담할당관리: counsel queues, CS managers, fair auto-distribution, Excel in and out (the operator's)"),
         (name = "as", description = "AS: claims on purchased leads, their review and compensation"),
         (name = "files", description = "Evidence uploads: presigned URLs and the local upload endpoint"),
         (name = "operations", description = "Health, readiness, metrics"),
@@ -219,6 +236,22 @@ fn constrain_fields(schema: &str, object: &mut Object) {
             }
             ("role", RefOr::T(Schema::Object(o))) if schema.ends_with("UserRequest") => {
                 o.enum_values = values(Role::ALL.iter().map(|r| r.as_str()));
+                // An update may send `"role": null` (no change): the enumeration says so.
+                if schema == "UpdateUserRequest"
+                    && let Some(list) = o.enum_values.as_mut()
+                {
+                    list.push(serde_json::Value::Null);
+                }
+            }
+            ("contentType", RefOr::T(Schema::Object(o))) if schema == "PresignedRequest" => {
+                o.enum_values = values(domain::files::FileType::ACCEPTED);
+            }
+            ("purpose", RefOr::T(Schema::Object(o))) if schema == "PresignedRequest" => {
+                o.enum_values = values(domain::files::FilePurpose::ALL.iter().map(|p| p.as_str()));
+            }
+            ("size", RefOr::T(Schema::Object(o))) if schema == "PresignedRequest" => {
+                o.minimum = Some(1.into());
+                o.maximum = Some(domain::files::MAX_FILE_BYTES.into());
             }
             ("leadIds", RefOr::T(Schema::Array(array))) => {
                 array.min_items = Some(1);

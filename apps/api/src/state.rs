@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use domain::ports::{Clock, SystemClock};
 use infra::config::Settings;
+use infra::counsel::SeaCounselRepository;
 use infra::crypto::Keyring;
 use infra::db::Db;
 use infra::files::Files;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub orders: SeaOrderRepository,
     /// Evidence uploads (local or S3) and their use by AS requests.
     pub files: Files,
+    /// Counsel queues, managers and cases.
+    pub counsel: SeaCounselRepository,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             users: SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring)),
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
             orders: SeaOrderRepository::new(db.clone()),
+            counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
             files,
             db,
             settings: Arc::new(settings),

@@ -31,6 +31,36 @@ pub fn day_start(instant: OffsetDateTime, zone: &str) -> Result<i64, UnknownZone
     day_start_ms(ms, zone)
 }
 
+/// The local calendar date of `instant` in `zone`.
+///
+/// # Errors
+/// As [`day_start_ms`].
+pub fn local_date(instant: OffsetDateTime, zone: &str) -> Result<time::Date, UnknownZone> {
+    let unknown = || UnknownZone(zone.to_owned());
+    let tz = jiff::tz::TimeZone::get(zone).map_err(|_| unknown())?;
+    let ms = i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).map_err(|_| unknown())?;
+    let local = jiff::Timestamp::from_millisecond(ms).map_err(|_| unknown())?.to_zoned_datetime(tz);
+    let month = time::Month::try_from(u8::try_from(local.month()).map_err(|_| unknown())?).map_err(|_| unknown())?;
+    time::Date::from_calendar_date(i32::from(local.year()), month, u8::try_from(local.day()).map_err(|_| unknown())?)
+        .map_err(|_| unknown())
+}
+
+/// The instant (Unix milliseconds) at which `date` begins in `zone`.
+///
+/// # Errors
+/// As [`day_start_ms`].
+pub fn date_start_ms(date: time::Date, zone: &str) -> Result<i64, UnknownZone> {
+    let unknown = || UnknownZone(zone.to_owned());
+    let tz = jiff::tz::TimeZone::get(zone).map_err(|_| unknown())?;
+    let civil = jiff::civil::date(
+        i16::try_from(date.year()).map_err(|_| unknown())?,
+        i8::try_from(u8::from(date.month())).map_err(|_| unknown())?,
+        i8::try_from(date.day()).map_err(|_| unknown())?,
+    );
+    let start = civil.to_zoned_datetime(tz).map_err(|_| unknown())?;
+    Ok(start.timestamp().as_millisecond())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,6 +69,27 @@ impl FileType {
         }
     }
 
+    /// Every spelling [`Self::from_content_type`] accepts (lower case), for the API
+    /// document's enumeration.
+    pub const ACCEPTED: [&'static str; 16] = [
+        "image/jpeg",
+        "image/jpg",
+        "image/pjpeg",
+        "image/png",
+        "image/webp",
+        "application/pdf",
+        "audio/mpeg",
+        "audio/mp3",
+        "audio/mpeg3",
+        "audio/mp4",
+        "audio/m4a",
+        "audio/x-m4a",
+        "audio/wav",
+        "audio/x-wav",
+        "audio/wave",
+        "audio/vnd.wave",
+    ];
+
     /// The type of a declared content type: the canonical names and the common aliases
     /// (`image/jpg`, `audio/mp3`, `audio/x-m4a`, `audio/x-wav`, `audio/wave`), case and
     /// surrounding spaces ignored. Parameters (`; charset=...`) are not accepted.
@@ -399,6 +420,9 @@ mod tests {
             assert_eq!(FileType::from_canonical(t.content_type()), Some(*t));
         }
         assert_eq!(FileType::from_canonical("audio/x-m4a"), None, "aliases are not canonical");
+        for spelling in FileType::ACCEPTED {
+            assert!(FileType::from_content_type(spelling).is_some(), "{spelling}");
+        }
     }
 
     proptest! {

@@ -9,6 +9,9 @@
 pub mod allocation;
 pub mod as_claim;
 pub mod calendar;
+pub mod counsel;
+pub mod counsel_ledger;
+pub mod counsel_sheet;
 pub mod error;
 pub mod files;
 pub mod identity;

@@ -26,6 +26,7 @@
 use std::collections::{HashMap, HashSet};
 
 use domain::as_claim::{AsAction, AsRefusal, ClaimFacts, check_claim};
+use domain::counsel::{AutoDivGroup, CaseStatus, NewCounselCase, QueueKey};
 use domain::error::RepoError;
 use domain::files::FilePurpose;
 use domain::identity::User;
@@ -43,7 +44,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry};
-use crate::entities::{as_request, as_status_history, assignment, lead, order, order_line, product};
+use crate::entities::{
+    as_request, as_status_history, assignment, counsel_case, counsel_queue, lead, order, order_line, product,
+};
 use crate::files::{self, EvidenceFile, FileUseError};
 use crate::leads::SeaLeadRepository;
 use crate::pools;
@@ -380,6 +383,23 @@ impl SeaLeadRepository {
             "files": new.file_keys.len(), "autoApproved": verdict.auto_approved,
         });
         write_audit(&*txn, actor, "as.create", &key, detail, now).await?;
+        if !verdict.auto_approved
+            && let Some(queue) = as_review_queue(&*txn).await?
+        {
+            // The claim becomes an AS-review counsel case, routed like any case; when it
+            // reaches a manager at once, the AS is `IN_REVIEW` already.
+            let case = NewCounselCase {
+                cnsl_typ_no: AS_REVIEW_CASE_TYPE.to_owned(),
+                ob_typ_no: None,
+                mbr_no: Some(requester.mohom_id.as_str().to_owned()),
+                ord_no: Some(order_row.id.clone()),
+                accp_cont: Some(format!("AS {} ({}): {}", key, new.reason.as_str(), new.description)),
+                cust_nm: None,
+                cust_tel: None,
+                as_id: Some(id),
+            };
+            crate::counsel::open_case_in(&*txn, &self.keyring, &queue, &case, actor.label, now).await?;
+        }
         if verdict.auto_approved {
             let system = AsActor { label: "system", user_id: None, ..*actor };
             let comment = "auto-approved: a wrong number with evidence, claimed within 24 h of use";
@@ -466,6 +486,13 @@ impl SeaLeadRepository {
             Some(order_id) => Some(locked_order(conn, order_id).await?),
             None => None,
         };
+        // The review case's queue, before the AS row: a sweep of that queue locks the
+        // queue first and then moves the AS it assigns (`start_review`).
+        let review =
+            counsel_case::Entity::find().filter(counsel_case::Column::AsId.eq(key)).one(conn).await.map_err(db)?;
+        if let Some(case) = &review {
+            counsel_queue::Entity::find_by_id(case.queue_id.clone()).lock_exclusive().one(conn).await.map_err(db)?;
+        }
         // Read again under the AS row's own lock: a transition that committed while this
         // one waited for the pool or order lock is the status this one starts from.
         let row = as_request::Entity::find_by_id(key.to_owned())
@@ -519,6 +546,11 @@ impl SeaLeadRepository {
             if next.is_final() {
                 counters.exec(conn).await.map_err(db)?;
             }
+        }
+        if next.is_final()
+            && let Some(case) = &review
+        {
+            close_review_case(conn, case, actor.label, now).await?;
         }
         let mut detail = serde_json::json!({ "from": current.as_str(), "to": next.as_str(), "comment": comment });
         if next == AsStatus::Approved {
@@ -683,6 +715,85 @@ impl SeaLeadRepository {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, request: q.page, total })
     }
+}
+
+/// `cnslTypNo` of the counsel cases made for AS reviews.
+pub const AS_REVIEW_CASE_TYPE: &str = "AS";
+
+/// The queue AS reviews go to: the CS023 `20` queue with the smallest detail number, if
+/// any is configured (none: the AS waits for the operator without a counsel case).
+async fn as_review_queue(conn: &impl ConnectionTrait) -> Result<Option<QueueKey>, AsError> {
+    let row = counsel_queue::Entity::find()
+        .filter(counsel_queue::Column::AutoDivGbCd.eq(AutoDivGroup::AsReview.as_str()))
+        .order_by_asc(counsel_queue::Column::AutoDivDtlNo)
+        .one(conn)
+        .await
+        .map_err(db)?;
+    Ok(row.map(|q| QueueKey { group: AutoDivGroup::AsReview, detail: q.auto_div_dtl_no }))
+}
+
+/// A decided AS closes its review case: an assigned one is completed (its manager's
+/// place frees up and the queue is swept), a waiting one leaves the manual list.
+async fn close_review_case(
+    conn: &impl ConnectionTrait,
+    case: &counsel_case::Model,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<(), AsError> {
+    if case.status == CaseStatus::Assigned.as_str() {
+        let cnsl_no = case.cnsl_no.parse().map_err(|e| corrupt("counsel_cases", &case.cnsl_no, e))?;
+        return crate::counsel::complete_case_in(conn, cnsl_no, actor, now).await.map_err(|e| match e {
+            crate::counsel::CounselError::Repo(repo) => AsError::Repo(repo),
+            other => AsError::Repo(RepoError::Conflict(other.to_string())),
+        });
+    }
+    if case.status == CaseStatus::Waiting.as_str() {
+        counsel_case::Entity::update_many()
+            .col_expr(counsel_case::Column::Status, Expr::value(CaseStatus::Completed.as_str()))
+            .col_expr(counsel_case::Column::CompletedAt, Expr::value(to_millis(now)))
+            .filter(counsel_case::Column::CnslNo.eq(case.cnsl_no.as_str()))
+            .filter(counsel_case::Column::Status.eq(CaseStatus::Waiting.as_str()))
+            .exec(conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Moves an AS from `REQUESTED` to `IN_REVIEW` inside the caller's transaction, when its
+/// review case reaches a CS manager (counsel allocation); an AS already past
+/// `REQUESTED` is left as it is. Writes the history row and the lead's status.
+///
+/// # Errors
+/// Storage failures.
+pub async fn start_review(
+    conn: &impl ConnectionTrait,
+    as_id: Uuid,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<bool, RepoError> {
+    let key = as_id.to_string();
+    let now_ms = to_millis(now);
+    let moved = as_request::Entity::update_many()
+        .col_expr(as_request::Column::Status, Expr::value(AsStatus::InReview.as_str()))
+        .col_expr(as_request::Column::UpdatedAt, Expr::value(now_ms))
+        .filter(as_request::Column::Id.eq(key.as_str()))
+        .filter(as_request::Column::Status.eq(AsStatus::Requested.as_str()))
+        .exec(conn)
+        .await
+        .map_err(unavailable)?;
+    if moved.rows_affected != 1 {
+        return Ok(false);
+    }
+    let Some(row) = as_request::Entity::find_by_id(key.clone()).one(conn).await.map_err(unavailable)? else {
+        return Ok(false);
+    };
+    let system = AsActor { label: actor, user_id: None, org_id: None, request_id: None };
+    write_history(conn, &key, Some(AsStatus::Requested), AsStatus::InReview, &system, None, now_ms)
+        .await
+        .map_err(into_repo)?;
+    set_lead_as_status(conn, &row.lead_id, AsStatus::InReview, now_ms).await.map_err(into_repo)?;
+    Ok(true)
 }
 
 fn into_repo(err: AsError) -> RepoError {

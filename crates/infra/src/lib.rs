@@ -17,6 +17,8 @@ pub mod as_claims;
 pub mod audit;
 mod batch_delivery;
 pub mod config;
+pub mod counsel;
+pub mod counsel_excel;
 pub mod db;
 pub mod seal;
 pub use seal as crypto;

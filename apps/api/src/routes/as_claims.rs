@@ -270,7 +270,8 @@ fn list_item(claim: &AsClaim, reasons: &[domain::reference::AsReason]) -> AsList
 }
 
 /// The operator may read every AS and decide them: its API key, or an `ADMIN` (or, for
-/// reading, a `CS_MANAGER`) of the operator org.
+/// reading, a `CS_MANAGER`) of the operator org. A `CS_MANAGER` decides the AS whose
+/// review case is assigned to them ([`is_assigned_reviewer`]).
 fn is_operator(caller: &Caller, deciding: bool) -> bool {
     caller.org_kind() == OrgKind::Operator
         && match caller.role() {
@@ -279,6 +280,16 @@ fn is_operator(caller: &Caller, deciding: bool) -> bool {
             Some(Role::CsManager) => !deciding,
             Some(_) => false,
         }
+}
+
+/// A `CS_MANAGER` of the operator to whom the AS's review case is assigned now.
+async fn is_assigned_reviewer(state: &AppState, caller: &Caller, id: Uuid) -> Result<bool, ApiError> {
+    let Caller::User { user, org_kind: OrgKind::Operator } = caller else { return Ok(false) };
+    if user.role != Role::CsManager {
+        return Ok(false);
+    }
+    let case = state.counsel.case_for_as(id).await?;
+    Ok(case.is_some_and(|c| c.status == domain::counsel::CaseStatus::Assigned && c.assignee_user_id == Some(user.id)))
 }
 
 fn as_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -531,8 +542,10 @@ async fn decide(
     action: AsAction,
 ) -> Result<HttpResponse, ApiError> {
     let id = as_id(path)?;
-    if !is_operator(caller, true) {
-        return Err(ApiError::forbidden("only the operator (its API key or an ADMIN) decides AS requests"));
+    if !is_operator(caller, true) && !is_assigned_reviewer(state, caller, id).await? {
+        return Err(ApiError::forbidden(
+            "only the operator (its API key or an ADMIN) or the CS manager the review is assigned to decides",
+        ));
     }
     let comment = text(body.comment.as_deref(), "comment")?;
     if action == AsAction::Reject && comment.is_none() {

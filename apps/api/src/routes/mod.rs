@@ -2,6 +2,7 @@
 
 pub mod as_claims;
 pub mod auth;
+pub mod counsel;
 pub mod docs;
 pub mod files;
 pub mod health;

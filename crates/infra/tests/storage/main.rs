@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod as_claims;
+mod counsel;
 mod files;
 mod idempotency;
 mod import;

@@ -1,0 +1,1123 @@
+//! Counsel allocation (seed 001, 상담할당관리) under `/v2/customerservice/csAllocationMgmt`,
+//! and the operator's queue and membership administration under `/api/v1/counsel`.
+//!
+//! - Every endpoint is the operator's: its API key, or a `CS_MANAGER`/`ADMIN` user of
+//!   the operator org (Bearer); anyone else gets 403. Queue and membership changes need
+//!   the key or an `ADMIN`.
+//! - Users are named by their login id (`userId`, `aempId` = `mohomId` of the operator
+//!   org's users); departments (`deptCd`) are the users' `teamId`.
+//! - Customer names and phones leave masked (JSON and the Excel export).
+//! - The rules live in `domain::counsel`/`counsel_sheet`, the engine in
+//!   `domain::allocation`, storage in `infra::counsel`; a refusal changes nothing.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use domain::counsel::{AutoDivGroup, MemberTerms, QueueKey, parse_queue_policy, shares, stats_range};
+use domain::counsel_sheet::{MAX_FILE_BYTES, parse_request};
+use domain::error::FieldError;
+use domain::identity::{MohomId, Role};
+use domain::pii::mask;
+use domain::ports::UserRepository;
+use domain::reference::OrgKind;
+use futures_util::StreamExt as _;
+use infra::counsel::{CaseFilter, CounselCase, CounselError, ManagerEntry, Membership, Queue};
+use infra::counsel_excel::{ExportRow, SheetError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorResponse};
+use crate::state::AppState;
+use crate::wire::timestamp;
+
+/// The seed's path prefix.
+pub const PREFIX: &str = "/v2/customerservice/csAllocationMgmt";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(save_excel)
+        .service(export_excel)
+        .service(change_possible)
+        .service(manual_assign_list)
+        .service(manual_assign)
+        .service(manager_list)
+        .service(manager_count)
+        .service(allocation_stats)
+        .service(allocation_detail)
+        .service(check_validate_manager)
+        .service(create_queue)
+        .service(list_queues)
+        .service(add_member)
+        .service(update_member)
+        .service(remove_member)
+        .service(complete_case);
+}
+
+/// The operator's CS staff (reading and working cases) or, with `admin`, its
+/// administrators (changing queues and memberships).
+fn require_operator(caller: &Caller, admin: bool) -> Result<(), ApiError> {
+    let allowed = caller.org_kind() == OrgKind::Operator
+        && match caller.role() {
+            None | Some(Role::Admin) => true,
+            Some(Role::CsManager) => !admin,
+            Some(_) => false,
+        };
+    if allowed {
+        Ok(())
+    } else if admin {
+        Err(ApiError::forbidden("only the operator's API key or an ADMIN of the operator manages counsel queues"))
+    } else {
+        Err(ApiError::forbidden("counsel allocation is the operator's: its API key, a CS_MANAGER or an ADMIN"))
+    }
+}
+
+fn actor(caller: &Caller) -> String {
+    caller.actor()
+}
+
+impl From<CounselError> for ApiError {
+    fn from(err: CounselError) -> Self {
+        let message = err.to_string();
+        match err {
+            CounselError::QueueNotFound(_) => ApiError::not_found("COUNSEL_QUEUE_NOT_FOUND", message),
+            CounselError::QueueExists(_) => ApiError::conflict("COUNSEL_QUEUE_EXISTS", message),
+            CounselError::MemberNotFound(_) => ApiError::not_found("COUNSEL_MEMBER_NOT_FOUND", message),
+            CounselError::NotAManager(reason) => {
+                ApiError::conflict("COUNSEL_NOT_A_MANAGER", format!("{message} ({reason})"))
+            }
+            CounselError::AlreadyMember => ApiError::conflict("COUNSEL_ALREADY_MEMBER", message),
+            CounselError::NotAMember => ApiError::conflict("COUNSEL_NOT_A_MEMBER", message),
+            CounselError::CaseNotFound(_) => ApiError::not_found("COUNSEL_CASE_NOT_FOUND", message),
+            CounselError::CaseNotWaiting(_) => ApiError::conflict("COUNSEL_CASE_NOT_WAITING", message),
+            CounselError::CaseNotAssigned(_) => ApiError::conflict("COUNSEL_CASE_NOT_ASSIGNED", message),
+            CounselError::OverCapacity(_) => ApiError::conflict("COUNSEL_OVER_CAPACITY", message),
+            CounselError::Repo(repo) => repo.into(),
+        }
+    }
+}
+
+fn sheet_error(err: SheetError) -> ApiError {
+    let message = err.to_string();
+    match err {
+        SheetError::TooLarge { .. } => {
+            ApiError::PayloadTooLarge { limit: usize::try_from(MAX_FILE_BYTES).unwrap_or(0) }
+        }
+        SheetError::Rows(rows) => ApiError::Refused {
+            code: "EXCEL_ROWS_INVALID",
+            message,
+            details: rows
+                .into_iter()
+                .map(|r| FieldError::new(format!("excelFile.rows[{}].{}", r.row, r.column.as_str()), r.reason))
+                .collect(),
+        },
+        SheetError::TooManyRows => ApiError::Refused { code: "EXCEL_TOO_MANY_ROWS", message, details: vec![] },
+        SheetError::NotXlsx(_) | SheetError::ZipBomb(_) | SheetError::Empty => {
+            ApiError::Refused { code: "EXCEL_INVALID", message, details: vec![] }
+        }
+    }
+}
+
+/// The operator org's user named by a login id.
+async fn operator_user(state: &AppState, caller: &Caller, login: &str, field: &str) -> Result<Uuid, ApiError> {
+    let mohom = MohomId::parse(login.trim()).map_err(|_| ApiError::invalid(field, "must be a user id"))?;
+    match state.users.find(caller.org_id(), &mohom).await? {
+        Some(user) if user.is_active() => Ok(user.id),
+        _ => Err(ApiError::not_found("USER_NOT_FOUND", "no such active user in the operator org")),
+    }
+}
+
+fn queue_key(group: Option<&str>, detail: Option<&str>) -> Result<QueueKey, ApiError> {
+    Ok(QueueKey::parse(group.unwrap_or_default(), detail.unwrap_or_default())?)
+}
+
+fn optional_group(raw: Option<&str>, field: &str) -> Result<Option<AutoDivGroup>, ApiError> {
+    raw.map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.parse::<AutoDivGroup>().map_err(|_| ApiError::invalid(field, "must be one of 10, 20, 50 (CS023)")))
+        .transpose()
+}
+
+fn non_empty(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|r| !r.is_empty())
+}
+
+// -----------------------------------------------------------------------------------------
+// DTOs
+
+/// A counsel queue.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueDto {
+    pub auto_div_gb_cd: String,
+    pub auto_div_gb_nm: String,
+    pub auto_div_dtl_no: String,
+    pub name: String,
+    /// `ROUND_ROBIN`, `WEIGHTED` or `LEAST_LOADED`.
+    pub policy: String,
+    pub created_at: String,
+}
+
+impl From<&Queue> for QueueDto {
+    fn from(q: &Queue) -> Self {
+        Self {
+            auto_div_gb_cd: q.key.group.as_str().to_owned(),
+            auto_div_gb_nm: q.key.group.label().to_owned(),
+            auto_div_dtl_no: q.key.detail.clone(),
+            name: q.name.clone(),
+            policy: q.policy.as_str().to_owned(),
+            created_at: timestamp(q.created_at),
+        }
+    }
+}
+
+/// A manager's membership of a queue.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipDto {
+    /// 자동배분번호.
+    pub auto_div_no: String,
+    pub auto_div_gb_cd: String,
+    pub auto_div_dtl_no: String,
+    pub queue_name: String,
+    pub policy: String,
+    /// The manager's login id (`aempId`).
+    pub user_id: String,
+    pub dept_cd: Option<String>,
+    pub weight: u32,
+    pub capacity: u32,
+    /// `Y` or `N`.
+    pub alloc_possible_yn: String,
+    pub open_cases: u64,
+    /// `Y` when the manager's account is active.
+    pub use_yn: String,
+    pub last_assigned_at: Option<String>,
+}
+
+fn yn(flag: bool) -> String {
+    if flag { "Y" } else { "N" }.to_owned()
+}
+
+impl From<&Membership> for MembershipDto {
+    fn from(m: &Membership) -> Self {
+        Self {
+            auto_div_no: m.auto_div_no.to_string(),
+            auto_div_gb_cd: m.queue.group.as_str().to_owned(),
+            auto_div_dtl_no: m.queue.detail.clone(),
+            queue_name: m.queue_name.clone(),
+            policy: m.policy.as_str().to_owned(),
+            user_id: m.mohom_id.clone(),
+            dept_cd: m.dept.clone(),
+            weight: m.terms.weight,
+            capacity: m.terms.capacity,
+            alloc_possible_yn: yn(m.possible),
+            open_cases: m.open_cases,
+            use_yn: yn(m.user_active),
+            last_assigned_at: m.last_assigned_at.map(timestamp),
+        }
+    }
+}
+
+/// A counsel case; the customer masked.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseDto {
+    /// 상담번호.
+    pub cnsl_no: Uuid,
+    pub auto_div_gb_cd: String,
+    pub auto_div_dtl_no: String,
+    pub cnsl_typ_no: String,
+    pub ob_typ_no: Option<String>,
+    pub mbr_no: Option<String>,
+    pub ord_no: Option<String>,
+    pub accp_cont: Option<String>,
+    /// Masked.
+    pub cust_nm: Option<String>,
+    /// Masked.
+    pub cust_tel_no: Option<String>,
+    /// `WAITING`, `ASSIGNED` or `COMPLETED`.
+    pub status: String,
+    /// The assigned manager's internal id (`aempId` is their login id on the manager list).
+    pub assignee_id: Option<Uuid>,
+    pub auto_div_no: Option<String>,
+    /// `AUTO` or `MANUAL`.
+    pub assign_kind: Option<String>,
+    /// The engine's reasons for an automatic pick: policy, candidates with their credits,
+    /// the others and why they were skipped.
+    #[schema(value_type = Option<Object>)]
+    pub explanation: Option<serde_json::Value>,
+    pub as_id: Option<Uuid>,
+    pub created_at: String,
+    pub assigned_at: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+impl From<&CounselCase> for CaseDto {
+    fn from(c: &CounselCase) -> Self {
+        Self {
+            cnsl_no: c.cnsl_no,
+            auto_div_gb_cd: c.queue.group.as_str().to_owned(),
+            auto_div_dtl_no: c.queue.detail.clone(),
+            cnsl_typ_no: c.cnsl_typ_no.clone(),
+            ob_typ_no: c.ob_typ_no.clone(),
+            mbr_no: c.mbr_no.clone(),
+            ord_no: c.ord_no.clone(),
+            accp_cont: c.accp_cont.clone(),
+            cust_nm: c.cust_nm.as_ref().map(|n| mask::mask_name(n.as_str())),
+            cust_tel_no: c.cust_tel.as_ref().map(|p| mask::mask_phone(&p.national())),
+            status: c.status.as_str().to_owned(),
+            assignee_id: c.assignee_user_id,
+            auto_div_no: c.auto_div_no.map(|n| n.to_string()),
+            assign_kind: c.assign_kind.map(|k| k.as_str().to_owned()),
+            explanation: c.explanation.clone(),
+            as_id: c.as_id,
+            created_at: timestamp(c.created_at),
+            assigned_at: c.assigned_at.map(timestamp),
+            completed_at: c.completed_at.map(timestamp),
+        }
+    }
+}
+
+/// A list of cases.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseListResponse {
+    pub data: Vec<CaseDto>,
+    pub total: usize,
+}
+
+/// A manager in auto-distribution with their memberships.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagerDto {
+    pub user_id: String,
+    /// Masked.
+    pub user_nm: String,
+    pub dept_cd: Option<String>,
+    pub use_yn: String,
+    pub memberships: Vec<MembershipDto>,
+}
+
+impl From<&ManagerEntry> for ManagerDto {
+    fn from(m: &ManagerEntry) -> Self {
+        Self {
+            user_id: m.mohom_id.clone(),
+            user_nm: mask::mask_name(m.name.as_str()),
+            dept_cd: m.dept.clone(),
+            use_yn: yn(m.active),
+            memberships: m.memberships.iter().map(MembershipDto::from).collect(),
+        }
+    }
+}
+
+/// The manager list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ManagerListResponse {
+    pub data: Vec<ManagerDto>,
+}
+
+/// The manager count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountResponse {
+    pub count: usize,
+}
+
+/// Memberships.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipListResponse {
+    pub data: Vec<MembershipDto>,
+}
+
+/// Queues.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueListResponse {
+    pub data: Vec<QueueDto>,
+}
+
+/// One manager's counts in the range.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocationStatsDto {
+    pub auto_div_no: String,
+    pub auto_div_gb_cd: String,
+    pub auto_div_dtl_no: String,
+    pub user_id: String,
+    pub weight: u32,
+    pub alloc_possible_yn: String,
+    /// Assigned by the engine in the range.
+    pub auto_assigned: u64,
+    /// Assigned by a person in the range.
+    pub manual_assigned: u64,
+    pub completed: u64,
+    /// Open now.
+    pub open: u64,
+    /// This manager's percentage of the cases assigned in the range, within the rows
+    /// shown.
+    pub actual_share: f64,
+    /// The percentage their weight asks for, within the rows shown.
+    pub weight_share: f64,
+}
+
+/// `csAllocationMgmtList`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocationStatsResponse {
+    pub data: Vec<AllocationStatsDto>,
+    /// The range counted, `[from, to)`, or null for all time.
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// `checkValidateManager`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidateManagerResponse {
+    pub valid: bool,
+    /// Why not: `USER_NOT_FOUND`, `USER_INACTIVE`, `NOT_CS_MANAGER`, `DEPARTMENT_MISMATCH`,
+    /// `ALREADY_MEMBER`, `QUEUE_NOT_FOUND`.
+    pub reason: Option<String>,
+}
+
+/// The result of an import.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResponse {
+    pub imported: usize,
+    pub assigned: usize,
+    pub waiting: usize,
+    pub cases: Vec<ImportedCase>,
+}
+
+/// One imported case.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedCase {
+    pub cnsl_no: Uuid,
+    pub auto_div_no: Option<String>,
+}
+
+/// The availability toggle's result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePossibleResponse {
+    pub data: Vec<MembershipDto>,
+}
+
+// -----------------------------------------------------------------------------------------
+// Import and export
+
+/// `saveObCsCounselInfoListExcel` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct SaveExcelQuery {
+    /// Column keys in sheet order: `mbrNo`, `ordNo`, `accpCont`, `custNm`, `custTelNo`,
+    /// `skip`.
+    pub excel_columns: String,
+    pub cnsl_typ_no: String,
+    /// The outbound type; the cases go to queue (`50`, `obTypNo`).
+    pub ob_typ_no: String,
+}
+
+/// The multipart body.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ExcelUpload {
+    /// The .xlsx file (first sheet; a header row is recognised and skipped).
+    #[schema(value_type = String, format = Binary)]
+    pub excel_file: Vec<u8>,
+}
+
+async fn excel_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
+    let limit = usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX);
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| ApiError::invalid("excelFile", &format!("unreadable multipart body: {e}")))?;
+        if field.name() != Some("excelFile") {
+            while let Some(chunk) = field.next().await {
+                chunk.map_err(|e| ApiError::invalid("excelFile", &format!("unreadable multipart body: {e}")))?;
+            }
+            continue;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::invalid("excelFile", &format!("unreadable multipart body: {e}")))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok(bytes);
+    }
+    Err(ApiError::invalid("excelFile", "is required (multipart/form-data field excelFile)"))
+}
+
+/// 아웃바운드 상담 엑셀 업로드: every row validated (a report of row, column and
+/// reason; all or nothing), then the cases are auto-distributed in queue (`50`,
+/// `obTypNo`); cases nobody can take wait for manual assignment.
+#[utoipa::path(
+    tag = "counsel",
+    params(SaveExcelQuery),
+    request_body(content = ExcelUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, body = ImportResponse, description = "imported and distributed"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED (query), EXCEL_INVALID (not an .xlsx, a zip bomb, no rows), EXCEL_ROWS_INVALID (details: excelFile.rows[n].column), EXCEL_TOO_MANY_ROWS"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "COUNSEL_QUEUE_NOT_FOUND"),
+        (status = 413, body = ErrorResponse, description = "PAYLOAD_TOO_LARGE (20 MiB)"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel")]
+pub async fn save_excel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<SaveExcelQuery>,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let (map, types) = parse_request(&query.excel_columns, &query.cnsl_typ_no, &query.ob_typ_no)?;
+    let key = queue_key(Some(AutoDivGroup::Outbound.as_str()), Some(&query.ob_typ_no))?;
+    let bytes = excel_file(form).await?;
+    let cases = web::block(move || infra::counsel_excel::read_cases(&bytes, &map, &types))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("excel reader: {e}")))?
+        .map_err(sheet_error)?;
+    let outcomes = state.counsel.create_cases(&key, &cases, &actor(&caller), state.clock.now()).await?;
+    let assigned = outcomes.iter().filter(|o| o.assignee.is_some()).count();
+    Ok(HttpResponse::Ok().json(ImportResponse {
+        imported: outcomes.len(),
+        assigned,
+        waiting: outcomes.len() - assigned,
+        cases: outcomes
+            .iter()
+            .map(|o| ImportedCase { cnsl_no: o.cnsl_no, auto_div_no: o.assignee.map(|(n, _)| n.to_string()) })
+            .collect(),
+    }))
+}
+
+/// Case filters of the export.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// 회원번호 (exact).
+    pub mbr_no: Option<String>,
+    /// 주문번호 (exact).
+    pub ord_no: Option<String>,
+    /// 접수내용 (part of it).
+    pub accp_cont: Option<String>,
+    pub cnsl_typ_no: Option<String>,
+    pub ob_typ_no: Option<String>,
+}
+
+/// 아웃바운드 상담 엑셀 다운로드: the matching cases as .xlsx (Korean headers, customer
+/// name and phone masked).
+#[utoipa::path(
+    tag = "counsel",
+    params(CaseQuery),
+    responses(
+        (status = 200, description = "the .xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/v2/customerservice/csAllocationMgmt/getObCsCounselInfoListExcel")]
+pub async fn export_excel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<CaseQuery>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let filter = CaseFilter {
+        mbr_no: non_empty(query.mbr_no.as_deref()).map(str::to_owned),
+        ord_no: non_empty(query.ord_no.as_deref()).map(str::to_owned),
+        accp_cont: non_empty(query.accp_cont.as_deref()).map(str::to_owned),
+        cnsl_typ_no: non_empty(query.cnsl_typ_no.as_deref()).map(str::to_owned),
+        ob_typ_no: non_empty(query.ob_typ_no.as_deref()).map(str::to_owned),
+    };
+    let cases = state.counsel.list_cases(&filter).await?;
+    let managers = state.counsel.managers(None, None).await?;
+    let login =
+        |id: Option<Uuid>| id.and_then(|id| managers.iter().find(|m| m.user_id == id).map(|m| m.mohom_id.clone()));
+    let rows: Vec<ExportRow> = cases
+        .iter()
+        .map(|c| ExportRow {
+            cnsl_no: c.cnsl_no.to_string(),
+            mbr_no: c.mbr_no.clone(),
+            ord_no: c.ord_no.clone(),
+            accp_cont: c.accp_cont.clone(),
+            cust_nm: c.cust_nm.as_ref().map(|n| n.as_str().to_owned()),
+            cust_tel: c.cust_tel.as_ref().map(|p| p.national()),
+            cnsl_typ_no: c.cnsl_typ_no.clone(),
+            ob_typ_no: c.ob_typ_no.clone(),
+            status: c.status,
+            manager: login(c.assignee_user_id),
+            received_at: c.created_at,
+            assigned_at: c.assigned_at,
+        })
+        .collect();
+    let seoul = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let bytes = web::block(move || infra::counsel_excel::write_cases(&rows, seoul))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("excel writer: {e}")))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("excel writer: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"ob_counsel_cases.xlsx\""))
+        .body(bytes))
+}
+
+// -----------------------------------------------------------------------------------------
+// Availability and manual assignment
+
+/// 자동배분 담당자 할당 진행상태 변경 요청.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangePossibleRequest {
+    /// `Y` or `N`.
+    pub state: String,
+    /// 자동배분번호 목록.
+    pub auto_div_no_list: Vec<String>,
+}
+
+fn auto_div_numbers(list: &[String]) -> Result<Vec<i64>, ApiError> {
+    let mut errors = Vec::new();
+    let mut numbers = Vec::new();
+    for (i, raw) in list.iter().enumerate() {
+        // The seed's example writes `{1000442}`: braces around the number are tolerated.
+        let digits = raw.trim().trim_start_matches('{').trim_end_matches('}');
+        match digits.parse::<i64>() {
+            Ok(n) if n > 0 => numbers.push(n),
+            _ => errors.push(FieldError::new(format!("autoDivNoList[{i}]"), "must be an autoDivNo")),
+        }
+    }
+    if list.is_empty() {
+        errors.push(FieldError::new("autoDivNoList", "must name at least one autoDivNo"));
+    }
+    if errors.is_empty() { Ok(numbers) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// Turns managers' allocation-possible flag on or off (all or nothing); turning one on
+/// sweeps the waiting cases of their queues, oldest first.
+#[utoipa::path(
+    tag = "counsel",
+    request_body = ChangePossibleRequest,
+    responses(
+        (status = 200, body = ChangePossibleResponse, description = "the memberships afterwards"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "COUNSEL_MEMBER_NOT_FOUND (nothing changed)"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/v2/customerservice/csAllocationMgmt/changeAutoDivideAllocationPossibleYn")]
+pub async fn change_possible(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ChangePossibleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let possible = match body.state.trim() {
+        "Y" => true,
+        "N" => false,
+        _ => return Err(ApiError::invalid("state", "must be Y or N")),
+    };
+    let numbers = auto_div_numbers(&body.auto_div_no_list)?;
+    let changed = state.counsel.set_possible(&numbers, possible, &actor(&caller), state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(ChangePossibleResponse { data: changed.iter().map(MembershipDto::from).collect() }))
+}
+
+/// A queue's identity in a query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// 자동배분구분코드 (CS023: `10`, `20`, `50`).
+    pub auto_div_gb_cd: Option<String>,
+    /// 자동배분상세번호.
+    pub auto_div_dtl_no: Option<String>,
+}
+
+/// 수동배정 목록: the cases waiting for a manager (of one queue, or of all), oldest first.
+#[utoipa::path(
+    tag = "counsel",
+    params(QueueQuery),
+    responses(
+        (status = 200, body = CaseListResponse, description = "waiting cases"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/v2/customerservice/csAllocationMgmt/manualAssignList")]
+pub async fn manual_assign_list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let key = match (non_empty(query.auto_div_gb_cd.as_deref()), non_empty(query.auto_div_dtl_no.as_deref())) {
+        (None, None) => None,
+        (group, detail) => Some(queue_key(group, detail)?),
+    };
+    let cases = state.counsel.waiting_cases(key.as_ref()).await?;
+    Ok(HttpResponse::Ok()
+        .json(CaseListResponse { total: cases.len(), data: cases.iter().map(CaseDto::from).collect() }))
+}
+
+/// 수동배정.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManualAssignRequest {
+    pub cnsl_no: String,
+    /// The manager's login id.
+    pub aemp_id: String,
+}
+
+/// Assigns a waiting case to a member of its queue (counted in the ledger like a pick).
+#[utoipa::path(
+    tag = "counsel",
+    request_body = ManualAssignRequest,
+    responses(
+        (status = 200, body = CaseDto, description = "the assigned case"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "COUNSEL_CASE_NOT_FOUND or USER_NOT_FOUND"),
+        (status = 409, body = ErrorResponse, description = "COUNSEL_CASE_NOT_WAITING, COUNSEL_NOT_A_MEMBER, COUNSEL_OVER_CAPACITY, COUNSEL_NOT_A_MANAGER"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/v2/customerservice/csAllocationMgmt/manualAssign")]
+pub async fn manual_assign(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ManualAssignRequest>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let cnsl_no: Uuid = body.cnsl_no.trim().parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
+    let user = operator_user(&state, &caller, &body.aemp_id, "aempId").await?;
+    state.counsel.manual_assign(cnsl_no, user, &actor(&caller), state.clock.now()).await?;
+    let case = state
+        .counsel
+        .case(cnsl_no)
+        .await?
+        .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
+    Ok(HttpResponse::Ok().json(CaseDto::from(&case)))
+}
+
+// -----------------------------------------------------------------------------------------
+// Managers and statistics
+
+/// Manager filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ManagerQuery {
+    /// 부서코드 (the users' `teamId`).
+    pub dept_cd: Option<String>,
+    /// 사용자ID (login id).
+    pub user_id: Option<String>,
+}
+
+/// 자동배분 담당자 목록: managers in auto-distribution with their queues and flags.
+#[utoipa::path(
+    tag = "counsel",
+    params(ManagerQuery),
+    responses(
+        (status = 200, body = ManagerListResponse, description = "managers"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/v2/customerservice/csAllocationMgmt/getAutoDistributionManagerList")]
+pub async fn manager_list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ManagerQuery>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let managers =
+        state.counsel.managers(non_empty(query.dept_cd.as_deref()), non_empty(query.user_id.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(ManagerListResponse { data: managers.iter().map(ManagerDto::from).collect() }))
+}
+
+/// 자동배분 담당자 수.
+#[utoipa::path(
+    tag = "counsel",
+    params(ManagerQuery),
+    responses(
+        (status = 200, body = CountResponse, description = "how many managers match"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/v2/customerservice/csAllocationMgmt/getAutoDistributionManagerListCount")]
+pub async fn manager_count(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ManagerQuery>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let managers =
+        state.counsel.managers(non_empty(query.dept_cd.as_deref()), non_empty(query.user_id.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(CountResponse { count: managers.len() }))
+}
+
+/// Statistics filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// 시작일자 (`YYYY-MM-DD`, Asia/Seoul).
+    pub start_date: Option<String>,
+    /// 종료일자 (included).
+    pub end_date: Option<String>,
+    /// `all_day` (today), `today`, `week` (7 days), `month` (30 days); ignored when a date
+    /// is given.
+    pub date_select: Option<String>,
+    pub auto_div_gb_cd: Option<String>,
+    pub auto_div_dtl_no: Option<String>,
+    /// 담당자ID.
+    pub user_id: Option<String>,
+}
+
+/// 상담할당 현황: per manager, assigned automatically and manually, completed and open in
+/// the range, with the actual share beside the weight's share.
+#[utoipa::path(
+    tag = "counsel",
+    params(StatsQuery),
+    responses(
+        (status = 200, body = AllocationStatsResponse, description = "per-manager counts"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/v2/customerservice/csAllocationMgmt/csAllocationMgmtList")]
+pub async fn allocation_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<StatsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let (from, to) = stats_range(
+        non_empty(query.date_select.as_deref()),
+        non_empty(query.start_date.as_deref()),
+        non_empty(query.end_date.as_deref()),
+        state.clock.now(),
+    )?;
+    let group = optional_group(query.auto_div_gb_cd.as_deref(), "autoDivGbCd")?;
+    let rows = state
+        .counsel
+        .stats(group, non_empty(query.auto_div_dtl_no.as_deref()), non_empty(query.user_id.as_deref()), from, to)
+        .await?;
+    let stats: Vec<_> = rows.iter().map(|(_, s)| s.clone()).collect();
+    let shares = shares(&stats);
+    let data = rows
+        .iter()
+        .zip(shares)
+        .map(|((m, s), (actual, expected))| AllocationStatsDto {
+            auto_div_no: m.auto_div_no.to_string(),
+            auto_div_gb_cd: m.queue.group.as_str().to_owned(),
+            auto_div_dtl_no: m.queue.detail.clone(),
+            user_id: m.mohom_id.clone(),
+            weight: m.terms.weight,
+            alloc_possible_yn: yn(m.possible),
+            auto_assigned: s.auto_assigned,
+            manual_assigned: s.manual_assigned,
+            completed: s.completed,
+            open: s.open,
+            actual_share: actual,
+            weight_share: expected,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(AllocationStatsResponse { data, from: from.map(timestamp), to: to.map(timestamp) }))
+}
+
+/// Membership filters (업무유형별 담당자).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct DetailQuery {
+    pub sub_auto_div_gb_cd: Option<String>,
+    pub sub_auto_div_dtl_no: Option<String>,
+    pub user_id: Option<String>,
+}
+
+/// 업무유형별 담당자: queue memberships with weight, capacity and flag.
+#[utoipa::path(
+    tag = "counsel",
+    params(DetailQuery),
+    responses(
+        (status = 200, body = MembershipListResponse, description = "memberships"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/v2/customerservice/csAllocationMgmt/csAllocationDetailMgmtList")]
+pub async fn allocation_detail(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<DetailQuery>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let group = optional_group(query.sub_auto_div_gb_cd.as_deref(), "subAutoDivGbCd")?;
+    let rows = state
+        .counsel
+        .memberships(group, non_empty(query.sub_auto_div_dtl_no.as_deref()), non_empty(query.user_id.as_deref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(MembershipListResponse { data: rows.iter().map(MembershipDto::from).collect() }))
+}
+
+/// `checkValidateManager` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ValidateQuery {
+    /// 담당자ID (login id).
+    pub aemp_id: Option<String>,
+    pub auto_div_gb_cd: Option<String>,
+    pub auto_div_dtl_no: Option<String>,
+    pub dept_cd: Option<String>,
+}
+
+/// Whether a user may join a queue (exists, active, `CS_MANAGER`, the department given,
+/// not already a member), with the reason when not.
+#[utoipa::path(
+    tag = "counsel",
+    params(ValidateQuery),
+    responses(
+        (status = 200, body = ValidateManagerResponse, description = "the answer"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/v2/customerservice/csAllocationMgmt/checkValidateManager")]
+pub async fn check_validate_manager(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ValidateQuery>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let login = non_empty(query.aemp_id.as_deref()).ok_or_else(|| ApiError::invalid("aempId", "is required"))?;
+    let key = queue_key(query.auto_div_gb_cd.as_deref(), query.auto_div_dtl_no.as_deref())?;
+    let answer = state.counsel.check_manager(login, &key, non_empty(query.dept_cd.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(match answer {
+        Ok(()) => ValidateManagerResponse { valid: true, reason: None },
+        Err(reason) => ValidateManagerResponse { valid: false, reason: Some(reason.to_owned()) },
+    }))
+}
+
+// -----------------------------------------------------------------------------------------
+// Administration (operator API)
+
+/// A queue to create.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateQueueRequest {
+    pub auto_div_gb_cd: String,
+    pub auto_div_dtl_no: String,
+    pub name: String,
+    /// `ROUND_ROBIN` (default), `WEIGHTED` or `LEAST_LOADED`.
+    pub policy: Option<String>,
+}
+
+/// Creates a counsel queue.
+#[utoipa::path(
+    tag = "counsel",
+    request_body = CreateQueueRequest,
+    responses(
+        (status = 201, body = QueueDto, description = "the queue"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 409, body = ErrorResponse, description = "COUNSEL_QUEUE_EXISTS"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/counsel/queues")]
+pub async fn create_queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateQueueRequest>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, true)?;
+    let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
+    let policy = parse_queue_policy(body.policy.as_deref().unwrap_or("ROUND_ROBIN"))?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid("name", "must be 1 to 100 printable characters"));
+    }
+    let queue = state.counsel.create_queue(&key, name, policy, state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(QueueDto::from(&queue)))
+}
+
+/// Lists the counsel queues.
+#[utoipa::path(
+    tag = "counsel",
+    responses(
+        (status = 200, body = QueueListResponse, description = "queues"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/api/v1/counsel/queues")]
+pub async fn list_queues(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let queues = state.counsel.list_queues().await?;
+    Ok(HttpResponse::Ok().json(QueueListResponse { data: queues.iter().map(QueueDto::from).collect() }))
+}
+
+/// A manager to add to a queue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddMemberRequest {
+    pub auto_div_gb_cd: String,
+    pub auto_div_dtl_no: String,
+    /// The manager's login id.
+    pub aemp_id: String,
+    /// 1 to 100 (default 1).
+    pub weight: Option<u32>,
+    /// Most open cases, 1 to 10,000 (default 10).
+    pub capacity: Option<u32>,
+    /// `Y` (default) or `N`.
+    pub alloc_possible_yn: Option<String>,
+}
+
+fn possible_flag(raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("Y") => Ok(true),
+        Some("N") => Ok(false),
+        Some(_) => Err(ApiError::invalid("allocPossibleYn", "must be Y or N")),
+    }
+}
+
+/// Adds a manager to a queue (their waiting cases are swept to them at once when `Y`).
+#[utoipa::path(
+    tag = "counsel",
+    request_body = AddMemberRequest,
+    responses(
+        (status = 201, body = MembershipDto, description = "the membership"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "COUNSEL_QUEUE_NOT_FOUND or USER_NOT_FOUND"),
+        (status = 409, body = ErrorResponse, description = "COUNSEL_NOT_A_MANAGER or COUNSEL_ALREADY_MEMBER"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/counsel/members")]
+pub async fn add_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<AddMemberRequest>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, true)?;
+    let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
+    let terms = MemberTerms::new(body.weight.unwrap_or(1), body.capacity.unwrap_or(10))?;
+    let possible = possible_flag(body.alloc_possible_yn.as_deref())?;
+    let user = operator_user(&state, &caller, &body.aemp_id, "aempId").await?;
+    let member = state.counsel.add_member(&key, user, terms, possible, &actor(&caller), state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(MembershipDto::from(&member)))
+}
+
+/// New terms of a membership.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateMemberRequest {
+    pub weight: u32,
+    pub capacity: u32,
+}
+
+fn auto_div_no(raw: &str) -> Result<i64, ApiError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::invalid("autoDivNo", "must be an autoDivNo"))
+}
+
+/// Changes a membership's weight and capacity (more capacity sweeps waiting cases).
+#[utoipa::path(
+    tag = "counsel",
+    params(("autoDivNo" = String, Path, description = "자동배분번호")),
+    request_body = UpdateMemberRequest,
+    responses(
+        (status = 200, body = MembershipDto, description = "the membership"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "COUNSEL_MEMBER_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[put("/api/v1/counsel/members/{autoDivNo}")]
+pub async fn update_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UpdateMemberRequest>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, true)?;
+    let number = auto_div_no(&path)?;
+    let terms = MemberTerms::new(body.weight, body.capacity)?;
+    let member = state.counsel.update_member(number, terms, &actor(&caller), state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(MembershipDto::from(&member)))
+}
+
+/// What removing a membership did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedMemberResponse {
+    pub auto_div_no: String,
+    /// Open cases that went back to the queue (and were swept to others where possible).
+    pub returned_cases: u64,
+}
+
+/// Removes a manager from a queue; their open cases go back to the queue.
+#[utoipa::path(
+    tag = "counsel",
+    params(("autoDivNo" = String, Path, description = "자동배분번호")),
+    responses(
+        (status = 200, body = RemovedMemberResponse, description = "removed"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "COUNSEL_MEMBER_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[delete("/api/v1/counsel/members/{autoDivNo}")]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, true)?;
+    let number = auto_div_no(&path)?;
+    let returned = state.counsel.remove_member(number, &actor(&caller), state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(RemovedMemberResponse { auto_div_no: number.to_string(), returned_cases: returned }))
+}
+
+/// Closes an assigned case (its manager's capacity frees up and waiting cases are swept).
+#[utoipa::path(
+    tag = "counsel",
+    params(("cnslNo" = Uuid, Path, description = "상담번호")),
+    responses(
+        (status = 200, body = CaseDto, description = "the completed case"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "COUNSEL_CASE_NOT_FOUND"),
+        (status = 409, body = ErrorResponse, description = "COUNSEL_CASE_NOT_ASSIGNED"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[post("/api/v1/counsel/cases/{cnslNo}/complete")]
+pub async fn complete_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let _ = req;
+    require_operator(&caller, false)?;
+    let cnsl_no: Uuid = path.trim().parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
+    state.counsel.complete_case(cnsl_no, &actor(&caller), state.clock.now()).await?;
+    let case = state
+        .counsel
+        .case(cnsl_no)
+        .await?
+        .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
+    Ok(HttpResponse::Ok().json(CaseDto::from(&case)))
+}

@@ -1,0 +1,292 @@
+//! Counsel allocation (상담할당관리, seed 001): queues of CS work, the managers who are
+//! members of them, and the cases routed to those managers by the allocation engine.
+//!
+//! Invariants:
+//! - a queue is identified by its group code (`autoDivGbCd`, code table CS023) and its
+//!   detail number (`autoDivDtlNo`); its policy is `ROUND_ROBIN`, `WEIGHTED` or
+//!   `LEAST_LOADED` (never `FIFO`, which orders lines, not people);
+//! - a membership (`autoDivNo`) is eligible for a new case only when its flag is `Y`,
+//!   its manager is active and its open cases are under its capacity
+//!   ([`member_eligibility`]); the engine (`crate::allocation`) decides among the
+//!   eligible ones, unchanged;
+//! - a case is assigned to at most one manager at a time; a case nobody can take waits
+//!   (`WAITING`) and is offered again, oldest first, when capacity appears.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::allocation::{Eligibility, SkipReason};
+use crate::error::{FieldError, ValidationError};
+use crate::pii::{PersonName, PhoneNumber};
+use crate::reference::{AllocationPolicy, code_enum};
+
+code_enum!(
+    /// CS023: the kind of work a queue holds.
+    AutoDivGroup { Inquiry => "10", AsReview => "20", Outbound => "50" }
+);
+
+impl AutoDivGroup {
+    /// The Korean label of the code.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Inquiry => "문의",
+            Self::AsReview => "AS 검토",
+            Self::Outbound => "아웃바운드",
+        }
+    }
+}
+
+code_enum!(
+    /// Where a case is.
+    CaseStatus { Waiting => "WAITING", Assigned => "ASSIGNED", Completed => "COMPLETED" }
+);
+
+code_enum!(
+    /// How a case reached its manager.
+    AssignKind { Auto => "AUTO", Manual => "MANUAL" }
+);
+
+/// The allocation policies a counsel queue may use.
+pub const QUEUE_POLICIES: [AllocationPolicy; 3] =
+    [AllocationPolicy::RoundRobin, AllocationPolicy::Weighted, AllocationPolicy::LeastLoaded];
+
+/// Checks a queue's policy.
+///
+/// # Errors
+/// `FIFO` or an unknown name.
+pub fn parse_queue_policy(raw: &str) -> Result<AllocationPolicy, ValidationError> {
+    match raw.parse::<AllocationPolicy>() {
+        Ok(policy) if QUEUE_POLICIES.contains(&policy) => Ok(policy),
+        _ => Err(ValidationError::single("policy", "must be one of ROUND_ROBIN, WEIGHTED, LEAST_LOADED")),
+    }
+}
+
+/// A queue's identity: group code and detail number (1 to 20 visible characters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueKey {
+    pub group: AutoDivGroup,
+    pub detail: String,
+}
+
+impl QueueKey {
+    /// # Errors
+    /// An unknown group code or an empty, over-long or non-alphanumeric detail number.
+    pub fn parse(group: &str, detail: &str) -> Result<Self, ValidationError> {
+        let mut errors = Vec::new();
+        let group = group
+            .trim()
+            .parse::<AutoDivGroup>()
+            .map_err(|_| errors.push(FieldError::new("autoDivGbCd", "must be one of 10, 20, 50 (CS023)")))
+            .ok();
+        let detail = detail.trim();
+        if detail.is_empty() || detail.len() > 20 || !detail.chars().all(|c| c.is_ascii_alphanumeric()) {
+            errors.push(FieldError::new("autoDivDtlNo", "must be 1 to 20 letters or digits"));
+        }
+        match group {
+            Some(group) if errors.is_empty() => Ok(Self { group, detail: detail.to_owned() }),
+            _ => Err(ValidationError(errors)),
+        }
+    }
+}
+
+/// Whether a membership may take a new case now.
+#[must_use]
+pub fn member_eligibility(possible: bool, active: bool, open_cases: u64, capacity: u64) -> Eligibility {
+    if !possible || !active {
+        Eligibility::Skipped(SkipReason::Unavailable)
+    } else if open_cases >= capacity {
+        Eligibility::Skipped(SkipReason::OverCapacity)
+    } else {
+        Eligibility::Eligible
+    }
+}
+
+/// A membership's weight and capacity, as an administrator sets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberTerms {
+    /// 1 to 100.
+    pub weight: u32,
+    /// Most open cases at once, 1 to 10,000.
+    pub capacity: u32,
+}
+
+impl MemberTerms {
+    /// # Errors
+    /// A weight outside 1..=100 or a capacity outside 1..=10,000.
+    pub fn new(weight: u32, capacity: u32) -> Result<Self, ValidationError> {
+        let mut errors = Vec::new();
+        if !(1..=100).contains(&weight) {
+            errors.push(FieldError::new("weight", "must be 1 to 100"));
+        }
+        if !(1..=10_000).contains(&capacity) {
+            errors.push(FieldError::new("capacity", "must be 1 to 10000"));
+        }
+        if errors.is_empty() { Ok(Self { weight, capacity }) } else { Err(ValidationError(errors)) }
+    }
+}
+
+/// A case to create (imported from a spreadsheet, made for an AS review, or an inquiry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCounselCase {
+    /// 상담유형번호.
+    pub cnsl_typ_no: String,
+    /// OB유형번호 (outbound cases).
+    pub ob_typ_no: Option<String>,
+    /// 회원번호.
+    pub mbr_no: Option<String>,
+    /// 주문번호.
+    pub ord_no: Option<String>,
+    /// 접수내용.
+    pub accp_cont: Option<String>,
+    /// The customer, personal data (encrypted at rest, masked on the way out).
+    pub cust_nm: Option<PersonName>,
+    pub cust_tel: Option<PhoneNumber>,
+    /// The AS request an AS-review case is about.
+    pub as_id: Option<Uuid>,
+}
+
+/// Per-manager counts over a range (`csAllocationMgmtList`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagerStats {
+    pub user_id: Uuid,
+    pub auto_assigned: u64,
+    pub manual_assigned: u64,
+    pub completed: u64,
+    pub open: u64,
+    pub weight: u32,
+}
+
+/// Each manager's share of the assigned cases beside the share their weight asks for,
+/// in percent with two decimals: `(actual, expected)`.
+#[must_use]
+pub fn shares(stats: &[ManagerStats]) -> Vec<(f64, f64)> {
+    let assigned: u64 = stats.iter().map(|s| s.auto_assigned + s.manual_assigned).sum();
+    let weights: u64 = stats.iter().map(|s| u64::from(s.weight)).sum();
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            // Counts here stay far below 2^52: exact as f64.
+            #[allow(clippy::cast_precision_loss)]
+            let value = part as f64 * 100.0 / whole as f64;
+            (value * 100.0).round() / 100.0
+        }
+    };
+    stats
+        .iter()
+        .map(|s| (pct(s.auto_assigned + s.manual_assigned, assigned), pct(u64::from(s.weight), weights)))
+        .collect()
+}
+
+/// The range of `dateSelect` (`all_day` = today, `today`, `week` = the last 7 days,
+/// `month` = the last 30 days) or of `startDate`..=`endDate`, as UTC instants
+/// `[from, to)`, with days counted in Asia/Seoul.
+///
+/// # Errors
+/// An unknown `dateSelect`, a malformed date, or an end before the start.
+pub fn stats_range(
+    date_select: Option<&str>,
+    start_date: Option<&str>,
+    end_date: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), ValidationError> {
+    const SEOUL: &str = "Asia/Seoul";
+    let day_start = |date: time::Date| -> Result<OffsetDateTime, ValidationError> {
+        let start = crate::calendar::date_start_ms(date, SEOUL)
+            .map_err(|e| ValidationError::single("startDate", e.to_string()))?;
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(start) * 1_000_000)
+            .map_err(|e| ValidationError::single("startDate", e.to_string()))
+    };
+    let parse = |field: &str, raw: &str| {
+        time::Date::parse(raw.trim(), time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|_| ValidationError::single(field, "must be a date, e.g. 2026-11-25"))
+    };
+    let today =
+        crate::calendar::local_date(now, SEOUL).map_err(|e| ValidationError::single("dateSelect", e.to_string()))?;
+    if start_date.is_some() || end_date.is_some() {
+        let from = start_date.map(|d| parse("startDate", d)).transpose()?;
+        let to = end_date.map(|d| parse("endDate", d)).transpose()?;
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            return Err(ValidationError::single("endDate", "must not be before startDate"));
+        }
+        let from = from.map(day_start).transpose()?;
+        let to = to.map(|t| day_start(t.next_day().unwrap_or(t))).transpose()?;
+        return Ok((from, to));
+    }
+    let days_back = match date_select.map(str::trim) {
+        None => return Ok((None, None)),
+        Some("all_day" | "today") => 0,
+        Some("week") => 6,
+        Some("month") => 29,
+        Some(_) => return Err(ValidationError::single("dateSelect", "must be one of all_day, today, week, month")),
+    };
+    let first = today.checked_sub(time::Duration::days(days_back)).unwrap_or(today);
+    Ok((Some(day_start(first)?), Some(day_start(today.next_day().unwrap_or(today))?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn queue_keys_take_cs023_codes_and_plain_detail_numbers() {
+        assert_eq!(QueueKey::parse("50", "10020").unwrap().group, AutoDivGroup::Outbound);
+        assert_eq!(QueueKey::parse("30", "1").unwrap_err().0[0].field, "autoDivGbCd");
+        assert_eq!(QueueKey::parse("20", "../x").unwrap_err().0[0].field, "autoDivDtlNo");
+        assert_eq!(QueueKey::parse("99", "").unwrap_err().0.len(), 2);
+    }
+
+    #[test]
+    fn fifo_is_not_a_queue_policy() {
+        assert!(parse_queue_policy("FIFO").is_err());
+        assert_eq!(parse_queue_policy("LEAST_LOADED").ok(), Some(AllocationPolicy::LeastLoaded));
+    }
+
+    #[test]
+    fn eligibility_needs_the_flag_activity_and_room() {
+        assert_eq!(member_eligibility(true, true, 2, 3), Eligibility::Eligible);
+        assert_eq!(member_eligibility(false, true, 0, 3), Eligibility::Skipped(SkipReason::Unavailable));
+        assert_eq!(member_eligibility(true, false, 0, 3), Eligibility::Skipped(SkipReason::Unavailable));
+        assert_eq!(member_eligibility(true, true, 3, 3), Eligibility::Skipped(SkipReason::OverCapacity));
+    }
+
+    #[test]
+    fn terms_are_bounded() {
+        assert!(MemberTerms::new(1, 1).is_ok());
+        assert_eq!(MemberTerms::new(0, 0).unwrap_err().0.len(), 2);
+    }
+
+    #[test]
+    fn shares_compare_counts_with_weights() {
+        let s = |w: u32, n: u64| ManagerStats {
+            user_id: Uuid::nil(),
+            auto_assigned: n,
+            manual_assigned: 0,
+            completed: 0,
+            open: 0,
+            weight: w,
+        };
+        assert_eq!(shares(&[s(1, 167), s(2, 333), s(3, 500)]), vec![(16.7, 16.67), (33.3, 33.33), (50.0, 50.0)]);
+        assert_eq!(shares(&[s(1, 0)]), vec![(0.0, 100.0)]);
+    }
+
+    #[test]
+    fn stats_ranges_count_seoul_days() {
+        // 2026-11-25 16:00 UTC is 2026-11-26 01:00 in Seoul.
+        let now = datetime!(2026-11-25 16:00 UTC);
+        let (from, to) = stats_range(Some("today"), None, None, now).unwrap();
+        assert_eq!((from, to), (Some(datetime!(2026-11-25 15:00 UTC)), Some(datetime!(2026-11-26 15:00 UTC))));
+        let (from, _) = stats_range(Some("week"), None, None, now).unwrap();
+        assert_eq!(from, Some(datetime!(2026-11-19 15:00 UTC)));
+        let (from, to) = stats_range(None, Some("2026-11-01"), Some("2026-11-01"), now).unwrap();
+        assert_eq!((from, to), (Some(datetime!(2026-10-31 15:00 UTC)), Some(datetime!(2026-11-01 15:00 UTC))));
+        assert!(stats_range(Some("year"), None, None, now).is_err());
+        assert!(stats_range(None, Some("2026-11-02"), Some("2026-11-01"), now).is_err());
+        assert!(stats_range(None, Some("11/01/2026"), None, now).is_err());
+        assert_eq!(stats_range(None, None, None, now).unwrap(), (None, None));
+    }
+}
