@@ -19,6 +19,8 @@ mod m20261125_000007_files;
 mod m20261125_000008_as_claims;
 mod m20261125_000009_counsel;
 
+mod shared;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

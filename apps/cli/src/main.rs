@@ -45,6 +45,9 @@ enum Command {
     /// Organizations' settings.
     #[command(subcommand)]
     Orgs(OrgsCommand),
+    /// Counsel allocation set-up: queues and their CS managers (weight, capacity, flag).
+    #[command(subcommand)]
+    Counsel(counsel::CounselCommand),
     /// Import leads from a CSV or XLSX file into a product's pool: every row validated,
     /// bad rows in an error report, good rows in batched transactions; running the same
     /// file again imports nothing twice.
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
         Command::Seed { demo } => runtime.block_on(seed(settings, demo)),
         Command::Keys(cmd) => runtime.block_on(keys::run(settings, cmd)),
         Command::Orgs(cmd) => runtime.block_on(keys::run_orgs(settings, cmd)),
+        Command::Counsel(cmd) => runtime.block_on(counsel::run(settings, cmd)),
         Command::Import { file, source, product, batch, errors } => {
             runtime.block_on(import::run(settings, import::ImportArgs { file, source, product, batch, errors }))
         }
@@ -262,6 +266,7 @@ async fn seed(settings: Settings, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+mod counsel;
 mod import;
 mod keys;
 

@@ -239,3 +239,42 @@ fn import_takes_a_csv_reports_bad_rows_and_imports_nothing_twice() {
         assert!(text(&refused.stderr).contains(message), "{}", text(&refused.stderr));
     }
 }
+
+#[test]
+fn counsel_queues_are_set_up_from_the_command_line_and_refusals_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = ldbds(dir.path(), &["seed", "--demo"], &[]);
+    assert_eq!(seeded.status.code(), Some(0), "{}", text(&seeded.stderr));
+    let add = [
+        "counsel",
+        "queue-add",
+        "--group",
+        "50",
+        "--detail",
+        "10020",
+        "--name",
+        "아웃바운드 1",
+        "--policy",
+        "WEIGHTED",
+    ];
+    let created = ldbds(dir.path(), &add, &[]);
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).contains("queue 50 10020 created"));
+    let again = ldbds(dir.path(), &add, &[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("counsel queue 50/10020 already exists"), "{}", text(&again.stderr));
+    let fifo = ldbds(
+        dir.path(),
+        &["counsel", "queue-add", "--group", "20", "--detail", "1", "--name", "AS", "--policy", "FIFO"],
+        &[],
+    );
+    assert_eq!(fifo.status.code(), Some(2));
+    let listed = ldbds(dir.path(), &["counsel", "queues"], &[]);
+    assert!(text(&listed.stdout).contains("50 10020"), "{}", text(&listed.stdout));
+    let nobody =
+        ldbds(dir.path(), &["counsel", "member-add", "--group", "50", "--detail", "10020", "--user", "nobody"], &[]);
+    assert_eq!(nobody.status.code(), Some(2));
+    assert!(text(&nobody.stderr).contains("no active user nobody"));
+    let toggle = ldbds(dir.path(), &["counsel", "toggle", "--state", "Y", "999"], &[]);
+    assert_eq!(toggle.status.code(), Some(2), "{}", text(&toggle.stderr));
+}

@@ -90,6 +90,13 @@ impl QueueKey {
     }
 }
 
+impl std::fmt::Display for QueueKey {
+    /// `50/10020`: group code and detail number.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.group.as_str(), self.detail)
+    }
+}
+
 /// Whether a membership may take a new case now.
 #[must_use]
 pub fn member_eligibility(possible: bool, active: bool, open_cases: u64, capacity: u64) -> Eligibility {

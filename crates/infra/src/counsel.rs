@@ -78,9 +78,9 @@ pub mod reason {
 /// A refusal or a storage failure.
 #[derive(Debug, Error)]
 pub enum CounselError {
-    #[error("no counsel queue {0:?}")]
+    #[error("no counsel queue {0}")]
     QueueNotFound(QueueKey),
-    #[error("counsel queue {0:?} already exists")]
+    #[error("counsel queue {0} already exists")]
     QueueExists(QueueKey),
     #[error("no live membership {0}")]
     MemberNotFound(i64),
@@ -254,6 +254,22 @@ async fn operator_users_by_mohom(conn: &impl ConnectionTrait, mohom_id: &str) ->
         .all(conn)
         .await
         .map_err(unavailable)
+}
+
+impl SeaCounselRepository {
+    /// The id of the live user of an operator org with this login id (for `ldbds
+    /// counsel`); `None` when there is none or it is not active.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn operator_user_id(&self, mohom_id: &str) -> Result<Option<Uuid>, RepoError> {
+        let users = operator_users_by_mohom(self.db.conn(), mohom_id).await?;
+        users
+            .into_iter()
+            .find(|u| u.status == UserStatus::Active.as_str())
+            .map(|u| u.id.parse().map_err(|e| corrupt("users", &u.id, e)))
+            .transpose()
+    }
 }
 
 fn is_unique_violation(err: &DbErr) -> bool {

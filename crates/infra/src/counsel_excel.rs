@@ -32,7 +32,7 @@
 use std::io::{Cursor, Read, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use calamine::{DataRef, Reader, Xlsx};
+use calamine::{Reader, Xlsx};
 use domain::counsel::{CaseStatus, NewCounselCase};
 use domain::counsel_sheet::{
     CaseTypes, ColumnMap, MAX_FILE_BYTES, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, MAX_ZIP_ENTRIES, RowError, is_blank_row,
@@ -42,6 +42,8 @@ use domain::import::Cell;
 use domain::pii::mask::{mask_name, mask_phone};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 use time::{OffsetDateTime, UtcOffset};
+
+use crate::import::xlsx_cell;
 
 /// Why an upload yields no cases.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,30 +178,6 @@ fn sheet_rows<R: Read + Seek>(workbook: &mut Xlsx<R>, columns: usize) -> Result<
         push(done, &mut rows)?;
     }
     Ok(rows)
-}
-
-/// A calamine cell as a domain cell (as the lead import reads them).
-fn xlsx_cell(value: &DataRef<'_>) -> Cell {
-    match value {
-        DataRef::Empty => Cell::Empty,
-        // Sheet integers stay far below 2^53 in practice; above, the rounding is the sheet's.
-        #[allow(clippy::cast_precision_loss)]
-        DataRef::Int(i) => Cell::Number(*i as f64),
-        DataRef::Float(f) => Cell::Number(*f),
-        DataRef::String(s) => Cell::Text(s.clone()),
-        DataRef::SharedString(s) => Cell::Text((*s).to_owned()),
-        DataRef::Bool(b) => Cell::Text(b.to_string()),
-        DataRef::DateTime(d) if d.is_datetime() => {
-            let (y, m, day, ..) = d.to_ymd_hms_milli();
-            time::Month::try_from(m)
-                .ok()
-                .and_then(|m| time::Date::from_calendar_date(i32::from(y), m, day).ok())
-                .map_or_else(|| Cell::Number(d.as_f64()), Cell::Date)
-        }
-        DataRef::DateTime(d) => Cell::Number(d.as_f64()),
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
-        DataRef::Error(e) => Cell::Text(format!("#{e}")),
-    }
 }
 
 /// The cases of an upload: every row of the first sheet validated under `map` (the first

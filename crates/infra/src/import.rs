@@ -143,9 +143,12 @@ fn read_csv(file: impl Read, tx: &mpsc::Sender<Result<Row, ImportError>>) {
     }
 }
 
-fn xlsx_cell(value: &DataRef<'_>) -> Cell {
+/// A calamine cell as a domain cell (the lead import and the counsel import).
+pub(crate) fn xlsx_cell(value: &DataRef<'_>) -> Cell {
     match value {
         DataRef::Empty => Cell::Empty,
+        // Sheet integers stay far below 2^53 in practice; above, the rounding is the sheet's.
+        #[allow(clippy::cast_precision_loss)]
         DataRef::Int(i) => Cell::Number(*i as f64),
         DataRef::Float(f) => Cell::Number(*f),
         DataRef::String(s) => Cell::Text(s.clone()),

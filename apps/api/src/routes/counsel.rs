@@ -472,9 +472,17 @@ pub async fn save_excel(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<SaveExcelQuery>,
+    req: HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
+    // A declared body far past the file limit is refused before a byte is read (the
+    // multipart envelope around the file is allowed 64 KiB).
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_FILE_BYTES + 64 * 1024) {
+        return Err(ApiError::PayloadTooLarge { limit: usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX) });
+    }
     let (map, types) = parse_request(&query.excel_columns, &query.cnsl_typ_no, &query.ob_typ_no)?;
     let key = queue_key(Some(AutoDivGroup::Outbound.as_str()), Some(&query.ob_typ_no))?;
     let bytes = excel_file(form).await?;
@@ -1107,10 +1115,8 @@ pub async fn remove_member(
 pub async fn complete_case(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let _ = req;
     require_operator(&caller, false)?;
     let cnsl_no: Uuid = path.trim().parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
     state.counsel.complete_case(cnsl_no, &actor(&caller), state.clock.now()).await?;
