@@ -350,10 +350,10 @@ pub struct AllocationStatsDto {
     pub completed: u64,
     /// Open now.
     pub open: u64,
-    /// This manager's percentage of the cases assigned in the range, within the rows
-    /// shown.
+    /// This manager's percentage of the cases assigned in the range, among the rows
+    /// shown of the same queue.
     pub actual_share: f64,
-    /// The percentage their weight asks for, within the rows shown.
+    /// The percentage their weight asks for, among the rows shown of the same queue.
     pub weight_share: f64,
 }
 
@@ -817,11 +817,20 @@ pub async fn allocation_stats(
         .counsel
         .stats(group, non_empty(query.auto_div_dtl_no.as_deref()), non_empty(query.user_id.as_deref()), from, to)
         .await?;
-    let stats: Vec<_> = rows.iter().map(|(_, s)| s.clone()).collect();
-    let shares = shares(&stats);
+    // Shares compare managers within one queue: each row against its own queue's rows.
+    let mut shares_of = vec![(0.0, 0.0); rows.len()];
+    let mut queues: Vec<&QueueKey> = rows.iter().map(|(m, _)| &m.queue).collect();
+    queues.dedup();
+    for queue in queues {
+        let members: Vec<usize> = (0..rows.len()).filter(|&i| &rows[i].0.queue == queue).collect();
+        let stats: Vec<_> = members.iter().map(|&i| rows[i].1.clone()).collect();
+        for (&i, share) in members.iter().zip(shares(&stats)) {
+            shares_of[i] = share;
+        }
+    }
     let data = rows
         .iter()
-        .zip(shares)
+        .zip(shares_of)
         .map(|((m, s), (actual, expected))| AllocationStatsDto {
             auto_div_no: m.auto_div_no.to_string(),
             auto_div_gb_cd: m.queue.group.as_str().to_owned(),

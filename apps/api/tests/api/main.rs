@@ -7,6 +7,7 @@
 mod abuse;
 mod as_claims;
 mod auth;
+mod counsel;
 mod distribution;
 mod errors;
 mod files;
