@@ -139,4 +139,65 @@ mod tests {
         assert_eq!(after, before);
         assert!(manual_pick(policy, 0, &slots, &9).is_none());
     }
+
+    use proptest::prelude::*;
+
+    /// Up to 6 slots: (weight, credit, eligible, in the ledger since pick `at`).
+    fn slots() -> impl Strategy<Value = Vec<(Slot<u32>, Option<u64>)>> {
+        prop::collection::vec((1u64..6, -20i64..20, any::<bool>(), prop::option::of(0u64..10)), 1..6).prop_map(|v| {
+            v.into_iter()
+                .enumerate()
+                .map(|(i, (w, c, e, at))| {
+                    let id = u32::try_from(i).unwrap();
+                    // A slot out of the ledger is stored with `at = None`, an eligible one
+                    // may be either (joining or in).
+                    let at = if e { at } else { None };
+                    (slot(id, w, c, e), at)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        /// Whoever a person picks, the live credits of the slots considered keep their
+        /// sum (the target pays exactly what the others gained), and the pick clock moves
+        /// by one.
+        #[test]
+        fn any_manual_pick_conserves_the_live_credits(slots in slots(), target in 0u32..6, policy_weighted in any::<bool>()) {
+            let policy = if policy_weighted { AllocationPolicy::Weighted } else { AllocationPolicy::RoundRobin };
+            let picks = 10;
+            let Some(manual) = manual_pick(policy, picks, &slots, &target) else {
+                prop_assert!(usize::try_from(target).unwrap() >= slots.len());
+                return Ok(());
+            };
+            prop_assert_eq!(manual.picks, picks + 1);
+            let stored = |id: u32| manual.writes.iter().find(|(i, _)| *i == id).map(|(_, s)| *s);
+            let considered = |s: &Slot<u32>| s.eligibility == Eligibility::Eligible || s.id == target;
+            // Live credits before, as the engine would see them at `picks`; joiners count
+            // at their stored credit.
+            let before: i64 = slots.iter().filter(|(s, _)| considered(s)).map(|(s, at)| {
+                live(policy, s, Stored { credit: s.credit, at: *at }, picks)
+            }).sum();
+            let after: i64 = slots.iter().filter(|(s, _)| considered(s)).map(|(s, at)| {
+                let row = stored(s.id).unwrap_or(Stored { credit: s.credit, at: *at });
+                live(policy, s, row, manual.picks)
+            }).sum();
+            // The target may be frozen (switched off): its stored credit is its live one.
+            prop_assert_eq!(after, before);
+        }
+
+        /// Choosing what the engine would choose writes exactly what the engine writes.
+        #[test]
+        fn a_manual_pick_of_the_engine_choice_is_always_the_engine_pick(slots in slots()) {
+            let policy = AllocationPolicy::Weighted;
+            let engine = pick_stored(policy, 10, &slots);
+            let Ok(choice) = &engine.outcome else { return Ok(()) };
+            let manual = manual_pick(policy, 10, &slots, &choice.chosen).unwrap();
+            let mut a = engine.writes.clone();
+            let mut b = manual.writes.clone();
+            a.sort_by_key(|(id, _)| *id);
+            b.sort_by_key(|(id, _)| *id);
+            prop_assert_eq!(a, b);
+        }
+    }
 }
