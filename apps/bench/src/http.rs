@@ -23,7 +23,9 @@ use tokio::net::TcpStream;
 pub struct Call {
     pub method: Method,
     pub path: String,
-    pub body: Option<String>,
+    /// The body (cheap to clone for every send); sent as JSON unless a `content-type`
+    /// header says otherwise.
+    pub body: Option<Bytes>,
     pub headers: Vec<(&'static str, String)>,
 }
 
@@ -33,7 +35,22 @@ impl Call {
     }
 
     pub fn post(path: impl Into<String>, body: impl Into<String>) -> Self {
-        Self { method: Method::POST, path: path.into(), body: Some(body.into()), headers: Vec::new() }
+        Self { method: Method::POST, path: path.into(), body: Some(Bytes::from(body.into())), headers: Vec::new() }
+    }
+
+    /// A `multipart/form-data` POST of one file field.
+    pub fn multipart(path: impl Into<String>, field: &str, filename: &str, content_type: &str, file: &[u8]) -> Self {
+        const BOUNDARY: &str = "----ldbds-bench-boundary-3f9c2a71d8e4";
+        let mut body = Vec::with_capacity(file.len() + 256);
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("Content-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n").as_bytes(),
+        );
+        body.extend_from_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        Self { method: Method::POST, path: path.into(), body: Some(Bytes::from(body)), headers: Vec::new() }
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -68,13 +85,13 @@ impl Conn {
             .uri(&call.path)
             .header("host", &self.host)
             .header("x-api-key", &self.key);
-        if call.body.is_some() {
+        if call.body.is_some() && !call.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
             builder = builder.header("content-type", "application/json");
         }
         for (name, value) in &call.headers {
             builder = builder.header(*name, value);
         }
-        let body = Full::new(Bytes::from(call.body.clone().unwrap_or_default()));
+        let body = Full::new(call.body.clone().unwrap_or_default());
         let response = self.sender.send_request(builder.body(body)?).await?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();

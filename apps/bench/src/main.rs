@@ -29,6 +29,8 @@ pub enum Scenario {
     SearchPhone,
     Distribute,
     Import,
+    /// The HTTP Excel import of outbound counsel cases (issue #8).
+    CounselImport,
     Engine,
     /// Every scenario in turn.
     All,
@@ -42,6 +44,7 @@ impl Scenario {
             Self::SearchPhone => "search-phone",
             Self::Distribute => "distribute",
             Self::Import => "import",
+            Self::CounselImport => "counsel-import",
             Self::Engine => "engine",
             Self::All => "all",
         }
@@ -64,7 +67,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     pub warmup: u64,
     /// Leads to seed (owned-list, search-phone: 1,000,000; distribute: 200,000; import:
-    /// 100,000 rows).
+    /// 100,000 rows; counsel-import: 50,000 sheet rows, its most).
     #[arg(long)]
     pub rows: Option<u64>,
     /// PostgreSQL server URL without a database name.
@@ -87,6 +90,7 @@ async fn one(scenario: Scenario, args: &Args) -> anyhow::Result<bool> {
             Scenario::SearchPhone => scenarios::search_phone(&mut t, args).await,
             Scenario::Distribute => scenarios::distribute(&mut t, args).await,
             Scenario::Import => scenarios::import_scenario(&mut t, args).await,
+            Scenario::CounselImport => scenarios::counsel_import(&mut t, args).await,
             Scenario::Engine | Scenario::All => unreachable!("handled above"),
         };
         t.cleanup().await;
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
             Scenario::Engine,
             Scenario::Intake,
             Scenario::Import,
+            Scenario::CounselImport,
             Scenario::Distribute,
             Scenario::OwnedList,
             Scenario::SearchPhone,

@@ -1,6 +1,7 @@
 //! The reference side on PostgreSQL: `pgbench` with the scenario's script from
 //! `bench/reference/`, same clients and duration, same database, run right after our side
-//! (the server stopped), or `COPY` of the same CSV for `import`.
+//! (the server stopped), or `COPY` of the same CSV for `import` (and of the same rows
+//! for `counsel-import`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -99,23 +100,45 @@ pub async fn run(
 
 /// `COPY` of the CSV into a table with the CSV's columns and three indexes, timed
 /// (psql `\copy`); `None` on SQLite.
-#[allow(clippy::cast_precision_loss)]
 pub async fn copy(t: &Target, csv: &Path, rows: u64) -> anyhow::Result<Option<Reference>> {
     if t.backend != Backend::Postgres {
         return Ok(None);
     }
     setup(t, "import").await?;
+    copy_into(t, "bench_ref_import", csv, "leads.csv", rows).await.map(Some)
+}
+
+/// `COPY` of the counsel rows' CSV (`mbrNo, ordNo, accpCont, custNm, custTelNo`) into a
+/// scratch table indexed like `counsel_cases`' lookups (member, order, phone), timed;
+/// `None` on SQLite. The setup is inline: the scratch table is this harness's alone.
+pub async fn copy_counsel(t: &Target, csv: &Path, rows: u64) -> anyhow::Result<Option<Reference>> {
+    if t.backend != Backend::Postgres {
+        return Ok(None);
+    }
+    t.exec(
+        "DROP TABLE IF EXISTS bench_ref_counsel; \
+         CREATE TABLE bench_ref_counsel (mbr_no text, ord_no text, accp_cont text, cust_nm text, cust_tel text); \
+         CREATE INDEX ON bench_ref_counsel (mbr_no); \
+         CREATE INDEX ON bench_ref_counsel (ord_no); \
+         CREATE INDEX ON bench_ref_counsel (cust_tel);",
+    )
+    .await?;
+    copy_into(t, "bench_ref_counsel", csv, "counsel.csv", rows).await.map(Some)
+}
+
+#[allow(clippy::cast_precision_loss)]
+async fn copy_into(t: &Target, table: &str, csv: &Path, shown_file: &str, rows: u64) -> anyhow::Result<Reference> {
     let started = Instant::now();
-    let copy = format!("\\copy bench_ref_import FROM '{}' WITH (FORMAT csv, HEADER true)", csv.display());
+    let copy = format!("\\copy {table} FROM '{}' WITH (FORMAT csv, HEADER true)", csv.display());
     let out =
         Command::new(tool("psql")).arg(&t.url).arg("-qc").arg(&copy).output().await.context("psql did not run")?;
     if !out.status.success() {
         bail!("{copy} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let seconds = started.elapsed().as_secs_f64();
-    Ok(Some(Reference {
+    Ok(Reference {
         what: "COPY rows/s".into(),
         rate: rows as f64 / seconds,
-        command: "psql -c \"\\copy bench_ref_import FROM leads.csv WITH (FORMAT csv, HEADER true)\"".into(),
-    }))
+        command: format!("psql -c \"\\copy {table} FROM {shown_file} WITH (FORMAT csv, HEADER true)\""),
+    })
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::Args;
 use crate::http::{Call, CallSource, Conn, LoadResult, run_load};
 use crate::reference::{self, Reference};
-use crate::target::{KR_REGIONS, Target, write_leads_csv};
+use crate::target::{Backend, KR_REGIONS, Target, kr_phone, write_leads_csv};
 
 /// What one scenario measured.
 pub struct Outcome {
@@ -428,4 +428,239 @@ pub fn engine(args: &Args) -> Outcome {
     }
     outcome.notes.push("criterion: cargo bench -p domain --bench engine".into());
     outcome
+}
+
+/// The counsel import's column map: the order of the cells [`counsel_row`] writes.
+const COUNSEL_COLUMNS: &str = "mbrNo,ordNo,accpCont,custNm,custTelNo";
+/// The outbound queue (`50`, this detail number) the sheet is imported into.
+const COUNSEL_OB_TYP: &str = "900";
+/// The CS managers of the queue: login id and weight.
+const COUNSEL_MANAGERS: [(&str, u32); 3] = [("bench-cs-1", 1), ("bench-cs-2", 2), ("bench-cs-3", 3)];
+/// Every manager's capacity: the most a membership may hold.
+const COUNSEL_CAPACITY: u32 = 10_000;
+/// The import's row limit (`domain::counsel_sheet::MAX_ROWS`).
+const COUNSEL_MAX_ROWS: u64 = 50_000;
+
+/// Row `i` of the generated sheet: a distinct member number, an order number, a content,
+/// a name and a distinct Korean mobile.
+fn counsel_row(i: u64) -> [String; 5] {
+    [
+        format!("M{i:08}"),
+        format!("O{i:08}"),
+        format!("아웃바운드 안내 {}", i % 100),
+        format!("고객{}", i % 997),
+        kr_phone(i),
+    ]
+}
+
+/// The workbook of `rows` rows (a Korean header row first) and the same rows as a CSV
+/// for the `COPY` reference.
+fn write_counsel_files(csv: &std::path::Path, rows: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let ws = workbook.add_worksheet();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(csv)?);
+    writeln!(out, "mbr_no,ord_no,accp_cont,cust_nm,cust_tel")?;
+    for (col, label) in (0u16..).zip(["회원번호", "주문번호", "접수내용", "고객명", "고객연락처"]) {
+        ws.write_string(0, col, label)?;
+    }
+    for i in 0..rows {
+        let row = counsel_row(i);
+        let at = u32::try_from(i + 1)?;
+        for (col, value) in (0u16..).zip(&row) {
+            ws.write_string(at, col, value)?;
+        }
+        writeln!(out, "{}", row.join(","))?;
+    }
+    out.flush()?;
+    Ok(workbook.save_to_buffer()?)
+}
+
+/// What their weights ask of each member when `total` cases go out and no one may pass
+/// their capacity (water-filling: the capped get their capacity, the rest share what is
+/// left by weight). `members` are (weight, capacity).
+#[allow(clippy::cast_precision_loss)]
+fn capped_shares(members: &[(i64, i64)], total: i64) -> Vec<f64> {
+    let mut shares = vec![0.0; members.len()];
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    let room = |i: usize| members[i].1 as f64 / members[i].0.max(1) as f64;
+    order.sort_by(|&a, &b| room(a).total_cmp(&room(b)));
+    let (mut left, mut weight) = (total as f64, members.iter().map(|m| m.0 as f64).sum::<f64>());
+    for (k, &i) in order.iter().enumerate() {
+        let (w, cap) = (members[i].0 as f64, members[i].1 as f64);
+        if cap <= left * w / weight {
+            shares[i] = cap;
+            left -= cap;
+            weight -= w;
+        } else {
+            for &j in &order[k..] {
+                shares[j] = left * members[j].0 as f64 / weight;
+            }
+            break;
+        }
+    }
+    shares
+}
+
+/// One member of the counsel queue after the run.
+struct CounselMember {
+    login: String,
+    weight: i64,
+    capacity: i64,
+    open_cases: i64,
+    /// Its `ASSIGNED` cases.
+    assigned: i64,
+    /// Its automatic picks made while no member was skipped for capacity.
+    uncapped: i64,
+}
+
+async fn counsel_members(t: &Target) -> anyhow::Result<Vec<CounselMember>> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let sql = "SELECT u.mohom_id AS login, m.weight AS weight, m.capacity AS capacity, m.open_cases AS open_cases, \
+               (SELECT COUNT(*) FROM counsel_cases c WHERE c.auto_div_no = m.auto_div_no AND c.status = 'ASSIGNED') AS assigned, \
+               (SELECT COUNT(*) FROM counsel_cases c WHERE c.auto_div_no = m.auto_div_no AND c.status = 'ASSIGNED' \
+                AND c.assign_kind = 'AUTO' AND c.explanation NOT LIKE '%OVER_CAPACITY%') AS uncapped \
+               FROM counsel_members m JOIN users u ON u.id = m.user_id WHERE m.removed_at IS NULL ORDER BY m.weight";
+    let rows = t.sql.query_all_raw(Statement::from_string(t.db_backend(), sql)).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CounselMember {
+                login: r.try_get("", "login")?,
+                weight: r.try_get("", "weight")?,
+                capacity: r.try_get("", "capacity")?,
+                open_cases: r.try_get("", "open_cases")?,
+                assigned: r.try_get("", "assigned")?,
+                uncapped: r.try_get("", "uncapped")?,
+            })
+        })
+        .collect()
+}
+
+/// Each member's count against a share: ok when every one is within 1 of it.
+#[allow(clippy::cast_precision_loss)]
+fn shares_check(what: &str, members: &[CounselMember], counts: &[i64], shares: &[f64]) -> (String, i64, bool) {
+    let mut worst = 0.0f64;
+    let listed: Vec<String> = members
+        .iter()
+        .zip(counts.iter().zip(shares))
+        .map(|(m, (count, share))| {
+            worst = worst.max((*count as f64 - share).abs());
+            format!("{} w{}: {count} vs {share:.1}", m.login, m.weight)
+        })
+        .collect();
+    let total: i64 = counts.iter().sum();
+    (format!("{what} of {total}, each within 1 of its share [{}]", listed.join(", ")), total, worst <= 1.0 + 1e-9)
+}
+
+/// `POST /v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel` of one
+/// generated workbook (operator key): upload, parse, validate, encrypt, insert and
+/// distribute `rows` cases over three CS managers of weights 1/2/3 on a `WEIGHTED` queue,
+/// timed end to end as one request.
+pub async fn counsel_import(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+    const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let mut outcome = Outcome::new("rows");
+    let rows = args.rows.unwrap_or(COUNSEL_MAX_ROWS);
+    if rows == 0 || rows > COUNSEL_MAX_ROWS {
+        bail!("counsel-import takes 1 to {COUNSEL_MAX_ROWS} rows (the Excel import's limit), not {rows}");
+    }
+    if t.operator_key.is_empty() {
+        bail!("`ldbds seed --demo` printed no operator key");
+    }
+    let seeding = Instant::now();
+    t.start_server().await?;
+    let mut op = Conn::open(&t.addr(), &t.operator_key).await?;
+    for (k, (login, _)) in COUNSEL_MANAGERS.iter().enumerate() {
+        let user = json!({"mohomId": login, "name": "벤치 상담원", "phone": format!("010-3000-{:04}", k + 1),
+                          "email": format!("{login}@bench.kr"), "role": "CS_MANAGER"});
+        op.json(&Call::post("/api/v1/users", user.to_string()), StatusCode::CREATED).await?;
+    }
+    let queue =
+        json!({"autoDivGbCd": "50", "autoDivDtlNo": COUNSEL_OB_TYP, "name": "벤치 아웃바운드", "policy": "WEIGHTED"});
+    op.json(&Call::post("/api/v1/counsel/queues", queue.to_string()), StatusCode::CREATED).await?;
+    for (login, weight) in COUNSEL_MANAGERS {
+        let member = json!({"autoDivGbCd": "50", "autoDivDtlNo": COUNSEL_OB_TYP, "aempId": login, "weight": weight,
+                            "capacity": COUNSEL_CAPACITY, "allocPossibleYn": "Y"});
+        op.json(&Call::post("/api/v1/counsel/members", member.to_string()), StatusCode::CREATED).await?;
+    }
+    let csv = t.work.join("counsel.csv");
+    let sheet = write_counsel_files(&csv, rows)?;
+    outcome.seed_seconds = seeding.elapsed().as_secs_f64();
+    let call = Call::multipart(
+        format!(
+            "/v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel?excelColumns={COUNSEL_COLUMNS}\
+             &cnslTypNo=10&obTypNo={COUNSEL_OB_TYP}"
+        ),
+        "excelFile",
+        "ob_cases.xlsx",
+        XLSX,
+        &sheet,
+    );
+    let started = Instant::now();
+    let reply = op.json(&call, StatusCode::OK).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    outcome.peak_rss_mib = t.server_peak_rss_mib();
+    t.stop_server().await;
+    #[allow(clippy::cast_precision_loss)]
+    let rate = rows as f64 / seconds;
+    outcome.rate = rate;
+    let field = |name: &str| reply[name].as_i64().with_context(|| format!("the import's reply has no {name}: {reply}"));
+    let (imported, assigned, waiting) = (field("imported")?, field("assigned")?, field("waiting")?);
+    outcome.notes.push(format!(
+        "{rows} rows ({:.2} MiB .xlsx) in {seconds:.2} s, one request timed end to end (upload, parse, validate, \
+         encrypt, insert, distribute); {assigned} assigned, {waiting} waiting",
+        sheet.len() as f64 / (1024.0 * 1024.0)
+    ));
+    outcome.notes.push(format!(
+        "queue 50/{COUNSEL_OB_TYP} WEIGHTED, managers of weights 1/2/3, capacity {COUNSEL_CAPACITY} each: past \
+         {} rows the rest wait for manual assignment",
+        3 * COUNSEL_CAPACITY
+    ));
+    if t.backend == Backend::Postgres {
+        outcome.notes.push(
+            "reference: COPY of the same rows as CSV into a 5-column table with 3 indexes (no validation, \
+             encryption or allocation): the floor of the row work, not the same work"
+                .into(),
+        );
+    }
+
+    let expected = i64::try_from(rows)?;
+    let cases = t.count("SELECT COUNT(*) AS n FROM counsel_cases").await?;
+    let mut inv = vec![
+        (format!("counsel_cases {cases} = rows {rows}"), cases, cases == expected),
+        (format!("imported {imported} = rows {rows}"), imported, imported == expected),
+    ];
+    let in_sql = t.count("SELECT COUNT(*) AS n FROM counsel_cases WHERE status = 'ASSIGNED'").await?;
+    let waiting_sql = t.count("SELECT COUNT(*) AS n FROM counsel_cases WHERE status = 'WAITING'").await?;
+    inv.push((
+        format!("ASSIGNED {in_sql} + WAITING {waiting_sql} = reply's {assigned} + {waiting} = rows"),
+        in_sql + waiting_sql,
+        in_sql == assigned && waiting_sql == waiting && assigned + waiting == expected,
+    ));
+    let over = t.count("SELECT COUNT(*) AS n FROM counsel_members WHERE open_cases > capacity").await?;
+    inv.push(("members over their capacity".into(), over, over == 0));
+    let members = counsel_members(t).await?;
+    let drift = members.iter().filter(|m| m.open_cases != m.assigned).count();
+    inv.push((
+        format!(
+            "members whose open_cases differ from their ASSIGNED cases [{}]",
+            members
+                .iter()
+                .map(|m| format!("{} {}/{}", m.login, m.open_cases, m.capacity))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        i64::try_from(drift)?,
+        drift == 0 && members.len() == COUNSEL_MANAGERS.len(),
+    ));
+    let terms: Vec<(i64, i64)> = members.iter().map(|m| (m.weight, m.capacity)).collect();
+    let counts: Vec<i64> = members.iter().map(|m| m.assigned).collect();
+    let final_shares = capped_shares(&terms, counts.iter().sum());
+    inv.push(shares_check("assigned by weight (capacity-capped shares)", &members, &counts, &final_shares));
+    let uncapped: Vec<i64> = members.iter().map(|m| m.uncapped).collect();
+    let uncapped_total: i64 = uncapped.iter().sum();
+    let pure_shares = capped_shares(&terms.iter().map(|(w, _)| (*w, i64::MAX)).collect::<Vec<_>>(), uncapped_total);
+    inv.push(shares_check("picks while everyone had room, by weight", &members, &uncapped, &pure_shares));
+    outcome.invariants = inv;
+    outcome.reference = outcome.checked(reference::copy_counsel(t, &csv, rows).await);
+    Ok(outcome)
 }
