@@ -191,6 +191,15 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
         if name == "token" && path == "/api/v1/auth/sso" {
             parameter.required = Required::True;
         }
+        // Required, but refused by the handler as VALIDATION_FAILED naming the parameter.
+        let required_here = match path.rsplit('/').next() {
+            Some("checkValidateManager") => ["aempId", "autoDivGbCd", "autoDivDtlNo"].contains(&name),
+            Some("saveObCsCounselInfoListExcel") => ["excelColumns", "cnslTypNo", "obTypNo"].contains(&name),
+            _ => false,
+        };
+        if required_here {
+            parameter.required = Required::True;
+        }
         let Some(object) = object_of(parameter.schema.as_mut()) else { continue };
         match name {
             "sortBy" => {
@@ -212,6 +221,19 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
                 object.enum_values = values(domain::lead::AsStatus::ALL.iter().map(|s| s.as_str()));
             }
             "leadId" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)),
+            "autoDivGbCd" | "subAutoDivGbCd" => {
+                object.enum_values = values(domain::counsel::AutoDivGroup::ALL.iter().map(|g| g.as_str()));
+            }
+            "dateSelect" => object.enum_values = values(["all_day", "today", "week", "month"]),
+            "autoDivDtlNo" | "subAutoDivDtlNo" | "cnslTypNo" | "obTypNo" => {
+                object.pattern = Some(domain::counsel::DETAIL_PATTERN.to_owned());
+            }
+            "aempId" | "userId" if path.starts_with("/v2/") => object.pattern = Some(MOHOM_ID_PATTERN.to_owned()),
+            "deptCd" | "mbrNo" | "ordNo" | "accpCont" => {
+                object.min_length = Some(1);
+                object.max_length = Some(100);
+            }
+            "startDate" | "endDate" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Date)),
             "used" | "hasAs" => object.enum_values = values(["Y", "N"]),
             "productId" | "providerId" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)),
             "from" | "to" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)),
@@ -262,6 +284,42 @@ fn constrain_fields(schema: &str, object: &mut Object) {
                 {
                     o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
                 }
+            }
+            ("state", RefOr::T(Schema::Object(o))) => o.enum_values = values(["Y", "N"]),
+            ("autoDivDtlNo", RefOr::T(Schema::Object(o))) => {
+                o.pattern = Some(domain::counsel::DETAIL_PATTERN.to_owned());
+            }
+            ("aempId", RefOr::T(Schema::Object(o))) => o.pattern = Some(MOHOM_ID_PATTERN.to_owned()),
+            ("cnslNo", RefOr::T(Schema::Object(o))) if schema.ends_with("Request") => {
+                o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
+            }
+            ("comment", RefOr::T(Schema::Object(o))) if schema == "RejectAsRequest" => {
+                o.pattern = Some(r"\S".to_owned());
+                o.max_length = Some(crate::routes::as_claims::MAX_TEXT);
+            }
+            ("autoDivNoList", RefOr::T(Schema::Array(array))) => {
+                array.min_items = Some(1);
+                if let ArrayItems::RefOrSchema(items) = &mut array.items
+                    && let RefOr::T(Schema::Object(o)) = items.as_mut()
+                {
+                    o.pattern = Some(r"^([1-9][0-9]{0,17}|\{[1-9][0-9]{0,17}\})$".to_owned());
+                }
+            }
+            // Optional fields may be null, which their enumeration must say.
+            ("allocPossibleYn", RefOr::T(Schema::Object(o))) => {
+                o.enum_values = values(["Y", "N"]).map(|mut v| {
+                    v.push(serde_json::Value::Null);
+                    v
+                });
+            }
+            ("autoDivGbCd", RefOr::T(Schema::Object(o))) if schema.ends_with("Request") => {
+                o.enum_values = values(domain::counsel::AutoDivGroup::ALL.iter().map(|g| g.as_str()));
+            }
+            ("policy", RefOr::T(Schema::Object(o))) if schema == "CreateQueueRequest" => {
+                o.enum_values = values(domain::counsel::QUEUE_POLICIES.iter().map(|p| p.as_str())).map(|mut v| {
+                    v.push(serde_json::Value::Null);
+                    v
+                });
             }
             ("leadId", RefOr::T(Schema::Object(o))) if schema == "CreateAsRequest" => {
                 o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));

@@ -62,7 +62,26 @@ pub fn parse_queue_policy(raw: &str) -> Result<AllocationPolicy, ValidationError
     }
 }
 
-/// A queue's identity: group code and detail number (1 to 20 visible characters).
+/// The pattern of a detail number (`autoDivDtlNo`), as the API document states it.
+pub const DETAIL_PATTERN: &str = "^[A-Za-z0-9]{1,20}$";
+
+/// 1 to 20 ASCII letters or digits, nothing around them ([`DETAIL_PATTERN`]).
+#[must_use]
+pub fn is_detail_number(raw: &str) -> bool {
+    (1..=20).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// The pattern of a membership number (`autoDivNo`).
+pub const AUTO_DIV_NO_PATTERN: &str = "^[1-9][0-9]{0,17}$";
+
+/// A membership number as the API writes it: digits, no sign, no leading zero.
+#[must_use]
+pub fn parse_auto_div_no(raw: &str) -> Option<i64> {
+    let well_formed = (1..=18).contains(&raw.len()) && !raw.starts_with('0') && raw.chars().all(|c| c.is_ascii_digit());
+    if well_formed { raw.parse().ok() } else { None }
+}
+
+/// A queue's identity: group code and detail number (1 to 20 letters or digits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QueueKey {
     pub group: AutoDivGroup,
@@ -75,12 +94,10 @@ impl QueueKey {
     pub fn parse(group: &str, detail: &str) -> Result<Self, ValidationError> {
         let mut errors = Vec::new();
         let group = group
-            .trim()
             .parse::<AutoDivGroup>()
             .map_err(|_| errors.push(FieldError::new("autoDivGbCd", "must be one of 10, 20, 50 (CS023)")))
             .ok();
-        let detail = detail.trim();
-        if detail.is_empty() || detail.len() > 20 || !detail.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if !is_detail_number(detail) {
             errors.push(FieldError::new("autoDivDtlNo", "must be 1 to 20 letters or digits"));
         }
         match group {
@@ -211,6 +228,13 @@ pub fn stats_range(
     };
     let today =
         crate::calendar::local_date(now, SEOUL).map_err(|e| ValidationError::single("dateSelect", e.to_string()))?;
+    let days_back = match date_select {
+        None => None,
+        Some("all_day" | "today") => Some(0),
+        Some("week") => Some(6),
+        Some("month") => Some(29),
+        Some(_) => return Err(ValidationError::single("dateSelect", "must be one of all_day, today, week, month")),
+    };
     if start_date.is_some() || end_date.is_some() {
         let from = start_date.map(|d| parse("startDate", d)).transpose()?;
         let to = end_date.map(|d| parse("endDate", d)).transpose()?;
@@ -223,13 +247,7 @@ pub fn stats_range(
         let to = to.map(|t| day_start(t.next_day().unwrap_or(t))).transpose()?;
         return Ok((from, to));
     }
-    let days_back = match date_select.map(str::trim) {
-        None => return Ok((None, None)),
-        Some("all_day" | "today") => 0,
-        Some("week") => 6,
-        Some("month") => 29,
-        Some(_) => return Err(ValidationError::single("dateSelect", "must be one of all_day, today, week, month")),
-    };
+    let Some(days_back) = days_back else { return Ok((None, None)) };
     let first = today.checked_sub(time::Duration::days(days_back)).unwrap_or(today);
     Ok((Some(day_start(first)?), Some(day_start(today.next_day().unwrap_or(today))?)))
 }
@@ -245,6 +263,15 @@ mod tests {
         assert_eq!(QueueKey::parse("30", "1").unwrap_err().0[0].field, "autoDivGbCd");
         assert_eq!(QueueKey::parse("20", "../x").unwrap_err().0[0].field, "autoDivDtlNo");
         assert_eq!(QueueKey::parse("99", "").unwrap_err().0.len(), 2);
+    }
+
+    #[test]
+    fn numbers_are_taken_exactly_as_documented() {
+        assert_eq!(parse_auto_div_no("1000442"), Some(1_000_442));
+        for bad in ["", "0", "012", "-1", " 1", "1 ", "+1", "1e3", "1234567890123456789"] {
+            assert_eq!(parse_auto_div_no(bad), None, "{bad}");
+        }
+        assert!(is_detail_number("10020") && !is_detail_number(" 10020") && !is_detail_number(""));
     }
 
     #[test]
@@ -292,6 +319,7 @@ mod tests {
         let (from, to) = stats_range(None, Some("2026-11-01"), Some("2026-11-01"), now).unwrap();
         assert_eq!((from, to), (Some(datetime!(2026-10-31 15:00 UTC)), Some(datetime!(2026-11-01 15:00 UTC))));
         assert!(stats_range(Some("year"), None, None, now).is_err());
+        assert!(stats_range(Some("year"), Some("2026-11-01"), None, now).is_err(), "checked even beside dates");
         assert!(stats_range(None, Some("2026-11-02"), Some("2026-11-01"), now).is_err());
         assert!(stats_range(None, Some("11/01/2026"), None, now).is_err());
         assert_eq!(stats_range(None, None, None, now).unwrap(), (None, None));

@@ -226,10 +226,9 @@ pub struct CaseTypes {
 impl CaseTypes {
     /// # Errors
     /// A field error on `cnslTypNo` and/or `obTypNo` when it is not 1 to
-    /// [`MAX_TYP_NO_CHARS`] ASCII letters or digits (after trimming).
+    /// [`MAX_TYP_NO_CHARS`] ASCII letters or digits (exactly: the API document's pattern).
     pub fn parse(cnsl_typ_no: &str, ob_typ_no: &str) -> Result<Self, ValidationError> {
         let check = |field: &str, raw: &str, errors: &mut Vec<FieldError>| {
-            let raw = raw.trim();
             if raw.is_empty() || raw.len() > MAX_TYP_NO_CHARS || !raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 errors.push(FieldError::new(field, format!("must be 1 to {MAX_TYP_NO_CHARS} letters or digits")));
             }

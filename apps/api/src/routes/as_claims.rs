@@ -184,6 +184,14 @@ pub struct AsDecisionRequest {
     pub comment: Option<String>,
 }
 
+/// The operator's rejection: why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RejectAsRequest {
+    /// Why, shown in the AS's history; not blank, at most 2,000 characters.
+    pub comment: String,
+}
+
 /// AS list filters.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -597,7 +605,7 @@ pub async fn approve_as(
 #[utoipa::path(
     tag = "as",
     params(("asId" = Uuid, Path, description = "AS id")),
-    request_body = AsDecisionRequest,
+    request_body = RejectAsRequest,
     responses(
         (status = 200, body = AsDetail, description = "the rejected AS"),
         (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED (comment missing) or INVALID_JSON"),
@@ -612,10 +620,9 @@ pub async fn approve_as(
 pub async fn reject_as(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     path: web::Path<String>,
-    body: Result<web::Json<Option<AsDecisionRequest>>, actix_web::Error>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let body = optional_body(&req, body)?;
-    Ok(decide(&state, &caller, &path, body.unwrap_or_default(), AsAction::Reject).await?)
+    body: web::Json<RejectAsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = AsDecisionRequest { comment: Some(body.into_inner().comment) };
+    decide(&state, &caller, &path, body, AsAction::Reject).await
 }

@@ -13,7 +13,9 @@
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use domain::counsel::{AutoDivGroup, MemberTerms, QueueKey, parse_queue_policy, shares, stats_range};
+use domain::counsel::{
+    AutoDivGroup, MemberTerms, QueueKey, is_detail_number, parse_auto_div_no, parse_queue_policy, shares, stats_range,
+};
 use domain::counsel_sheet::{MAX_FILE_BYTES, parse_request};
 use domain::error::FieldError;
 use domain::identity::{MohomId, Role};
@@ -120,7 +122,7 @@ fn sheet_error(err: SheetError) -> ApiError {
 
 /// The operator org's user named by a login id.
 async fn operator_user(state: &AppState, caller: &Caller, login: &str, field: &str) -> Result<Uuid, ApiError> {
-    let mohom = MohomId::parse(login.trim()).map_err(|_| ApiError::invalid(field, "must be a user id"))?;
+    let mohom = MohomId::parse(login).map_err(|_| ApiError::invalid(field, "must be a user id"))?;
     match state.users.find(caller.org_id(), &mohom).await? {
         Some(user) if user.is_active() => Ok(user.id),
         _ => Err(ApiError::not_found("USER_NOT_FOUND", "no such active user in the operator org")),
@@ -131,15 +133,35 @@ fn queue_key(group: Option<&str>, detail: Option<&str>) -> Result<QueueKey, ApiE
     Ok(QueueKey::parse(group.unwrap_or_default(), detail.unwrap_or_default())?)
 }
 
+// Optional filters: absent means "any"; present must be a good value (an empty value is
+// a bad one, as everywhere in the API: leave the parameter out instead).
+
 fn optional_group(raw: Option<&str>, field: &str) -> Result<Option<AutoDivGroup>, ApiError> {
-    raw.map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| r.parse::<AutoDivGroup>().map_err(|_| ApiError::invalid(field, "must be one of 10, 20, 50 (CS023)")))
+    raw.map(|r| r.parse::<AutoDivGroup>().map_err(|_| ApiError::invalid(field, "must be one of 10, 20, 50 (CS023)")))
         .transpose()
 }
 
-fn non_empty(raw: Option<&str>) -> Option<&str> {
-    raw.map(str::trim).filter(|r| !r.is_empty())
+fn optional_detail<'a>(raw: Option<&'a str>, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match raw {
+        Some(r) if !is_detail_number(r) => Err(ApiError::invalid(field, "must be 1 to 20 letters or digits")),
+        other => Ok(other),
+    }
+}
+
+fn optional_login<'a>(raw: Option<&'a str>, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match raw {
+        Some(r) if MohomId::parse(r).is_err() => Err(ApiError::invalid(field, "must be a user id")),
+        other => Ok(other),
+    }
+}
+
+fn optional_text<'a>(raw: Option<&'a str>, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match raw {
+        Some(r) if r.is_empty() || r.chars().count() > 100 => {
+            Err(ApiError::invalid(field, "must be 1 to 100 characters"))
+        }
+        other => Ok(other),
+    }
 }
 
 // -----------------------------------------------------------------------------------------
@@ -410,11 +432,12 @@ pub struct ChangePossibleResponse {
 #[into_params(parameter_in = Query)]
 pub struct SaveExcelQuery {
     /// Column keys in sheet order: `mbrNo`, `ordNo`, `accpCont`, `custNm`, `custTelNo`,
-    /// `skip`.
-    pub excel_columns: String,
-    pub cnsl_typ_no: String,
-    /// The outbound type; the cases go to queue (`50`, `obTypNo`).
-    pub ob_typ_no: String,
+    /// `skip`. Required.
+    pub excel_columns: Option<String>,
+    /// Required.
+    pub cnsl_typ_no: Option<String>,
+    /// The outbound type; the cases go to queue (`50`, `obTypNo`). Required.
+    pub ob_typ_no: Option<String>,
 }
 
 /// The multipart body.
@@ -483,8 +506,10 @@ pub async fn save_excel(
     if declared.is_some_and(|len| len > MAX_FILE_BYTES + 64 * 1024) {
         return Err(ApiError::PayloadTooLarge { limit: usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX) });
     }
-    let (map, types) = parse_request(&query.excel_columns, &query.cnsl_typ_no, &query.ob_typ_no)?;
-    let key = queue_key(Some(AutoDivGroup::Outbound.as_str()), Some(&query.ob_typ_no))?;
+    let (ob_typ_no, cnsl_typ_no) = (query.ob_typ_no.as_deref().unwrap_or_default(), query.cnsl_typ_no.as_deref());
+    let (map, types) =
+        parse_request(query.excel_columns.as_deref().unwrap_or_default(), cnsl_typ_no.unwrap_or_default(), ob_typ_no)?;
+    let key = queue_key(Some(AutoDivGroup::Outbound.as_str()), Some(ob_typ_no))?;
     let bytes = excel_file(form).await?;
     let cases = web::block(move || infra::counsel_excel::read_cases(&bytes, &map, &types))
         .await
@@ -537,11 +562,11 @@ pub async fn export_excel(
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
     let filter = CaseFilter {
-        mbr_no: non_empty(query.mbr_no.as_deref()).map(str::to_owned),
-        ord_no: non_empty(query.ord_no.as_deref()).map(str::to_owned),
-        accp_cont: non_empty(query.accp_cont.as_deref()).map(str::to_owned),
-        cnsl_typ_no: non_empty(query.cnsl_typ_no.as_deref()).map(str::to_owned),
-        ob_typ_no: non_empty(query.ob_typ_no.as_deref()).map(str::to_owned),
+        mbr_no: optional_text(query.mbr_no.as_deref(), "mbrNo")?.map(str::to_owned),
+        ord_no: optional_text(query.ord_no.as_deref(), "ordNo")?.map(str::to_owned),
+        accp_cont: optional_text(query.accp_cont.as_deref(), "accpCont")?.map(str::to_owned),
+        cnsl_typ_no: optional_detail(query.cnsl_typ_no.as_deref(), "cnslTypNo")?.map(str::to_owned),
+        ob_typ_no: optional_detail(query.ob_typ_no.as_deref(), "obTypNo")?.map(str::to_owned),
     };
     let cases = state.counsel.list_cases(&filter).await?;
     let managers = state.counsel.managers(None, None).await?;
@@ -593,10 +618,10 @@ fn auto_div_numbers(list: &[String]) -> Result<Vec<i64>, ApiError> {
     let mut numbers = Vec::new();
     for (i, raw) in list.iter().enumerate() {
         // The seed's example writes `{1000442}`: braces around the number are tolerated.
-        let digits = raw.trim().trim_start_matches('{').trim_end_matches('}');
-        match digits.parse::<i64>() {
-            Ok(n) if n > 0 => numbers.push(n),
-            _ => errors.push(FieldError::new(format!("autoDivNoList[{i}]"), "must be an autoDivNo")),
+        let digits = raw.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(raw);
+        match parse_auto_div_no(digits) {
+            Some(n) => numbers.push(n),
+            None => errors.push(FieldError::new(format!("autoDivNoList[{i}]"), "must be an autoDivNo")),
         }
     }
     if list.is_empty() {
@@ -624,7 +649,7 @@ pub async fn change_possible(
     body: web::Json<ChangePossibleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let possible = match body.state.trim() {
+    let possible = match body.state.as_str() {
         "Y" => true,
         "N" => false,
         _ => return Err(ApiError::invalid("state", "must be Y or N")),
@@ -645,7 +670,8 @@ pub struct QueueQuery {
     pub auto_div_dtl_no: Option<String>,
 }
 
-/// 수동배정 목록: the cases waiting for a manager (of one queue, or of all), oldest first.
+/// 수동배정 목록: the cases waiting for a manager, oldest first; `autoDivGbCd` and
+/// `autoDivDtlNo` narrow them (each on its own or both).
 #[utoipa::path(
     tag = "counsel",
     params(QueueQuery),
@@ -663,11 +689,15 @@ pub async fn manual_assign_list(
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let key = match (non_empty(query.auto_div_gb_cd.as_deref()), non_empty(query.auto_div_dtl_no.as_deref())) {
-        (None, None) => None,
-        (group, detail) => Some(queue_key(group, detail)?),
-    };
-    let cases = state.counsel.waiting_cases(key.as_ref()).await?;
+    let group = optional_group(query.auto_div_gb_cd.as_deref(), "autoDivGbCd")?;
+    let detail = optional_detail(query.auto_div_dtl_no.as_deref(), "autoDivDtlNo")?;
+    let cases: Vec<CounselCase> = state
+        .counsel
+        .waiting_cases(None)
+        .await?
+        .into_iter()
+        .filter(|c| group.is_none_or(|g| c.queue.group == g) && detail.is_none_or(|d| c.queue.detail == d))
+        .collect();
     Ok(HttpResponse::Ok()
         .json(CaseListResponse { total: cases.len(), data: cases.iter().map(CaseDto::from).collect() }))
 }
@@ -700,7 +730,7 @@ pub async fn manual_assign(
     body: web::Json<ManualAssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let cnsl_no: Uuid = body.cnsl_no.trim().parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
+    let cnsl_no: Uuid = body.cnsl_no.parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
     let user = operator_user(&state, &caller, &body.aemp_id, "aempId").await?;
     state.counsel.manual_assign(cnsl_no, user, &actor(&caller), state.clock.now()).await?;
     let case = state
@@ -725,6 +755,10 @@ pub struct ManagerQuery {
     pub user_id: Option<String>,
 }
 
+fn manager_filters(query: &ManagerQuery) -> Result<(Option<&str>, Option<&str>), ApiError> {
+    Ok((optional_text(query.dept_cd.as_deref(), "deptCd")?, optional_login(query.user_id.as_deref(), "userId")?))
+}
+
 /// 자동배분 담당자 목록: managers in auto-distribution with their queues and flags.
 #[utoipa::path(
     tag = "counsel",
@@ -742,8 +776,8 @@ pub async fn manager_list(
     query: web::Query<ManagerQuery>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let managers =
-        state.counsel.managers(non_empty(query.dept_cd.as_deref()), non_empty(query.user_id.as_deref())).await?;
+    let (dept, user) = manager_filters(&query)?;
+    let managers = state.counsel.managers(dept, user).await?;
     Ok(HttpResponse::Ok().json(ManagerListResponse { data: managers.iter().map(ManagerDto::from).collect() }))
 }
 
@@ -764,8 +798,8 @@ pub async fn manager_count(
     query: web::Query<ManagerQuery>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let managers =
-        state.counsel.managers(non_empty(query.dept_cd.as_deref()), non_empty(query.user_id.as_deref())).await?;
+    let (dept, user) = manager_filters(&query)?;
+    let managers = state.counsel.managers(dept, user).await?;
     Ok(HttpResponse::Ok().json(CountResponse { count: managers.len() }))
 }
 
@@ -807,16 +841,15 @@ pub async fn allocation_stats(
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
     let (from, to) = stats_range(
-        non_empty(query.date_select.as_deref()),
-        non_empty(query.start_date.as_deref()),
-        non_empty(query.end_date.as_deref()),
+        query.date_select.as_deref(),
+        query.start_date.as_deref(),
+        query.end_date.as_deref(),
         state.clock.now(),
     )?;
     let group = optional_group(query.auto_div_gb_cd.as_deref(), "autoDivGbCd")?;
-    let rows = state
-        .counsel
-        .stats(group, non_empty(query.auto_div_dtl_no.as_deref()), non_empty(query.user_id.as_deref()), from, to)
-        .await?;
+    let detail = optional_detail(query.auto_div_dtl_no.as_deref(), "autoDivDtlNo")?;
+    let user = optional_login(query.user_id.as_deref(), "userId")?;
+    let rows = state.counsel.stats(group, detail, user, from, to).await?;
     // Shares compare managers within one queue: each row against its own queue's rows.
     let mut shares_of = vec![(0.0, 0.0); rows.len()];
     let mut queues: Vec<&QueueKey> = rows.iter().map(|(m, _)| &m.queue).collect();
@@ -878,10 +911,9 @@ pub async fn allocation_detail(
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
     let group = optional_group(query.sub_auto_div_gb_cd.as_deref(), "subAutoDivGbCd")?;
-    let rows = state
-        .counsel
-        .memberships(group, non_empty(query.sub_auto_div_dtl_no.as_deref()), non_empty(query.user_id.as_deref()))
-        .await?;
+    let detail = optional_detail(query.sub_auto_div_dtl_no.as_deref(), "subAutoDivDtlNo")?;
+    let user = optional_login(query.user_id.as_deref(), "userId")?;
+    let rows = state.counsel.memberships(group, detail, user).await?;
     Ok(HttpResponse::Ok().json(MembershipListResponse { data: rows.iter().map(MembershipDto::from).collect() }))
 }
 
@@ -890,9 +922,11 @@ pub async fn allocation_detail(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ValidateQuery {
-    /// 담당자ID (login id).
+    /// 담당자ID (login id). Required.
     pub aemp_id: Option<String>,
+    /// Required.
     pub auto_div_gb_cd: Option<String>,
+    /// Required.
     pub auto_div_dtl_no: Option<String>,
     pub dept_cd: Option<String>,
 }
@@ -916,9 +950,11 @@ pub async fn check_validate_manager(
     query: web::Query<ValidateQuery>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let login = non_empty(query.aemp_id.as_deref()).ok_or_else(|| ApiError::invalid("aempId", "is required"))?;
+    let login = optional_login(query.aemp_id.as_deref(), "aempId")?
+        .ok_or_else(|| ApiError::invalid("aempId", "is required"))?;
     let key = queue_key(query.auto_div_gb_cd.as_deref(), query.auto_div_dtl_no.as_deref())?;
-    let answer = state.counsel.check_manager(login, &key, non_empty(query.dept_cd.as_deref())).await?;
+    let dept = optional_text(query.dept_cd.as_deref(), "deptCd")?;
+    let answer = state.counsel.check_manager(login, &key, dept).await?;
     Ok(HttpResponse::Ok().json(match answer {
         Ok(()) => ValidateManagerResponse { valid: true, reason: None },
         Err(reason) => ValidateManagerResponse { valid: false, reason: Some(reason.to_owned()) },
@@ -992,9 +1028,11 @@ pub struct AddMemberRequest {
     /// The manager's login id.
     pub aemp_id: String,
     /// 1 to 100 (default 1).
-    pub weight: Option<u32>,
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub weight: Option<f64>,
     /// Most open cases, 1 to 10,000 (default 10).
-    pub capacity: Option<u32>,
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    pub capacity: Option<f64>,
     /// `Y` (default) or `N`.
     pub alloc_possible_yn: Option<String>,
 }
@@ -1027,7 +1065,7 @@ pub async fn add_member(
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, true)?;
     let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
-    let terms = MemberTerms::new(body.weight.unwrap_or(1), body.capacity.unwrap_or(10))?;
+    let terms = terms(body.weight.unwrap_or(1.0), body.capacity.unwrap_or(10.0))?;
     let possible = possible_flag(body.alloc_possible_yn.as_deref())?;
     let user = operator_user(&state, &caller, &body.aemp_id, "aempId").await?;
     let member = state.counsel.add_member(&key, user, terms, possible, &actor(&caller), state.clock.now()).await?;
@@ -1038,22 +1076,49 @@ pub async fn add_member(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateMemberRequest {
-    pub weight: u32,
-    pub capacity: u32,
+    /// 1 to 100.
+    #[schema(value_type = u32, minimum = 1, maximum = 100)]
+    pub weight: f64,
+    /// Most open cases, 1 to 10,000.
+    #[schema(value_type = u32, minimum = 1, maximum = 10000)]
+    pub capacity: f64,
+}
+
+/// A count sent as JSON: a whole number, also when written `2.0` (JSON has one number
+/// type); a fraction or a value past `u32` is refused naming the field.
+fn whole(value: f64, field: &str) -> Result<u32, ApiError> {
+    if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) {
+        // In range and whole: the conversion is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(value as u32)
+    } else {
+        Err(ApiError::invalid(field, "must be a whole number"))
+    }
+}
+
+fn terms(weight: f64, capacity: f64) -> Result<MemberTerms, ApiError> {
+    match (whole(weight, "weight"), whole(capacity, "capacity")) {
+        (Ok(w), Ok(c)) => Ok(MemberTerms::new(w, c)?),
+        (w, c) => {
+            let mut details = Vec::new();
+            for err in [w.err(), c.err()].into_iter().flatten() {
+                if let ApiError::Validation(d) = err {
+                    details.extend(d);
+                }
+            }
+            Err(ApiError::Validation(details))
+        }
+    }
 }
 
 fn auto_div_no(raw: &str) -> Result<i64, ApiError> {
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::invalid("autoDivNo", "must be an autoDivNo"))
+    parse_auto_div_no(raw).ok_or_else(|| ApiError::invalid("autoDivNo", "must be an autoDivNo"))
 }
 
 /// Changes a membership's weight and capacity (more capacity sweeps waiting cases).
 #[utoipa::path(
     tag = "counsel",
-    params(("autoDivNo" = String, Path, description = "자동배분번호")),
+    params(("autoDivNo" = String, Path, pattern = r"^[1-9][0-9]{0,17}$", description = "자동배분번호")),
     request_body = UpdateMemberRequest,
     responses(
         (status = 200, body = MembershipDto, description = "the membership"),
@@ -1071,7 +1136,7 @@ pub async fn update_member(
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, true)?;
     let number = auto_div_no(&path)?;
-    let terms = MemberTerms::new(body.weight, body.capacity)?;
+    let terms = terms(body.weight, body.capacity)?;
     let member = state.counsel.update_member(number, terms, &actor(&caller), state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(MembershipDto::from(&member)))
 }
@@ -1088,7 +1153,7 @@ pub struct RemovedMemberResponse {
 /// Removes a manager from a queue; their open cases go back to the queue.
 #[utoipa::path(
     tag = "counsel",
-    params(("autoDivNo" = String, Path, description = "자동배분번호")),
+    params(("autoDivNo" = String, Path, pattern = r"^[1-9][0-9]{0,17}$", description = "자동배분번호")),
     responses(
         (status = 200, body = RemovedMemberResponse, description = "removed"),
         (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
@@ -1127,7 +1192,7 @@ pub async fn complete_case(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let cnsl_no: Uuid = path.trim().parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
+    let cnsl_no: Uuid = path.parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
     state.counsel.complete_case(cnsl_no, &actor(&caller), state.clock.now()).await?;
     let case = state
         .counsel

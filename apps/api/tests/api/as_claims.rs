@@ -454,7 +454,9 @@ async fn transitions_body(db: TestDb) {
     assert_eq!(cs_decides.status, 403);
     // Reject needs a comment; with one, ownership stays.
     let bare = w.decide(b_id, "reject", None).await;
-    assert_eq!((bare.status.as_u16(), bare.code()), (400, "VALIDATION_FAILED".to_owned()));
+    assert_eq!((bare.status.as_u16(), bare.code()), (400, "INVALID_JSON".to_owned()), "comment is required");
+    let blank = w.decide(b_id, "reject", Some("   ")).await;
+    assert_eq!((blank.status.as_u16(), blank.code()), (400, "VALIDATION_FAILED".to_owned()));
     let rejected = w.decide(b_id, "reject", Some("통화 기록상 정상 연결")).await;
     assert_eq!(rejected.status, 200, "{}", rejected.text);
     let rejected = rejected.json();

@@ -606,7 +606,10 @@ async fn pause_body(db: TestDb) {
     assert_eq!(of_queue["total"], 3);
     let other = w.read("manualAssignList?autoDivGbCd=50&autoDivDtlNo=200").await;
     assert_eq!(other["total"], 0);
-    for bad in ["autoDivGbCd=99&autoDivDtlNo=1", "autoDivGbCd=50"] {
+    let of_group = w.read("manualAssignList?autoDivGbCd=50").await;
+    assert_eq!(of_group["total"], 3, "a group on its own narrows too");
+    assert_eq!(w.read("manualAssignList?autoDivGbCd=20").await["total"], 0);
+    for bad in ["autoDivGbCd=99&autoDivDtlNo=1", "autoDivGbCd=", "autoDivDtlNo=a-b"] {
         let reply = w.get(&format!("{PREFIX}/manualAssignList?{bad}")).await;
         assert_eq!(status_code(&reply), (400, "VALIDATION_FAILED".into()), "{bad}: {}", reply.text);
     }
