@@ -203,6 +203,24 @@ pub fn shares(stats: &[ManagerStats]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// [`shares`] within groups: each row against the rows of the same group (a queue), in
+/// the order given.
+#[must_use]
+pub fn shares_within<K: PartialEq>(rows: &[(K, ManagerStats)]) -> Vec<(f64, f64)> {
+    let mut out = vec![(0.0, 0.0); rows.len()];
+    for (first, (key, _)) in rows.iter().enumerate() {
+        if rows[..first].iter().any(|(k, _)| k == key) {
+            continue;
+        }
+        let members: Vec<usize> = (first..rows.len()).filter(|&i| rows[i].0 == *key).collect();
+        let stats: Vec<ManagerStats> = members.iter().map(|&i| rows[i].1.clone()).collect();
+        for (&i, share) in members.iter().zip(shares(&stats)) {
+            out[i] = share;
+        }
+    }
+    out
+}
+
 /// The range of `dateSelect` (`all_day` = today, `today`, `week` = the last 7 days,
 /// `month` = the last 30 days) or of `startDate`..=`endDate`, as UTC instants
 /// `[from, to)`, with days counted in Asia/Seoul.
@@ -306,6 +324,9 @@ mod tests {
         };
         assert_eq!(shares(&[s(1, 167), s(2, 333), s(3, 500)]), vec![(16.7, 16.67), (33.3, 33.33), (50.0, 50.0)]);
         assert_eq!(shares(&[s(1, 0)]), vec![(0.0, 100.0)]);
+        // Two queues interleaved: each row is compared within its own queue.
+        let rows = [("50", s(1, 1)), ("20", s(1, 4)), ("50", s(3, 3))];
+        assert_eq!(shares_within(&rows), vec![(25.0, 25.0), (100.0, 100.0), (75.0, 75.0)]);
     }
 
     #[test]

@@ -26,7 +26,7 @@
 use std::collections::{HashMap, HashSet};
 
 use domain::as_claim::{AsAction, AsRefusal, ClaimFacts, check_claim};
-use domain::counsel::{AutoDivGroup, CaseStatus, NewCounselCase, QueueKey};
+use domain::counsel::NewCounselCase;
 use domain::error::RepoError;
 use domain::files::FilePurpose;
 use domain::identity::User;
@@ -44,9 +44,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry};
-use crate::entities::{
-    as_request, as_status_history, assignment, counsel_case, counsel_queue, lead, order, order_line, product,
-};
+use crate::counsel::{CounselError, review};
+use crate::entities::{as_request, as_status_history, assignment, lead, order, order_line, product};
 use crate::files::{self, EvidenceFile, FileUseError};
 use crate::leads::SeaLeadRepository;
 use crate::pools;
@@ -384,7 +383,7 @@ impl SeaLeadRepository {
         });
         write_audit(&*txn, actor, "as.create", &key, detail, now).await?;
         if !verdict.auto_approved
-            && let Some(queue) = as_review_queue(&*txn).await?
+            && let Some(queue) = review::as_review_queue(&*txn).await?
         {
             // The claim becomes an AS-review counsel case, routed like any case; when it
             // reaches a manager at once, the AS is `IN_REVIEW` already.
@@ -488,11 +487,7 @@ impl SeaLeadRepository {
         };
         // The review case's queue, before the AS row: a sweep of that queue locks the
         // queue first and then moves the AS it assigns (`start_review`).
-        let review =
-            counsel_case::Entity::find().filter(counsel_case::Column::AsId.eq(key)).one(conn).await.map_err(db)?;
-        if let Some(case) = &review {
-            counsel_queue::Entity::find_by_id(case.queue_id.clone()).lock_exclusive().one(conn).await.map_err(db)?;
-        }
+        let review = review::lock_review_of(conn, key).await?;
         // Read again under the AS row's own lock: a transition that committed while this
         // one waited for the pool or order lock is the status this one starts from.
         let row = as_request::Entity::find_by_id(key.to_owned())
@@ -550,7 +545,10 @@ impl SeaLeadRepository {
         if next.is_final()
             && let Some(case) = &review
         {
-            close_review_case(conn, case, actor.label, now).await?;
+            review::close_review_in(conn, case, actor.label, now).await.map_err(|e| match e {
+                CounselError::Repo(repo) => AsError::Repo(repo),
+                other => AsError::Repo(RepoError::Conflict(other.to_string())),
+            })?;
         }
         let mut detail = serde_json::json!({ "from": current.as_str(), "to": next.as_str(), "comment": comment });
         if next == AsStatus::Approved {
@@ -719,46 +717,6 @@ impl SeaLeadRepository {
 
 /// `cnslTypNo` of the counsel cases made for AS reviews.
 pub const AS_REVIEW_CASE_TYPE: &str = "AS";
-
-/// The queue AS reviews go to: the CS023 `20` queue with the smallest detail number, if
-/// any is configured (none: the AS waits for the operator without a counsel case).
-async fn as_review_queue(conn: &impl ConnectionTrait) -> Result<Option<QueueKey>, AsError> {
-    let row = counsel_queue::Entity::find()
-        .filter(counsel_queue::Column::AutoDivGbCd.eq(AutoDivGroup::AsReview.as_str()))
-        .order_by_asc(counsel_queue::Column::AutoDivDtlNo)
-        .one(conn)
-        .await
-        .map_err(db)?;
-    Ok(row.map(|q| QueueKey { group: AutoDivGroup::AsReview, detail: q.auto_div_dtl_no }))
-}
-
-/// A decided AS closes its review case: an assigned one is completed (its manager's
-/// place frees up and the queue is swept), a waiting one leaves the manual list.
-async fn close_review_case(
-    conn: &impl ConnectionTrait,
-    case: &counsel_case::Model,
-    actor: &str,
-    now: OffsetDateTime,
-) -> Result<(), AsError> {
-    if case.status == CaseStatus::Assigned.as_str() {
-        let cnsl_no = case.cnsl_no.parse().map_err(|e| corrupt("counsel_cases", &case.cnsl_no, e))?;
-        return crate::counsel::complete_case_in(conn, cnsl_no, actor, now).await.map_err(|e| match e {
-            crate::counsel::CounselError::Repo(repo) => AsError::Repo(repo),
-            other => AsError::Repo(RepoError::Conflict(other.to_string())),
-        });
-    }
-    if case.status == CaseStatus::Waiting.as_str() {
-        counsel_case::Entity::update_many()
-            .col_expr(counsel_case::Column::Status, Expr::value(CaseStatus::Completed.as_str()))
-            .col_expr(counsel_case::Column::CompletedAt, Expr::value(to_millis(now)))
-            .filter(counsel_case::Column::CnslNo.eq(case.cnsl_no.as_str()))
-            .filter(counsel_case::Column::Status.eq(CaseStatus::Waiting.as_str()))
-            .exec(conn)
-            .await
-            .map_err(db)?;
-    }
-    Ok(())
-}
 
 /// Moves an AS from `REQUESTED` to `IN_REVIEW` inside the caller's transaction, when its
 /// review case reaches a CS manager (counsel allocation); an AS already past

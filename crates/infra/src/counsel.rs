@@ -54,9 +54,9 @@ use crate::{from_millis, to_millis};
 
 mod locked;
 mod reads;
+pub(crate) mod review;
 
 pub(crate) use locked::complete_case_in;
-#[allow(unused_imports, reason = "the AS claim's entry point, wired from as_claims.rs")]
 pub(crate) use locked::open_case_in;
 use locked::{assign_case, create_in_locked, lock_member_queue, lock_queue, lock_queue_by_key, sweep};
 

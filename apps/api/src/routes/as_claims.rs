@@ -11,6 +11,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::as_claim::{AsAction, AsRefusal};
+use domain::error::FieldError;
 use domain::files::FilePurpose;
 use domain::identity::Role;
 use domain::lead::AsStatus;
@@ -48,15 +49,12 @@ impl From<AsRefusal> for ApiError {
             AsRefusal::NotPurchased(_) => ApiError::conflict("AS_NOT_ALLOWED", message),
             AsRefusal::ReasonNotAllowed(_) => ApiError::Refused {
                 code: "AS_REASON_NOT_ALLOWED",
-                details: vec![domain::error::FieldError::new(
-                    "reasonCode",
-                    "is not accepted by the product's AS policy",
-                )],
+                details: vec![FieldError::new("reasonCode", "is not accepted by the product's AS policy")],
                 message,
             },
             AsRefusal::EvidenceRequired(_) => ApiError::Refused {
                 code: "AS_EVIDENCE_REQUIRED",
-                details: vec![domain::error::FieldError::new("fileKeys", "needs at least one uploaded file")],
+                details: vec![FieldError::new("fileKeys", "needs at least one uploaded file")],
                 message,
             },
             AsRefusal::WindowClosed(_) => ApiError::conflict("AS_WINDOW_CLOSED", message),
@@ -304,9 +302,9 @@ fn as_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse().map_err(|_| ApiError::invalid("asId", "must be a UUID"))
 }
 
-fn text(raw: Option<&str>, field: &str) -> Result<Option<String>, ApiError> {
+fn text(raw: Option<&str>, field: &str) -> Result<Option<String>, FieldError> {
     match raw.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() > MAX_TEXT => Err(ApiError::invalid(field, "must be at most 2000 characters")),
+        Some(t) if t.chars().count() > MAX_TEXT => Err(FieldError::new(field, "must be at most 2000 characters")),
         other => Ok(other.map(str::to_owned)),
     }
 }
@@ -409,23 +407,23 @@ pub async fn create_as(
             .lead_id
             .trim()
             .parse::<Uuid>()
-            .map_err(|_| errors.push(domain::error::FieldError::new("leadId", "must be a UUID")))
+            .map_err(|_| errors.push(FieldError::new("leadId", "must be a UUID")))
             .ok();
         let reason = body.reason_code.parse::<AsReasonCode>().map_err(|e| errors.extend(e.0)).ok();
         if let Some(e) = errors.iter_mut().find(|e| e.field == "AsReasonCode") {
             e.field = "reasonCode".to_owned();
         }
-        let description = text(body.description.as_deref(), "description").map_err(|e| errors.push_api(e)).ok();
+        let description = text(body.description.as_deref(), "description").map_err(|e| errors.push(e)).ok();
         let mut file_keys = Vec::new();
         for (i, raw) in body.file_keys.iter().enumerate() {
             match raw.trim().parse::<Uuid>() {
                 Ok(key) if !file_keys.contains(&key) => file_keys.push(key),
-                Ok(_) => errors.push(domain::error::FieldError::new(format!("fileKeys[{i}]"), "is listed twice")),
-                Err(_) => errors.push(domain::error::FieldError::new(format!("fileKeys[{i}]"), "must be a UUID")),
+                Ok(_) => errors.push(FieldError::new(format!("fileKeys[{i}]"), "is listed twice")),
+                Err(_) => errors.push(FieldError::new(format!("fileKeys[{i}]"), "must be a UUID")),
             }
         }
         if file_keys.len() > MAX_FILES {
-            errors.push(domain::error::FieldError::new("fileKeys", "at most 10 files"));
+            errors.push(FieldError::new("fileKeys", "at most 10 files"));
         }
         let (Some(lead_id), Some(reason), Some(description)) = (lead_id, reason, description) else {
             return Err(ApiError::Validation(errors));
@@ -453,19 +451,6 @@ pub async fn create_as(
         Ok((StatusCode::CREATED, detail(&claim, &reasons)))
     })
     .await
-}
-
-/// Collects an `ApiError::Validation`'s details into a list of field errors.
-trait PushApi {
-    fn push_api(&mut self, err: ApiError);
-}
-
-impl PushApi for Vec<domain::error::FieldError> {
-    fn push_api(&mut self, err: ApiError) {
-        if let ApiError::Validation(details) = err {
-            self.extend(details);
-        }
-    }
 }
 
 /// AS 신청 단건 조회: one AS with its evidence and status history.
@@ -555,7 +540,7 @@ async fn decide(
             "only the operator (its API key or an ADMIN) or the CS manager the review is assigned to decides",
         ));
     }
-    let comment = text(body.comment.as_deref(), "comment")?;
+    let comment = text(body.comment.as_deref(), "comment").map_err(|e| ApiError::Validation(vec![e]))?;
     if action == AsAction::Reject && comment.is_none() {
         return Err(ApiError::invalid("comment", "is required to reject"));
     }

@@ -14,7 +14,8 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use domain::counsel::{
-    AutoDivGroup, MemberTerms, QueueKey, is_detail_number, parse_auto_div_no, parse_queue_policy, shares, stats_range,
+    AutoDivGroup, ManagerStats, MemberTerms, QueueKey, is_detail_number, parse_auto_div_no, parse_queue_policy,
+    shares_within, stats_range,
 };
 use domain::counsel_sheet::{MAX_FILE_BYTES, parse_request};
 use domain::error::FieldError;
@@ -850,17 +851,8 @@ pub async fn allocation_stats(
     let detail = optional_detail(query.auto_div_dtl_no.as_deref(), "autoDivDtlNo")?;
     let user = optional_login(query.user_id.as_deref(), "userId")?;
     let rows = state.counsel.stats(group, detail, user, from, to).await?;
-    // Shares compare managers within one queue: each row against its own queue's rows.
-    let mut shares_of = vec![(0.0, 0.0); rows.len()];
-    let mut queues: Vec<&QueueKey> = rows.iter().map(|(m, _)| &m.queue).collect();
-    queues.dedup();
-    for queue in queues {
-        let members: Vec<usize> = (0..rows.len()).filter(|&i| &rows[i].0.queue == queue).collect();
-        let stats: Vec<_> = members.iter().map(|&i| rows[i].1.clone()).collect();
-        for (&i, share) in members.iter().zip(shares(&stats)) {
-            shares_of[i] = share;
-        }
-    }
+    let by_queue: Vec<(&QueueKey, ManagerStats)> = rows.iter().map(|(m, s)| (&m.queue, s.clone())).collect();
+    let shares_of = shares_within(&by_queue);
     let data = rows
         .iter()
         .zip(shares_of)
