@@ -62,6 +62,11 @@ pub enum ApiError {
     /// the offending fields in `details`.
     #[error("{message}")]
     Refused { code: &'static str, message: String, details: Vec<FieldError> },
+    /// 422 with a business code: a well-formed request whose content the rules refuse
+    /// (the counsel API's convention, `api.md`: business errors are 409/422), the
+    /// offending fields in `details`.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String, details: Vec<FieldError> },
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
     #[error("this endpoint does not take this method; it takes {allow}")]
@@ -91,7 +96,10 @@ impl ApiError {
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::Unauthorized => "UNAUTHORIZED",
-            Self::Forbidden { code, .. } | Self::Conflict { code, .. } | Self::Refused { code, .. } => code,
+            Self::Forbidden { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Refused { code, .. }
+            | Self::Unprocessable { code, .. } => code,
             Self::NotFound { code, .. } => code,
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -129,7 +137,8 @@ impl ApiError {
         let fields: &[FieldError] = match self {
             Self::Validation(fields)
             | Self::InvalidJson { details: fields, .. }
-            | Self::Refused { details: fields, .. } => fields,
+            | Self::Refused { details: fields, .. }
+            | Self::Unprocessable { details: fields, .. } => fields,
             _ => &[],
         };
         fields.iter().map(|f| ErrorDetail { field: f.field.clone(), reason: f.reason.clone() }).collect()
@@ -191,7 +200,7 @@ impl ResponseError for ApiError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyReused | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -75,6 +75,7 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         counsel::add_member,
         counsel::update_member,
         counsel::remove_member,
+        counsel::read_case,
         counsel::complete_case,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest)),

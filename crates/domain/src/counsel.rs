@@ -221,9 +221,10 @@ pub fn shares_within<K: PartialEq>(rows: &[(K, ManagerStats)]) -> Vec<(f64, f64)
     out
 }
 
-/// The range of `dateSelect` (`all_day` = today, `today`, `week` = the last 7 days,
-/// `month` = the last 30 days) or of `startDate`..=`endDate`, as UTC instants
-/// `[from, to)`, with days counted in Asia/Seoul.
+/// The range of `dateSelect` (`all_day` = the whole period, 전체: no bound; `today`;
+/// `week` = the last 7 days; `month` = the last 30 days; today included in each) or of
+/// `startDate`..=`endDate` (which win over `dateSelect`), as UTC instants `[from, to)`,
+/// with days counted in Asia/Seoul. Neither given: the whole period.
 ///
 /// # Errors
 /// An unknown `dateSelect`, a malformed date, or an end before the start.
@@ -247,8 +248,8 @@ pub fn stats_range(
     let today =
         crate::calendar::local_date(now, SEOUL).map_err(|e| ValidationError::single("dateSelect", e.to_string()))?;
     let days_back = match date_select {
-        None => None,
-        Some("all_day" | "today") => Some(0),
+        None | Some("all_day") => None,
+        Some("today") => Some(0),
         Some("week") => Some(6),
         Some("month") => Some(29),
         Some(_) => return Err(ValidationError::single("dateSelect", "must be one of all_day, today, week, month")),
@@ -335,8 +336,13 @@ mod tests {
         let now = datetime!(2026-11-25 16:00 UTC);
         let (from, to) = stats_range(Some("today"), None, None, now).unwrap();
         assert_eq!((from, to), (Some(datetime!(2026-11-25 15:00 UTC)), Some(datetime!(2026-11-26 15:00 UTC))));
-        let (from, _) = stats_range(Some("week"), None, None, now).unwrap();
-        assert_eq!(from, Some(datetime!(2026-11-19 15:00 UTC)));
+        let (from, to) = stats_range(Some("week"), None, None, now).unwrap();
+        assert_eq!((from, to), (Some(datetime!(2026-11-19 15:00 UTC)), Some(datetime!(2026-11-26 15:00 UTC))));
+        let (from, _) = stats_range(Some("month"), None, None, now).unwrap();
+        assert_eq!(from, Some(datetime!(2026-10-27 15:00 UTC)), "30 Seoul days, today the last");
+        assert_eq!(stats_range(Some("all_day"), None, None, now).unwrap(), (None, None), "전체");
+        let (from, _) = stats_range(Some("all_day"), Some("2023-09-08"), Some("2023-09-11"), now).unwrap();
+        assert_eq!(from, Some(datetime!(2023-09-07 15:00 UTC)), "the seed's example: the dates win");
         let (from, to) = stats_range(None, Some("2026-11-01"), Some("2026-11-01"), now).unwrap();
         assert_eq!((from, to), (Some(datetime!(2026-10-31 15:00 UTC)), Some(datetime!(2026-11-01 15:00 UTC))));
         assert!(stats_range(Some("year"), None, None, now).is_err());

@@ -4,19 +4,21 @@
 //! by `infra::counsel_excel`.
 //!
 //! Invariants:
-//! - `excelColumns` lists one key per sheet column, in sheet order: `mbrNo` (회원번호),
-//!   `ordNo` (주문번호), `accpCont` (접수내용), `custNm` (고객명), `custTelNo` (고객연락처),
-//!   or `skip` for a column to ignore. A key is matched without regard to ASCII case or
-//!   surrounding spaces, and its Korean label is accepted for it (`고객연락처` = `custTelNo`).
-//!   The list must name `custTelNo` and at least one of `mbrNo`/`ordNo`; `accpCont` and
-//!   `custNm` are optional columns. An unknown key, a key named twice (`skip` excepted), an
+//! - `excelColumns` lists one key per sheet column, in sheet order: `cnslNo` (상담번호),
+//!   `mbrNo` (회원번호), `ordNo` (주문번호), `accpCont` (접수내용), `custNm` (고객명),
+//!   `custTelNo` (고객연락처), or `skip` for a column to ignore. A key is matched without
+//!   regard to ASCII case or surrounding spaces, and its Korean label is accepted for it
+//!   (`고객연락처` = `custTelNo`). The list must name `custTelNo` or `cnslNo`, and at least
+//!   one of `mbrNo`/`ordNo`; `accpCont`, `custNm` and `cnslNo` are optional columns. An unknown key, a key named twice (`skip` excepted), an
 //!   empty item (`a,,b`: write `skip`), an empty list or more than [`MAX_COLUMNS`] items is
 //!   a field error on `excelColumns`; every such error is reported, not only the first;
 //! - sheet columns after the last listed one are ignored, as are `skip` columns;
-//! - the first non-blank row is a header, and skipped, when its `custTelNo` cell is text
-//!   without a single digit (a label: `고객연락처`, `custTelNo`, `연락처`, ...); otherwise it
-//!   is data. A label can never be a phone number, and a data row whose phone has a digit
-//!   is validated (and reported if bad), so no case is ever dropped silently as a header;
+//! - the first non-blank row is a header, and skipped, when its `custTelNo` cell (its
+//!   `cnslNo` cell when the map has no `custTelNo`) is text without a single digit (a label:
+//!   `고객연락처`, `custTelNo`, `상담번호`, ...); otherwise it is data. A label can never be a
+//!   phone number or a case number (a UUID always holds its version digit), and a data row
+//!   whose key cell has a digit is validated (and reported if bad), so no case is ever
+//!   dropped silently as a header;
 //! - a row is blank, and skipped, when every listed (non-`skip`) cell is blank;
 //! - a row is accepted only if every listed cell is valid; otherwise every bad cell is
 //!   reported as a [`RowError`] naming the row (its number in the sheet, 1-based, the
@@ -24,7 +26,8 @@
 //!   - `custTelNo` is required, a Korean or Vietnamese mobile ([`PhoneNumber::parse`]); a
 //!     numeric cell of 9 or 10 digits gets back the leading zero the spreadsheet dropped
 //!     (`1012345678` → `01012345678`); a negative, fractional or non-finite number is no
-//!     phone; a masked value (`010-****-5678`, from an export) is refused as masked;
+//!     phone; a masked value (`010****5678`, from an export) is refused as masked, except in
+//!     a row that names its case (below);
 //!   - `mbrNo`/`ordNo`: at least one of them per row; each 1 to [`MAX_NO_CHARS`] visible
 //!     ASCII characters (`!`..=`~`); a numeric cell must be a whole number below 2^53
 //!     (above it the spreadsheet has already rounded it: type it as text);
@@ -32,16 +35,27 @@
 //!   - `accpCont` is optional, NFC-normalized, at most [`MAX_ACCP_CONT_CHARS`] characters,
 //!     with no control character other than tab and line breaks;
 //!   - text is trimmed; a blank cell is a missing value;
+//! - a row whose `cnslNo` cell is not blank names an existing case (an export's first
+//!   column): the round trip export → import. The cell must be a case number of a known
+//!   case ([`KnownCustomer`], looked up by the caller), and the new case takes that case's
+//!   customer: a blank `custNm`/`custTelNo` cell takes it as it is, a masked one must be
+//!   exactly the mask the export shows of it, a plain one must be the same name or number;
+//!   anything else is a row error (a row can never carry one case's number and another
+//!   customer). The other cells are read from the sheet as in any row, so an operator may
+//!   edit `accpCont` before re-importing. The named case itself is not changed;
 //! - `cnslTypNo` and `obTypNo` are checked once per request ([`CaseTypes::parse`]), 1 to
 //!   [`MAX_TYP_NO_CHARS`] ASCII letters or digits each, and copied into every case;
 //! - errors name keys and positions, never echo a cell's value (it may be personal data).
 
+use std::collections::HashMap;
+
 use unicode_normalization::UnicodeNormalization;
+use uuid::Uuid;
 
 use crate::counsel::NewCounselCase;
 use crate::error::{FieldError, ValidationError};
 use crate::import::Cell;
-use crate::pii::{PersonName, PhoneNumber};
+use crate::pii::{PersonName, PhoneNumber, mask};
 
 /// Most data rows (the header excluded) one file may hold.
 pub const MAX_ROWS: usize = 50_000;
@@ -66,6 +80,9 @@ const COLUMNS_FIELD: &str = "excelColumns";
 /// What a sheet column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnKey {
+    /// An existing case's number (an export's first column): the row re-imports that
+    /// case's customer.
+    CnslNo,
     MbrNo,
     OrdNo,
     AccpCont,
@@ -76,12 +93,14 @@ pub enum ColumnKey {
 }
 
 impl ColumnKey {
-    pub const ALL: [Self; 6] = [Self::MbrNo, Self::OrdNo, Self::AccpCont, Self::CustNm, Self::CustTelNo, Self::Skip];
+    pub const ALL: [Self; 7] =
+        [Self::CnslNo, Self::MbrNo, Self::OrdNo, Self::AccpCont, Self::CustNm, Self::CustTelNo, Self::Skip];
 
     /// The key as `excelColumns` and the row errors spell it.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::CnslNo => "cnslNo",
             Self::MbrNo => "mbrNo",
             Self::OrdNo => "ordNo",
             Self::AccpCont => "accpCont",
@@ -95,6 +114,7 @@ impl ColumnKey {
     #[must_use]
     pub const fn label(self) -> &'static str {
         match self {
+            Self::CnslNo => "상담번호",
             Self::MbrNo => "회원번호",
             Self::OrdNo => "주문번호",
             Self::AccpCont => "접수내용",
@@ -175,15 +195,18 @@ impl ColumnMap {
                     errors.push(FieldError::new(
                         COLUMNS_FIELD,
                         format!(
-                            "{at} `{shown}` is no column key: use mbrNo, ordNo, accpCont, custNm, custTelNo or skip"
+                            "{at} `{shown}` is no column key: use cnslNo, mbrNo, ordNo, accpCont, custNm, custTelNo or skip"
                         ),
                     ));
                     columns.push(ColumnKey::Skip);
                 }
             }
         }
-        if !columns.contains(&ColumnKey::CustTelNo) {
-            errors.push(FieldError::new(COLUMNS_FIELD, "must name the `custTelNo` column"));
+        if !columns.contains(&ColumnKey::CustTelNo) && !columns.contains(&ColumnKey::CnslNo) {
+            errors.push(FieldError::new(
+                COLUMNS_FIELD,
+                "must name the `custTelNo` column (or `cnslNo`, to re-import exported cases)",
+            ));
         }
         if !columns.contains(&ColumnKey::MbrNo) && !columns.contains(&ColumnKey::OrdNo) {
             errors.push(FieldError::new(COLUMNS_FIELD, "must name the `mbrNo` or the `ordNo` column"));
@@ -300,11 +323,12 @@ pub fn is_blank_row(map: &ColumnMap, cells: &[Cell]) -> bool {
     listed(map, cells).all(|(_, c)| is_blank(c))
 }
 
-/// Whether the first non-blank row is a header: its `custTelNo` cell is text without a
-/// digit (see the module invariants).
+/// Whether the first non-blank row is a header: its `custTelNo` cell (else its `cnslNo`
+/// cell) is text without a digit (see the module invariants).
 #[must_use]
 pub fn is_header_row(map: &ColumnMap, cells: &[Cell]) -> bool {
-    match map.position(ColumnKey::CustTelNo).and_then(|i| cells.get(i)) {
+    let key = map.position(ColumnKey::CustTelNo).or_else(|| map.position(ColumnKey::CnslNo));
+    match key.and_then(|i| cells.get(i)) {
         Some(Cell::Text(t)) => !t.trim().is_empty() && !t.chars().any(|c| c.is_ascii_digit()),
         _ => false,
     }
@@ -342,8 +366,18 @@ fn number_text(cell: &Cell) -> Result<Option<String>, String> {
     }
 }
 
-/// A `custTelNo` cell: `Ok(None)` when blank.
-fn phone(cell: &Cell) -> Result<Option<PhoneNumber>, String> {
+/// A customer cell as the sheet shows it.
+enum Shown<T> {
+    Blank,
+    /// Holds the mask character: what an export shows (`010****5678`, `김*수`).
+    Masked(String),
+    Plain(T),
+}
+
+const MASKED_HERE: &str = "a masked value from an export can only come back in a row that names its case (cnslNo)";
+
+/// A `custTelNo` cell.
+fn phone(cell: &Cell) -> Result<Shown<PhoneNumber>, String> {
     let text = match cell {
         Cell::Number(n) => match integer_text(*n) {
             Some(t) if t.bytes().all(|b| b.is_ascii_digit()) => {
@@ -357,22 +391,63 @@ fn phone(cell: &Cell) -> Result<Option<PhoneNumber>, String> {
         },
         other => match cell_text(other) {
             Some(t) => t,
-            None => return Ok(None),
+            None => return Ok(Shown::Blank),
         },
     };
-    if text.contains('*') {
-        return Err("is masked (a masked phone from an export cannot be imported)".to_owned());
+    if text.contains(mask::MASK) {
+        return Ok(Shown::Masked(text));
     }
-    PhoneNumber::parse(&text).map(Some).map_err(|e| first_reason(&e, "is not a Korean or Vietnamese mobile number"))
+    PhoneNumber::parse(&text)
+        .map(Shown::Plain)
+        .map_err(|e| first_reason(&e, "is not a Korean or Vietnamese mobile number"))
 }
 
-/// A `custNm` cell: `Ok(None)` when blank.
-fn name(cell: &Cell) -> Result<Option<PersonName>, String> {
-    let Some(text) = cell_text(cell) else { return Ok(None) };
-    if text.contains('*') {
-        return Err("is masked (a masked name from an export cannot be imported)".to_owned());
+/// A `custNm` cell.
+fn name(cell: &Cell) -> Result<Shown<PersonName>, String> {
+    let Some(text) = cell_text(cell) else { return Ok(Shown::Blank) };
+    if text.contains(mask::MASK) {
+        return Ok(Shown::Masked(text));
     }
-    PersonName::parse(&text).map(Some).map_err(|e| first_reason(&e, "is not a valid name"))
+    PersonName::parse(&text).map(Shown::Plain).map_err(|e| first_reason(&e, "is not a valid name"))
+}
+
+/// A customer cell of a row that names no case: a masked value is refused.
+fn standalone<T>(shown: Result<Shown<T>, String>) -> Result<Option<T>, String> {
+    match shown? {
+        Shown::Blank => Ok(None),
+        Shown::Masked(_) => Err(format!("is masked: {MASKED_HERE}")),
+        Shown::Plain(v) => Ok(Some(v)),
+    }
+}
+
+/// A customer cell of a row that names a case whose customer value is `known`, shown by
+/// an export as `mask(known)`: blank takes it, its mask or itself must match it.
+fn against<T: Clone + PartialEq>(
+    shown: Result<Shown<T>, String>,
+    known: Option<&T>,
+    shown_as: impl Fn(&T) -> String,
+) -> Result<Option<T>, String> {
+    const MISMATCH: &str = "does not match the customer of the case named by cnslNo";
+    match (shown?, known) {
+        (Shown::Blank, known) => Ok(known.cloned()),
+        (Shown::Masked(m), Some(k)) if m == shown_as(k) => Ok(Some(k.clone())),
+        (Shown::Plain(v), Some(k)) if v == *k => Ok(Some(v)),
+        _ => Err(MISMATCH.to_owned()),
+    }
+}
+
+/// The customer of an existing case, for the rows that name it (`cnslNo`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KnownCustomer {
+    pub name: Option<PersonName>,
+    pub phone: Option<PhoneNumber>,
+}
+
+/// The case a row names in its `cnslNo` cell, when the cell holds a case number.
+#[must_use]
+pub fn named_case(map: &ColumnMap, cells: &[Cell]) -> Option<Uuid> {
+    let cell = map.position(ColumnKey::CnslNo).and_then(|i| cells.get(i))?;
+    cell_text(cell).and_then(|t| Uuid::parse_str(&t).ok())
 }
 
 /// An `accpCont` cell: `Ok(None)` when blank.
@@ -392,7 +467,8 @@ fn first_reason(e: &ValidationError, fallback: &str) -> String {
     e.0.first().map_or_else(|| fallback.to_owned(), |f| f.reason.clone())
 }
 
-/// A sheet row as a case of `types`: `Ok(None)` for a blank row (skipped).
+/// A sheet row as a case of `types`: `Ok(None)` for a blank row (skipped). A row that
+/// names a case (`cnslNo`) is refused: see [`validate_row_against`].
 ///
 /// `row` is the row's number in the sheet (1-based); `cells` are the row's cells from
 /// column A on (missing cells are blank, cells after the listed columns are ignored).
@@ -405,11 +481,44 @@ pub fn validate_row(
     cells: &[Cell],
     types: &CaseTypes,
 ) -> Result<Option<NewCounselCase>, Vec<RowError>> {
+    validate_row_against(map, row, cells, types, &HashMap::new())
+}
+
+/// [`validate_row`], where a row naming a case (`cnslNo`) takes its customer from
+/// `known` (the customers of the cases the sheet names; see the module invariants).
+///
+/// # Errors
+/// Every bad cell of the row, each with `row` and its column key; a `cnslNo` that is no
+/// case number or not in `known` is one.
+pub fn validate_row_against(
+    map: &ColumnMap,
+    row: u64,
+    cells: &[Cell],
+    types: &CaseTypes,
+    known: &HashMap<Uuid, KnownCustomer>,
+) -> Result<Option<NewCounselCase>, Vec<RowError>> {
     if is_blank_row(map, cells) {
         return Ok(None);
     }
     let mut errors = Vec::new();
     let mut fail = |column: ColumnKey, reason: String| errors.push(RowError { row, column, reason });
+    // `None`: the row names no case. `Some(None)`: it names one that is not known (reported
+    // once, on cnslNo; its customer cells are then not judged).
+    let named: Option<Option<&KnownCustomer>> =
+        match map.position(ColumnKey::CnslNo).and_then(|i| cells.get(i)).and_then(cell_text) {
+            None => None,
+            Some(text) => match Uuid::parse_str(&text) {
+                Ok(id) if known.contains_key(&id) => Some(known.get(&id)),
+                Ok(_) => {
+                    fail(ColumnKey::CnslNo, "names no counsel case".to_owned());
+                    Some(None)
+                }
+                Err(_) => {
+                    fail(ColumnKey::CnslNo, "is not a case number (상담번호, as an export shows it)".to_owned());
+                    Some(None)
+                }
+            },
+        };
     let mut case = NewCounselCase {
         cnsl_typ_no: types.cnsl_typ_no.clone(),
         ob_typ_no: Some(types.ob_typ_no.clone()),
@@ -425,17 +534,46 @@ pub fn validate_row(
             ColumnKey::MbrNo => number_text(cell).map(|v| case.mbr_no = v),
             ColumnKey::OrdNo => number_text(cell).map(|v| case.ord_no = v),
             ColumnKey::AccpCont => content(cell).map(|v| case.accp_cont = v),
-            ColumnKey::CustNm => name(cell).map(|v| case.cust_nm = v),
-            ColumnKey::CustTelNo => phone(cell).map(|v| case.cust_tel = v),
-            ColumnKey::Skip => Ok(()),
+            ColumnKey::CustNm => match named {
+                None => standalone(name(cell)).map(|v| case.cust_nm = v),
+                Some(Some(k)) => {
+                    against(name(cell), k.name.as_ref(), |n| mask::mask_name(n.as_str())).map(|v| case.cust_nm = v)
+                }
+                Some(None) => Ok(()),
+            },
+            ColumnKey::CustTelNo => match named {
+                None => standalone(phone(cell)).map(|v| case.cust_tel = v),
+                Some(Some(k)) => against(phone(cell), k.phone.as_ref(), |p| mask::mask_phone(&p.national()))
+                    .map(|v| case.cust_tel = v),
+                Some(None) => Ok(()),
+            },
+            ColumnKey::CnslNo | ColumnKey::Skip => Ok(()),
         };
         if let Err(reason) = outcome {
             fail(key, reason);
         }
     }
+    // A row naming a case takes the customer cells the map leaves out from that case.
+    if let Some(Some(k)) = named {
+        if map.position(ColumnKey::CustNm).is_none() {
+            case.cust_nm = k.name.clone();
+        }
+        if map.position(ColumnKey::CustTelNo).is_none() {
+            case.cust_tel = k.phone.clone();
+        }
+    }
     let reported = |errors: &[RowError], key: ColumnKey| errors.iter().any(|e| e.column == key);
-    if case.cust_tel.is_none() && !reported(&errors, ColumnKey::CustTelNo) {
-        errors.push(RowError { row, column: ColumnKey::CustTelNo, reason: "is required".to_owned() });
+    if case.cust_tel.is_none() && !reported(&errors, ColumnKey::CustTelNo) && !matches!(named, Some(None)) {
+        // Without a custTelNo column, only a named case could have given the phone.
+        let (column, reason) = if map.position(ColumnKey::CustTelNo).is_some() {
+            (ColumnKey::CustTelNo, "is required")
+        } else {
+            (
+                ColumnKey::CnslNo,
+                "is required: without a custTelNo column, a row takes its customer from the case it names",
+            )
+        };
+        errors.push(RowError { row, column, reason: reason.to_owned() });
     }
     if case.mbr_no.is_none()
         && case.ord_no.is_none()

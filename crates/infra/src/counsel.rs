@@ -98,6 +98,9 @@ pub enum CounselError {
     CaseNotWaiting(Uuid),
     #[error("counsel case {0} is not assigned")]
     CaseNotAssigned(Uuid),
+    /// An AS-review case closes when its AS is approved or rejected, not on its own.
+    #[error("counsel case {0} reviews an AS request: approve or reject the AS, which closes the case")]
+    CaseIsAsReview(Uuid),
     /// Manual assignment to a member whose open cases reached their capacity.
     #[error("membership {0} is at its capacity")]
     OverCapacity(i64),
@@ -536,14 +539,15 @@ impl SeaCounselRepository {
         Ok(out)
     }
 
-    /// Whether the user (login id) may join the queue: `Ok(Err(reason))` when not.
+    /// Whether the user (login id) may join the queue (without a queue: whether they may
+    /// be a member of any): `Ok(Err(reason))` when not.
     ///
     /// # Errors
     /// Storage failures.
     pub async fn check_manager(
         &self,
         mohom_id: &str,
-        key: &QueueKey,
+        key: Option<&QueueKey>,
         dept: Option<&str>,
     ) -> Result<Result<(), &'static str>, RepoError> {
         let conn = self.db.conn();
@@ -557,6 +561,7 @@ impl SeaCounselRepository {
         {
             return Ok(Err(reason::DEPARTMENT_MISMATCH));
         }
+        let Some(key) = key else { return Ok(Ok(())) };
         let Some(queue) = self.queue_row(key).await? else { return Ok(Err(reason::QUEUE_NOT_FOUND)) };
         let member = counsel_member::Entity::find()
             .filter(counsel_member::Column::QueueId.eq(queue.id.as_str()))
@@ -640,12 +645,19 @@ impl SeaCounselRepository {
     }
 
     /// Completes an assigned case (`ASSIGNED` → `COMPLETED`), frees its member's place
-    /// and sweeps the queue.
+    /// and sweeps the queue. An AS-review case is refused: deciding its AS closes it, so a
+    /// review can never end with its AS still open.
     ///
     /// # Errors
-    /// `CaseNotFound`, `CaseNotAssigned`; storage failures.
+    /// `CaseNotFound`, `CaseIsAsReview`, `CaseNotAssigned`; storage failures.
     pub async fn complete_case(&self, cnsl_no: Uuid, actor: &str, now: OffsetDateTime) -> Result<(), CounselError> {
         let txn = self.db.begin_write().await?;
+        // A case's AS never changes, so reading it before the queue's lock is safe.
+        match counsel_case::Entity::find_by_id(cnsl_no.to_string()).one(&*txn).await? {
+            None => return Err(CounselError::CaseNotFound(cnsl_no)),
+            Some(case) if case.as_id.is_some() => return Err(CounselError::CaseIsAsReview(cnsl_no)),
+            Some(_) => {}
+        }
         complete_case_in(&*txn, cnsl_no, actor, now).await?;
         txn.commit().await?;
         Ok(())

@@ -1,6 +1,9 @@
 //! Outbound counsel cases in and out of Excel: the `.xlsx` upload of
-//! `saveObCsCounselInfoListExcel` read into [`NewCounselCase`]s ([`read_cases`]), and the
-//! cases of `getObCsCounselInfoListExcel` written as a workbook ([`write_cases`]).
+//! `saveObCsCounselInfoListExcel` read into a [`Sheet`] ([`read_sheet`]) and its rows into
+//! [`NewCounselCase`]s ([`Sheet::cases`], given the customers of the cases its rows name;
+//! [`read_cases`] when none do), and the cases of `getObCsCounselInfoListExcel` written as
+//! a workbook ([`write_cases`]). An export read back with its `상담번호` column mapped to
+//! `cnslNo` is a valid import: the round trip.
 //!
 //! Invariants of the import (the row rules are `domain::counsel_sheet`'s):
 //! - the bytes are refused before anything is decompressed when they are over
@@ -29,19 +32,21 @@
 //! - the sheet has Korean headers, a frozen header row, an auto-filter, fixed column widths,
 //!   and dates as real date-times (`yyyy-mm-dd hh:mm:ss`) in the caller's offset.
 
+use std::collections::{BTreeSet, HashMap};
 use std::io::{Cursor, Read, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use calamine::{Reader, Xlsx};
 use domain::counsel::{CaseStatus, NewCounselCase};
 use domain::counsel_sheet::{
-    CaseTypes, ColumnMap, MAX_FILE_BYTES, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, MAX_ZIP_ENTRIES, RowError, is_blank_row,
-    is_header_row, validate_row,
+    CaseTypes, ColumnMap, KnownCustomer, MAX_FILE_BYTES, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, MAX_ZIP_ENTRIES, RowError,
+    is_blank_row, is_header_row, named_case, validate_row_against,
 };
 use domain::import::Cell;
 use domain::pii::mask::{mask_name, mask_phone};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 use time::{OffsetDateTime, UtcOffset};
+use uuid::Uuid;
 
 use crate::import::xlsx_cell;
 
@@ -180,37 +185,77 @@ fn sheet_rows<R: Read + Seek>(workbook: &mut Xlsx<R>, columns: usize) -> Result<
     Ok(rows)
 }
 
-/// The cases of an upload: every row of the first sheet validated under `map` (the first
-/// row not blank in the listed columns skipped when it is a header), all or nothing.
+/// The data rows of an upload under its column map: blank rows and a header dropped.
+#[derive(Debug, Clone)]
+pub struct Sheet {
+    map: ColumnMap,
+    rows: Vec<SheetRow>,
+}
+
+/// The data rows of the first sheet under `map` (the first row not blank in the listed
+/// columns skipped when it is a header).
+///
+/// # Errors
+/// The errors of [`read_rows`]; [`SheetError::TooManyRows`].
+pub fn read_sheet(bytes: &[u8], map: &ColumnMap) -> Result<Sheet, SheetError> {
+    let rows = read_rows(bytes, map.len())?;
+    let mut data = rows.into_iter().filter(|(_, cells)| !is_blank_row(map, cells)).peekable();
+    if data.peek().is_some_and(|(_, cells)| is_header_row(map, cells)) {
+        data.next();
+    }
+    let rows: Vec<SheetRow> = data.collect();
+    if rows.len() > MAX_ROWS {
+        return Err(SheetError::TooManyRows);
+    }
+    Ok(Sheet { map: map.clone(), rows })
+}
+
+impl Sheet {
+    /// The cases the rows name in their `cnslNo` cells (each once), for the caller to look
+    /// up their customers.
+    #[must_use]
+    pub fn named_cases(&self) -> Vec<Uuid> {
+        let named: BTreeSet<Uuid> = self.rows.iter().filter_map(|(_, cells)| named_case(&self.map, cells)).collect();
+        named.into_iter().collect()
+    }
+
+    /// Every row validated as a case of `types`, all or nothing; a row naming a case takes
+    /// its customer from `known`.
+    ///
+    /// # Errors
+    /// [`SheetError::Rows`] with every error of every bad row, in sheet order;
+    /// [`SheetError::Empty`] when no row holds a case.
+    pub fn cases(
+        &self,
+        types: &CaseTypes,
+        known: &HashMap<Uuid, KnownCustomer>,
+    ) -> Result<Vec<NewCounselCase>, SheetError> {
+        let mut cases = Vec::with_capacity(self.rows.len());
+        let mut errors = Vec::new();
+        for (row, cells) in &self.rows {
+            match validate_row_against(&self.map, *row, cells, types, known) {
+                Ok(Some(case)) => cases.push(case),
+                Ok(None) => {}
+                Err(mut bad) => errors.append(&mut bad),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(SheetError::Rows(errors));
+        }
+        if cases.is_empty() {
+            return Err(SheetError::Empty);
+        }
+        Ok(cases)
+    }
+}
+
+/// The cases of an upload whose rows name no existing case: [`read_sheet`] then
+/// [`Sheet::cases`] (a row naming a case is reported as naming an unknown one).
 ///
 /// # Errors
 /// See [`SheetError`]; [`SheetError::Rows`] holds every error of every bad row.
 pub fn read_cases(bytes: &[u8], map: &ColumnMap, types: &CaseTypes) -> Result<Vec<NewCounselCase>, SheetError> {
-    let rows = read_rows(bytes, map.len())?;
-    let mut data = rows.iter().filter(|(_, cells)| !is_blank_row(map, cells)).peekable();
-    if data.peek().is_some_and(|(_, cells)| is_header_row(map, cells)) {
-        data.next();
-    }
-    let data: Vec<&SheetRow> = data.collect();
-    if data.len() > MAX_ROWS {
-        return Err(SheetError::TooManyRows);
-    }
-    let mut cases = Vec::with_capacity(data.len());
-    let mut errors = Vec::new();
-    for (row, cells) in data {
-        match validate_row(map, *row, cells, types) {
-            Ok(Some(case)) => cases.push(case),
-            Ok(None) => {}
-            Err(mut bad) => errors.append(&mut bad),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(SheetError::Rows(errors));
-    }
-    if cases.is_empty() {
-        return Err(SheetError::Empty);
-    }
-    Ok(cases)
+    read_sheet(bytes, map)?.cases(types, &HashMap::new())
 }
 
 /// One case of the export. The customer's name and phone are plain: [`write_cases`] masks

@@ -50,6 +50,13 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     digest(&SHA256, &material).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The SHA-256 (hex) of a request part that is not JSON (an uploaded file), to put in the
+/// request's fingerprint instead of the bytes themselves.
+#[must_use]
+pub fn content_digest(bytes: &[u8]) -> String {
+    digest(&SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Claims `key` for this request, or says why it cannot run.
 ///
 /// # Errors

@@ -2,20 +2,22 @@
 //! fixture, damaged and hostile zips, the row limit, and export → import.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)]
 
+use std::collections::HashMap;
 use std::io::{Cursor, Write};
 use std::time::Instant;
 
 use calamine::{Data, Reader, Xlsx};
 use domain::counsel::CaseStatus;
 use domain::counsel_sheet::{
-    CaseTypes, ColumnKey, ColumnMap, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, RowError, validate_row,
+    CaseTypes, ColumnKey, ColumnMap, KnownCustomer, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, RowError, validate_row,
 };
 use domain::import::Cell;
 use domain::pii::{PersonName, PhoneNumber};
-use infra::counsel_excel::{ExportRow, SheetError, read_cases, read_rows, write_cases};
+use infra::counsel_excel::{ExportRow, SheetError, read_cases, read_rows, read_sheet, write_cases};
 use proptest::prelude::*;
 use rust_xlsxwriter::Workbook;
 use time::macros::{datetime, offset};
+use uuid::Uuid;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/counsel/ob_cases.xlsx");
 const FIXTURE_COLUMNS: &str = "mbrNo,ordNo,accpCont,custNm,custTelNo,skip";
@@ -336,7 +338,7 @@ fn an_export_opens_with_korean_headers_masked_customers_and_real_dates() {
 }
 
 #[test]
-fn export_then_import_keeps_every_column_and_refuses_the_masked_customers() {
+fn export_then_import_keeps_every_column_and_the_customers_by_their_case_numbers() {
     let rows = export_rows();
     let bytes = write_cases(&rows, offset!(+9)).unwrap();
     // Read back as the import reads: the 회원번호..고객연락처 columns land where the map says.
@@ -353,29 +355,44 @@ fn export_then_import_keeps_every_column_and_refuses_the_masked_customers() {
         assert_eq!(t(2), row.ord_no.as_deref());
         assert_eq!(t(3), row.accp_cont.as_deref());
     }
-    // The customers were masked on the way out: the import refuses each of them, by row.
+    // Without the case numbers, the masked customers are refused, each by row.
     let Err(SheetError::Rows(errors)) = read_cases(&bytes, &map, &types()) else { panic!("masked data imported") };
+    let masked = "is masked: a masked value from an export can only come back in a row that names its case (cnslNo)";
     let mut expected = Vec::new();
     for row in 2..=5 {
-        expected.push(err(row, ColumnKey::CustNm, "is masked (a masked name from an export cannot be imported)"));
-        expected.push(err(row, ColumnKey::CustTelNo, "is masked (a masked phone from an export cannot be imported)"));
+        expected.push(err(row, ColumnKey::CustNm, masked));
+        expected.push(err(row, ColumnKey::CustTelNo, masked));
     }
     assert_eq!(errors, expected);
-    // With the customers' columns skipped, the rest of the export is a valid import... but
-    // a phone is required: so the round trip of the non-PII columns is checked above, and
-    // the validation of a phone column below, through the same map on a re-typed sheet.
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    for (r, row) in (1u32..).zip(&rows) {
-        sheet.write_string(r, 1, row.mbr_no.as_deref().unwrap()).unwrap();
-        sheet.write_string(r, 3, row.accp_cont.as_deref().unwrap()).unwrap();
-        sheet.write_string(r, 5, row.cust_tel.as_deref().unwrap()).unwrap();
+    // With them, every row comes back whole: the sheet's columns, and the customer of the
+    // case each row names.
+    let map = ColumnMap::parse("cnslNo,mbrNo,ordNo,accpCont,custNm,custTelNo").unwrap();
+    let sheet = read_sheet(&bytes, &map).unwrap();
+    let named: Vec<String> = sheet.named_cases().iter().map(ToString::to_string).collect();
+    let mut numbers: Vec<String> = rows.iter().map(|r| r.cnsl_no.clone()).collect();
+    numbers.sort();
+    assert_eq!(named, numbers);
+    let known: HashMap<Uuid, KnownCustomer> = rows
+        .iter()
+        .map(|r| {
+            let customer = KnownCustomer {
+                name: r.cust_nm.as_deref().map(|n| PersonName::parse(n).unwrap()),
+                phone: r.cust_tel.as_deref().map(|p| PhoneNumber::parse(p).unwrap()),
+            };
+            (r.cnsl_no.parse().unwrap(), customer)
+        })
+        .collect();
+    let cases = sheet.cases(&types(), &known).unwrap();
+    assert_eq!(cases.len(), rows.len());
+    for (case, row) in cases.iter().zip(&rows) {
+        let customer = &known[&row.cnsl_no.parse::<Uuid>().unwrap()];
+        assert_eq!((&case.cust_nm, &case.cust_tel), (&customer.name, &customer.phone));
+        assert_eq!((&case.mbr_no, &case.ord_no, &case.accp_cont), (&row.mbr_no, &row.ord_no, &row.accp_cont));
+        assert_eq!(case.ob_typ_no.as_deref(), Some(types().ob_typ_no()));
     }
-    sheet.write_string(0, 5, "고객연락처").unwrap();
-    let cases = read_cases(&workbook.save_to_buffer().unwrap(), &map, &types()).unwrap();
-    assert_eq!(cases.len(), 4);
-    assert_eq!(cases[0].accp_cont.as_deref(), Some("=SUM(A1:A2)"));
-    assert_eq!(cases[1].accp_cont.as_deref(), Some("배송 문의 2\n두 번째 줄"));
+    // A case the lookup does not know is a row error on cnslNo, for each row.
+    let Err(SheetError::Rows(errors)) = sheet.cases(&types(), &HashMap::new()) else { panic!() };
+    assert_eq!(errors, (2..=5).map(|row| err(row, ColumnKey::CnslNo, "names no counsel case")).collect::<Vec<_>>());
 }
 
 proptest! {

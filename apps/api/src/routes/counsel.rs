@@ -10,8 +10,10 @@
 //! - The rules live in `domain::counsel`/`counsel_sheet`, the engine in
 //!   `domain::allocation`, storage in `infra::counsel`; a refusal changes nothing.
 
+use std::collections::HashMap;
+
 use actix_multipart::Multipart;
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use domain::counsel::{
     AutoDivGroup, ManagerStats, MemberTerms, QueueKey, is_detail_number, parse_auto_div_no, parse_queue_policy,
@@ -54,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(add_member)
         .service(update_member)
         .service(remove_member)
+        .service(read_case)
         .service(complete_case);
 }
 
@@ -94,6 +97,7 @@ impl From<CounselError> for ApiError {
             CounselError::CaseNotFound(_) => ApiError::not_found("COUNSEL_CASE_NOT_FOUND", message),
             CounselError::CaseNotWaiting(_) => ApiError::conflict("COUNSEL_CASE_NOT_WAITING", message),
             CounselError::CaseNotAssigned(_) => ApiError::conflict("COUNSEL_CASE_NOT_ASSIGNED", message),
+            CounselError::CaseIsAsReview(_) => ApiError::conflict("COUNSEL_CASE_IS_AS_REVIEW", message),
             CounselError::OverCapacity(_) => ApiError::conflict("COUNSEL_OVER_CAPACITY", message),
             CounselError::Repo(repo) => repo.into(),
         }
@@ -106,7 +110,7 @@ fn sheet_error(err: SheetError) -> ApiError {
         SheetError::TooLarge { .. } => {
             ApiError::PayloadTooLarge { limit: usize::try_from(MAX_FILE_BYTES).unwrap_or(0) }
         }
-        SheetError::Rows(rows) => ApiError::Refused {
+        SheetError::Rows(rows) => ApiError::Unprocessable {
             code: "EXCEL_ROWS_INVALID",
             message,
             details: rows
@@ -114,7 +118,7 @@ fn sheet_error(err: SheetError) -> ApiError {
                 .map(|r| FieldError::new(format!("excelFile.rows[{}].{}", r.row, r.column.as_str()), r.reason))
                 .collect(),
         },
-        SheetError::TooManyRows => ApiError::Refused { code: "EXCEL_TOO_MANY_ROWS", message, details: vec![] },
+        SheetError::TooManyRows => ApiError::Unprocessable { code: "EXCEL_TOO_MANY_ROWS", message, details: vec![] },
         SheetError::NotXlsx(_) | SheetError::ZipBomb(_) | SheetError::Empty => {
             ApiError::Refused { code: "EXCEL_INVALID", message, details: vec![] }
         }
@@ -260,8 +264,9 @@ pub struct CaseDto {
     pub cust_tel_no: Option<String>,
     /// `WAITING`, `ASSIGNED` or `COMPLETED`.
     pub status: String,
-    /// The assigned manager's internal id (`aempId` is their login id on the manager list).
-    pub assignee_id: Option<Uuid>,
+    /// The assigned manager's login id (담당자ID, as `manualAssign` and the manager list
+    /// name them).
+    pub aemp_id: Option<String>,
     pub auto_div_no: Option<String>,
     /// `AUTO` or `MANUAL`.
     pub assign_kind: Option<String>,
@@ -275,8 +280,9 @@ pub struct CaseDto {
     pub completed_at: Option<String>,
 }
 
-impl From<&CounselCase> for CaseDto {
-    fn from(c: &CounselCase) -> Self {
+impl CaseDto {
+    /// The case, its manager named by `aemp_id` (their login id).
+    fn new(c: &CounselCase, aemp_id: Option<String>) -> Self {
         Self {
             cnsl_no: c.cnsl_no,
             auto_div_gb_cd: c.queue.group.as_str().to_owned(),
@@ -289,7 +295,7 @@ impl From<&CounselCase> for CaseDto {
             cust_nm: c.cust_nm.as_ref().map(|n| mask::mask_name(n.as_str())),
             cust_tel_no: c.cust_tel.as_ref().map(|p| mask::mask_phone(&p.national())),
             status: c.status.as_str().to_owned(),
-            assignee_id: c.assignee_user_id,
+            aemp_id,
             auto_div_no: c.auto_div_no.map(|n| n.to_string()),
             assign_kind: c.assign_kind.map(|k| k.as_str().to_owned()),
             explanation: c.explanation.clone(),
@@ -299,6 +305,24 @@ impl From<&CounselCase> for CaseDto {
             completed_at: c.completed_at.map(timestamp),
         }
     }
+}
+
+/// The cases as DTOs, each manager named by their login id (one lookup per manager).
+async fn case_dtos(state: &AppState, cases: &[CounselCase]) -> Result<Vec<CaseDto>, ApiError> {
+    let mut logins: HashMap<Uuid, Option<String>> = HashMap::new();
+    for id in cases.iter().filter_map(|c| c.assignee_user_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = logins.entry(id) {
+            slot.insert(state.users.find_by_id(id).await?.map(|u| u.mohom_id.as_str().to_owned()));
+        }
+    }
+    Ok(cases.iter().map(|c| CaseDto::new(c, c.assignee_user_id.and_then(|id| logins[&id].clone()))).collect())
+}
+
+async fn case_dto(state: &AppState, case: &CounselCase) -> Result<CaseDto, ApiError> {
+    case_dtos(state, std::slice::from_ref(case))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a case without its DTO")))
 }
 
 /// A list of cases.
@@ -432,8 +456,11 @@ pub struct ChangePossibleResponse {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct SaveExcelQuery {
-    /// Column keys in sheet order: `mbrNo`, `ordNo`, `accpCont`, `custNm`, `custTelNo`,
-    /// `skip`. Required.
+    /// Column keys in sheet order: `cnslNo`, `mbrNo`, `ordNo`, `accpCont`, `custNm`,
+    /// `custTelNo`, `skip` (or their Korean labels). Required; must name `custTelNo` or
+    /// `cnslNo`, and `mbrNo` or `ordNo`. A row with a `cnslNo` (an export's 상담번호)
+    /// takes that case's customer: an export comes back with
+    /// `cnslNo,mbrNo,ordNo,accpCont,custNm,custTelNo`.
     pub excel_columns: Option<String>,
     /// Required.
     pub cnsl_typ_no: Option<String>,
@@ -484,10 +511,12 @@ async fn excel_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
     request_body(content = ExcelUpload, content_type = "multipart/form-data"),
     responses(
         (status = 200, body = ImportResponse, description = "imported and distributed"),
-        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED (query), EXCEL_INVALID (not an .xlsx, a zip bomb, no rows), EXCEL_ROWS_INVALID (details: excelFile.rows[n].column), EXCEL_TOO_MANY_ROWS"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED (query), EXCEL_INVALID (not an .xlsx, a zip bomb, no rows)"),
         (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
         (status = 404, body = ErrorResponse, description = "COUNSEL_QUEUE_NOT_FOUND"),
+        (status = 409, body = ErrorResponse, description = "IDEMPOTENCY_KEY_IN_PROGRESS"),
         (status = 413, body = ErrorResponse, description = "PAYLOAD_TOO_LARGE (20 MiB)"),
+        (status = 422, body = ErrorResponse, description = "EXCEL_ROWS_INVALID (details: excelFile.rows[n].column, with the reason; nothing imported), EXCEL_TOO_MANY_ROWS (over 50,000), IDEMPOTENCY_KEY_REUSED"),
     ),
     security(("api_key" = []), ("bearer" = []))
 )]
@@ -512,21 +541,49 @@ pub async fn save_excel(
         parse_request(query.excel_columns.as_deref().unwrap_or_default(), cnsl_typ_no.unwrap_or_default(), ob_typ_no)?;
     let key = queue_key(Some(AutoDivGroup::Outbound.as_str()), Some(ob_typ_no))?;
     let bytes = excel_file(form).await?;
-    let cases = web::block(move || infra::counsel_excel::read_cases(&bytes, &map, &types))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("excel reader: {e}")))?
-        .map_err(sheet_error)?;
-    let outcomes = state.counsel.create_cases(&key, &cases, &actor(&caller), state.clock.now()).await?;
-    let assigned = outcomes.iter().filter(|o| o.assignee.is_some()).count();
-    Ok(HttpResponse::Ok().json(ImportResponse {
-        imported: outcomes.len(),
-        assigned,
-        waiting: outcomes.len() - assigned,
-        cases: outcomes
-            .iter()
-            .map(|o| ImportedCase { cnsl_no: o.cnsl_no, auto_div_no: o.assignee.map(|(n, _)| n.to_string()) })
-            .collect(),
-    }))
+    // A retry with the same Idempotency-Key and the same file replays the first answer
+    // instead of importing every case again.
+    let fingerprint = ImportFingerprint {
+        excel_columns: query.excel_columns.clone(),
+        cnsl_typ_no: query.cnsl_typ_no.clone(),
+        ob_typ_no: query.ob_typ_no.clone(),
+        excel_file_sha256: infra::idempotency::content_digest(&bytes),
+    };
+    let blocking = |e: actix_web::error::BlockingError| ApiError::Internal(anyhow::anyhow!("excel reader: {e}"));
+    crate::idempotency::run(&state, &caller, &req, &fingerprint, || async {
+        let sheet = web::block(move || infra::counsel_excel::read_sheet(&bytes, &map))
+            .await
+            .map_err(blocking)?
+            .map_err(sheet_error)?;
+        // Rows that name an exported case (cnslNo) take its customer.
+        let known = state.counsel.customers_of(&sheet.named_cases()).await?;
+        let cases = web::block(move || sheet.cases(&types, &known)).await.map_err(blocking)?.map_err(sheet_error)?;
+        let outcomes = state.counsel.create_cases(&key, &cases, &actor(&caller), state.clock.now()).await?;
+        let assigned = outcomes.iter().filter(|o| o.assignee.is_some()).count();
+        Ok((
+            StatusCode::OK,
+            ImportResponse {
+                imported: outcomes.len(),
+                assigned,
+                waiting: outcomes.len() - assigned,
+                cases: outcomes
+                    .iter()
+                    .map(|o| ImportedCase { cnsl_no: o.cnsl_no, auto_div_no: o.assignee.map(|(n, _)| n.to_string()) })
+                    .collect(),
+            },
+        ))
+    })
+    .await
+}
+
+/// What makes two imports the same request, for `Idempotency-Key`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportFingerprint {
+    excel_columns: Option<String>,
+    cnsl_typ_no: Option<String>,
+    ob_typ_no: Option<String>,
+    excel_file_sha256: String,
 }
 
 /// Case filters of the export.
@@ -699,8 +756,7 @@ pub async fn manual_assign_list(
         .into_iter()
         .filter(|c| group.is_none_or(|g| c.queue.group == g) && detail.is_none_or(|d| c.queue.detail == d))
         .collect();
-    Ok(HttpResponse::Ok()
-        .json(CaseListResponse { total: cases.len(), data: cases.iter().map(CaseDto::from).collect() }))
+    Ok(HttpResponse::Ok().json(CaseListResponse { total: cases.len(), data: case_dtos(&state, &cases).await? }))
 }
 
 /// 수동배정.
@@ -739,7 +795,7 @@ pub async fn manual_assign(
         .case(cnsl_no)
         .await?
         .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
-    Ok(HttpResponse::Ok().json(CaseDto::from(&case)))
+    Ok(HttpResponse::Ok().json(case_dto(&state, &case).await?))
 }
 
 // -----------------------------------------------------------------------------------------
@@ -813,8 +869,8 @@ pub struct StatsQuery {
     pub start_date: Option<String>,
     /// 종료일자 (included).
     pub end_date: Option<String>,
-    /// `all_day` (today), `today`, `week` (7 days), `month` (30 days); ignored when a date
-    /// is given.
+    /// `all_day` (the whole period, 전체), `today`, `week` (7 days), `month` (30 days),
+    /// today included; ignored when a date is given. Absent: the whole period.
     pub date_select: Option<String>,
     pub auto_div_gb_cd: Option<String>,
     pub auto_div_dtl_no: Option<String>,
@@ -914,17 +970,19 @@ pub async fn allocation_detail(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ValidateQuery {
-    /// 담당자ID (login id). Required.
+    /// 담당자ID (login id). Required: there is nobody to check without it.
     pub aemp_id: Option<String>,
-    /// Required.
+    /// With `autoDivDtlNo`, the queue to check; both absent: any queue.
     pub auto_div_gb_cd: Option<String>,
-    /// Required.
+    /// With `autoDivGbCd`.
     pub auto_div_dtl_no: Option<String>,
+    /// 부서코드: the user must be of this department (team).
     pub dept_cd: Option<String>,
 }
 
 /// Whether a user may join a queue (exists, active, `CS_MANAGER`, the department given,
-/// not already a member), with the reason when not.
+/// not already a member), with the reason when not; without a queue, whether they may
+/// be a counsel manager at all.
 #[utoipa::path(
     tag = "counsel",
     params(ValidateQuery),
@@ -944,9 +1002,12 @@ pub async fn check_validate_manager(
     require_operator(&caller, false)?;
     let login = optional_login(query.aemp_id.as_deref(), "aempId")?
         .ok_or_else(|| ApiError::invalid("aempId", "is required"))?;
-    let key = queue_key(query.auto_div_gb_cd.as_deref(), query.auto_div_dtl_no.as_deref())?;
+    let key = match (query.auto_div_gb_cd.as_deref(), query.auto_div_dtl_no.as_deref()) {
+        (None, None) => None,
+        (group, detail) => Some(queue_key(group, detail)?),
+    };
     let dept = optional_text(query.dept_cd.as_deref(), "deptCd")?;
-    let answer = state.counsel.check_manager(login, &key, dept).await?;
+    let answer = state.counsel.check_manager(login, key.as_ref(), dept).await?;
     Ok(HttpResponse::Ok().json(match answer {
         Ok(()) => ValidateManagerResponse { valid: true, reason: None },
         Err(reason) => ValidateManagerResponse { valid: false, reason: Some(reason.to_owned()) },
@@ -982,17 +1043,22 @@ pub struct CreateQueueRequest {
 pub async fn create_queue(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: web::Json<CreateQueueRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, true)?;
-    let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
-    let policy = parse_queue_policy(body.policy.as_deref().unwrap_or("ROUND_ROBIN"))?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid("name", "must be 1 to 100 printable characters"));
-    }
-    let queue = state.counsel.create_queue(&key, name, policy, state.clock.now()).await?;
-    Ok(HttpResponse::Created().json(QueueDto::from(&queue)))
+    let body = body.into_inner();
+    crate::idempotency::run(&state, &caller, &req, &body, || async {
+        let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
+        let policy = parse_queue_policy(body.policy.as_deref().unwrap_or("ROUND_ROBIN"))?;
+        let name = body.name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(ApiError::invalid("name", "must be 1 to 100 printable characters"));
+        }
+        let queue = state.counsel.create_queue(&key, name, policy, state.clock.now()).await?;
+        Ok((StatusCode::CREATED, QueueDto::from(&queue)))
+    })
+    .await
 }
 
 /// Lists the counsel queues.
@@ -1053,15 +1119,20 @@ fn possible_flag(raw: Option<&str>) -> Result<bool, ApiError> {
 pub async fn add_member(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: web::Json<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, true)?;
-    let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
-    let terms = terms(body.weight.unwrap_or(1.0), body.capacity.unwrap_or(10.0))?;
-    let possible = possible_flag(body.alloc_possible_yn.as_deref())?;
-    let user = operator_user(&state, &caller, &body.aemp_id, "aempId").await?;
-    let member = state.counsel.add_member(&key, user, terms, possible, &actor(&caller), state.clock.now()).await?;
-    Ok(HttpResponse::Created().json(MembershipDto::from(&member)))
+    let body = body.into_inner();
+    crate::idempotency::run(&state, &caller, &req, &body, || async {
+        let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
+        let terms = terms(body.weight.unwrap_or(1.0), body.capacity.unwrap_or(10.0))?;
+        let possible = possible_flag(body.alloc_possible_yn.as_deref())?;
+        let user = operator_user(&state, &caller, &body.aemp_id, "aempId").await?;
+        let member = state.counsel.add_member(&key, user, terms, possible, &actor(&caller), state.clock.now()).await?;
+        Ok((StatusCode::CREATED, MembershipDto::from(&member)))
+    })
+    .await
 }
 
 /// New terms of a membership.
@@ -1165,15 +1236,47 @@ pub async fn remove_member(
     Ok(HttpResponse::Ok().json(RemovedMemberResponse { auto_div_no: number.to_string(), returned_cases: returned }))
 }
 
+/// One case, with the engine's explanation of its automatic pick (the policy, every
+/// member considered with their credit and load, and why the others were skipped).
+#[utoipa::path(
+    tag = "counsel",
+    params(("cnslNo" = Uuid, Path, description = "상담번호")),
+    responses(
+        (status = 200, body = CaseDto, description = "the case, its customer masked"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "COUNSEL_CASE_NOT_FOUND"),
+    ),
+    security(("api_key" = []), ("bearer" = []))
+)]
+#[get("/api/v1/counsel/cases/{cnslNo}")]
+pub async fn read_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_operator(&caller, false)?;
+    let cnsl_no: Uuid = path.parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
+    let case = state
+        .counsel
+        .case(cnsl_no)
+        .await?
+        .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
+    Ok(HttpResponse::Ok().json(case_dto(&state, &case).await?))
+}
+
 /// Closes an assigned case (its manager's capacity frees up and waiting cases are swept).
+/// A CS manager closes their own cases; the operator's key and `ADMIN`s any. An AS-review
+/// case is closed by deciding its AS (`/api/v1/as/{asId}/approve|reject`), not here.
 #[utoipa::path(
     tag = "counsel",
     params(("cnslNo" = Uuid, Path, description = "상담번호")),
     responses(
         (status = 200, body = CaseDto, description = "the completed case"),
-        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN (not the operator's, or another manager's case)"),
         (status = 404, body = ErrorResponse, description = "COUNSEL_CASE_NOT_FOUND"),
-        (status = 409, body = ErrorResponse, description = "COUNSEL_CASE_NOT_ASSIGNED"),
+        (status = 409, body = ErrorResponse, description = "COUNSEL_CASE_NOT_ASSIGNED, COUNSEL_CASE_IS_AS_REVIEW"),
     ),
     security(("api_key" = []), ("bearer" = []))
 )]
@@ -1185,11 +1288,19 @@ pub async fn complete_case(
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
     let cnsl_no: Uuid = path.parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
+    if let Caller::User { user, .. } = &caller
+        && user.role == Role::CsManager
+    {
+        let case = state.counsel.case(cnsl_no).await?;
+        if case.is_some_and(|c| c.assignee_user_id.is_some_and(|assignee| assignee != user.id)) {
+            return Err(ApiError::forbidden("a CS manager completes only the cases assigned to them"));
+        }
+    }
     state.counsel.complete_case(cnsl_no, &actor(&caller), state.clock.now()).await?;
     let case = state
         .counsel
         .case(cnsl_no)
         .await?
         .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
-    Ok(HttpResponse::Ok().json(CaseDto::from(&case)))
+    Ok(HttpResponse::Ok().json(case_dto(&state, &case).await?))
 }

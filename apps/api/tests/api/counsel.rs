@@ -17,7 +17,7 @@ testkit::on_both_backends! { actix_web::test;
     queues_and_members_are_the_operators_to_administer => admin_body;
     an_outbound_sheet_is_distributed_by_weight => import_body;
     a_bad_upload_is_refused_and_writes_nothing => refused_upload_body;
-    the_export_masks_customers_and_cannot_be_imported_back => export_body;
+    an_export_is_masked_filtered_and_comes_back_by_its_case_numbers => export_body;
     paused_managers_leave_cases_waiting_until_resumed => pause_body;
     a_waiting_case_is_assigned_by_hand => manual_body;
     manager_lists_validation_and_statistics => lists_body;
@@ -111,7 +111,7 @@ fn uuid_only() -> insta::internals::Redaction {
 /// Snapshots a counsel response: ids, times and actors redacted wherever they occur.
 fn snap(name: &str, value: &serde_json::Value) {
     let mut settings = testkit::redact::settings();
-    for key in ["cnslNo", "assigneeId", "asId", "assignedAt", "completedAt", "lastAssignedAt", "by"] {
+    for key in ["cnslNo", "asId", "assignedAt", "completedAt", "lastAssignedAt", "by"] {
         settings.add_redaction(&format!(".**.{key}"), any_string());
     }
     settings.add_redaction(".**.userId", uuid_only());
@@ -209,6 +209,14 @@ impl World {
         let sql = format!("SELECT COUNT(*) AS n FROM {table}");
         let row = db.conn().query_one_raw(sea_orm::Statement::from_string(db.backend(), sql)).await.unwrap().unwrap();
         row.try_get::<i64>("", "n").unwrap()
+    }
+
+    /// The text column `v` of a query's one row.
+    async fn text(&self, sql: &str) -> String {
+        use sea_orm::ConnectionTrait;
+        let db = &self.app.db.db;
+        let statement = sea_orm::Statement::from_string(db.backend(), sql.to_owned());
+        db.conn().query_one_raw(statement).await.unwrap().unwrap().try_get::<String>("", "v").unwrap()
     }
 
     async fn sql(&self, statement: &str) {
@@ -447,6 +455,25 @@ async fn import_body(db: TestDb) {
         .await;
     assert_eq!(by_cs.status, 200, "{}", by_cs.text);
     assert_eq!(w.count("counsel_cases").await, 7);
+    // A retried upload with its Idempotency-Key replays the first answer: no case twice.
+    let keyed = |file: Vec<u8>| {
+        w.app.send(
+            w.op(w.upload_request(
+                &format!("excelColumns={COLUMNS}&cnslTypNo=10&obTypNo=100"),
+                multipart("excelFile", &file),
+            ))
+            .insert_header(("Idempotency-Key", "ob-upload-2026-12-01")),
+        )
+    };
+    let first = keyed(sheet(&SIX[..2])).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let retry = keyed(sheet(&SIX[..2])).await;
+    assert_eq!((retry.status.as_u16(), retry.header("idempotency-replayed")), (200, Some("true")));
+    assert_eq!(retry.json(), first.json());
+    assert_eq!(w.count("counsel_cases").await, 9, "two new cases, once");
+    let other_file = keyed(sheet(&SIX[2..4])).await;
+    assert_eq!(status_code(&other_file), (422, "IDEMPOTENCY_KEY_REUSED".into()), "{}", other_file.text);
+    assert_eq!(w.count("counsel_cases").await, 9, "nothing written");
 }
 
 async fn refused_upload_body(db: TestDb) {
@@ -456,7 +483,7 @@ async fn refused_upload_body(db: TestDb) {
     w.join("50", "100", "cs-1", 1, 10).await;
     let fixture_query = "excelColumns=mbrNo,ordNo,accpCont,custNm,custTelNo,skip&cnslTypNo=10&obTypNo=100";
     let refused = w.upload(fixture_query, &fixture()).await;
-    assert_eq!(status_code(&refused), (400, "EXCEL_ROWS_INVALID".into()), "{}", refused.text);
+    assert_eq!(status_code(&refused), (422, "EXCEL_ROWS_INVALID".into()), "{}", refused.text);
     snap("counsel_fixture_refused", &refused.json());
     let fields: Vec<String> = refused.json()["error"]["details"]
         .as_array()
@@ -506,11 +533,40 @@ async fn refused_upload_body(db: TestDb) {
     assert_eq!(w.count("counsel_cases").await, 0);
 }
 
+/// A query string with its non-ASCII text percent-encoded (Korean labels and filters).
+fn encoded(query: &str) -> String {
+    query.bytes().map(|b| if b.is_ascii_graphic() { char::from(b).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// The export's bytes (`Reply::text` is lossy: read them through the test service).
+async fn export_bytes(w: &World, query: &str) -> Vec<u8> {
+    let app = actix_web::test::init_service(api::startup::build_app(w.app.state.clone())).await;
+    let req = w.op(TestRequest::post().uri(&format!("{PREFIX}/getObCsCounselInfoListExcel{}", encoded(query))));
+    let reply = actix_web::test::call_service(&app, req.to_request()).await;
+    assert_eq!(reply.status(), 200, "{query}");
+    actix_web::test::read_body(reply).await.to_vec()
+}
+
+/// The export's cells with its case numbers and times redacted.
+fn export_cells_redacted(bytes: &[u8]) -> Vec<Vec<String>> {
+    let mut rows = cells(bytes);
+    for row in rows.iter_mut().skip(1) {
+        for i in [0, 10, 11] {
+            if let Some(cell) = row.get_mut(i).filter(|c| !c.is_empty()) {
+                *cell = "[redacted]".to_owned();
+            }
+        }
+    }
+    rows
+}
+
 async fn export_body(db: TestDb) {
     let w = World::new(db).await;
     w.queue("50", "100", "ROUND_ROBIN").await;
+    w.queue("50", "200", "ROUND_ROBIN").await;
     w.cs("cs-1", "10141").await;
     w.join("50", "100", "cs-1", 1, 10).await;
+    w.join("50", "200", "cs-1", 1, 10).await;
     w.import("100", &SIX[..3]).await;
     let export = |query: &str| {
         let uri = format!("{PREFIX}/getObCsCounselInfoListExcel{query}");
@@ -520,16 +576,12 @@ async fn export_body(db: TestDb) {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.header("content-type"), Some(XLSX));
     assert_eq!(reply.header("content-disposition"), Some("attachment; filename=\"ob_counsel_cases.xlsx\""));
-    // `Reply::text` is lossy; read the bytes again through the test service.
-    let bytes = {
-        let app = actix_web::test::init_service(api::startup::build_app(w.app.state.clone())).await;
-        let req = w.op(TestRequest::post().uri(&format!("{PREFIX}/getObCsCounselInfoListExcel?obTypNo=100")));
-        actix_web::test::call_and_read_body(&app, req.to_request()).await.to_vec()
-    };
+    let bytes = export_bytes(&w, "?obTypNo=100").await;
     let rows = cells(&bytes);
     let headers: Vec<&str> = infra::counsel_excel::EXPORT_COLUMNS.iter().map(|(h, _)| *h).collect();
     assert_eq!(rows[0], headers);
     assert_eq!(rows.len(), 4, "a header and three cases");
+    insta::assert_json_snapshot!("counsel_export_cells", export_cells_redacted(&bytes));
     assert_eq!(rows[1][1], "M-1001");
     assert_eq!((rows[1][4].as_str(), rows[1][5].as_str()), ("김*수", "010****0001"));
     assert_eq!((rows[1][8].as_str(), rows[1][9].as_str()), ("배정", "cs-1"));
@@ -545,16 +597,31 @@ async fn export_body(db: TestDb) {
             assert!(name.is_empty() || !cell.contains(name), "{cell} shows {name}");
         }
     }
-    // Filters.
-    let one = export("?mbrNo=M-1002").await;
-    assert_eq!(one.status, 200);
-    let none = export("?obTypNo=999").await;
-    assert_eq!(none.status, 200, "{}", none.text);
-    // Round trip: the masked export cannot come back in.
+    // Filters: each narrows to exactly its cases.
+    for (query, expected) in [
+        ("", vec!["M-1001", "M-1002", "M-1003"]),
+        ("?mbrNo=M-1002", vec!["M-1002"]),
+        ("?ordNo=O-2001", vec!["M-1001"]),
+        ("?accpCont=안내", vec!["M-1001", "M-1003"]),
+        ("?cnslTypNo=10", vec!["M-1001", "M-1002", "M-1003"]),
+        ("?cnslTypNo=20", vec![]),
+        ("?obTypNo=100&mbrNo=M-1003", vec!["M-1003"]),
+        ("?obTypNo=999", vec![]),
+    ] {
+        let got: Vec<String> =
+            cells(&export_bytes(&w, query).await).into_iter().skip(1).map(|r| r[1].clone()).collect();
+        assert_eq!(got, expected, "{query}");
+    }
+    for bad in ["?obTypNo=a-b", "?mbrNo="] {
+        assert_eq!(status_code(&export(bad).await), (400, "VALIDATION_FAILED".into()), "{bad}");
+    }
+
+    // Masked customers do not come back in on their own: without the case numbers, every
+    // masked cell is refused, row by row, and nothing is written.
     let before = w.count("counsel_cases").await;
     let back =
-        w.upload("excelColumns=skip,mbrNo,ordNo,accpCont,custNm,custTelNo&cnslTypNo=10&obTypNo=100", &bytes).await;
-    assert_eq!(status_code(&back), (400, "EXCEL_ROWS_INVALID".into()), "{}", back.text);
+        w.upload("excelColumns=skip,mbrNo,ordNo,accpCont,custNm,custTelNo&cnslTypNo=10&obTypNo=200", &bytes).await;
+    assert_eq!(status_code(&back), (422, "EXCEL_ROWS_INVALID".into()), "{}", back.text);
     let details = back.json()["error"]["details"].as_array().unwrap().clone();
     assert_eq!(details.len(), 6, "name and phone of three rows: {details:?}");
     for (i, d) in details.iter().enumerate() {
@@ -564,10 +631,53 @@ async fn export_body(db: TestDb) {
         assert!(d["reason"].as_str().unwrap().contains("masked"), "{d}");
     }
     assert_eq!(w.count("counsel_cases").await, before, "nothing written");
-    // Without the masked columns, the rows do come back (as new cases).
-    let partial =
-        w.upload("excelColumns=skip,mbrNo,ordNo,accpCont,skip,custTelNo&cnslTypNo=10&obTypNo=100", &bytes).await;
-    assert_eq!(status_code(&partial), (400, "EXCEL_ROWS_INVALID".into()), "the phone alone is masked too");
+
+    // The round trip: the export, its 상담번호 column read as cnslNo, comes back as new
+    // cases of another campaign with the same customers (their masks, and their sealed
+    // phones' blind indexes, are the originals').
+    let round_trip =
+        encoded("excelColumns=상담번호,회원번호,주문번호,접수내용,고객명,고객연락처&cnslTypNo=10&obTypNo=200");
+    let again = w.upload(&round_trip, &bytes).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!((again.json()["imported"].as_u64(), again.json()["assigned"].as_u64()), (Some(3), Some(3)));
+    let copied = cells(&export_bytes(&w, "?obTypNo=200").await);
+    assert_eq!(copied.len(), 4);
+    for (original, copy) in rows[1..].iter().zip(&copied[1..]) {
+        assert_ne!(original[0], copy[0], "a new case number");
+        assert_eq!(original[1..=5], copy[1..=5], "mbrNo, ordNo, accpCont and the masked customer");
+        assert_eq!(copy[7], "200");
+    }
+    assert_eq!(
+        w.count(
+            "counsel_cases c WHERE c.ob_typ_no = '200' AND EXISTS (SELECT 1 FROM counsel_cases o \
+             WHERE o.ob_typ_no = '100' AND o.cust_tel_bidx = c.cust_tel_bidx AND o.mbr_no = c.mbr_no)"
+        )
+        .await,
+        3,
+        "the very phones came back"
+    );
+    // A row whose masked customer is not its case's is refused, and the file with it.
+    let before = w.count("counsel_cases").await;
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let ws = workbook.add_worksheet();
+    for (r, row) in (0u32..).zip(&rows) {
+        for (c, value) in (0u16..).zip(row.iter().take(6)) {
+            ws.write_string(r, c, value).unwrap();
+        }
+    }
+    ws.write_string(2, 5, "010****0009").unwrap();
+    ws.write_string(3, 0, &Uuid::now_v7().to_string()).unwrap();
+    let tampered = w.upload(&round_trip, &workbook.save_to_buffer().unwrap()).await;
+    assert_eq!(status_code(&tampered), (422, "EXCEL_ROWS_INVALID".into()), "{}", tampered.text);
+    let details = tampered.json()["error"]["details"].clone();
+    assert_eq!(details[0]["field"], "excelFile.rows[3].custTelNo", "{details}");
+    assert!(details[0]["reason"].as_str().unwrap().contains("does not match the customer"), "{details}");
+    assert_eq!(
+        (details[1]["field"].as_str(), details[1]["reason"].as_str()),
+        (Some("excelFile.rows[4].cnslNo"), Some("names no counsel case"))
+    );
+    assert_eq!(w.count("counsel_cases").await, before, "nothing written");
+
     // A CS manager may export; a partner may not.
     let cs = w.app.token(&w.app.operator_key, "cs-1").await;
     let by_cs = w
@@ -783,7 +893,18 @@ async fn lists_body(db: TestDb) {
         let answer = w.read(&format!("checkValidateManager?{query}")).await;
         assert_eq!(answer, serde_json::json!({"valid": false, "reason": reason}), "{query}");
     }
-    for query in ["autoDivGbCd=50&autoDivDtlNo=100", "aempId=cs-4&autoDivGbCd=30&autoDivDtlNo=100"] {
+    // Without a queue: may the user be a counsel manager at all.
+    assert_eq!(w.read("checkValidateManager?aempId=cs-1").await, serde_json::json!({"valid": true, "reason": null}));
+    assert_eq!(
+        w.read("checkValidateManager?aempId=cs-9&deptCd=10141").await,
+        serde_json::json!({"valid": false, "reason": "NOT_CS_MANAGER"})
+    );
+    for query in [
+        "autoDivGbCd=50&autoDivDtlNo=100",
+        "aempId=cs-4&autoDivGbCd=30&autoDivDtlNo=100",
+        "aempId=cs-4&autoDivGbCd=50",
+        "aempId=cs-4&autoDivDtlNo=100",
+    ] {
         let reply = w.get(&format!("{PREFIX}/checkValidateManager?{query}")).await;
         assert_eq!(status_code(&reply), (400, "VALIDATION_FAILED".into()), "{query}");
     }
@@ -814,6 +935,13 @@ async fn lists_body(db: TestDb) {
     let all_time = w.read("csAllocationMgmtList").await;
     assert!(all_time["from"].is_null() && all_time["to"].is_null(), "{all_time}");
     assert_eq!(all_time["data"], stats["data"], "everything happened today");
+    assert_eq!(w.read("csAllocationMgmtList?dateSelect=all_day").await, all_time, "all_day: the whole period");
+    for select in ["week", "month"] {
+        let range = w.read(&format!("csAllocationMgmtList?dateSelect={select}")).await;
+        assert_eq!(range["data"], stats["data"], "{select} holds today");
+        assert!(range["from"].as_str() < stats["from"].as_str(), "{select} starts before today: {range}");
+        assert_eq!(range["to"], stats["to"], "{select} ends with today");
+    }
     assert_eq!(all_time["data"][0]["autoDivGbCd"], "20", "queues in code order");
     let of_user = w.read("csAllocationMgmtList?userId=cs-2&autoDivGbCd=50").await;
     assert_eq!(of_user["data"].as_array().unwrap().len(), 1);
@@ -838,6 +966,28 @@ async fn complete_body(db: TestDb) {
     let complete = |cnsl: String| {
         w.app.send(w.app.with_bearer(TestRequest::post().uri(&format!("/api/v1/counsel/cases/{cnsl}/complete")), &cs))
     };
+    // Another CS manager does not close cs-1's case.
+    w.cs("cs-2", "10141").await;
+    let cs2 = w.app.token(&w.app.operator_key, "cs-2").await;
+    let not_theirs = w
+        .app
+        .send(w.app.with_bearer(TestRequest::post().uri(&format!("/api/v1/counsel/cases/{first}/complete")), &cs2))
+        .await;
+    assert_eq!(status_code(&not_theirs), (403, "FORBIDDEN".into()), "{}", not_theirs.text);
+    assert_eq!(w.count("counsel_cases WHERE status = 'COMPLETED'").await, 0, "nothing written");
+    // The case as its reader sees it: manager by login id, the engine's explanation.
+    let read = w.get(&format!("/api/v1/counsel/cases/{first}")).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    let read = read.json();
+    snap("counsel_case_read", &read);
+    assert_eq!((read["aempId"].as_str(), read["assignKind"].as_str()), (Some("cs-1"), Some("AUTO")));
+    assert_eq!(read["explanation"]["chosen"].as_i64().map(|n| n.to_string()), Some(a.clone()));
+    assert_eq!(read["explanation"]["policy"], "ROUND_ROBIN");
+    assert_eq!(
+        status_code(&w.get(&format!("/api/v1/counsel/cases/{}", Uuid::nil())).await),
+        (404, "COUNSEL_CASE_NOT_FOUND".into())
+    );
+    assert_eq!(status_code(&w.get("/api/v1/counsel/cases/nope").await), (400, "VALIDATION_FAILED".into()));
     let done = complete(first.clone()).await;
     assert_eq!(done.status, 200, "{}", done.text);
     let done = done.json();
@@ -915,7 +1065,9 @@ async fn as_review_body(db: TestDb) {
     w.cs("cs-2", "10141").await;
     let a = w.join("20", "1", "cs-1", 1, 10).await;
     w.join("20", "2", "cs-2", 1, 10).await;
-    let lead = bought_lead(&w).await;
+    // Twenty bought: the order's AS cap (10 %) allows two.
+    let leads = bought_leads(&w, 20).await;
+    let lead = leads[0].clone();
     let claimed = claim(&w, &lead).await;
     let id = claimed["id"].as_str().unwrap().to_owned();
     let stored = w.get(&format!("/api/v1/as/{id}")).await;
@@ -964,6 +1116,18 @@ async fn as_review_body(db: TestDb) {
     };
     let other = decide(&cs2, "approve").await;
     assert_eq!(status_code(&other), (403, "FORBIDDEN".into()), "{}", other.text);
+    // The review case closes by deciding its AS, never on its own.
+    let review_case = w.text(&format!("SELECT cnsl_no AS v FROM counsel_cases WHERE as_id = '{id}'")).await;
+    let closing = w
+        .app
+        .send(
+            w.app.with_bearer(TestRequest::post().uri(&format!("/api/v1/counsel/cases/{review_case}/complete")), &cs1),
+        )
+        .await;
+    assert_eq!(status_code(&closing), (409, "COUNSEL_CASE_IS_AS_REVIEW".into()), "{}", closing.text);
+    assert_eq!(w.count("counsel_cases WHERE status = 'COMPLETED'").await, 0, "nothing written");
+    assert_eq!(w.get(&format!("/api/v1/as/{id}")).await.json()["status"], "IN_REVIEW");
+    assert_eq!(w.open_of(&a).await, 1);
     let approved = decide(&cs1, "approve").await;
     assert_eq!(approved.status, 200, "{}", approved.text);
     assert_eq!(approved.json()["status"], "APPROVED");
@@ -975,6 +1139,38 @@ async fn as_review_body(db: TestDb) {
     // The case is closed: the manager no longer decides, and it cannot be completed again.
     let again = decide(&cs1, "reject").await;
     assert_eq!(again.status, 403, "{}", again.text);
+
+    // The next claim reaches cs-1 too, who rejects it: the lead stays theirs... the buyer's.
+    let second = claim(&w, &leads[1]).await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.get(&format!("/api/v1/as/{second_id}")).await.json()["status"], "IN_REVIEW");
+    let reject = |token: &str| {
+        w.app.send(
+            w.app.with_bearer(
+                TestRequest::post()
+                    .uri(&format!("/api/v1/as/{second_id}/reject"))
+                    .set_json(serde_json::json!({"comment": "정상 통화 확인"})),
+                token,
+            ),
+        )
+    };
+    assert_eq!(reject(&cs2).await.status, 403, "not cs-2's review");
+    let rejected = reject(&cs1).await;
+    assert_eq!(rejected.status, 200, "{}", rejected.text);
+    let rejected = rejected.json();
+    assert_eq!(rejected["status"], "REJECTED");
+    let last = rejected["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["status"].as_str(), last["comment"].as_str()), (Some("REJECTED"), Some("정상 통화 확인")));
+    assert_eq!(w.count("counsel_cases WHERE cnsl_typ_no = 'AS' AND status = 'COMPLETED'").await, 2);
+    assert_eq!(w.open_of(&a).await, 0);
+    let owned =
+        w.app
+            .send(w.app.with_key(
+                TestRequest::get().uri(&format!("/api/v1/leads/{}?mohomId=m-1", leads[1])),
+                &w.app.partner_key,
+            ))
+            .await;
+    assert_eq!(owned.status, 200, "a rejected claim leaves the lead with its owner: {}", owned.text);
 }
 
 async fn as_no_queue_body(db: TestDb) {

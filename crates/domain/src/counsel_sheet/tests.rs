@@ -5,6 +5,17 @@ use time::macros::date;
 
 use super::*;
 
+/// The one case [`known`] knows: 김민수, 010-2222-0001.
+const KNOWN_CASE: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+
+fn known() -> HashMap<Uuid, KnownCustomer> {
+    let customer = KnownCustomer {
+        name: Some(PersonName::parse("김민수").unwrap()),
+        phone: Some(PhoneNumber::parse("010-2222-0001").unwrap()),
+    };
+    HashMap::from([(KNOWN_CASE, customer)])
+}
+
 fn text(s: &str) -> Cell {
     Cell::Text(s.to_owned())
 }
@@ -117,7 +128,10 @@ fn negative_fractional_and_masked_phones_are_refused() {
         (Cell::Number(-700_000_000.0), "must be text or a whole positive number"),
         (Cell::Number(8_210_123_456.78), "must be text or a whole positive number"),
         (Cell::Number(f64::NAN), "must be text or a whole positive number"),
-        (text("010-****-5678"), "is masked (a masked phone from an export cannot be imported)"),
+        (
+            text("010-****-5678"),
+            "is masked: a masked value from an export can only come back in a row that names its case (cnslNo)",
+        ),
         (text("02-123-4567"), "is not a Korean or Vietnamese mobile number"),
     ] {
         let cells = [text("M1"), Cell::Empty, Cell::Empty, Cell::Empty, cell.clone()];
@@ -195,6 +209,8 @@ fn any_cell() -> impl Strategy<Value = Cell> {
         any::<String>().prop_map(Cell::Text),
         "[0-9+ ().*-]{0,16}".prop_map(Cell::Text),
         "\\PC{0,2100}".prop_map(Cell::Text),
+        any::<u128>().prop_map(|n| Cell::Text(Uuid::from_u128(n).to_string())),
+        Just(Cell::Text(KNOWN_CASE.to_string())),
         any::<f64>().prop_map(Cell::Number),
         (-1_999_999_999_999i64..=1_999_999_999_999).prop_map(|n| Cell::Number(n as f64)),
         proptest::sample::select(vec![f64::NAN, f64::INFINITY, -0.0, 9_007_199_254_740_992.0, 1e21, 5e-324])
@@ -206,7 +222,7 @@ fn any_cell() -> impl Strategy<Value = Cell> {
 
 fn any_columns() -> impl Strategy<Value = String> {
     let key = prop_oneof![
-        6 => proptest::sample::select(vec!["mbrNo", "ordNo", "accpCont", "custNm", "custTelNo", "skip", "고객명", " ORDNO "])
+        6 => proptest::sample::select(vec!["mbrNo", "ordNo", "accpCont", "custNm", "custTelNo", "skip", "고객명", " ORDNO ", "cnslNo", "상담번호"])
             .prop_map(str::to_owned),
         1 => any::<String>(),
         1 => Just(String::new()),
@@ -224,10 +240,10 @@ proptest! {
         match ColumnMap::parse(&raw) {
             Ok(m) => {
                 prop_assert_eq!(m.len(), raw.split(',').count());
-                for key in [ColumnKey::MbrNo, ColumnKey::OrdNo, ColumnKey::AccpCont, ColumnKey::CustNm, ColumnKey::CustTelNo] {
+                for key in ColumnKey::ALL.into_iter().filter(|k| *k != ColumnKey::Skip) {
                     prop_assert!(m.columns().iter().filter(|k| **k == key).count() <= 1);
                 }
-                prop_assert!(m.position(ColumnKey::CustTelNo).is_some());
+                prop_assert!(m.position(ColumnKey::CustTelNo).or(m.position(ColumnKey::CnslNo)).is_some());
                 prop_assert!(m.position(ColumnKey::MbrNo).or(m.position(ColumnKey::OrdNo)).is_some());
             }
             Err(e) => {
@@ -246,7 +262,7 @@ proptest! {
         row in any::<u64>(),
     ) {
         let Ok(m) = ColumnMap::parse(&raw) else { return Ok(()) };
-        match validate_row(&m, row, &cells, &types()) {
+        match validate_row_against(&m, row, &cells, &types(), &known()) {
             Ok(None) => prop_assert!(is_blank_row(&m, &cells)),
             Ok(Some(case)) => {
                 let tel = case.cust_tel.expect("a phone");
@@ -283,5 +299,121 @@ proptest! {
         for e in &errors {
             prop_assert!(!e.reason.contains(&secret));
         }
+    }
+}
+
+/// `cnslNo,mbrNo,ordNo,accpCont,custNm,custTelNo`: the export's first six columns.
+fn export_map() -> ColumnMap {
+    ColumnMap::parse("상담번호,회원번호,주문번호,접수내용,고객명,고객연락처").unwrap()
+}
+
+fn exported(name: Cell, tel: Cell) -> Vec<Cell> {
+    vec![text(&KNOWN_CASE.to_string()), text("M-1"), Cell::Empty, text("재통화 요청"), name, tel]
+}
+
+#[test]
+fn a_row_naming_a_case_takes_that_cases_customer_from_its_masks() {
+    let m = export_map();
+    assert_eq!(m.position(ColumnKey::CnslNo), Some(0));
+    let expected = known()[&KNOWN_CASE].clone();
+    for (name, tel) in [
+        (text("김*수"), text("010****0001")),
+        (Cell::Empty, Cell::Empty),
+        (text("김민수"), text("010-2222-0001")),
+        (text("김*수"), Cell::Number(1_022_220_001.0)),
+    ] {
+        let case = validate_row_against(&m, 2, &exported(name, tel), &types(), &known()).unwrap().unwrap();
+        assert_eq!((case.cust_nm.as_ref(), case.cust_tel.as_ref()), (expected.name.as_ref(), expected.phone.as_ref()));
+        assert_eq!((case.mbr_no.as_deref(), case.accp_cont.as_deref()), (Some("M-1"), Some("재통화 요청")));
+        assert_eq!(case.ob_typ_no.as_deref(), Some("OB7"), "the request's types, not the named case's");
+    }
+    // Without customer columns at all, the named case gives both.
+    let bare = ColumnMap::parse("cnslNo,mbrNo").unwrap();
+    let case = validate_row_against(&bare, 2, &[text(&KNOWN_CASE.to_string()), text("M-1")], &types(), &known())
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.cust_tel, expected.phone);
+    assert_eq!(case.cust_nm, expected.name);
+}
+
+#[test]
+fn a_row_naming_a_case_never_carries_another_customer() {
+    let m = export_map();
+    for (name, tel, column) in [
+        (text("김*수"), text("010****0002"), ColumnKey::CustTelNo),
+        (text("이*수"), text("010****0001"), ColumnKey::CustNm),
+        (text("김민수"), text("010-2222-0002"), ColumnKey::CustTelNo),
+        (text("김민호"), Cell::Empty, ColumnKey::CustNm),
+    ] {
+        let errors = validate_row_against(&m, 5, &exported(name, tel), &types(), &known()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].row, errors[0].column), (5, column));
+        assert!(errors[0].reason.contains("does not match the customer"), "{errors:?}");
+    }
+}
+
+#[test]
+fn an_unknown_or_malformed_case_number_is_one_error_on_cnsl_no() {
+    let m = export_map();
+    let mut cells = exported(text("김*수"), text("010****0001"));
+    cells[0] = text(&Uuid::from_u128(7).to_string());
+    let errors = validate_row_against(&m, 3, &cells, &types(), &known()).unwrap_err();
+    assert_eq!(errors, vec![RowError { row: 3, column: ColumnKey::CnslNo, reason: "names no counsel case".into() }]);
+    cells[0] = text("12345");
+    let errors = validate_row_against(&m, 3, &cells, &types(), &known()).unwrap_err();
+    assert_eq!((errors.len(), errors[0].column), (1, ColumnKey::CnslNo));
+    // Without the lookup (plain `validate_row`), a named case is unknown.
+    let errors = validate_row(&m, 3, &exported(text("김*수"), text("010****0001")), &types()).unwrap_err();
+    assert_eq!((errors.len(), errors[0].column), (1, ColumnKey::CnslNo));
+}
+
+#[test]
+fn a_masked_cell_in_a_row_naming_no_case_is_refused_as_masked() {
+    let m = export_map();
+    let mut cells = exported(text("김*수"), text("010****0001"));
+    cells[0] = Cell::Empty;
+    let errors = validate_row_against(&m, 4, &cells, &types(), &known()).unwrap_err();
+    let columns: Vec<ColumnKey> = errors.iter().map(|e| e.column).collect();
+    assert_eq!(columns, vec![ColumnKey::CustNm, ColumnKey::CustTelNo]);
+    assert!(errors.iter().all(|e| e.reason.contains("masked") && e.reason.contains("cnslNo")), "{errors:?}");
+    // A map without custTelNo needs the case number on every row.
+    let bare = ColumnMap::parse("cnslNo,mbrNo").unwrap();
+    let errors = validate_row_against(&bare, 4, &[Cell::Empty, text("M-1")], &types(), &known()).unwrap_err();
+    assert_eq!((errors.len(), errors[0].column), (1, ColumnKey::CnslNo));
+    assert!(errors[0].reason.starts_with("is required"), "{errors:?}");
+}
+
+#[test]
+fn a_header_is_found_by_the_case_number_cell_when_there_is_no_phone_column() {
+    let bare = ColumnMap::parse("cnslNo,mbrNo").unwrap();
+    assert!(is_header_row(&bare, &[text("상담번호"), text("회원번호")]));
+    assert!(!is_header_row(&bare, &[text(&KNOWN_CASE.to_string()), text("M-1")]));
+    assert!(is_header_row(&export_map(), &exported(text("고객명"), text("고객연락처"))));
+}
+
+proptest! {
+    /// Whatever the customer, the masks an export shows of it bring back exactly that
+    /// customer, and a mask of any other phone never does.
+    #[test]
+    fn an_exported_customer_always_comes_back_whole(
+        tail in 0u32..100_000_000,
+        other in 0u32..100_000_000,
+        name in "[가-힣]{2,4}|[A-Z][a-z]{1,8} [A-Z][a-z]{1,8}",
+    ) {
+        let phone = PhoneNumber::parse(&format!("010{tail:08}")).unwrap();
+        let name = PersonName::parse(&name).unwrap();
+        let id = Uuid::from_u128(u128::from(tail) + 1);
+        let known = HashMap::from([(id, KnownCustomer { name: Some(name.clone()), phone: Some(phone.clone()) })]);
+        let row = |tel: &PhoneNumber| vec![
+            text(&id.to_string()), text("M-1"), Cell::Empty, Cell::Empty,
+            text(&mask::mask_name(name.as_str())), text(&mask::mask_phone(&tel.national())),
+        ];
+        let case = validate_row_against(&export_map(), 2, &row(&phone), &types(), &known).unwrap().unwrap();
+        prop_assert_eq!(case.cust_tel.as_ref(), Some(&phone));
+        prop_assert_eq!(case.cust_nm.as_ref(), Some(&name));
+        let another = PhoneNumber::parse(&format!("010{other:08}")).unwrap();
+        let mask_differs = mask::mask_phone(&another.national()) != mask::mask_phone(&phone.national());
+        let got = validate_row_against(&export_map(), 2, &row(&another), &types(), &known);
+        prop_assert_eq!(got.is_err(), mask_differs);
     }
 }

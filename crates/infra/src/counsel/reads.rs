@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use domain::counsel::{AssignKind, AutoDivGroup, CaseStatus, ManagerStats, MemberTerms, QueueKey};
+use domain::counsel_sheet::KnownCustomer;
 use domain::error::RepoError;
 use domain::identity::UserStatus;
 use domain::pii::{PersonName, PhoneNumber};
@@ -368,19 +369,49 @@ impl SeaCounselRepository {
         rows.into_iter().map(|r| self.read_case(r, &queues)).collect()
     }
 
-    fn read_case(&self, r: counsel_case::Model, queues: &HashMap<String, QueueKey>) -> Result<CounselCase, RepoError> {
-        let id = r.cnsl_no.clone();
-        let bad = |e: &dyn std::fmt::Display| corrupt("counsel_cases", &id, e);
+    /// A case row's customer, decrypted.
+    fn customer(&self, r: &counsel_case::Model) -> Result<KnownCustomer, RepoError> {
+        let id = &r.cnsl_no;
+        let bad = |e: &dyn std::fmt::Display| corrupt("counsel_cases", id, e);
         let open =
-            |column: &str, bytes: &[u8]| self.keyring.decrypt_string(bytes, &ctx(column, &id)).map_err(|e| bad(&e));
-        let cust_nm = match &r.cust_nm_enc {
+            |column: &str, bytes: &[u8]| self.keyring.decrypt_string(bytes, &ctx(column, id)).map_err(|e| bad(&e));
+        let name = match &r.cust_nm_enc {
             Some(bytes) => Some(PersonName::parse(&open("cust_nm", bytes)?).map_err(|e| bad(&e))?),
             None => None,
         };
-        let cust_tel = match &r.cust_tel_enc {
+        let phone = match &r.cust_tel_enc {
             Some(bytes) => Some(PhoneNumber::parse(&open("cust_tel", bytes)?).map_err(|e| bad(&e))?),
             None => None,
         };
+        Ok(KnownCustomer { name, phone })
+    }
+
+    /// The customers of those of `ids` that are cases, for an import's rows that name a
+    /// case (`cnslNo`, the round trip of an export). Cases never change their customer, so
+    /// what this reads stays true until the import's cases are written.
+    ///
+    /// # Errors
+    /// Storage failures; a row that fails to decrypt.
+    pub async fn customers_of(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, KnownCustomer>, RepoError> {
+        let mut known = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = counsel_case::Entity::find()
+                .filter(counsel_case::Column::CnslNo.is_in(chunk.iter().map(Uuid::to_string)))
+                .all(self.db.conn())
+                .await
+                .map_err(unavailable)?;
+            for r in rows {
+                let id = r.cnsl_no.parse::<Uuid>().map_err(|e| corrupt("counsel_cases", &r.cnsl_no, &e))?;
+                known.insert(id, self.customer(&r)?);
+            }
+        }
+        Ok(known)
+    }
+
+    fn read_case(&self, r: counsel_case::Model, queues: &HashMap<String, QueueKey>) -> Result<CounselCase, RepoError> {
+        let id = r.cnsl_no.clone();
+        let bad = |e: &dyn std::fmt::Display| corrupt("counsel_cases", &id, e);
+        let KnownCustomer { name: cust_nm, phone: cust_tel } = self.customer(&r)?;
         let uuid = |text: &str| text.parse::<Uuid>().map_err(|e| bad(&e));
         Ok(CounselCase {
             cnsl_no: uuid(&r.cnsl_no)?,

@@ -483,16 +483,26 @@ async fn refusals_body(db: TestDb) {
     let admin = user(&w, "ops-admin", w.operator, Role::Admin, Some("CS2")).await;
     assert_eq!(scalar(&db, "SELECT COUNT(*) FROM counsel_members").await, 1);
     // checkValidateManager.
-    assert_eq!(w.repo.check_manager("rf-a", &k, None).await.unwrap(), Err(reason::ALREADY_MEMBER));
-    assert_eq!(w.repo.check_manager("nobody", &k, None).await.unwrap(), Err(reason::USER_NOT_FOUND));
-    assert_eq!(w.repo.check_manager("partner-1", &k, None).await.unwrap(), Err(reason::USER_NOT_FOUND));
-    assert_eq!(w.repo.check_manager("ops-admin", &k, Some("CS1")).await.unwrap(), Err(reason::DEPARTMENT_MISMATCH));
-    assert_eq!(w.repo.check_manager("ops-admin", &k, Some("CS2")).await.unwrap(), Ok(()));
-    assert_eq!(w.repo.check_manager("ops-admin", &key("998"), None).await.unwrap(), Err(reason::QUEUE_NOT_FOUND));
+    assert_eq!(w.repo.check_manager("rf-a", Some(&k), None).await.unwrap(), Err(reason::ALREADY_MEMBER));
+    assert_eq!(w.repo.check_manager("nobody", Some(&k), None).await.unwrap(), Err(reason::USER_NOT_FOUND));
+    assert_eq!(w.repo.check_manager("partner-1", Some(&k), None).await.unwrap(), Err(reason::USER_NOT_FOUND));
+    assert_eq!(
+        w.repo.check_manager("ops-admin", Some(&k), Some("CS1")).await.unwrap(),
+        Err(reason::DEPARTMENT_MISMATCH)
+    );
+    assert_eq!(w.repo.check_manager("ops-admin", Some(&k), Some("CS2")).await.unwrap(), Ok(()));
+    assert_eq!(w.repo.check_manager("ops-admin", Some(&key("998")), None).await.unwrap(), Err(reason::QUEUE_NOT_FOUND));
+    assert_eq!(w.repo.check_manager("ops-admin", None, None).await.unwrap(), Ok(()), "no queue: may be a manager");
+    assert_eq!(
+        w.repo.check_manager("rf-a", None, None).await.unwrap(),
+        Ok(()),
+        "a member of one queue may join others"
+    );
+    assert_eq!(w.repo.check_manager("partner-1", None, None).await.unwrap(), Err(reason::USER_NOT_FOUND));
     let mut gone = admin.clone();
     gone.status = UserStatus::Deleted;
     w.users.update(&gone).await.unwrap();
-    assert_eq!(w.repo.check_manager("ops-admin", &k, None).await.unwrap(), Err(reason::USER_INACTIVE));
+    assert_eq!(w.repo.check_manager("ops-admin", Some(&k), None).await.unwrap(), Err(reason::USER_INACTIVE));
     // Manual assignment: not a member, over capacity.
     let waiting = create(&w, &k, 0, 6, t0()).await;
     let other = manager(&w, "rf-b").await;
