@@ -1,21 +1,24 @@
 //! AS claims under concurrency, on both databases: one open AS per lead, a transition
 //! moves an AS once, the order's cap holds, an approved `REPLACEMENT` is delivered
 //! exactly once, a `REFUND` adds one unit price (and survives the order's cancel), the
-//! window's edges, and a rejection that leaves ownership as it was. Every outcome is
-//! checked against the rows too (`as_requests`, `as_status_history`, `assignments`,
-//! `order_lines`, `orders`, `leads`, `audit_log`).
+//! window's edges, a rejection that leaves ownership as it was, and the audit row of a
+//! review started by counsel allocation. Every outcome is checked against the rows too
+//! (`as_requests`, `as_status_history`, `assignments`, `order_lines`, `orders`, `leads`,
+//! `audit_log`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use domain::as_claim::{AsAction, AsRefusal, WindowState};
+use domain::counsel::{MemberTerms, QueueKey};
 use domain::identity::{MohomId, Role, User, UserStatus};
 use domain::lead::{AsStatus, AssignmentSource, LeadFields, NewLead};
 use domain::order::{NewOrderLines, amounts};
 use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::{PiiAccess, ReferenceRepository, UserRepository};
-use domain::reference::{AsReasonCode, Compensation, Product};
+use domain::reference::{AllocationPolicy, AsReasonCode, Compensation, Product};
 use infra::as_claims::{AsActor, AsClaim, AsError, AsScope, NewAsClaim};
+use infra::counsel::SeaCounselRepository;
 use infra::intake::{IntakeIds, IntakeOutcome};
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
@@ -39,6 +42,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     an_approval_racing_the_order_cancel_settles_the_unit_once => approve_order_cancel_race_body;
     the_window_edges_one_second_inside_and_outside => window_edges_body;
     a_rejected_claim_leaves_ownership_as_it_was => rejected_body;
+    a_review_start_writes_one_as_review_audit_row_with_its_actor => review_audit_body;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -995,4 +999,101 @@ async fn rejected_body(db: TestDb) {
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 3);
     assert_eq!((audited(&db, "as.create").await, audited(&db, "as.reject").await), (2, 1));
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM assignments WHERE end_reason IS NOT NULL").await, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. A review started by counsel allocation is audited
+
+/// A CS manager of the operator org.
+async fn cs_manager(db: &TestDb, w: &World, login: &str) -> User {
+    let operator = infra::fixtures::org_id_by_code(db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let user = User {
+        id: domain::ids::new_id(),
+        org_id: operator,
+        mohom_id: MohomId::parse(login).unwrap(),
+        role: Role::CsManager,
+        team_id: Some("CS1".to_owned()),
+        name: PersonName::parse("상담원").unwrap(),
+        phone: None,
+        email: None,
+        status: UserStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    w.users.insert(&user).await.unwrap();
+    user
+}
+
+/// (actor, entity_id, detail) of every `as.review` audit row, oldest first.
+async fn review_rows(db: &TestDb) -> Vec<(String, String, serde_json::Value)> {
+    let sql = "SELECT actor, entity, entity_id, detail FROM audit_log WHERE action = 'as.review' ORDER BY at, id";
+    let rows = db.db.conn().query_all_raw(Statement::from_string(db.db.backend(), sql)).await.unwrap();
+    rows.iter()
+        .map(|row| {
+            assert_eq!(row.try_get::<String>("", "entity").unwrap(), "as_request");
+            let detail: String = row.try_get("", "detail").unwrap();
+            (
+                row.try_get("", "actor").unwrap(),
+                row.try_get("", "entity_id").unwrap(),
+                serde_json::from_str(&detail).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The two ways a review starts: a waiting review case swept to a manager switched on
+/// (the actor is whoever switched them on), and a claim whose case reaches a manager at
+/// once (the actor is the claimant). Each writes exactly one `as.review` row, in the
+/// transaction that moves the AS to `IN_REVIEW`, and a decision afterwards adds none.
+async fn review_audit_body(db: TestDb) {
+    let w = world(&db).await;
+    let counsel = SeaCounselRepository::new(db.db.clone(), Arc::new(testkit::keyring()));
+    let queue = QueueKey::parse("20", "1").unwrap();
+    counsel.create_queue(&queue, "AS 검토", AllocationPolicy::RoundRobin, now()).await.unwrap();
+    let manager = cs_manager(&db, &w, "cs-review").await;
+    let membership =
+        counsel.add_member(&queue, manager.id, MemberTerms::new(1, 10).unwrap(), false, "admin", now()).await.unwrap();
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let b = bought(&db, &w, &p, "review-audit", "79", 10, 10, now()).await;
+
+    // Nobody can take the case: the AS waits, REQUESTED, with no review row.
+    let first = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap();
+    assert_eq!(first.status, AsStatus::Requested);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM counsel_cases WHERE status = 'WAITING'").await, 1);
+    assert!(review_rows(&db).await.is_empty());
+
+    // Switching the manager on sweeps the case to them: the review starts, audited once.
+    counsel.set_possible(&[membership.auto_div_no], true, "user:admin-1", now()).await.unwrap();
+    let reviewed = w.leads.get_as(first.id, AsScope::Operator).await.unwrap().unwrap();
+    assert_eq!(reviewed.status, AsStatus::InReview);
+    assert_eq!(reviewed.history.len(), 2);
+    assert_eq!(
+        (reviewed.history[1].from, reviewed.history[1].to, reviewed.history[1].actor.as_str()),
+        (Some(AsStatus::Requested), AsStatus::InReview, "user:admin-1")
+    );
+    assert_eq!(lead_status(&db, b.leads[0]).await.3.as_deref(), Some("IN_REVIEW"));
+    let rows = review_rows(&db).await;
+    assert_eq!(rows.len(), 1, "exactly one as.review row: {rows:?}");
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("user:admin-1", first.id.to_string().as_str()));
+    assert_eq!(rows[0].2, serde_json::json!({"from": "REQUESTED", "to": "IN_REVIEW", "comment": null}));
+
+    // A claim whose case reaches the manager at once is IN_REVIEW when it commits; the
+    // review row names the claimant, who set it off.
+    let second = claim(&w.leads, &b.user, b.leads[1], now()).await.unwrap();
+    assert_eq!(second.status, AsStatus::InReview);
+    let rows = review_rows(&db).await;
+    assert_eq!(rows.len(), 2, "one more as.review row: {rows:?}");
+    assert_eq!((rows[1].0.clone(), rows[1].1.clone()), (format!("user:{}", b.user.id), second.id.to_string()));
+
+    // Deciding a reviewed AS audits the decision, not another review.
+    decide(&w.leads, first.id, AsAction::Reject, now()).await.unwrap();
+    assert_eq!(review_rows(&db).await.len(), 2);
+    assert_eq!((audited(&db, "as.create").await, audited(&db, "as.reject").await), (2, 1));
+    // Every transition is in the audit log: one audit row per history row.
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'as.%'").await,
+        count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 5);
 }
