@@ -1,16 +1,17 @@
 //! AS claims under concurrency, on both databases: one open AS per lead, a transition
 //! moves an AS once, the order's cap holds, an approved `REPLACEMENT` is delivered
 //! exactly once, a `REFUND` adds one unit price (and survives the order's cancel), the
-//! window's edges, a rejection that leaves ownership as it was, and the audit row of a
-//! review started by counsel allocation. Every outcome is checked against the rows too
-//! (`as_requests`, `as_status_history`, `assignments`, `order_lines`, `orders`, `leads`,
-//! `audit_log`).
+//! window's edges, a rejection that leaves ownership as it was, the audit row of a review
+//! started by counsel allocation, and one evidence file named by two claims at once.
+//! Every outcome is checked against the rows too (`as_requests`, `as_status_history`,
+//! `assignments`, `order_lines`, `orders`, `leads`, `audit_log`, `uploaded_files`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use domain::as_claim::{AsAction, AsRefusal, WindowState};
 use domain::counsel::{MemberTerms, QueueKey};
+use domain::files::{FilePurpose, FileType, NewUpload};
 use domain::identity::{MohomId, Role, User, UserStatus};
 use domain::lead::{AsStatus, AssignmentSource, LeadFields, NewLead};
 use domain::order::{NewOrderLines, amounts};
@@ -19,6 +20,7 @@ use domain::ports::{PiiAccess, ReferenceRepository, UserRepository};
 use domain::reference::{AllocationPolicy, AsReasonCode, Compensation, Product};
 use infra::as_claims::{AsActor, AsClaim, AsError, AsScope, NewAsClaim};
 use infra::counsel::SeaCounselRepository;
+use infra::files::{FileUseError, Files};
 use infra::intake::{IntakeIds, IntakeOutcome};
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
@@ -43,6 +45,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     the_window_edges_one_second_inside_and_outside => window_edges_body;
     a_rejected_claim_leaves_ownership_as_it_was => rejected_body;
     a_review_start_writes_one_as_review_audit_row_with_its_actor => review_audit_body;
+    two_claims_naming_the_same_file_at_once_attach_it_once => shared_file_race_body;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1096,4 +1099,149 @@ async fn review_audit_body(db: TestDb) {
         count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await
     );
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 5);
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. One evidence file, two claims at once
+
+const PNG_HEADER: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+/// A local file store over `db`, writing under `dir`.
+fn local_files(db: &TestDb, dir: &std::path::Path) -> Files {
+    let vars = std::collections::HashMap::from([
+        ("LDBDS__DATABASE__URL".to_owned(), db.url.clone()),
+        ("LDBDS__DATA_DIR".to_owned(), dir.display().to_string()),
+    ]);
+    let settings = infra::config::Settings::load_from("test", None, vars).unwrap();
+    Files::from_settings(db.db.clone(), &settings, &testkit::keyring()).unwrap()
+}
+
+/// Presigns and uploads a small PNG for `user` through the local store; returns its key.
+async fn uploaded(files: &Files, user: &User, at: OffsetDateTime) -> Uuid {
+    let mut body = PNG_HEADER.to_vec();
+    body.resize(64, 0x42);
+    let upload = NewUpload {
+        file_name: "통화기록.png".to_owned(),
+        file_type: FileType::Png,
+        size: body.len() as u64,
+        purpose: FilePurpose::AsEvidence,
+    };
+    let issued = files.presign(user.org_id, user.id, &upload, at).await.unwrap();
+    let query = issued.url.split_once('?').unwrap().1;
+    let param = |name: &str| {
+        query.split('&').find_map(|pair| pair.strip_prefix(name).and_then(|v| v.strip_prefix('='))).unwrap()
+    };
+    let expires: i64 = param("expires").parse().unwrap();
+    let mut incoming =
+        files.begin_upload(issued.file_key, expires, param("signature"), Some("image/png"), None, at).await.unwrap();
+    incoming.write(&body).await.unwrap();
+    incoming.finish(at).await.unwrap();
+    issued.file_key
+}
+
+/// Five rounds: one buyer's two leads, each from another order (so the claims share no
+/// order lock, and the file row is where they meet), claimed at once with the same
+/// uploaded file, as the HTTP handler does (confirm the key, then claim). Exactly one
+/// claim wins; the other is `FILE_ALREADY_ATTACHED` (from the confirmation when the
+/// winner committed first, else from the attach's conditional update) and leaves no
+/// AS, history or audit row, and no order counter moved.
+async fn shared_file_race_body(db: TestDb) {
+    const ROUNDS: usize = 5;
+    let w = world(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = local_files(&db, dir.path());
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    // Two orders of 30 (cap 20 % → 6 each, above the rounds) by the same buyer.
+    let a = bought(&db, &w, &p, "shared-file", "79", 30, 30, now()).await;
+    let mut second_leads = Vec::new();
+    for _ in 0..30 {
+        match intake(&w.leads, &p, w.org, "79", now() - Duration::minutes(1)).await {
+            IntakeOutcome::Pooled { lead } => second_leads.push(lead),
+            other => panic!("setup: the lead should wait in the pool: {other:?}"),
+        }
+    }
+    let lines = NewOrderLines::parse(&[("79".to_owned(), 30)], None, |_| true).unwrap();
+    let order_b = w.orders.create(&a.user, &p, &lines, None, now()).await.unwrap();
+    assert_eq!(
+        count(&db, &format!("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id = '{}'", a.user.id)).await,
+        60,
+        "setup: both orders delivered"
+    );
+    let mut from_confirm = 0;
+    for (round, (&first, &second)) in a.leads.iter().zip(&second_leads).take(ROUNDS).enumerate() {
+        let key = uploaded(&files, &a.user, now()).await;
+        let leads = [first, second];
+        let barrier = Arc::new(Barrier::new(2));
+        let tasks: Vec<_> = leads
+            .into_iter()
+            .map(|lead| {
+                let (leads, files, user, barrier) =
+                    (Arc::clone(&w.leads), files.clone(), a.user.clone(), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let at = now();
+                    if let Err(e) =
+                        files.confirm_for_use(user.org_id, user.id, FilePurpose::AsEvidence, &[key], at).await
+                    {
+                        return (lead, Err(AsError::File(e)), true);
+                    }
+                    let label = format!("user:{}", user.id);
+                    let actor =
+                        AsActor { label: &label, user_id: Some(user.id), org_id: Some(user.org_id), request_id: None };
+                    let new = NewAsClaim {
+                        lead_id: lead,
+                        reason: AsReasonCode::WrongNumber,
+                        description: "결번".to_owned(),
+                        file_keys: vec![key],
+                    };
+                    (lead, leads.claim_as(&user, &new, &actor, at).await, false)
+                })
+            })
+            .collect();
+        let mut won = Vec::new();
+        let mut lost = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (lead, Ok(claim), _) => won.push((lead, claim)),
+                (lead, Err(AsError::File(FileUseError::AlreadyAttached(k))), at_confirm) if k == key => {
+                    from_confirm += usize::from(at_confirm);
+                    lost.push(lead);
+                }
+                (lead, Err(e), _) => panic!("round {round}, lead {lead}: the loser must be AlreadyAttached: {e:?}"),
+            }
+        }
+        assert_eq!((won.len(), lost.len()), (1, 1), "round {round}: exactly one claim wins");
+        let (winner, claim) = &won[0];
+        let loser = lost[0];
+        assert_eq!(claim.evidence.iter().map(|f| f.file_key).collect::<Vec<_>>(), [key], "round {round}");
+        assert_eq!(claim.lead_id, *winner);
+        let (_, _, attached_to) = infra::files::file_state(db.db.conn(), key).await.unwrap().unwrap();
+        assert_eq!(attached_to, Some(claim.id), "round {round}: the file is the winner's");
+        // The loser left nothing: no AS on its lead, so no history or audit row of one.
+        assert_eq!(count(&db, &format!("SELECT COUNT(*) AS n FROM as_requests WHERE lead_id = '{loser}'")).await, 0);
+        let (status, owner, _, latest) = lead_status(&db, loser).await;
+        assert_eq!((status.as_str(), owner, latest), ("ASSIGNED", Some(a.user.id.to_string()), None), "round {round}");
+    }
+    eprintln!("the loser was refused by the confirmation in {from_confirm} of {ROUNDS} rounds");
+    let rounds = i64::try_from(ROUNDS).unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, rounds, "one AS per round");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, rounds, "one history row per AS");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'as.create' AND entity_id IN (SELECT id FROM as_requests)"
+        )
+        .await,
+        rounds
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'as.%'").await, rounds);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM uploaded_files WHERE as_id IS NOT NULL").await,
+        rounds,
+        "each file attached once"
+    );
+    let opened = count(&db, &format!("SELECT as_open AS n FROM orders WHERE id = '{}'", a.order)).await
+        + count(&db, &format!("SELECT as_open AS n FROM orders WHERE id = '{order_b}'")).await;
+    assert_eq!(opened, rounds, "the losers moved no order counter");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE latest_as_status IS NOT NULL").await, rounds);
 }
