@@ -1,5 +1,7 @@
 //! AS over HTTP: claim with evidence, review, approve (replacement or refund), reject,
-//! cancel, auto-approval, every refusal with nothing written, and who may do what.
+//! cancel, auto-approval, every refusal with nothing written, and who may do what: a
+//! lead a leader passed down, decisions by operator ADMIN tokens, a cancel during review,
+//! evidence keys that cannot be used, and `Idempotency-Key` on the claim.
 
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +23,8 @@ testkit::on_both_backends! { actix_web::test;
     transitions_follow_the_state_machine_and_the_roles => transitions_body;
     a_plain_case_is_auto_approved_when_the_product_allows => auto_body;
     members_see_only_their_own_as_and_the_list_filters => list_body;
+    a_lead_a_leader_bought_and_passed_down_is_claimed_by_the_member_and_leaves_both_lists => passed_down_body;
+    a_self_registered_lead_passed_down_is_not_claimable_and_nothing_is_written => passed_down_registered_body;
 }
 
 /// 2026-11-25 09:00 UTC: every test runs on this clock, moved by hand.
@@ -158,6 +162,51 @@ impl World {
             self.count("audit_log").await,
             self.count("uploaded_files WHERE as_id IS NOT NULL").await,
         )
+    }
+
+    /// One text column `v` of every row the query returns.
+    async fn texts(&self, sql: &str) -> Vec<String> {
+        use sea_orm::ConnectionTrait;
+        let db = &self.app.db.db;
+        let rows = db.conn().query_all_raw(sea_orm::Statement::from_string(db.backend(), sql)).await.unwrap();
+        rows.iter().map(|row| row.try_get::<String>("", "v").unwrap()).collect()
+    }
+
+    /// Everything a refused or forbidden AS call must leave as it was: row counts of the
+    /// AS tables, the audit log, files, assignments and counsel cases, and the state of
+    /// every AS, lead, order, order line, file and counsel case.
+    async fn written(&self) -> (Vec<(&'static str, i64)>, Vec<String>) {
+        let mut counts = Vec::new();
+        for table in [
+            "as_requests",
+            "as_status_history",
+            "audit_log",
+            "uploaded_files",
+            "uploaded_files WHERE as_id IS NOT NULL",
+            "assignments",
+            "assignments WHERE ended_at IS NULL",
+            "counsel_cases",
+        ] {
+            counts.push((table, self.count(table).await));
+        }
+        let mut rows = Vec::new();
+        for sql in [
+            "SELECT 'as ' || id || ' ' || status || ' ' || COALESCE(compensation, '-') AS v FROM as_requests",
+            "SELECT 'lead ' || id || ' ' || status || ' ' || COALESCE(owner_user_id, '-') || ' ' \
+             || COALESCE(assignment_id, '-') || ' ' || COALESCE(latest_as_status, '-') AS v FROM leads",
+            "SELECT 'order ' || id || ' ' || status || ' ' || CAST(delivered AS TEXT) || ' ' || CAST(as_open AS TEXT) \
+             || ' ' || CAST(as_approved AS TEXT) || ' ' || CAST(refunded_minor AS TEXT) AS v FROM orders",
+            "SELECT 'line ' || id || ' ' || CAST(delivered AS TEXT) || ' ' || CAST(replacements_owed AS TEXT) AS v \
+             FROM order_lines",
+            "SELECT 'file ' || file_key || ' ' || status || ' ' || purpose || ' ' || COALESCE(as_id, '-') AS v \
+             FROM uploaded_files",
+            "SELECT 'case ' || cnsl_no || ' ' || status AS v FROM counsel_cases",
+        ] {
+            let mut found = self.texts(sql).await;
+            found.sort();
+            rows.extend(found);
+        }
+        (counts, rows)
     }
 }
 
@@ -566,4 +615,83 @@ async fn list_body(db: TestDb) {
     let detail = w.get(&format!("/api/v1/as/{}?mohomId=m-1", b["id"].as_str().unwrap())).await;
     assert_eq!(detail["history"].as_array().unwrap().len(), 2);
     assert_eq!(detail["history"][1]["comment"], "정상");
+}
+
+/// A `LEADER` of the partner.
+async fn leader(w: &World) {
+    let body = serde_json::json!({"mohomId": "leader", "name": "팀장", "phone": "010-1000-0000", "email": "l@mohom.kr", "role": "LEADER"});
+    w.app.create_user(&w.app.partner_key, body).await;
+}
+
+async fn distribute(w: &World, lead: &str) {
+    let body = serde_json::json!({"mohomId": "leader", "toMohomId": "m-1", "leadIds": [lead]});
+    let reply = w.app.send(w.post("/api/v1/leads/distribute", body)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+async fn distributed_away(w: &World) -> Vec<String> {
+    let list = w.get("/api/v1/leads/distributed-away?mohomId=leader&limit=100").await;
+    list["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn passed_down_body(db: TestDb) {
+    let w = World::new(db).await;
+    leader(&w).await;
+    let leads = w.pool("RE-HCM-APT", "79", 3, 10).await;
+    let order = w.buy("leader", "RE-HCM-APT", "79", 3).await;
+    let lead = leads[0].to_string();
+    distribute(&w, &lead).await;
+    assert_eq!(w.owned("m-1").await, std::slice::from_ref(&lead), "the member owns the lead passed down");
+    assert_eq!(distributed_away(&w).await, std::slice::from_ref(&lead), "the leader sees it distributed away");
+
+    // The leader's ORDER assignment is the purchase: the member may claim.
+    w.set(T0 + Duration::hours(1));
+    let claimed = w.claimed("m-1", &lead, "DUPLICATE", &[]).await;
+    assert_eq!((claimed["status"].as_str(), claimed["orderId"].as_str()), (Some("REQUESTED"), Some(order.as_str())));
+    let away = w.get("/api/v1/leads/distributed-away?mohomId=leader").await;
+    assert_eq!(away["data"][0]["leadAsStatus"], "REQUESTED", "{away}");
+
+    w.set(T0 + Duration::hours(2));
+    let approved = w.decide(claimed["id"].as_str().unwrap(), "approve", Some("중복 확인")).await;
+    assert_eq!(approved.status, 200, "{}", approved.text);
+    assert_eq!(
+        (approved.json()["status"].as_str(), approved.json()["compensation"].as_str()),
+        (Some("APPROVED"), Some("REPLACEMENT"))
+    );
+    // Gone from the member's list, the leader's distributed-away list and both details.
+    assert!(w.owned("m-1").await.is_empty(), "the returned lead left the member's list");
+    assert!(distributed_away(&w).await.is_empty(), "and the leader's distributed-away list");
+    assert_eq!(w.owned("leader").await.len(), 2, "the leader keeps the two leads never passed down");
+    for m in ["m-1", "leader"] {
+        let detail = w
+            .app
+            .send(
+                w.app
+                    .with_key(TestRequest::get().uri(&format!("/api/v1/leads/{lead}?mohomId={m}")), &w.app.partner_key),
+            )
+            .await;
+        assert_eq!((detail.status.as_u16(), detail.code()), (404, "LEAD_NOT_FOUND".to_owned()), "{m}: {}", detail.text);
+    }
+    // The leader's order owes the replacement (no lead waits in the pool).
+    let order = w.order("leader", &order).await;
+    assert_eq!((order["status"].as_str(), order["deliveredQuantity"].as_u64()), (Some("IN_PROGRESS"), Some(2)));
+    assert_eq!(w.count("assignments WHERE end_reason = 'AS_RETURNED'").await, 1);
+    assert_eq!(w.count("assignments WHERE ended_at IS NULL").await, 2, "only the leader's two leads stay owned");
+}
+
+async fn passed_down_registered_body(db: TestDb) {
+    let w = World::new(db).await;
+    leader(&w).await;
+    let body = serde_json::json!({"mohomId": "leader", "productId": w.product("RE-HCM-APT").await, "name": "자가등록", "phone": "0391234567", "region": "79"});
+    let registered = w.app.send(w.post("/api/v1/leads", body)).await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let lead = registered.json()["id"].as_str().unwrap().to_owned();
+    distribute(&w, &lead).await;
+    assert_eq!(w.owned("m-1").await, std::slice::from_ref(&lead));
+    let before = w.written().await;
+    let refused = w.claim("m-1", &lead, "DUPLICATE", &[]).await;
+    assert_eq!((refused.status.as_u16(), refused.code()), (409, "AS_NOT_ALLOWED".to_owned()), "{}", refused.text);
+    assert_eq!(w.written().await, before, "a refused claim writes nothing");
+    assert_eq!(w.count("as_requests").await, 0);
+    assert_eq!(w.owned("m-1").await, [lead], "the member still owns the lead");
 }
