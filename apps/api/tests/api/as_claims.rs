@@ -25,6 +25,7 @@ testkit::on_both_backends! { actix_web::test;
     members_see_only_their_own_as_and_the_list_filters => list_body;
     a_lead_a_leader_bought_and_passed_down_is_claimed_by_the_member_and_leaves_both_lists => passed_down_body;
     a_self_registered_lead_passed_down_is_not_claimable_and_nothing_is_written => passed_down_registered_body;
+    operator_admins_decide_by_token_and_a_partner_admin_is_refused => admin_tokens_body;
 }
 
 /// 2026-11-25 09:00 UTC: every test runs on this clock, moved by hand.
@@ -207,6 +208,15 @@ impl World {
             rows.extend(found);
         }
         (counts, rows)
+    }
+
+    /// A user of the partner created through the API, then given `role` behind its back
+    /// (the API lets a partner hold no `ADMIN`; the check must not rely on that).
+    async fn partner_user_with_role(&self, mohom: &str, role: &str) {
+        use sea_orm::ConnectionTrait;
+        self.app.create_user(&self.app.partner_key, member(mohom, "관리자", "010-7777-8888", "p@mohom.kr")).await;
+        let sql = format!("UPDATE users SET role = '{role}' WHERE mohom_id = '{mohom}'");
+        self.app.db.db.conn().execute_unprepared(&sql).await.unwrap();
     }
 }
 
@@ -694,4 +704,74 @@ async fn passed_down_registered_body(db: TestDb) {
     assert_eq!(w.written().await, before, "a refused claim writes nothing");
     assert_eq!(w.count("as_requests").await, 0);
     assert_eq!(w.owned("m-1").await, [lead], "the member still owns the lead");
+}
+
+async fn admin_tokens_body(db: TestDb) {
+    let w = World::new(db).await;
+    let leads = w.pool("RE-HCM-APT", "79", 10, 11).await;
+    let order = w.buy("m-1", "RE-HCM-APT", "79", 10).await;
+    let approve_me = w.claimed("m-1", &leads[0].to_string(), "DUPLICATE", &[]).await;
+    let reject_me = w.claimed("m-1", &leads[1].to_string(), "DUPLICATE", &[]).await;
+    let (approve_id, reject_id) = (approve_me["id"].as_str().unwrap(), reject_me["id"].as_str().unwrap());
+    // Tokens are issued and checked on the wall clock.
+    w.set(OffsetDateTime::now_utc());
+    for admin in ["adm-1", "adm-2"] {
+        let body = serde_json::json!({"mohomId": admin, "name": "관리자", "phone": "01099998888", "email": format!("{admin}@ldbds.kr"), "role": "ADMIN"});
+        w.app.create_user(&w.app.operator_key, body).await;
+    }
+    w.partner_user_with_role("p-admin", "ADMIN").await;
+    let (adm_1, adm_2) =
+        (w.app.token(&w.app.operator_key, "adm-1").await, w.app.token(&w.app.operator_key, "adm-2").await);
+    let partner_admin = w.app.token(&w.app.partner_key, "p-admin").await;
+    let decide = |token: &str, id: &str, action: &str, body: serde_json::Value| {
+        let req = TestRequest::post().uri(&format!("/api/v1/as/{id}/{action}")).set_json(body);
+        w.app.send(w.app.with_bearer(req, token))
+    };
+
+    // An ADMIN of a partner org decides nothing, and nothing is written.
+    let before = w.written().await;
+    let refused = [
+        decide(&partner_admin, approve_id, "approve", serde_json::json!({})).await,
+        decide(&partner_admin, reject_id, "reject", serde_json::json!({"comment": "정상"})).await,
+    ];
+    for reply in &refused {
+        assert_eq!((reply.status.as_u16(), reply.code()), (403, "FORBIDDEN".to_owned()), "{}", reply.text);
+    }
+    assert_eq!(w.written().await, before, "a forbidden decision writes nothing");
+
+    // An operator ADMIN's token approves: the lead is returned, the decision is theirs.
+    let admin_1 = w.app.state.counsel.operator_user_id("adm-1").await.unwrap().unwrap();
+    let approved = decide(&adm_1, approve_id, "approve", serde_json::json!({"comment": "중복 확인"})).await;
+    assert_eq!(approved.status, 200, "{}", approved.text);
+    let approved = approved.json();
+    assert_eq!(
+        (approved["status"].as_str(), approved["compensation"].as_str()),
+        (Some("APPROVED"), Some("REPLACEMENT"))
+    );
+    let by = format!("user:{admin_1}");
+    assert_eq!(
+        (approved["history"][1]["actor"].as_str(), approved["history"][1]["comment"].as_str()),
+        (Some(by.as_str()), Some("중복 확인"))
+    );
+    assert!(!w.owned("m-1").await.contains(&leads[0].to_string()));
+    assert_eq!(w.order("m-1", &order).await["deliveredQuantity"], 9);
+    assert_eq!(w.count(&format!("audit_log WHERE action = 'as.approve' AND actor = '{by}'")).await, 1);
+
+    // Another operator ADMIN rejects with a comment: ownership stays.
+    let admin_2 = w.app.state.counsel.operator_user_id("adm-2").await.unwrap().unwrap();
+    let rejected = decide(&adm_2, reject_id, "reject", serde_json::json!({"comment": "통화 기록상 정상 연결"})).await;
+    assert_eq!(rejected.status, 200, "{}", rejected.text);
+    let rejected = rejected.json();
+    assert_eq!(rejected["status"], "REJECTED");
+    let by = format!("user:{admin_2}");
+    assert_eq!(
+        (rejected["history"][1]["actor"].as_str(), rejected["history"][1]["comment"].as_str()),
+        (Some(by.as_str()), Some("통화 기록상 정상 연결"))
+    );
+    assert!(w.owned("m-1").await.contains(&leads[1].to_string()), "a rejection leaves ownership as it was");
+    assert_eq!(w.count(&format!("audit_log WHERE action = 'as.reject' AND actor = '{by}'")).await, 1);
+
+    // Decided: the partner ADMIN is still refused (403 before any state check).
+    let late = decide(&partner_admin, reject_id, "approve", serde_json::json!({})).await;
+    assert_eq!((late.status.as_u16(), late.code()), (403, "FORBIDDEN".to_owned()));
 }
