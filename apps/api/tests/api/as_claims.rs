@@ -26,6 +26,7 @@ testkit::on_both_backends! { actix_web::test;
     a_lead_a_leader_bought_and_passed_down_is_claimed_by_the_member_and_leaves_both_lists => passed_down_body;
     a_self_registered_lead_passed_down_is_not_claimable_and_nothing_is_written => passed_down_registered_body;
     operator_admins_decide_by_token_and_a_partner_admin_is_refused => admin_tokens_body;
+    cancelling_an_as_in_review_is_refused_and_writes_nothing => cancel_in_review_body;
 }
 
 /// 2026-11-25 09:00 UTC: every test runs on this clock, moved by hand.
@@ -218,6 +219,31 @@ impl World {
         let sql = format!("UPDATE users SET role = '{role}' WHERE mohom_id = '{mohom}'");
         self.app.db.db.conn().execute_unprepared(&sql).await.unwrap();
     }
+
+    /// A `20` (AS review) queue with one CS manager taking cases: every claim from now on
+    /// is `IN_REVIEW` at once.
+    async fn review_queue(&self, manager: &str) {
+        let op = |uri: &str, body: serde_json::Value| self.app.send(self.operator(uri, body));
+        let cs = serde_json::json!({"mohomId": manager, "name": "상담원", "phone": "01011112222", "email": "cs@ldbds.kr", "role": "CS_MANAGER"});
+        self.app.create_user(&self.app.operator_key, cs).await;
+        let queue = op(
+            "/api/v1/counsel/queues",
+            serde_json::json!({"autoDivGbCd": "20", "autoDivDtlNo": "1", "name": "AS 검토", "policy": "ROUND_ROBIN"}),
+        )
+        .await;
+        assert_eq!(queue.status, 201, "{}", queue.text);
+        let joined = op(
+            "/api/v1/counsel/members",
+            serde_json::json!({"autoDivGbCd": "20", "autoDivDtlNo": "1", "aempId": manager, "weight": 1, "capacity": 10}),
+        )
+        .await;
+        assert_eq!(joined.status, 201, "{}", joined.text);
+    }
+}
+
+/// Snapshots an error body (the request id redacted).
+fn snap_error(name: &str, reply: &crate::helpers::Reply) {
+    testkit::redact::settings().bind(|| insta::assert_json_snapshot!(name, reply.json()));
 }
 
 fn redactions() -> insta::internals::Redaction {
@@ -774,4 +800,25 @@ async fn admin_tokens_body(db: TestDb) {
     // Decided: the partner ADMIN is still refused (403 before any state check).
     let late = decide(&partner_admin, reject_id, "approve", serde_json::json!({})).await;
     assert_eq!((late.status.as_u16(), late.code()), (403, "FORBIDDEN".to_owned()));
+}
+
+async fn cancel_in_review_body(db: TestDb) {
+    let w = World::new(db).await;
+    w.review_queue("cs-1").await;
+    let leads = w.pool("RE-HCM-APT", "79", 2, 12).await;
+    w.buy("m-1", "RE-HCM-APT", "79", 2).await;
+    let lead = leads[0].to_string();
+    let claimed = w.claimed("m-1", &lead, "DUPLICATE", &[]).await;
+    assert_eq!(claimed["status"], "IN_REVIEW", "the review case reached cs-1 at once: {claimed}");
+    let id = claimed["id"].as_str().unwrap();
+    assert_eq!(w.count("counsel_cases WHERE status = 'ASSIGNED'").await, 1);
+
+    let before = w.written().await;
+    let cancel = w.app.send(w.post(&format!("/api/v1/as/{id}/cancel"), serde_json::json!({"mohomId": "m-1"}))).await;
+    assert_eq!((cancel.status.as_u16(), cancel.code()), (409, "AS_INVALID_STATE".to_owned()), "{}", cancel.text);
+    snap_error("as_error_invalid_state", &cancel);
+    assert_eq!(w.written().await, before, "a refused cancel writes nothing");
+    let stored = w.get(&format!("/api/v1/as/{id}?mohomId=m-1")).await;
+    assert_eq!((stored["status"].as_str(), stored["history"].as_array().map(Vec::len)), (Some("IN_REVIEW"), Some(2)));
+    assert!(w.owned("m-1").await.contains(&lead));
 }
