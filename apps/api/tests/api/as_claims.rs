@@ -27,6 +27,7 @@ testkit::on_both_backends! { actix_web::test;
     a_self_registered_lead_passed_down_is_not_claimable_and_nothing_is_written => passed_down_registered_body;
     operator_admins_decide_by_token_and_a_partner_admin_is_refused => admin_tokens_body;
     cancelling_an_as_in_review_is_refused_and_writes_nothing => cancel_in_review_body;
+    evidence_keys_already_attached_foreign_or_for_another_purpose_are_refused => evidence_refusals_body;
 }
 
 /// 2026-11-25 09:00 UTC: every test runs on this clock, moved by hand.
@@ -821,4 +822,59 @@ async fn cancel_in_review_body(db: TestDb) {
     let stored = w.get(&format!("/api/v1/as/{id}?mohomId=m-1")).await;
     assert_eq!((stored["status"].as_str(), stored["history"].as_array().map(Vec::len)), (Some("IN_REVIEW"), Some(2)));
     assert!(w.owned("m-1").await.contains(&lead));
+}
+
+async fn evidence_refusals_body(db: TestDb) {
+    let w = World::new(db).await;
+    let leads = w.pool("RE-HCM-APT", "79", 10, 13).await;
+    w.buy("m-1", "RE-HCM-APT", "79", 10).await;
+    let (first, second) = (leads[0].to_string(), leads[1].to_string());
+    let attached = w.evidence("m-1").await;
+    w.claimed("m-1", &first, "WRONG_NUMBER", std::slice::from_ref(&attached)).await;
+
+    // A file of the operator org: uploaded by one of its users, named by m-1.
+    let cs = serde_json::json!({"mohomId": "cs-9", "name": "상담원", "phone": "01011112222", "email": "cs9@ldbds.kr", "role": "CS_MANAGER"});
+    w.app.create_user(&w.app.operator_key, cs).await;
+    let png: Vec<u8> = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 56]].concat();
+    let body = serde_json::json!({"mohomId": "cs-9", "fileName": "a.png", "contentType": "image/png", "size": png.len(), "purpose": "AS_EVIDENCE"});
+    let issued = w.app.send(w.operator("/api/v1/files/presigned", body)).await;
+    assert_eq!(issued.status, 201, "{}", issued.text);
+    let issued = issued.json();
+    let url = issued["uploadUrl"].as_str().unwrap();
+    let put = w
+        .app
+        .send(
+            TestRequest::put()
+                .uri(&url[url.find("/api/").unwrap()..])
+                .insert_header(("Content-Type", "image/png"))
+                .set_payload(png),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let foreign = issued["fileKey"].as_str().unwrap().to_owned();
+
+    // A file of another purpose: AS_EVIDENCE is the only purpose a request can ask for, so
+    // the row is edited behind the API's back (what a future purpose would look like).
+    let other_purpose = w.evidence("m-1").await;
+    {
+        use sea_orm::ConnectionTrait;
+        let sql = format!("UPDATE uploaded_files SET purpose = 'AVATAR' WHERE file_key = '{other_purpose}'");
+        w.app.db.db.conn().execute_unprepared(&sql).await.unwrap();
+    }
+
+    let cases = [
+        (attached, 409, "FILE_ALREADY_ATTACHED"),
+        (foreign, 404, "FILE_NOT_FOUND"),
+        (other_purpose, 409, "FILE_WRONG_PURPOSE"),
+    ];
+    for (key, status, code) in cases {
+        let before = w.written().await;
+        let reply = w.claim("m-1", &second, "WRONG_NUMBER", std::slice::from_ref(&key)).await;
+        assert_eq!((reply.status.as_u16(), reply.code()), (status, code.to_owned()), "{code}: {}", reply.text);
+        assert!(reply.json()["error"]["message"].as_str().unwrap().contains(&key), "the message names the key");
+        assert_eq!(w.written().await, before, "{code}: nothing written");
+    }
+    assert_eq!(w.count("as_requests").await, 1);
+    let lead = w.get(&format!("/api/v1/leads/{second}?mohomId=m-1")).await;
+    assert!(lead["leadAsStatus"].is_null(), "{lead}");
 }
