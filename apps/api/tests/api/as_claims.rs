@@ -366,12 +366,19 @@ async fn refund_body(db: TestDb) {
     let claim = w.claimed("m-1", &lead, "DUPLICATE", &[]).await;
     let approved = w.decide(claim["id"].as_str().unwrap(), "approve", Some("중복 확인")).await.json();
     assert_eq!(approved["compensation"], "REFUND");
+    testkit::redact::settings().bind(|| {
+        insta::assert_json_snapshot!("as_approved_refund", approved, {
+            ".id" => "[id]", ".leadId" => "[id]", ".assignmentId" => "[id]", ".orderId" => "[id]", ".productId" => "[id]",
+            ".history[].actor" => redactions(),
+        });
+    });
     let after = w.order("m-1", &order).await;
     assert_eq!(before["unitPrice"], after["unitPrice"]);
     assert_eq!(after["refundAmount"], after["unitPrice"], "one unit price (INS-CAR prices include VAT)");
     assert_eq!((after["status"].as_str(), after["deliveredQuantity"].as_u64()), (Some("IN_PROGRESS"), Some(2)));
     let list = w.get("/api/v1/orders?mohomId=m-1").await;
     assert_eq!(list["summary"]["refundedAmount"], after["unitPrice"]);
+    testkit::redact::settings().bind(|| insta::assert_json_snapshot!("orders_summary_after_refund", list["summary"]));
     // A cancel later adds the undelivered remainder to the refund, it does not replace it.
     let cancelled =
         w.app.send(w.post(&format!("/api/v1/orders/{order}/cancel"), serde_json::json!({"mohomId": "m-1"}))).await;
@@ -450,14 +457,21 @@ async fn refusals_body(db: TestDb) {
         let reply = w.app.send(w.post("/api/v1/as", body.clone())).await;
         assert_eq!((reply.status.as_u16(), reply.code()), (status, code.to_owned()), "{body}: {}", reply.text);
         assert_eq!(w.footprint().await, start, "{body} wrote something");
+        match code {
+            "AS_NOT_ALLOWED" => snap_error("as_error_not_allowed", &reply),
+            "AS_EVIDENCE_REQUIRED" => snap_error("as_error_evidence_required", &reply),
+            _ => {}
+        }
     }
     // One open AS per lead; the order's cap (20 % of 3 delivered → 1) counts it too.
     let first = w.claimed("m-1", &mine, "DUPLICATE", &[]).await;
     let after_first = w.footprint().await;
     let again = w.claim("m-1", &mine, "DUPLICATE", &[]).await;
     assert_eq!((again.status.as_u16(), again.code()), (409, "AS_ALREADY_OPEN".to_owned()), "{}", again.text);
+    snap_error("as_error_already_open", &again);
     let capped = w.claim("m-1", &mine2, "DUPLICATE", &[]).await;
     assert_eq!((capped.status.as_u16(), capped.code()), (409, "AS_RATE_EXCEEDED".to_owned()), "{}", capped.text);
+    snap_error("as_error_rate_exceeded", &capped);
     assert_eq!(w.footprint().await, after_first);
     // A file attached to one AS cannot serve another.
     let file = w.evidence("m-2").await;
@@ -480,6 +494,7 @@ async fn window_body(db: TestDb) {
     w.set(end + Duration::seconds(1));
     let late = w.claim("m-1", &leads[0].to_string(), "DUPLICATE", &[]).await;
     assert_eq!((late.status.as_u16(), late.code()), (409, "AS_WINDOW_CLOSED".to_owned()), "{}", late.text);
+    snap_error("as_error_window_closed", &late);
     assert_eq!(w.count("as_requests").await, 0);
     w.set(end - Duration::seconds(1));
     w.claimed("m-2", &leads[2].to_string(), "DUPLICATE", &[]).await;
