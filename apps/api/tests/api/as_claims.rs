@@ -28,6 +28,7 @@ testkit::on_both_backends! { actix_web::test;
     operator_admins_decide_by_token_and_a_partner_admin_is_refused => admin_tokens_body;
     cancelling_an_as_in_review_is_refused_and_writes_nothing => cancel_in_review_body;
     evidence_keys_already_attached_foreign_or_for_another_purpose_are_refused => evidence_refusals_body;
+    an_idempotency_key_replays_the_claim_and_refuses_another_body => idempotent_claim_body;
 }
 
 /// 2026-11-25 09:00 UTC: every test runs on this clock, moved by hand.
@@ -892,4 +893,42 @@ async fn evidence_refusals_body(db: TestDb) {
     assert_eq!(w.count("as_requests").await, 1);
     let lead = w.get(&format!("/api/v1/leads/{second}?mohomId=m-1")).await;
     assert!(lead["leadAsStatus"].is_null(), "{lead}");
+}
+
+async fn idempotent_claim_body(db: TestDb) {
+    let w = World::new(db).await;
+    let leads = w.pool("RE-HCM-APT", "79", 10, 14).await;
+    w.buy("m-1", "RE-HCM-APT", "79", 10).await;
+    let body = |lead: &str, description: &str| serde_json::json!({"mohomId": "m-1", "leadId": lead, "reasonCode": "DUPLICATE", "description": description});
+    let send = |body: serde_json::Value| {
+        w.app.send(w.post("/api/v1/as", body).insert_header(("Idempotency-Key", "as-claim-1")))
+    };
+    let lead = leads[0].to_string();
+    let first = send(body(&lead, "중복 리드")).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert!(first.header("idempotency-replayed").is_none());
+    let after_first = w.written().await;
+
+    let replay = send(body(&lead, "중복 리드")).await;
+    assert_eq!(replay.status, 201, "{}", replay.text);
+    assert_eq!(replay.header("idempotency-replayed"), Some("true"));
+    assert_eq!(replay.json(), first.json(), "the same AS, byte for byte");
+    assert_eq!(w.written().await, after_first, "the replay wrote nothing");
+    assert_eq!(w.count("as_requests").await, 1);
+
+    // The same key with another body (another description, or another lead) is refused.
+    for other in [body(&lead, "다른 설명"), body(&leads[1].to_string(), "중복 리드")] {
+        let reused = send(other.clone()).await;
+        assert_eq!(
+            (reused.status.as_u16(), reused.code()),
+            (422, "IDEMPOTENCY_KEY_REUSED".to_owned()),
+            "{other}: {}",
+            reused.text
+        );
+        assert_eq!(w.written().await, after_first, "{other}: nothing written");
+    }
+    assert_eq!(w.count("as_requests").await, 1);
+    // Without the key the other lead is claimed as usual.
+    w.claimed("m-1", &leads[1].to_string(), "DUPLICATE", &[]).await;
+    assert_eq!(w.count("as_requests").await, 2);
 }
