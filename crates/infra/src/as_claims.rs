@@ -720,7 +720,9 @@ pub const AS_REVIEW_CASE_TYPE: &str = "AS";
 
 /// Moves an AS from `REQUESTED` to `IN_REVIEW` inside the caller's transaction, when its
 /// review case reaches a CS manager (counsel allocation); an AS already past
-/// `REQUESTED` is left as it is. Writes the history row and the lead's status.
+/// `REQUESTED` is left as it is. Writes the history row, the `as.review` audit row (the
+/// same shape as [`SeaLeadRepository::act_on_as`]'s) and the lead's status, like every
+/// other transition.
 ///
 /// # Errors
 /// Storage failures.
@@ -751,6 +753,10 @@ pub async fn start_review(
         .await
         .map_err(into_repo)?;
     set_lead_as_status(conn, &row.lead_id, AsStatus::InReview, now_ms).await.map_err(into_repo)?;
+    let detail = serde_json::json!({
+        "from": AsStatus::Requested.as_str(), "to": AsStatus::InReview.as_str(), "comment": null,
+    });
+    write_audit(conn, &system, "as.review", &key, detail, now).await.map_err(into_repo)?;
     Ok(true)
 }
 

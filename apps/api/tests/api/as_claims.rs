@@ -1,5 +1,7 @@
 //! AS over HTTP: claim with evidence, review, approve (replacement or refund), reject,
-//! cancel, auto-approval, every refusal with nothing written, and who may do what.
+//! cancel, auto-approval, every refusal with nothing written, and who may do what: a
+//! lead a leader passed down, decisions by operator ADMIN tokens, a cancel during review,
+//! evidence keys that cannot be used, and `Idempotency-Key` on the claim.
 
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +23,12 @@ testkit::on_both_backends! { actix_web::test;
     transitions_follow_the_state_machine_and_the_roles => transitions_body;
     a_plain_case_is_auto_approved_when_the_product_allows => auto_body;
     members_see_only_their_own_as_and_the_list_filters => list_body;
+    a_lead_a_leader_bought_and_passed_down_is_claimed_by_the_member_and_leaves_both_lists => passed_down_body;
+    a_self_registered_lead_passed_down_is_not_claimable_and_nothing_is_written => passed_down_registered_body;
+    operator_admins_decide_by_token_and_a_partner_admin_is_refused => admin_tokens_body;
+    cancelling_an_as_in_review_is_refused_and_writes_nothing => cancel_in_review_body;
+    evidence_keys_already_attached_foreign_or_for_another_purpose_are_refused => evidence_refusals_body;
+    an_idempotency_key_replays_the_claim_and_refuses_another_body => idempotent_claim_body;
 }
 
 /// 2026-11-25 09:00 UTC: every test runs on this clock, moved by hand.
@@ -159,6 +167,85 @@ impl World {
             self.count("uploaded_files WHERE as_id IS NOT NULL").await,
         )
     }
+
+    /// One text column `v` of every row the query returns.
+    async fn texts(&self, sql: &str) -> Vec<String> {
+        use sea_orm::ConnectionTrait;
+        let db = &self.app.db.db;
+        let rows = db.conn().query_all_raw(sea_orm::Statement::from_string(db.backend(), sql)).await.unwrap();
+        rows.iter().map(|row| row.try_get::<String>("", "v").unwrap()).collect()
+    }
+
+    /// Everything a refused or forbidden AS call must leave as it was: row counts of the
+    /// AS tables, the audit log, files, assignments and counsel cases, and the state of
+    /// every AS, lead, order, order line, file and counsel case.
+    async fn written(&self) -> (Vec<(&'static str, i64)>, Vec<String>) {
+        let mut counts = Vec::new();
+        for table in [
+            "as_requests",
+            "as_status_history",
+            "audit_log",
+            "uploaded_files",
+            "uploaded_files WHERE as_id IS NOT NULL",
+            "assignments",
+            "assignments WHERE ended_at IS NULL",
+            "counsel_cases",
+        ] {
+            counts.push((table, self.count(table).await));
+        }
+        let mut rows = Vec::new();
+        for sql in [
+            "SELECT 'as ' || id || ' ' || status || ' ' || COALESCE(compensation, '-') AS v FROM as_requests",
+            "SELECT 'lead ' || id || ' ' || status || ' ' || COALESCE(owner_user_id, '-') || ' ' \
+             || COALESCE(assignment_id, '-') || ' ' || COALESCE(latest_as_status, '-') AS v FROM leads",
+            "SELECT 'order ' || id || ' ' || status || ' ' || CAST(delivered AS TEXT) || ' ' || CAST(as_open AS TEXT) \
+             || ' ' || CAST(as_approved AS TEXT) || ' ' || CAST(refunded_minor AS TEXT) AS v FROM orders",
+            "SELECT 'line ' || id || ' ' || CAST(delivered AS TEXT) || ' ' || CAST(replacements_owed AS TEXT) AS v \
+             FROM order_lines",
+            "SELECT 'file ' || file_key || ' ' || status || ' ' || purpose || ' ' || COALESCE(as_id, '-') AS v \
+             FROM uploaded_files",
+            "SELECT 'case ' || cnsl_no || ' ' || status AS v FROM counsel_cases",
+        ] {
+            let mut found = self.texts(sql).await;
+            found.sort();
+            rows.extend(found);
+        }
+        (counts, rows)
+    }
+
+    /// A user of the partner created through the API, then given `role` behind its back
+    /// (the API lets a partner hold no `ADMIN`; the check must not rely on that).
+    async fn partner_user_with_role(&self, mohom: &str, role: &str) {
+        use sea_orm::ConnectionTrait;
+        self.app.create_user(&self.app.partner_key, member(mohom, "관리자", "010-7777-8888", "p@mohom.kr")).await;
+        let sql = format!("UPDATE users SET role = '{role}' WHERE mohom_id = '{mohom}'");
+        self.app.db.db.conn().execute_unprepared(&sql).await.unwrap();
+    }
+
+    /// A `20` (AS review) queue with one CS manager taking cases: every claim from now on
+    /// is `IN_REVIEW` at once.
+    async fn review_queue(&self, manager: &str) {
+        let op = |uri: &str, body: serde_json::Value| self.app.send(self.operator(uri, body));
+        let cs = serde_json::json!({"mohomId": manager, "name": "상담원", "phone": "01011112222", "email": "cs@ldbds.kr", "role": "CS_MANAGER"});
+        self.app.create_user(&self.app.operator_key, cs).await;
+        let queue = op(
+            "/api/v1/counsel/queues",
+            serde_json::json!({"autoDivGbCd": "20", "autoDivDtlNo": "1", "name": "AS 검토", "policy": "ROUND_ROBIN"}),
+        )
+        .await;
+        assert_eq!(queue.status, 201, "{}", queue.text);
+        let joined = op(
+            "/api/v1/counsel/members",
+            serde_json::json!({"autoDivGbCd": "20", "autoDivDtlNo": "1", "aempId": manager, "weight": 1, "capacity": 10}),
+        )
+        .await;
+        assert_eq!(joined.status, 201, "{}", joined.text);
+    }
+}
+
+/// Snapshots an error body (the request id redacted).
+fn snap_error(name: &str, reply: &crate::helpers::Reply) {
+    testkit::redact::settings().bind(|| insta::assert_json_snapshot!(name, reply.json()));
 }
 
 fn redactions() -> insta::internals::Redaction {
@@ -280,12 +367,19 @@ async fn refund_body(db: TestDb) {
     let claim = w.claimed("m-1", &lead, "DUPLICATE", &[]).await;
     let approved = w.decide(claim["id"].as_str().unwrap(), "approve", Some("중복 확인")).await.json();
     assert_eq!(approved["compensation"], "REFUND");
+    testkit::redact::settings().bind(|| {
+        insta::assert_json_snapshot!("as_approved_refund", approved, {
+            ".id" => "[id]", ".leadId" => "[id]", ".assignmentId" => "[id]", ".orderId" => "[id]", ".productId" => "[id]",
+            ".history[].actor" => redactions(),
+        });
+    });
     let after = w.order("m-1", &order).await;
     assert_eq!(before["unitPrice"], after["unitPrice"]);
     assert_eq!(after["refundAmount"], after["unitPrice"], "one unit price (INS-CAR prices include VAT)");
     assert_eq!((after["status"].as_str(), after["deliveredQuantity"].as_u64()), (Some("IN_PROGRESS"), Some(2)));
     let list = w.get("/api/v1/orders?mohomId=m-1").await;
     assert_eq!(list["summary"]["refundedAmount"], after["unitPrice"]);
+    testkit::redact::settings().bind(|| insta::assert_json_snapshot!("orders_summary_after_refund", list["summary"]));
     // A cancel later adds the undelivered remainder to the refund, it does not replace it.
     let cancelled =
         w.app.send(w.post(&format!("/api/v1/orders/{order}/cancel"), serde_json::json!({"mohomId": "m-1"}))).await;
@@ -364,14 +458,21 @@ async fn refusals_body(db: TestDb) {
         let reply = w.app.send(w.post("/api/v1/as", body.clone())).await;
         assert_eq!((reply.status.as_u16(), reply.code()), (status, code.to_owned()), "{body}: {}", reply.text);
         assert_eq!(w.footprint().await, start, "{body} wrote something");
+        match code {
+            "AS_NOT_ALLOWED" => snap_error("as_error_not_allowed", &reply),
+            "AS_EVIDENCE_REQUIRED" => snap_error("as_error_evidence_required", &reply),
+            _ => {}
+        }
     }
     // One open AS per lead; the order's cap (20 % of 3 delivered → 1) counts it too.
     let first = w.claimed("m-1", &mine, "DUPLICATE", &[]).await;
     let after_first = w.footprint().await;
     let again = w.claim("m-1", &mine, "DUPLICATE", &[]).await;
     assert_eq!((again.status.as_u16(), again.code()), (409, "AS_ALREADY_OPEN".to_owned()), "{}", again.text);
+    snap_error("as_error_already_open", &again);
     let capped = w.claim("m-1", &mine2, "DUPLICATE", &[]).await;
     assert_eq!((capped.status.as_u16(), capped.code()), (409, "AS_RATE_EXCEEDED".to_owned()), "{}", capped.text);
+    snap_error("as_error_rate_exceeded", &capped);
     assert_eq!(w.footprint().await, after_first);
     // A file attached to one AS cannot serve another.
     let file = w.evidence("m-2").await;
@@ -394,6 +495,7 @@ async fn window_body(db: TestDb) {
     w.set(end + Duration::seconds(1));
     let late = w.claim("m-1", &leads[0].to_string(), "DUPLICATE", &[]).await;
     assert_eq!((late.status.as_u16(), late.code()), (409, "AS_WINDOW_CLOSED".to_owned()), "{}", late.text);
+    snap_error("as_error_window_closed", &late);
     assert_eq!(w.count("as_requests").await, 0);
     w.set(end - Duration::seconds(1));
     w.claimed("m-2", &leads[2].to_string(), "DUPLICATE", &[]).await;
@@ -566,4 +668,267 @@ async fn list_body(db: TestDb) {
     let detail = w.get(&format!("/api/v1/as/{}?mohomId=m-1", b["id"].as_str().unwrap())).await;
     assert_eq!(detail["history"].as_array().unwrap().len(), 2);
     assert_eq!(detail["history"][1]["comment"], "정상");
+}
+
+/// A `LEADER` of the partner.
+async fn leader(w: &World) {
+    let body = serde_json::json!({"mohomId": "leader", "name": "팀장", "phone": "010-1000-0000", "email": "l@mohom.kr", "role": "LEADER"});
+    w.app.create_user(&w.app.partner_key, body).await;
+}
+
+async fn distribute(w: &World, lead: &str) {
+    let body = serde_json::json!({"mohomId": "leader", "toMohomId": "m-1", "leadIds": [lead]});
+    let reply = w.app.send(w.post("/api/v1/leads/distribute", body)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+async fn distributed_away(w: &World) -> Vec<String> {
+    let list = w.get("/api/v1/leads/distributed-away?mohomId=leader&limit=100").await;
+    list["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn passed_down_body(db: TestDb) {
+    let w = World::new(db).await;
+    leader(&w).await;
+    let leads = w.pool("RE-HCM-APT", "79", 3, 10).await;
+    let order = w.buy("leader", "RE-HCM-APT", "79", 3).await;
+    let lead = leads[0].to_string();
+    distribute(&w, &lead).await;
+    assert_eq!(w.owned("m-1").await, std::slice::from_ref(&lead), "the member owns the lead passed down");
+    assert_eq!(distributed_away(&w).await, std::slice::from_ref(&lead), "the leader sees it distributed away");
+
+    // The leader's ORDER assignment is the purchase: the member may claim.
+    w.set(T0 + Duration::hours(1));
+    let claimed = w.claimed("m-1", &lead, "DUPLICATE", &[]).await;
+    assert_eq!((claimed["status"].as_str(), claimed["orderId"].as_str()), (Some("REQUESTED"), Some(order.as_str())));
+    let away = w.get("/api/v1/leads/distributed-away?mohomId=leader").await;
+    assert_eq!(away["data"][0]["leadAsStatus"], "REQUESTED", "{away}");
+
+    w.set(T0 + Duration::hours(2));
+    let approved = w.decide(claimed["id"].as_str().unwrap(), "approve", Some("중복 확인")).await;
+    assert_eq!(approved.status, 200, "{}", approved.text);
+    assert_eq!(
+        (approved.json()["status"].as_str(), approved.json()["compensation"].as_str()),
+        (Some("APPROVED"), Some("REPLACEMENT"))
+    );
+    // Gone from the member's list, the leader's distributed-away list and both details.
+    assert!(w.owned("m-1").await.is_empty(), "the returned lead left the member's list");
+    assert!(distributed_away(&w).await.is_empty(), "and the leader's distributed-away list");
+    assert_eq!(w.owned("leader").await.len(), 2, "the leader keeps the two leads never passed down");
+    for m in ["m-1", "leader"] {
+        let detail = w
+            .app
+            .send(
+                w.app
+                    .with_key(TestRequest::get().uri(&format!("/api/v1/leads/{lead}?mohomId={m}")), &w.app.partner_key),
+            )
+            .await;
+        assert_eq!((detail.status.as_u16(), detail.code()), (404, "LEAD_NOT_FOUND".to_owned()), "{m}: {}", detail.text);
+    }
+    // The leader's order owes the replacement (no lead waits in the pool).
+    let order = w.order("leader", &order).await;
+    assert_eq!((order["status"].as_str(), order["deliveredQuantity"].as_u64()), (Some("IN_PROGRESS"), Some(2)));
+    assert_eq!(w.count("assignments WHERE end_reason = 'AS_RETURNED'").await, 1);
+    assert_eq!(w.count("assignments WHERE ended_at IS NULL").await, 2, "only the leader's two leads stay owned");
+}
+
+async fn passed_down_registered_body(db: TestDb) {
+    let w = World::new(db).await;
+    leader(&w).await;
+    let body = serde_json::json!({"mohomId": "leader", "productId": w.product("RE-HCM-APT").await, "name": "자가등록", "phone": "0391234567", "region": "79"});
+    let registered = w.app.send(w.post("/api/v1/leads", body)).await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let lead = registered.json()["id"].as_str().unwrap().to_owned();
+    distribute(&w, &lead).await;
+    assert_eq!(w.owned("m-1").await, std::slice::from_ref(&lead));
+    let before = w.written().await;
+    let refused = w.claim("m-1", &lead, "DUPLICATE", &[]).await;
+    assert_eq!((refused.status.as_u16(), refused.code()), (409, "AS_NOT_ALLOWED".to_owned()), "{}", refused.text);
+    assert_eq!(w.written().await, before, "a refused claim writes nothing");
+    assert_eq!(w.count("as_requests").await, 0);
+    assert_eq!(w.owned("m-1").await, [lead], "the member still owns the lead");
+}
+
+async fn admin_tokens_body(db: TestDb) {
+    let w = World::new(db).await;
+    let leads = w.pool("RE-HCM-APT", "79", 10, 11).await;
+    let order = w.buy("m-1", "RE-HCM-APT", "79", 10).await;
+    let approve_me = w.claimed("m-1", &leads[0].to_string(), "DUPLICATE", &[]).await;
+    let reject_me = w.claimed("m-1", &leads[1].to_string(), "DUPLICATE", &[]).await;
+    let (approve_id, reject_id) = (approve_me["id"].as_str().unwrap(), reject_me["id"].as_str().unwrap());
+    // Tokens are issued and checked on the wall clock.
+    w.set(OffsetDateTime::now_utc());
+    for admin in ["adm-1", "adm-2"] {
+        let body = serde_json::json!({"mohomId": admin, "name": "관리자", "phone": "01099998888", "email": format!("{admin}@ldbds.kr"), "role": "ADMIN"});
+        w.app.create_user(&w.app.operator_key, body).await;
+    }
+    w.partner_user_with_role("p-admin", "ADMIN").await;
+    let (adm_1, adm_2) =
+        (w.app.token(&w.app.operator_key, "adm-1").await, w.app.token(&w.app.operator_key, "adm-2").await);
+    let partner_admin = w.app.token(&w.app.partner_key, "p-admin").await;
+    let decide = |token: &str, id: &str, action: &str, body: serde_json::Value| {
+        let req = TestRequest::post().uri(&format!("/api/v1/as/{id}/{action}")).set_json(body);
+        w.app.send(w.app.with_bearer(req, token))
+    };
+
+    // An ADMIN of a partner org decides nothing, and nothing is written.
+    let before = w.written().await;
+    let refused = [
+        decide(&partner_admin, approve_id, "approve", serde_json::json!({})).await,
+        decide(&partner_admin, reject_id, "reject", serde_json::json!({"comment": "정상"})).await,
+    ];
+    for reply in &refused {
+        assert_eq!((reply.status.as_u16(), reply.code()), (403, "FORBIDDEN".to_owned()), "{}", reply.text);
+    }
+    assert_eq!(w.written().await, before, "a forbidden decision writes nothing");
+
+    // An operator ADMIN's token approves: the lead is returned, the decision is theirs.
+    let admin_1 = w.app.state.counsel.operator_user_id("adm-1").await.unwrap().unwrap();
+    let approved = decide(&adm_1, approve_id, "approve", serde_json::json!({"comment": "중복 확인"})).await;
+    assert_eq!(approved.status, 200, "{}", approved.text);
+    let approved = approved.json();
+    assert_eq!(
+        (approved["status"].as_str(), approved["compensation"].as_str()),
+        (Some("APPROVED"), Some("REPLACEMENT"))
+    );
+    let by = format!("user:{admin_1}");
+    assert_eq!(
+        (approved["history"][1]["actor"].as_str(), approved["history"][1]["comment"].as_str()),
+        (Some(by.as_str()), Some("중복 확인"))
+    );
+    assert!(!w.owned("m-1").await.contains(&leads[0].to_string()));
+    assert_eq!(w.order("m-1", &order).await["deliveredQuantity"], 9);
+    assert_eq!(w.count(&format!("audit_log WHERE action = 'as.approve' AND actor = '{by}'")).await, 1);
+
+    // Another operator ADMIN rejects with a comment: ownership stays.
+    let admin_2 = w.app.state.counsel.operator_user_id("adm-2").await.unwrap().unwrap();
+    let rejected = decide(&adm_2, reject_id, "reject", serde_json::json!({"comment": "통화 기록상 정상 연결"})).await;
+    assert_eq!(rejected.status, 200, "{}", rejected.text);
+    let rejected = rejected.json();
+    assert_eq!(rejected["status"], "REJECTED");
+    let by = format!("user:{admin_2}");
+    assert_eq!(
+        (rejected["history"][1]["actor"].as_str(), rejected["history"][1]["comment"].as_str()),
+        (Some(by.as_str()), Some("통화 기록상 정상 연결"))
+    );
+    assert!(w.owned("m-1").await.contains(&leads[1].to_string()), "a rejection leaves ownership as it was");
+    assert_eq!(w.count(&format!("audit_log WHERE action = 'as.reject' AND actor = '{by}'")).await, 1);
+
+    // Decided: the partner ADMIN is still refused (403 before any state check).
+    let late = decide(&partner_admin, reject_id, "approve", serde_json::json!({})).await;
+    assert_eq!((late.status.as_u16(), late.code()), (403, "FORBIDDEN".to_owned()));
+}
+
+async fn cancel_in_review_body(db: TestDb) {
+    let w = World::new(db).await;
+    w.review_queue("cs-1").await;
+    let leads = w.pool("RE-HCM-APT", "79", 2, 12).await;
+    w.buy("m-1", "RE-HCM-APT", "79", 2).await;
+    let lead = leads[0].to_string();
+    let claimed = w.claimed("m-1", &lead, "DUPLICATE", &[]).await;
+    assert_eq!(claimed["status"], "IN_REVIEW", "the review case reached cs-1 at once: {claimed}");
+    let id = claimed["id"].as_str().unwrap();
+    assert_eq!(w.count("counsel_cases WHERE status = 'ASSIGNED'").await, 1);
+
+    let before = w.written().await;
+    let cancel = w.app.send(w.post(&format!("/api/v1/as/{id}/cancel"), serde_json::json!({"mohomId": "m-1"}))).await;
+    assert_eq!((cancel.status.as_u16(), cancel.code()), (409, "AS_INVALID_STATE".to_owned()), "{}", cancel.text);
+    snap_error("as_error_invalid_state", &cancel);
+    assert_eq!(w.written().await, before, "a refused cancel writes nothing");
+    let stored = w.get(&format!("/api/v1/as/{id}?mohomId=m-1")).await;
+    assert_eq!((stored["status"].as_str(), stored["history"].as_array().map(Vec::len)), (Some("IN_REVIEW"), Some(2)));
+    assert!(w.owned("m-1").await.contains(&lead));
+}
+
+async fn evidence_refusals_body(db: TestDb) {
+    let w = World::new(db).await;
+    let leads = w.pool("RE-HCM-APT", "79", 10, 13).await;
+    w.buy("m-1", "RE-HCM-APT", "79", 10).await;
+    let (first, second) = (leads[0].to_string(), leads[1].to_string());
+    let attached = w.evidence("m-1").await;
+    w.claimed("m-1", &first, "WRONG_NUMBER", std::slice::from_ref(&attached)).await;
+
+    // A file of the operator org: uploaded by one of its users, named by m-1.
+    let cs = serde_json::json!({"mohomId": "cs-9", "name": "상담원", "phone": "01011112222", "email": "cs9@ldbds.kr", "role": "CS_MANAGER"});
+    w.app.create_user(&w.app.operator_key, cs).await;
+    let png: Vec<u8> = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 56]].concat();
+    let body = serde_json::json!({"mohomId": "cs-9", "fileName": "a.png", "contentType": "image/png", "size": png.len(), "purpose": "AS_EVIDENCE"});
+    let issued = w.app.send(w.operator("/api/v1/files/presigned", body)).await;
+    assert_eq!(issued.status, 201, "{}", issued.text);
+    let issued = issued.json();
+    let url = issued["uploadUrl"].as_str().unwrap();
+    let put = w
+        .app
+        .send(
+            TestRequest::put()
+                .uri(&url[url.find("/api/").unwrap()..])
+                .insert_header(("Content-Type", "image/png"))
+                .set_payload(png),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let foreign = issued["fileKey"].as_str().unwrap().to_owned();
+
+    // A file of another purpose: AS_EVIDENCE is the only purpose a request can ask for, so
+    // the row is edited behind the API's back (what a future purpose would look like).
+    let other_purpose = w.evidence("m-1").await;
+    {
+        use sea_orm::ConnectionTrait;
+        let sql = format!("UPDATE uploaded_files SET purpose = 'AVATAR' WHERE file_key = '{other_purpose}'");
+        w.app.db.db.conn().execute_unprepared(&sql).await.unwrap();
+    }
+
+    let cases = [
+        (attached, 409, "FILE_ALREADY_ATTACHED"),
+        (foreign, 404, "FILE_NOT_FOUND"),
+        (other_purpose, 409, "FILE_WRONG_PURPOSE"),
+    ];
+    for (key, status, code) in cases {
+        let before = w.written().await;
+        let reply = w.claim("m-1", &second, "WRONG_NUMBER", std::slice::from_ref(&key)).await;
+        assert_eq!((reply.status.as_u16(), reply.code()), (status, code.to_owned()), "{code}: {}", reply.text);
+        assert!(reply.json()["error"]["message"].as_str().unwrap().contains(&key), "the message names the key");
+        assert_eq!(w.written().await, before, "{code}: nothing written");
+    }
+    assert_eq!(w.count("as_requests").await, 1);
+    let lead = w.get(&format!("/api/v1/leads/{second}?mohomId=m-1")).await;
+    assert!(lead["leadAsStatus"].is_null(), "{lead}");
+}
+
+async fn idempotent_claim_body(db: TestDb) {
+    let w = World::new(db).await;
+    let leads = w.pool("RE-HCM-APT", "79", 10, 14).await;
+    w.buy("m-1", "RE-HCM-APT", "79", 10).await;
+    let body = |lead: &str, description: &str| serde_json::json!({"mohomId": "m-1", "leadId": lead, "reasonCode": "DUPLICATE", "description": description});
+    let send = |body: serde_json::Value| {
+        w.app.send(w.post("/api/v1/as", body).insert_header(("Idempotency-Key", "as-claim-1")))
+    };
+    let lead = leads[0].to_string();
+    let first = send(body(&lead, "중복 리드")).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert!(first.header("idempotency-replayed").is_none());
+    let after_first = w.written().await;
+
+    let replay = send(body(&lead, "중복 리드")).await;
+    assert_eq!(replay.status, 201, "{}", replay.text);
+    assert_eq!(replay.header("idempotency-replayed"), Some("true"));
+    assert_eq!(replay.json(), first.json(), "the same AS, byte for byte");
+    assert_eq!(w.written().await, after_first, "the replay wrote nothing");
+    assert_eq!(w.count("as_requests").await, 1);
+
+    // The same key with another body (another description, or another lead) is refused.
+    for other in [body(&lead, "다른 설명"), body(&leads[1].to_string(), "중복 리드")] {
+        let reused = send(other.clone()).await;
+        assert_eq!(
+            (reused.status.as_u16(), reused.code()),
+            (422, "IDEMPOTENCY_KEY_REUSED".to_owned()),
+            "{other}: {}",
+            reused.text
+        );
+        assert_eq!(w.written().await, after_first, "{other}: nothing written");
+    }
+    assert_eq!(w.count("as_requests").await, 1);
+    // Without the key the other lead is claimed as usual.
+    w.claimed("m-1", &leads[1].to_string(), "DUPLICATE", &[]).await;
+    assert_eq!(w.count("as_requests").await, 2);
 }

@@ -22,6 +22,7 @@ testkit::on_both_backends! { actix_web::test;
     an_oversize_body_is_refused_and_nothing_kept => oversize_body;
     a_wrong_content_type_or_content_is_refused => wrong_content_body;
     another_owner_cannot_use_a_file => wrong_owner_body;
+    a_3_mib_upload_streams_past_the_json_limit_and_keeps_its_sha256 => large_upload_body;
 }
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -277,4 +278,30 @@ async fn wrong_owner_body(db: TestDb) {
     let pending: Uuid = key_of(&presign(&app, "m-1", 30).await).parse().unwrap();
     let early = app.state.files.confirm_for_use(org, owner, purpose, &[pending], now).await.unwrap_err();
     assert_eq!(ApiError::from(early).code(), "FILE_NOT_UPLOADED");
+}
+
+async fn large_upload_body(db: TestDb) {
+    const SIZE: usize = 3 * 1024 * 1024;
+    let (app, dir) = app(db).await;
+    let json_limit = app.state.settings.limits.json_body_bytes;
+    assert_eq!(json_limit, 1024 * 1024, "the JSON limit of docs/errors.md");
+    assert!(SIZE > json_limit, "the upload is larger than any JSON body may be");
+    let created = presign(&app, "m-1", SIZE).await;
+    let key = key_of(&created);
+    // Bytes that differ along the body, so a truncated or reordered copy hashes otherwise.
+    let mut body = png_of(SIZE);
+    for (i, byte) in body.iter_mut().enumerate().skip(PNG.len()) {
+        *byte = u8::try_from(i % 251).unwrap();
+    }
+    let expected: String =
+        ring::digest::digest(&ring::digest::SHA256, &body).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let reply = put(&app, &local_path(&created), "image/png", body.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let receipt = reply.json();
+    assert_eq!((receipt["size"].as_u64(), receipt["sha256"].as_str()), (Some(SIZE as u64), Some(expected.as_str())));
+    let (status, sha256, _) = state_of(&app, &key).await;
+    assert_eq!((status.as_str(), sha256.as_deref()), ("UPLOADED", Some(expected.as_str())), "the stored SHA-256");
+    let stored = std::fs::read(dir.path().join("files").join(&key)).unwrap();
+    assert!(stored == body, "the stored file is the body, byte for byte ({} bytes stored)", stored.len());
+    assert_eq!(stored_files(&dir), std::slice::from_ref(&key), "no temporary file left");
 }

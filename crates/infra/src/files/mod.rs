@@ -319,7 +319,10 @@ impl Files {
     }
 
     /// Marks a `PENDING` row `UPLOADED` when the store holds its complete content
-    /// (S3 only: a local upload is marked by its own request).
+    /// (S3 only: a local upload is marked by its own request). The mark is written on
+    /// its own, outside any AS transaction, on purpose: it records what the store showed,
+    /// which stays true if the claim is then refused, and keeps the HEAD out of the
+    /// claim's locks (`docs/as.md`).
     async fn confirm_stored(&self, row: &mut uploaded_file::Model, now: OffsetDateTime) -> Result<(), FileUseError> {
         let key = row_key(row)?;
         let Store::S3(store) = &*self.store else { return Err(FileUseError::NotUploaded(key)) };

@@ -1,21 +1,26 @@
 //! AS claims under concurrency, on both databases: one open AS per lead, a transition
 //! moves an AS once, the order's cap holds, an approved `REPLACEMENT` is delivered
 //! exactly once, a `REFUND` adds one unit price (and survives the order's cancel), the
-//! window's edges, and a rejection that leaves ownership as it was. Every outcome is
-//! checked against the rows too (`as_requests`, `as_status_history`, `assignments`,
-//! `order_lines`, `orders`, `leads`, `audit_log`).
+//! window's edges, a rejection that leaves ownership as it was, the audit row of a review
+//! started by counsel allocation, and one evidence file named by two claims at once.
+//! Every outcome is checked against the rows too (`as_requests`, `as_status_history`,
+//! `assignments`, `order_lines`, `orders`, `leads`, `audit_log`, `uploaded_files`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use domain::as_claim::{AsAction, AsRefusal, WindowState};
+use domain::counsel::{MemberTerms, QueueKey};
+use domain::files::{FilePurpose, FileType, NewUpload};
 use domain::identity::{MohomId, Role, User, UserStatus};
 use domain::lead::{AsStatus, AssignmentSource, LeadFields, NewLead};
 use domain::order::{NewOrderLines, amounts};
 use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::{PiiAccess, ReferenceRepository, UserRepository};
-use domain::reference::{AsReasonCode, Compensation, Product};
+use domain::reference::{AllocationPolicy, AsReasonCode, Compensation, Product};
 use infra::as_claims::{AsActor, AsClaim, AsError, AsScope, NewAsClaim};
+use infra::counsel::SeaCounselRepository;
+use infra::files::{FileUseError, Files};
 use infra::intake::{IntakeIds, IntakeOutcome};
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
@@ -39,6 +44,8 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     an_approval_racing_the_order_cancel_settles_the_unit_once => approve_order_cancel_race_body;
     the_window_edges_one_second_inside_and_outside => window_edges_body;
     a_rejected_claim_leaves_ownership_as_it_was => rejected_body;
+    a_review_start_writes_one_as_review_audit_row_with_its_actor => review_audit_body;
+    two_claims_naming_the_same_file_at_once_attach_it_once => shared_file_race_body;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -995,4 +1002,246 @@ async fn rejected_body(db: TestDb) {
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 3);
     assert_eq!((audited(&db, "as.create").await, audited(&db, "as.reject").await), (2, 1));
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM assignments WHERE end_reason IS NOT NULL").await, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. A review started by counsel allocation is audited
+
+/// A CS manager of the operator org.
+async fn cs_manager(db: &TestDb, w: &World, login: &str) -> User {
+    let operator = infra::fixtures::org_id_by_code(db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let user = User {
+        id: domain::ids::new_id(),
+        org_id: operator,
+        mohom_id: MohomId::parse(login).unwrap(),
+        role: Role::CsManager,
+        team_id: Some("CS1".to_owned()),
+        name: PersonName::parse("상담원").unwrap(),
+        phone: None,
+        email: None,
+        status: UserStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    w.users.insert(&user).await.unwrap();
+    user
+}
+
+/// (actor, entity_id, detail) of every `as.review` audit row, oldest first.
+async fn review_rows(db: &TestDb) -> Vec<(String, String, serde_json::Value)> {
+    let sql = "SELECT actor, entity, entity_id, detail FROM audit_log WHERE action = 'as.review' ORDER BY at, id";
+    let rows = db.db.conn().query_all_raw(Statement::from_string(db.db.backend(), sql)).await.unwrap();
+    rows.iter()
+        .map(|row| {
+            assert_eq!(row.try_get::<String>("", "entity").unwrap(), "as_request");
+            let detail: String = row.try_get("", "detail").unwrap();
+            (
+                row.try_get("", "actor").unwrap(),
+                row.try_get("", "entity_id").unwrap(),
+                serde_json::from_str(&detail).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The two ways a review starts: a waiting review case swept to a manager switched on
+/// (the actor is whoever switched them on), and a claim whose case reaches a manager at
+/// once (the actor is the claimant). Each writes exactly one `as.review` row, in the
+/// transaction that moves the AS to `IN_REVIEW`, and a decision afterwards adds none.
+async fn review_audit_body(db: TestDb) {
+    let w = world(&db).await;
+    let counsel = SeaCounselRepository::new(db.db.clone(), Arc::new(testkit::keyring()));
+    let queue = QueueKey::parse("20", "1").unwrap();
+    counsel.create_queue(&queue, "AS 검토", AllocationPolicy::RoundRobin, now()).await.unwrap();
+    let manager = cs_manager(&db, &w, "cs-review").await;
+    let membership =
+        counsel.add_member(&queue, manager.id, MemberTerms::new(1, 10).unwrap(), false, "admin", now()).await.unwrap();
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let b = bought(&db, &w, &p, "review-audit", "79", 10, 10, now()).await;
+
+    // Nobody can take the case: the AS waits, REQUESTED, with no review row.
+    let first = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap();
+    assert_eq!(first.status, AsStatus::Requested);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM counsel_cases WHERE status = 'WAITING'").await, 1);
+    assert!(review_rows(&db).await.is_empty());
+
+    // Switching the manager on sweeps the case to them: the review starts, audited once.
+    counsel.set_possible(&[membership.auto_div_no], true, "user:admin-1", now()).await.unwrap();
+    let reviewed = w.leads.get_as(first.id, AsScope::Operator).await.unwrap().unwrap();
+    assert_eq!(reviewed.status, AsStatus::InReview);
+    assert_eq!(reviewed.history.len(), 2);
+    assert_eq!(
+        (reviewed.history[1].from, reviewed.history[1].to, reviewed.history[1].actor.as_str()),
+        (Some(AsStatus::Requested), AsStatus::InReview, "user:admin-1")
+    );
+    assert_eq!(lead_status(&db, b.leads[0]).await.3.as_deref(), Some("IN_REVIEW"));
+    let rows = review_rows(&db).await;
+    assert_eq!(rows.len(), 1, "exactly one as.review row: {rows:?}");
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("user:admin-1", first.id.to_string().as_str()));
+    assert_eq!(rows[0].2, serde_json::json!({"from": "REQUESTED", "to": "IN_REVIEW", "comment": null}));
+
+    // A claim whose case reaches the manager at once is IN_REVIEW when it commits; the
+    // review row names the claimant, who set it off.
+    let second = claim(&w.leads, &b.user, b.leads[1], now()).await.unwrap();
+    assert_eq!(second.status, AsStatus::InReview);
+    let rows = review_rows(&db).await;
+    assert_eq!(rows.len(), 2, "one more as.review row: {rows:?}");
+    assert_eq!((rows[1].0.clone(), rows[1].1.clone()), (format!("user:{}", b.user.id), second.id.to_string()));
+
+    // Deciding a reviewed AS audits the decision, not another review.
+    decide(&w.leads, first.id, AsAction::Reject, now()).await.unwrap();
+    assert_eq!(review_rows(&db).await.len(), 2);
+    assert_eq!((audited(&db, "as.create").await, audited(&db, "as.reject").await), (2, 1));
+    // Every transition is in the audit log: one audit row per history row.
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'as.%'").await,
+        count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 5);
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. One evidence file, two claims at once
+
+const PNG_HEADER: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+/// A local file store over `db`, writing under `dir`.
+fn local_files(db: &TestDb, dir: &std::path::Path) -> Files {
+    let vars = std::collections::HashMap::from([
+        ("LDBDS__DATABASE__URL".to_owned(), db.url.clone()),
+        ("LDBDS__DATA_DIR".to_owned(), dir.display().to_string()),
+    ]);
+    let settings = infra::config::Settings::load_from("test", None, vars).unwrap();
+    Files::from_settings(db.db.clone(), &settings, &testkit::keyring()).unwrap()
+}
+
+/// Presigns and uploads a small PNG for `user` through the local store; returns its key.
+async fn uploaded(files: &Files, user: &User, at: OffsetDateTime) -> Uuid {
+    let mut body = PNG_HEADER.to_vec();
+    body.resize(64, 0x42);
+    let upload = NewUpload {
+        file_name: "통화기록.png".to_owned(),
+        file_type: FileType::Png,
+        size: body.len() as u64,
+        purpose: FilePurpose::AsEvidence,
+    };
+    let issued = files.presign(user.org_id, user.id, &upload, at).await.unwrap();
+    let query = issued.url.split_once('?').unwrap().1;
+    let param = |name: &str| {
+        query.split('&').find_map(|pair| pair.strip_prefix(name).and_then(|v| v.strip_prefix('='))).unwrap()
+    };
+    let expires: i64 = param("expires").parse().unwrap();
+    let mut incoming =
+        files.begin_upload(issued.file_key, expires, param("signature"), Some("image/png"), None, at).await.unwrap();
+    incoming.write(&body).await.unwrap();
+    incoming.finish(at).await.unwrap();
+    issued.file_key
+}
+
+/// Five rounds: one buyer's two leads, each from another order (so the claims share no
+/// order lock, and the file row is where they meet), claimed at once with the same
+/// uploaded file, as the HTTP handler does (confirm the key, then claim). Exactly one
+/// claim wins; the other is `FILE_ALREADY_ATTACHED` (from the confirmation when the
+/// winner committed first, else from the attach's conditional update) and leaves no
+/// AS, history or audit row, and no order counter moved.
+async fn shared_file_race_body(db: TestDb) {
+    const ROUNDS: usize = 5;
+    let w = world(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = local_files(&db, dir.path());
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    // Two orders of 30 (cap 20 % → 6 each, above the rounds) by the same buyer.
+    let a = bought(&db, &w, &p, "shared-file", "79", 30, 30, now()).await;
+    let mut second_leads = Vec::new();
+    for _ in 0..30 {
+        match intake(&w.leads, &p, w.org, "79", now() - Duration::minutes(1)).await {
+            IntakeOutcome::Pooled { lead } => second_leads.push(lead),
+            other => panic!("setup: the lead should wait in the pool: {other:?}"),
+        }
+    }
+    let lines = NewOrderLines::parse(&[("79".to_owned(), 30)], None, |_| true).unwrap();
+    let order_b = w.orders.create(&a.user, &p, &lines, None, now()).await.unwrap();
+    assert_eq!(
+        count(&db, &format!("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id = '{}'", a.user.id)).await,
+        60,
+        "setup: both orders delivered"
+    );
+    let mut from_confirm = 0;
+    for (round, (&first, &second)) in a.leads.iter().zip(&second_leads).take(ROUNDS).enumerate() {
+        let key = uploaded(&files, &a.user, now()).await;
+        let leads = [first, second];
+        let barrier = Arc::new(Barrier::new(2));
+        let tasks: Vec<_> = leads
+            .into_iter()
+            .map(|lead| {
+                let (leads, files, user, barrier) =
+                    (Arc::clone(&w.leads), files.clone(), a.user.clone(), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let at = now();
+                    if let Err(e) =
+                        files.confirm_for_use(user.org_id, user.id, FilePurpose::AsEvidence, &[key], at).await
+                    {
+                        return (lead, Err(AsError::File(e)), true);
+                    }
+                    let label = format!("user:{}", user.id);
+                    let actor =
+                        AsActor { label: &label, user_id: Some(user.id), org_id: Some(user.org_id), request_id: None };
+                    let new = NewAsClaim {
+                        lead_id: lead,
+                        reason: AsReasonCode::WrongNumber,
+                        description: "결번".to_owned(),
+                        file_keys: vec![key],
+                    };
+                    (lead, leads.claim_as(&user, &new, &actor, at).await, false)
+                })
+            })
+            .collect();
+        let mut won = Vec::new();
+        let mut lost = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (lead, Ok(claim), _) => won.push((lead, claim)),
+                (lead, Err(AsError::File(FileUseError::AlreadyAttached(k))), at_confirm) if k == key => {
+                    from_confirm += usize::from(at_confirm);
+                    lost.push(lead);
+                }
+                (lead, Err(e), _) => panic!("round {round}, lead {lead}: the loser must be AlreadyAttached: {e:?}"),
+            }
+        }
+        assert_eq!((won.len(), lost.len()), (1, 1), "round {round}: exactly one claim wins");
+        let (winner, claim) = &won[0];
+        let loser = lost[0];
+        assert_eq!(claim.evidence.iter().map(|f| f.file_key).collect::<Vec<_>>(), [key], "round {round}");
+        assert_eq!(claim.lead_id, *winner);
+        let (_, _, attached_to) = infra::files::file_state(db.db.conn(), key).await.unwrap().unwrap();
+        assert_eq!(attached_to, Some(claim.id), "round {round}: the file is the winner's");
+        // The loser left nothing: no AS on its lead, so no history or audit row of one.
+        assert_eq!(count(&db, &format!("SELECT COUNT(*) AS n FROM as_requests WHERE lead_id = '{loser}'")).await, 0);
+        let (status, owner, _, latest) = lead_status(&db, loser).await;
+        assert_eq!((status.as_str(), owner, latest), ("ASSIGNED", Some(a.user.id.to_string()), None), "round {round}");
+    }
+    eprintln!("the loser was refused by the confirmation in {from_confirm} of {ROUNDS} rounds");
+    let rounds = i64::try_from(ROUNDS).unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, rounds, "one AS per round");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, rounds, "one history row per AS");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'as.create' AND entity_id IN (SELECT id FROM as_requests)"
+        )
+        .await,
+        rounds
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'as.%'").await, rounds);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM uploaded_files WHERE as_id IS NOT NULL").await,
+        rounds,
+        "each file attached once"
+    );
+    let opened = count(&db, &format!("SELECT as_open AS n FROM orders WHERE id = '{}'", a.order)).await
+        + count(&db, &format!("SELECT as_open AS n FROM orders WHERE id = '{order_b}'")).await;
+    assert_eq!(opened, rounds, "the losers moved no order counter");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE latest_as_status IS NOT NULL").await, rounds);
 }
