@@ -45,6 +45,9 @@ enum Command {
     /// Organizations' settings.
     #[command(subcommand)]
     Orgs(OrgsCommand),
+    /// An org's users: create one (e.g. the operator's CS managers) or list them.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Counsel allocation set-up: queues and their CS managers (weight, capacity, flag).
     #[command(subcommand)]
     Counsel(counsel::CounselCommand),
@@ -170,6 +173,7 @@ fn main() -> ExitCode {
         Command::Seed { demo } => runtime.block_on(seed(settings, demo)),
         Command::Keys(cmd) => runtime.block_on(keys::run(settings, cmd)),
         Command::Orgs(cmd) => runtime.block_on(keys::run_orgs(settings, cmd)),
+        Command::Users(cmd) => runtime.block_on(users::run(settings, cmd)),
         Command::Counsel(cmd) => runtime.block_on(counsel::run(settings, cmd)),
         Command::Import { file, source, product, batch, errors } => {
             runtime.block_on(import::run(settings, import::ImportArgs { file, source, product, batch, errors }))
@@ -269,6 +273,7 @@ async fn seed(settings: Settings, demo: bool) -> anyhow::Result<()> {
 mod counsel;
 mod import;
 mod keys;
+mod users;
 
 fn time_now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()

@@ -278,3 +278,214 @@ fn counsel_queues_are_set_up_from_the_command_line_and_refusals_exit_2() {
     let toggle = ldbds(dir.path(), &["counsel", "toggle", "--state", "Y", "999"], &[]);
     assert_eq!(toggle.status.code(), Some(2), "{}", text(&toggle.stderr));
 }
+
+/// Runs `ldbds` and asserts it exited 0; returns its stdout.
+fn ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = ldbds(dir, args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The tokens of the `ldbds counsel members` line of one manager, if listed:
+/// autoDivNo, group, detail, login, `weight`, w, `capacity`, c, `open`, o, flag.
+fn member_line(listing: &str, login: &str) -> Option<Vec<String>> {
+    listing
+        .lines()
+        .map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .find(|tokens| tokens.get(3).is_some_and(|t| t == login))
+}
+
+#[test]
+fn a_newcomer_sets_up_counsel_from_the_command_line_after_seed_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    ok(dir, &["seed", "--demo"]);
+    // The README's counsel example, verbatim, then a second manager and every
+    // administration command.
+    let kim = ok(
+        dir,
+        &[
+            "users",
+            "add",
+            "--org",
+            "ldbds-operator",
+            "--mohom-id",
+            "cs-1",
+            "--name",
+            "김상담",
+            "--phone",
+            "010-4000-0001",
+            "--email",
+            "cs1@example.com",
+            "--role",
+            "CS_MANAGER",
+            "--team",
+            "10141",
+        ],
+    );
+    assert!(kim.starts_with("user created in ldbds-operator: cs-1 "), "{kim}");
+    assert!(kim.contains("CS_MANAGER") && kim.contains("team 10141"), "{kim}");
+    assert!(kim.contains("김*담") && kim.contains("010****0001"), "personal data masked: {kim}");
+    assert!(!kim.contains("김상담") && !kim.contains("4000"), "{kim}");
+    // Without --role the operator's first role: CS_MANAGER.
+    let lee = ok(
+        dir,
+        &[
+            "users",
+            "add",
+            "--org",
+            "ldbds-operator",
+            "--mohom-id",
+            "cs-2",
+            "--name",
+            "Nguyễn Văn An",
+            "--phone",
+            "+84 912 345 678",
+            "--email",
+            "cs2@example.com",
+            "--team",
+            "10141",
+        ],
+    );
+    assert!(lee.starts_with("user created in ldbds-operator: cs-2 ") && lee.contains("CS_MANAGER"), "{lee}");
+    let users = ok(dir, &["users", "list", "--org", "ldbds-operator"]);
+    assert_eq!(users.lines().count(), 2, "{users}");
+    assert!(users.lines().next().unwrap().starts_with("cs-1 ") && users.contains("cs-2 "), "{users}");
+
+    let queue = ok(
+        dir,
+        &["counsel", "queue-add", "--group", "50", "--detail", "10020", "--name", "아웃바운드", "--policy", "WEIGHTED"],
+    );
+    assert_eq!(queue, "queue 50 10020 created (아웃바운드, WEIGHTED)\n");
+    let added = ok(
+        dir,
+        &[
+            "counsel",
+            "member-add",
+            "--group",
+            "50",
+            "--detail",
+            "10020",
+            "--user",
+            "cs-1",
+            "--weight",
+            "2",
+            "--capacity",
+            "30",
+        ],
+    );
+    let first = member_line(&added, "cs-1").expect(&added);
+    let second = ok(
+        dir,
+        &[
+            "counsel",
+            "member-add",
+            "--group",
+            "50",
+            "--detail",
+            "10020",
+            "--user",
+            "cs-2",
+            "--weight",
+            "1",
+            "--capacity",
+            "12",
+        ],
+    );
+    let second = member_line(&second, "cs-2").expect(&second);
+    let (n1, n2) = (first[0].clone(), second[0].clone());
+    assert_ne!(n1, n2, "each membership has its own autoDivNo");
+    let row = |n: &str, login: &str, weight: &str, capacity: &str, flag: &str| {
+        [n, "50", "10020", login, "weight", weight, "capacity", capacity, "open", "0", flag].map(str::to_owned).to_vec()
+    };
+    assert_eq!(first, row(&n1, "cs-1", "2", "30", "Y"));
+    let members = || ok(dir, &["counsel", "members", "--group", "50", "--detail", "10020"]);
+    let listed = members();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert_eq!(member_line(&listed, "cs-1"), Some(row(&n1, "cs-1", "2", "30", "Y")));
+    assert_eq!(member_line(&listed, "cs-2"), Some(row(&n2, "cs-2", "1", "12", "Y")));
+    assert_eq!(member_line(&ok(dir, &["counsel", "members"]), "cs-2"), Some(row(&n2, "cs-2", "1", "12", "Y")));
+
+    let set = ok(dir, &["counsel", "member-set", &n2, "--weight", "3", "--capacity", "20"]);
+    assert_eq!(member_line(&set, "cs-2"), Some(row(&n2, "cs-2", "3", "20", "Y")));
+    assert_eq!(member_line(&members(), "cs-2"), Some(row(&n2, "cs-2", "3", "20", "Y")));
+
+    let off = ok(dir, &["counsel", "toggle", "--state", "N", &n2]);
+    assert_eq!(member_line(&off, "cs-2"), Some(row(&n2, "cs-2", "3", "20", "N")));
+    let listed = members();
+    assert_eq!(member_line(&listed, "cs-2"), Some(row(&n2, "cs-2", "3", "20", "N")));
+    assert_eq!(member_line(&listed, "cs-1"), Some(row(&n1, "cs-1", "2", "30", "Y")), "only the named one");
+    let on = ok(dir, &["counsel", "toggle", "--state", "Y", &n2]);
+    assert_eq!(member_line(&on, "cs-2"), Some(row(&n2, "cs-2", "3", "20", "Y")));
+    assert_eq!(member_line(&members(), "cs-2"), Some(row(&n2, "cs-2", "3", "20", "Y")));
+
+    let removed = ok(dir, &["counsel", "member-remove", &n2]);
+    assert_eq!(removed, format!("membership {n2} removed; 0 open case(s) went back to the queue\n"));
+    let listed = members();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert_eq!(member_line(&listed, "cs-2"), None);
+    assert_eq!(member_line(&listed, "cs-1"), Some(row(&n1, "cs-1", "2", "30", "Y")));
+    let again = ldbds(dir, &["counsel", "member-remove", &n2], &[]);
+    assert_eq!(again.status.code(), Some(2), "removed once: {}", text(&again.stderr));
+}
+
+#[test]
+fn users_add_refuses_bad_input_with_exit_2_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    ok(dir, &["seed", "--demo"]);
+    let add = |org: &str, mohom_id: &str, phone: &str, role: &str| {
+        let args = [
+            "users",
+            "add",
+            "--org",
+            org,
+            "--mohom-id",
+            mohom_id,
+            "--name",
+            "김상담",
+            "--phone",
+            phone,
+            "--email",
+            "cs@example.com",
+            "--role",
+            role,
+        ];
+        ldbds(dir, &args, &[])
+    };
+    assert_eq!(add("ldbds-operator", "cs-1", "010-4000-0001", "CS_MANAGER").status.code(), Some(0));
+    for (out, message) in [
+        (add("ldbds-operator", "cs-1", "010-4000-0001", "CS_MANAGER"), "a user with this mohomId already exists"),
+        (add("ldbds-operator", "cs-9", "02-123-4567", "CS_MANAGER"), "phone: "),
+        (add("ldbds-operator", "has space", "010-4000-0009", "BOSS"), "mohomId: "),
+        (add("ldbds-operator", "cs-9", "010-4000-0009", "BOSS"), "role: must be one of"),
+        (add("ldbds-operator", "cs-9", "010-4000-0009", "MEMBER"), "cannot hold MEMBER users"),
+        (add("nowhere", "cs-9", "010-4000-0009", "CS_MANAGER"), "--org: no organization with code nowhere"),
+    ] {
+        assert_eq!(out.status.code(), Some(2), "{message}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(message), "{message} in {}", text(&out.stderr));
+    }
+    let both = add("ldbds-operator", "has space", "12", "CS_MANAGER");
+    let stderr = text(&both.stderr);
+    assert!(stderr.contains("mohomId: ") && stderr.contains("phone: "), "every bad field at once: {stderr}");
+    let no_email = ldbds(
+        dir,
+        &[
+            "users",
+            "add",
+            "--org",
+            "ldbds-operator",
+            "--mohom-id",
+            "cs-9",
+            "--name",
+            "김상담",
+            "--phone",
+            "010-4000-0009",
+        ],
+        &[],
+    );
+    assert_eq!(no_email.status.code(), Some(2));
+    assert!(text(&no_email.stderr).contains("--email"), "{}", text(&no_email.stderr));
+    let users = ok(dir, &["users", "list", "--org", "ldbds-operator"]);
+    assert_eq!(users.lines().count(), 1, "nothing refused was written: {users}");
+}

@@ -35,16 +35,16 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
 }
 
 // ---------------------------------------------------------------------------------------
-// Setup
+// Setup (shared with `counsel_fixture`)
 
-struct World {
-    repo: Arc<SeaCounselRepository>,
+pub(crate) struct World {
+    pub(crate) repo: Arc<SeaCounselRepository>,
     users: SeaUserRepository,
     operator: Uuid,
     partner: Uuid,
 }
 
-async fn world(db: &TestDb) -> World {
+pub(crate) async fn world(db: &TestDb) -> World {
     infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
     let operator = infra::fixtures::org_id_by_code(db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
     let partner = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
@@ -57,7 +57,7 @@ async fn world(db: &TestDb) -> World {
     }
 }
 
-fn t0() -> OffsetDateTime {
+pub(crate) fn t0() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
@@ -80,7 +80,7 @@ async fn user(w: &World, login: &str, org: Uuid, role: Role, dept: Option<&str>)
     user
 }
 
-async fn manager(w: &World, login: &str) -> User {
+pub(crate) async fn manager(w: &World, login: &str) -> User {
     user(w, login, w.operator, Role::CsManager, Some("CS1")).await
 }
 
@@ -88,13 +88,13 @@ fn key(detail: &str) -> QueueKey {
     QueueKey::parse("50", detail).unwrap()
 }
 
-async fn queue(w: &World, detail: &str, policy: AllocationPolicy) -> QueueKey {
+pub(crate) async fn queue(w: &World, detail: &str, policy: AllocationPolicy) -> QueueKey {
     let k = key(detail);
     w.repo.create_queue(&k, "아웃바운드", policy, t0()).await.unwrap();
     k
 }
 
-async fn join(w: &World, k: &QueueKey, u: &User, weight: u32, capacity: u32, possible: bool) -> Membership {
+pub(crate) async fn join(w: &World, k: &QueueKey, u: &User, weight: u32, capacity: u32, possible: bool) -> Membership {
     w.repo.add_member(k, u.id, MemberTerms::new(weight, capacity).unwrap(), possible, "admin", t0()).await.unwrap()
 }
 
@@ -130,7 +130,7 @@ fn tally(outcomes: &[CaseOutcome]) -> HashMap<i64, u64> {
     counts
 }
 
-async fn scalar(db: &TestDb, sql: &str) -> i64 {
+pub(crate) async fn scalar(db: &TestDb, sql: &str) -> i64 {
     let row =
         db.db.conn().query_one_raw(Statement::from_string(db.db.backend(), sql.to_owned())).await.unwrap().unwrap();
     row.try_get_by_index::<i64>(0).unwrap()
@@ -138,7 +138,7 @@ async fn scalar(db: &TestDb, sql: &str) -> i64 {
 
 /// Each member's `open_cases` equals its assigned rows and stays within its capacity;
 /// no case is assigned without a member.
-async fn check_rows(db: &TestDb) {
+pub(crate) async fn check_rows(db: &TestDb) {
     let drift = scalar(
         db,
         "SELECT COUNT(*) FROM counsel_members m WHERE m.open_cases <> (SELECT COUNT(*) FROM counsel_cases c \

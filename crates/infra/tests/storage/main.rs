@@ -7,6 +7,7 @@
 mod api_keys;
 mod as_claims;
 mod counsel;
+mod counsel_fixture;
 mod files;
 mod idempotency;
 mod import;
