@@ -61,7 +61,7 @@ pub struct PresignedResponse {
     pub method: String,
     /// Headers the upload must send, exactly (`Content-Type`, `Content-Length`).
     pub headers: BTreeMap<String, String>,
-    /// After this instant the URL is refused.
+    /// From this instant on the URL is refused.
     pub expires_at: String,
 }
 
@@ -116,7 +116,7 @@ pub async fn presign(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
-    /// Unix seconds after which the URL is refused.
+    /// Unix seconds from which on the URL is refused.
     pub expires: i64,
     /// HMAC-SHA256 of the URL's parameters, hex.
     pub signature: String,

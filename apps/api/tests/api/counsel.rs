@@ -666,7 +666,7 @@ async fn export_body(db: TestDb) {
         }
     }
     ws.write_string(2, 5, "010****0009").unwrap();
-    ws.write_string(3, 0, &Uuid::now_v7().to_string()).unwrap();
+    ws.write_string(3, 0, Uuid::now_v7().to_string()).unwrap();
     let tampered = w.upload(&round_trip, &workbook.save_to_buffer().unwrap()).await;
     assert_eq!(status_code(&tampered), (422, "EXCEL_ROWS_INVALID".into()), "{}", tampered.text);
     let details = tampered.json()["error"]["details"].clone();
