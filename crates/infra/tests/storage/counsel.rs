@@ -406,12 +406,16 @@ async fn concurrent_imports_body(db: TestDb) {
     for (i, weight) in [1u32, 2, 3].into_iter().enumerate() {
         members.push(join(&w, &k, &manager(&w, &format!("cc{i}")).await, weight, 50, true).await);
     }
+    // Four imports of 100 released together (a barrier), so they contend for the queue.
+    let start = Arc::new(tokio::sync::Barrier::new(4));
     let mut tasks = Vec::new();
-    for t in 0..2 {
+    for t in 0..4 {
         let repo = Arc::clone(&w.repo);
         let k = k.clone();
+        let start = Arc::clone(&start);
         tasks.push(tokio::spawn(async move {
-            repo.create_cases(&k, &cases(t * 200, 200), "importer", OffsetDateTime::now_utc()).await.unwrap()
+            start.wait().await;
+            repo.create_cases(&k, &cases(t * 100, 100), "importer", OffsetDateTime::now_utc()).await.unwrap()
         }));
     }
     let mut all = Vec::new();
