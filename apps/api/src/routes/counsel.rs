@@ -318,11 +318,21 @@ async fn case_dtos(state: &AppState, cases: &[CounselCase]) -> Result<Vec<CaseDt
     Ok(cases.iter().map(|c| CaseDto::new(c, c.assignee_user_id.and_then(|id| logins[&id].clone()))).collect())
 }
 
-async fn case_dto(state: &AppState, case: &CounselCase) -> Result<CaseDto, ApiError> {
-    case_dtos(state, std::slice::from_ref(case))
+/// A case as it is now, for a reply.
+async fn case_reply(state: &AppState, cnsl_no: Uuid) -> Result<CaseDto, ApiError> {
+    let case = state
+        .counsel
+        .case(cnsl_no)
+        .await?
+        .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
+    case_dtos(state, std::slice::from_ref(&case))
         .await?
         .pop()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a case without its DTO")))
+}
+
+fn cnsl_no_of(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))
 }
 
 /// A list of cases.
@@ -787,15 +797,10 @@ pub async fn manual_assign(
     body: web::Json<ManualAssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let cnsl_no: Uuid = body.cnsl_no.parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
+    let cnsl_no: Uuid = cnsl_no_of(&body.cnsl_no)?;
     let user = operator_user(&state, &caller, &body.aemp_id, "aempId").await?;
     state.counsel.manual_assign(cnsl_no, user, &actor(&caller), state.clock.now()).await?;
-    let case = state
-        .counsel
-        .case(cnsl_no)
-        .await?
-        .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
-    Ok(HttpResponse::Ok().json(case_dto(&state, &case).await?))
+    Ok(HttpResponse::Ok().json(case_reply(&state, cnsl_no).await?))
 }
 
 // -----------------------------------------------------------------------------------------
@@ -1256,13 +1261,8 @@ pub async fn read_case(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let cnsl_no: Uuid = path.parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
-    let case = state
-        .counsel
-        .case(cnsl_no)
-        .await?
-        .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
-    Ok(HttpResponse::Ok().json(case_dto(&state, &case).await?))
+    let cnsl_no: Uuid = cnsl_no_of(&path)?;
+    Ok(HttpResponse::Ok().json(case_reply(&state, cnsl_no).await?))
 }
 
 /// Closes an assigned case (its manager's capacity frees up and waiting cases are swept).
@@ -1287,7 +1287,7 @@ pub async fn complete_case(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, false)?;
-    let cnsl_no: Uuid = path.parse().map_err(|_| ApiError::invalid("cnslNo", "must be a UUID"))?;
+    let cnsl_no: Uuid = cnsl_no_of(&path)?;
     if let Caller::User { user, .. } = &caller
         && user.role == Role::CsManager
     {
@@ -1297,10 +1297,5 @@ pub async fn complete_case(
         }
     }
     state.counsel.complete_case(cnsl_no, &actor(&caller), state.clock.now()).await?;
-    let case = state
-        .counsel
-        .case(cnsl_no)
-        .await?
-        .ok_or_else(|| ApiError::not_found("COUNSEL_CASE_NOT_FOUND", "no such case"))?;
-    Ok(HttpResponse::Ok().json(case_dto(&state, &case).await?))
+    Ok(HttpResponse::Ok().json(case_reply(&state, cnsl_no).await?))
 }

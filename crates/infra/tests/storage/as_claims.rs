@@ -1010,22 +1010,7 @@ async fn rejected_body(db: TestDb) {
 /// A CS manager of the operator org.
 async fn cs_manager(db: &TestDb, w: &World, login: &str) -> User {
     let operator = infra::fixtures::org_id_by_code(db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
-    let now = OffsetDateTime::now_utc();
-    let user = User {
-        id: domain::ids::new_id(),
-        org_id: operator,
-        mohom_id: MohomId::parse(login).unwrap(),
-        role: Role::CsManager,
-        team_id: Some("CS1".to_owned()),
-        name: PersonName::parse("상담원").unwrap(),
-        phone: None,
-        email: None,
-        status: UserStatus::Active,
-        created_at: now,
-        updated_at: now,
-    };
-    w.users.insert(&user).await.unwrap();
-    user
+    crate::counsel::insert_user(&w.users, login, operator, Role::CsManager, Some("CS1")).await
 }
 
 /// (actor, entity_id, detail) of every `as.review` audit row, oldest first.

@@ -61,7 +61,14 @@ pub(crate) fn t0() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-async fn user(w: &World, login: &str, org: Uuid, role: Role, dept: Option<&str>) -> User {
+/// An active user named 상담원 of `org` (no phone or email), stored.
+pub(crate) async fn insert_user(
+    users: &SeaUserRepository,
+    login: &str,
+    org: Uuid,
+    role: Role,
+    dept: Option<&str>,
+) -> User {
     let now = OffsetDateTime::now_utc();
     let user = User {
         id: domain::ids::new_id(),
@@ -76,8 +83,12 @@ async fn user(w: &World, login: &str, org: Uuid, role: Role, dept: Option<&str>)
         created_at: now,
         updated_at: now,
     };
-    w.users.insert(&user).await.unwrap();
+    users.insert(&user).await.unwrap();
     user
+}
+
+async fn user(w: &World, login: &str, org: Uuid, role: Role, dept: Option<&str>) -> User {
+    insert_user(&w.users, login, org, role, dept).await
 }
 
 pub(crate) async fn manager(w: &World, login: &str) -> User {
