@@ -357,41 +357,13 @@ fn a_newcomer_sets_up_counsel_from_the_command_line_after_seed_demo() {
         &["counsel", "queue-add", "--group", "50", "--detail", "10020", "--name", "아웃바운드", "--policy", "WEIGHTED"],
     );
     assert_eq!(queue, "queue 50 10020 created (아웃바운드, WEIGHTED)\n");
-    let added = ok(
-        dir,
-        &[
-            "counsel",
-            "member-add",
-            "--group",
-            "50",
-            "--detail",
-            "10020",
-            "--user",
-            "cs-1",
-            "--weight",
-            "2",
-            "--capacity",
-            "30",
-        ],
-    );
+    let member_add = |user: &str, weight: &str, capacity: &str| {
+        let args = ["--group", "50", "--detail", "10020", "--user", user, "--weight", weight, "--capacity", capacity];
+        ok(dir, &[&["counsel", "member-add"][..], &args[..]].concat())
+    };
+    let added = member_add("cs-1", "2", "30");
     let first = member_line(&added, "cs-1").expect(&added);
-    let second = ok(
-        dir,
-        &[
-            "counsel",
-            "member-add",
-            "--group",
-            "50",
-            "--detail",
-            "10020",
-            "--user",
-            "cs-2",
-            "--weight",
-            "1",
-            "--capacity",
-            "12",
-        ],
-    );
+    let second = member_add("cs-2", "1", "12");
     let second = member_line(&second, "cs-2").expect(&second);
     let (n1, n2) = (first[0].clone(), second[0].clone());
     assert_ne!(n1, n2, "each membership has its own autoDivNo");
