@@ -8,14 +8,17 @@
 //! - same key, another body: 422 `IDEMPOTENCY_KEY_REUSED`;
 //! - same key while the first is still running: 409 `IDEMPOTENCY_KEY_IN_PROGRESS`.
 //!
-//! Keys are scoped to the caller's org and forgotten after 24 h.
+//! Keys belong to the acting [`Principal`] (the API key, plus the user a `mohomId` or a
+//! Bearer token names) and are forgotten after 24 h: the same key from another principal
+//! is a fresh request, never a replay. Stored replies are sealed by the vault.
 
 use std::future::Future;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse};
-use infra::idempotency::{self, Begin};
+use domain::identity::User;
+use infra::idempotency::{self, Begin, Scope};
 use serde::Serialize;
 
 use crate::auth::Caller;
@@ -24,6 +27,40 @@ use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotency-replayed";
+
+/// Who a stored reply belongs to: the org and the acting principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    org_id: uuid::Uuid,
+    id: String,
+}
+
+impl Principal {
+    /// The caller itself: its API key, or its Bearer user. For calls that act for no member.
+    #[must_use]
+    pub fn caller(caller: &Caller) -> Self {
+        let id = match caller {
+            Caller::Key(key) => format!("key:{}", key.key_id),
+            Caller::User { user, .. } => format!("user:{}", user.id),
+        };
+        Self { org_id: caller.org_id(), id }
+    }
+
+    /// The caller acting for `user` (the `mohomId` an API key named; a Bearer caller acts
+    /// for itself only, see `auth::acting_user`).
+    #[must_use]
+    pub fn acting(caller: &Caller, user: &User) -> Self {
+        let id = match caller {
+            Caller::Key(key) => format!("key:{}/user:{}", key.key_id, user.id),
+            Caller::User { user: me, .. } => format!("user:{}", me.id),
+        };
+        Self { org_id: caller.org_id(), id }
+    }
+
+    fn scope(&self) -> Scope<'_> {
+        Scope { org_id: self.org_id, principal: &self.id }
+    }
+}
 
 fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(raw) = req.headers().get(HEADER) else { return Ok(None) };
@@ -45,7 +82,7 @@ fn storage_error(err: infra::db::DbErr) -> ApiError {
 /// The work's own error, or the idempotency refusals above.
 pub async fn run<Req, Res, F, Fut>(
     state: &AppState,
-    caller: &Caller,
+    principal: &Principal,
     req: &HttpRequest,
     request: &Req,
     work: F,
@@ -61,10 +98,14 @@ where
         return Ok(HttpResponse::build(status).json(body));
     };
     let canonical = serde_json::to_vec(request).map_err(|e| ApiError::Internal(e.into()))?;
-    let fingerprint = idempotency::fingerprint(req.method().as_str(), req.path(), &canonical);
-    let org = caller.org_id();
+    let fingerprint = idempotency::fingerprint(req.method().as_str(), req.path(), &principal.id, &canonical);
+    let scope = principal.scope();
     let conn = state.db.conn();
-    match idempotency::begin(conn, org, &key, &fingerprint, state.clock.now()).await.map_err(storage_error)? {
+    let keyring = &state.keyring;
+    match idempotency::begin(conn, keyring, scope, &key, &fingerprint, state.clock.now())
+        .await
+        .map_err(storage_error)?
+    {
         Begin::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             Ok(HttpResponse::build(status)
@@ -77,11 +118,13 @@ where
         Begin::Fresh => match work().await {
             Ok((status, body)) => {
                 let text = serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.into()))?;
-                idempotency::complete(conn, org, &key, status.as_u16(), &text).await.map_err(storage_error)?;
+                idempotency::complete(conn, keyring, scope, &key, status.as_u16(), &text)
+                    .await
+                    .map_err(storage_error)?;
                 Ok(HttpResponse::build(status).content_type(ContentType::json()).body(text))
             }
             Err(err) => {
-                idempotency::abandon(conn, org, &key).await.map_err(storage_error)?;
+                idempotency::abandon(conn, scope, &key).await.map_err(storage_error)?;
                 Err(err)
             }
         },

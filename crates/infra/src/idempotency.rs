@@ -1,140 +1,200 @@
-//! Idempotency keys: a creating POST sent twice with the same `Idempotency-Key` has its
-//! effect once.
+//! Idempotency records: a creating POST sent twice with the same `Idempotency-Key` has its
+//! effect once, for the principal that sent it.
 //!
-//! Invariants (scoped by org, 24 h lifetime):
-//! - same key, same body, first call finished: the stored response is replayed;
-//! - same key, different body: [`Begin::Mismatch`] (the API answers 422);
-//! - same key while the first call runs: [`Begin::InFlight`] (409);
+//! Invariants (24 h lifetime):
+//! - a record belongs to one [`Scope`]: the org and the acting principal (the API key id,
+//!   plus the acting user when a `mohomId` or a Bearer token names one). The same key from
+//!   another principal is another record: a replay never crosses principals;
+//! - same principal, key and fingerprint, first call finished: the stored response is
+//!   replayed;
+//! - same principal and key, different fingerprint: [`Begin::Mismatch`] (the API answers 422);
+//! - same principal and key while the first call runs: [`Begin::InFlight`] (409);
 //! - a key older than [`LIFETIME`] is forgotten and may be reused;
-//! - a call that failed with a server error is [`abandon`]ed, so a retry runs again.
+//! - a call that failed is [`abandon`]ed, so a retry runs again;
+//! - the stored response is personal data (a memo, a name, an upload URL): it is sealed by
+//!   the vault with the row's own associated data (`idempotency_records.response_enc.<id>`),
+//!   and never stored or logged in plain text.
 
 use ring::digest::{SHA256, digest};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::entities::idempotency_key as row;
+use crate::crypto::{FieldContext, Keyring};
+use crate::entities::idempotency_record as row;
 use crate::to_millis;
 
 /// How long a key is remembered.
 pub const LIFETIME: Duration = Duration::hours(24);
 /// The longest key accepted.
 pub const MAX_KEY_LEN: usize = 255;
+/// The longest principal stored (`key:<uuid>/user:<uuid>` is 83).
+pub const MAX_PRINCIPAL_LEN: usize = 120;
 
+const TABLE: &str = "idempotency_records";
+const RESPONSE_COLUMN: &str = "response_enc";
 const RUNNING: &str = "RUNNING";
 const DONE: &str = "DONE";
 
+/// Whose record: the org (for purging and tenancy) and the acting principal.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub org_id: Uuid,
+    /// `key:<api key id>`, `key:<api key id>/user:<user id>` or `user:<user id>`.
+    pub principal: &'a str,
+}
+
 /// What to do with a request that carries an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Begin {
     /// First time: run it, then [`complete`] or [`abandon`].
     Fresh,
     /// Seen and finished: send this response again.
     Replay { status: u16, body: String },
-    /// Seen with another body.
+    /// Seen with another request.
     Mismatch,
     /// Seen and still running.
     InFlight,
 }
 
-/// The fingerprint of a request: method, path and body.
+impl std::fmt::Debug for Begin {
+    /// A stored reply may carry personal data: its body is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fresh => f.write_str("Fresh"),
+            Self::Replay { status, body } => write!(f, "Replay {{ status: {status}, body: <{} bytes> }}", body.len()),
+            Self::Mismatch => f.write_str("Mismatch"),
+            Self::InFlight => f.write_str("InFlight"),
+        }
+    }
+}
+
+/// The fingerprint of a request: method, path, acting principal and body.
 #[must_use]
-pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
-    let mut material = Vec::with_capacity(method.len() + path.len() + body.len() + 2);
-    material.extend_from_slice(method.as_bytes());
-    material.push(0);
-    material.extend_from_slice(path.as_bytes());
-    material.push(0);
+pub fn fingerprint(method: &str, path: &str, principal: &str, body: &[u8]) -> String {
+    let mut material = Vec::with_capacity(method.len() + path.len() + principal.len() + body.len() + 3);
+    for part in [method.as_bytes(), path.as_bytes(), principal.as_bytes()] {
+        material.extend_from_slice(part);
+        material.push(0);
+    }
     material.extend_from_slice(body);
-    digest(&SHA256, &material).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex_sha256(&material)
 }
 
 /// The SHA-256 (hex) of a request part that is not JSON (an uploaded file), to put in the
 /// request's fingerprint instead of the bytes themselves.
 #[must_use]
 pub fn content_digest(bytes: &[u8]) -> String {
+    hex_sha256(bytes)
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
     digest(&SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn context(id: &str) -> FieldContext<'_> {
+    FieldContext { table: TABLE, column: RESPONSE_COLUMN, row_id: id }
+}
+
+fn sealing(err: impl std::fmt::Display) -> DbErr {
+    DbErr::Custom(format!("idempotency record: {err}"))
+}
+
+fn by_key(scope: Scope<'_>, key: &str) -> Condition {
+    Condition::all().add(row::Column::Principal.eq(scope.principal)).add(row::Column::IdemKey.eq(key))
 }
 
 /// Claims `key` for this request, or says why it cannot run.
 ///
 /// # Errors
-/// The driver's error.
+/// The driver's error, or a stored reply that does not open (tampered or moved).
 pub async fn begin(
     conn: &impl ConnectionTrait,
-    org_id: Uuid,
+    keyring: &Keyring,
+    scope: Scope<'_>,
     key: &str,
     request_sha256: &str,
     now: OffsetDateTime,
 ) -> Result<Begin, DbErr> {
-    let org = org_id.to_string();
+    if scope.principal.is_empty() || scope.principal.len() > MAX_PRINCIPAL_LEN {
+        return Err(DbErr::Custom("idempotency record: principal out of range".to_owned()));
+    }
     // Forget this key if it has expired, so the insert below can claim it again.
     row::Entity::delete_many()
-        .filter(row::Column::OrgId.eq(&org))
-        .filter(row::Column::IdemKey.eq(key))
+        .filter(by_key(scope, key))
         .filter(row::Column::CreatedAt.lt(to_millis(now - LIFETIME)))
         .exec(conn)
         .await?;
     let claim = row::ActiveModel {
-        org_id: Set(org.clone()),
+        id: Set(domain::ids::new_id().to_string()),
+        org_id: Set(scope.org_id.to_string()),
+        principal: Set(scope.principal.to_owned()),
         idem_key: Set(key.to_owned()),
         request_sha256: Set(request_sha256.to_owned()),
         state: Set(RUNNING.to_owned()),
         response_status: Set(None),
-        response_body: Set(None),
+        response_enc: Set(None),
+        enc_key_id: Set(None),
         created_at: Set(to_millis(now)),
     };
     let inserted = row::Entity::insert(claim)
-        .on_conflict(OnConflict::columns([row::Column::OrgId, row::Column::IdemKey]).do_nothing().to_owned())
+        .on_conflict(OnConflict::columns([row::Column::Principal, row::Column::IdemKey]).do_nothing().to_owned())
         .exec_without_returning(conn)
         .await?;
     if inserted == 1 {
         return Ok(Begin::Fresh);
     }
-    let Some(existing) = row::Entity::find_by_id((org, key.to_owned())).one(conn).await? else {
+    let Some(existing) = row::Entity::find().filter(by_key(scope, key)).one(conn).await? else {
         // Expired and removed between the two statements by a concurrent call: treat as running.
         return Ok(Begin::InFlight);
     };
     if existing.request_sha256 != request_sha256 {
         return Ok(Begin::Mismatch);
     }
-    match (existing.state.as_str(), existing.response_status, existing.response_body) {
-        (DONE, Some(status), Some(body)) => Ok(Begin::Replay { status: u16::try_from(status).unwrap_or(200), body }),
+    match (existing.state.as_str(), existing.response_status, existing.response_enc) {
+        (DONE, Some(status), Some(sealed)) => {
+            let body = keyring.decrypt_string(&sealed, &context(&existing.id)).map_err(sealing)?;
+            Ok(Begin::Replay { status: u16::try_from(status).unwrap_or(200), body })
+        }
         _ => Ok(Begin::InFlight),
     }
 }
 
-/// Stores the response of a finished request for replay.
+/// Stores the response of a finished request for replay, sealed by the vault.
 ///
 /// # Errors
-/// The driver's error.
+/// The driver's error, or a sealing failure.
 pub async fn complete(
     conn: &impl ConnectionTrait,
-    org_id: Uuid,
+    keyring: &Keyring,
+    scope: Scope<'_>,
     key: &str,
     status: u16,
     body: &str,
 ) -> Result<(), DbErr> {
+    let Some(record) = row::Entity::find().filter(by_key(scope, key)).one(conn).await? else {
+        return Err(DbErr::RecordNotFound("idempotency record vanished while running".to_owned()));
+    };
+    let sealed = keyring.encrypt_str(body, &context(&record.id)).map_err(sealing)?;
     row::Entity::update_many()
         .col_expr(row::Column::State, Expr::value(DONE))
         .col_expr(row::Column::ResponseStatus, Expr::value(i16::try_from(status).unwrap_or(i16::MAX)))
-        .col_expr(row::Column::ResponseBody, Expr::value(body.to_owned()))
-        .filter(row::Column::OrgId.eq(org_id.to_string()))
-        .filter(row::Column::IdemKey.eq(key))
+        .col_expr(row::Column::ResponseEnc, Expr::value(sealed))
+        .col_expr(row::Column::EncKeyId, Expr::value(i32::try_from(keyring.active_key_id()).unwrap_or(i32::MAX)))
+        .filter(row::Column::Id.eq(record.id))
         .exec(conn)
         .await
         .map(|_| ())
 }
 
-/// Releases a key whose request failed on the server's side, so that it can be retried.
+/// Releases a key whose request failed, so that it can be retried.
 ///
 /// # Errors
 /// The driver's error.
-pub async fn abandon(conn: &impl ConnectionTrait, org_id: Uuid, key: &str) -> Result<(), DbErr> {
+pub async fn abandon(conn: &impl ConnectionTrait, scope: Scope<'_>, key: &str) -> Result<(), DbErr> {
     row::Entity::delete_many()
-        .filter(row::Column::OrgId.eq(org_id.to_string()))
-        .filter(row::Column::IdemKey.eq(key))
+        .filter(by_key(scope, key))
         .filter(row::Column::State.eq(RUNNING))
         .exec(conn)
         .await

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
+use crate::idempotency::Principal;
 use crate::params::{PageParams, instant};
 use crate::routes::leads::{ActingBody, ActingQuery, optional_body};
 use crate::state::AppState;
@@ -401,7 +402,7 @@ pub async fn create_as(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let requester = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::acting(&caller, &requester), &req, &body, || async {
         let mut errors = Vec::new();
         let lead_id = body
             .lead_id

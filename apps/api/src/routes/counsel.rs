@@ -34,6 +34,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
+use crate::idempotency::Principal;
 use crate::state::AppState;
 use crate::wire::timestamp;
 
@@ -560,7 +561,7 @@ pub async fn save_excel(
         excel_file_sha256: infra::idempotency::content_digest(&bytes),
     };
     let blocking = |e: actix_web::error::BlockingError| ApiError::Internal(anyhow::anyhow!("excel reader: {e}"));
-    crate::idempotency::run(&state, &caller, &req, &fingerprint, || async {
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &fingerprint, || async {
         let sheet = web::block(move || infra::counsel_excel::read_sheet(&bytes, &map))
             .await
             .map_err(blocking)?
@@ -1053,7 +1054,7 @@ pub async fn create_queue(
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, true)?;
     let body = body.into_inner();
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
         let policy = parse_queue_policy(body.policy.as_deref().unwrap_or("ROUND_ROBIN"))?;
         let name = body.name.trim();
@@ -1129,7 +1130,7 @@ pub async fn add_member(
 ) -> Result<HttpResponse, ApiError> {
     require_operator(&caller, true)?;
     let body = body.into_inner();
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
         let terms = terms(body.weight.unwrap_or(1.0), body.capacity.unwrap_or(10.0))?;
         let possible = possible_flag(body.alloc_possible_yn.as_deref())?;

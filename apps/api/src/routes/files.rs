@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
+use crate::idempotency::Principal;
 use crate::state::AppState;
 use crate::wire::timestamp;
 
@@ -99,7 +100,7 @@ pub async fn presign(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let user = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::acting(&caller, &user), &req, &body, || async {
         let upload = NewUpload::parse(&UploadRequest {
             file_name: &body.file_name,
             content_type: &body.content_type,

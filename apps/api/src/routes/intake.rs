@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
+use crate::idempotency::Principal;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -309,7 +310,7 @@ pub async fn create_intake_lead(
 ) -> Result<HttpResponse, ApiError> {
     let source = source_of(&state, &caller, &req).await?;
     let value = body.into_inner();
-    crate::idempotency::run(&state, &caller, &req, &value, || async {
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &value, || async {
         let parsed = parse_body(value.clone())?;
         let phone = PhoneNumber::parse_for(&parsed.phone, Country::Vn)
             .map_err(|_| ApiError::invalid("mobileNumber", "must be a Vietnamese mobile number"))?;
@@ -545,7 +546,7 @@ pub async fn change_source_status(
 ) -> Result<HttpResponse, ApiError> {
     let source = source_of(&state, &caller, &req).await?;
     let body = body.into_inner();
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let key = body.lead_source_id.trim();
         if key.is_empty() {
             return Err(ApiError::invalid("lead_source_id", "must not be empty"));

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
+use crate::idempotency::Principal;
 use crate::params::{PageParams, SortParams, page_and_sort};
 use crate::state::AppState;
 use crate::wire::{Pagination, timestamp};
@@ -191,7 +192,7 @@ pub async fn create_lead(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let owner = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::acting(&caller, &owner), &req, &body, || async {
         let metadata = match &body.metadata {
             None | Some(serde_json::Value::Null) => None,
             Some(value @ serde_json::Value::Object(_)) => {
@@ -522,7 +523,7 @@ pub async fn distribute(
     }
     let recipient =
         domain::service::users::UserService::new(&state.users, &*state.clock).get(leader.org_id, &to).await?;
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::acting(&caller, &leader), &req, &body, || async {
         let assignments = moved_leads(state.leads.distribute(&leader, &recipient, &ids, state.clock.now()).await)?;
         Ok((StatusCode::OK, DistributeResponse { distributed: assignments.len(), assignments }))
     })
@@ -556,7 +557,7 @@ pub async fn recall(
     let ids = parse_ids(&body.lead_ids, MAX_TRANSFER_IDS)?;
     let leader = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
     require_leader(&leader)?;
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::acting(&caller, &leader), &req, &body, || async {
         let assignments = moved_leads(state.leads.recall(&leader, &ids, state.clock.now()).await)?;
         Ok((StatusCode::OK, RecallResponse { recalled: assignments.len(), assignments }))
     })

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
+use crate::idempotency::Principal;
 use crate::params::{PageParams, instant};
 use crate::routes::leads::{ActingBody, ActingQuery, ProductRef, optional_body};
 use crate::state::AppState;
@@ -166,7 +167,7 @@ pub async fn create_order(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let buyer = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::acting(&caller, &buyer), &req, &body, || async {
         let product_id: Uuid = body.product_id.parse().map_err(|_| ApiError::invalid("productId", "must be a UUID"))?;
         let regions = state.reference.list_regions(None).await?;
         let raw: Vec<(String, i64)> = body.regions.iter().map(|r| (r.region.clone(), r.quantity)).collect();

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
+use crate::idempotency::Principal;
 use crate::params::{PageParams, SortParams, page_and_sort};
 use crate::state::AppState;
 use crate::wire::{Pagination, timestamp};
@@ -174,7 +175,7 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     let scope = scope(&caller)?;
     let body = body.into_inner();
-    crate::idempotency::run(&state, &caller, &req, &body, || async {
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let new = NewUser::parse(&UserFields {
             mohom_id: Some(&body.mohom_id),
             name: Some(&body.name),

@@ -117,7 +117,7 @@ pub mod widgets {
         body: web::Json<Widget>,
     ) -> Result<HttpResponse, ApiError> {
         let widget = body.into_inner();
-        api::idempotency::run(&state, &caller, &req, &widget, || async {
+        api::idempotency::run(&state, &api::idempotency::Principal::caller(&caller), &req, &widget, || async {
             if widget.quantity == 0 {
                 return Err(ApiError::Validation(vec![FieldError::new("quantity", "must be at least 1")]));
             }

@@ -46,14 +46,16 @@ async fn mismatch_body(db: TestDb) {
 
 async fn in_flight_body(db: TestDb) {
     let app = TestApp::new(db).await;
-    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.expect("q").expect("org");
+    let now = time::OffsetDateTime::now_utc();
+    let key = infra::api_keys::authenticate(app.db.db.conn(), &app.partner_key, now).await.expect("q").expect("key");
+    let principal = format!("key:{}", key.key_id);
+    let scope = infra::idempotency::Scope { org_id: key.org_id, principal: &principal };
     let canonical = serde_json::to_vec(&widget("a")).expect("json");
-    let fingerprint = infra::idempotency::fingerprint("POST", crate::helpers::widgets::PATH, &canonical);
+    let fingerprint = infra::idempotency::fingerprint("POST", crate::helpers::widgets::PATH, &principal, &canonical);
     // Another worker has claimed the key and is still running.
-    let claim =
-        infra::idempotency::begin(app.db.db.conn(), org, "order-3", &fingerprint, time::OffsetDateTime::now_utc())
-            .await
-            .expect("claim");
+    let claim = infra::idempotency::begin(app.db.db.conn(), &app.state.keyring, scope, "order-3", &fingerprint, now)
+        .await
+        .expect("claim");
     assert_eq!(claim, infra::idempotency::Begin::Fresh);
     let reply = app
         .send_widgets(

@@ -11,7 +11,7 @@ pub mod audit_log;
 pub mod counsel_case;
 pub mod counsel_member;
 pub mod counsel_queue;
-pub mod idempotency_key;
+pub mod idempotency_record;
 pub mod lead;
 pub mod order;
 pub mod order_line;
