@@ -124,7 +124,7 @@ impl Modify for ApiKeyScheme {
 pub const MOHOM_ID_PATTERN: &str = "^[A-Za-z0-9._@:-]{1,128}$";
 
 /// Operations whose POST or PUT goes through `idempotency::run`.
-const IDEMPOTENT: [(&str, &str); 9] = [
+const IDEMPOTENT: [(&str, &str); 12] = [
     ("post", "/api/v1/as"),
     ("post", "/api/v1/users"),
     ("post", "/api/v1/leads"),
@@ -134,6 +134,9 @@ const IDEMPOTENT: [(&str, &str); 9] = [
     ("post", "/api/v1/files/presigned"),
     ("post", "/lead-platform/v1/leads/create"),
     ("put", "/lead-platform/v1/leads/changeStatus"),
+    ("post", "/api/v1/counsel/queues"),
+    ("post", "/api/v1/counsel/members"),
+    ("post", "/v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel"),
 ];
 
 /// The parts of the contract the handlers state once for all: the responses every
@@ -418,8 +421,10 @@ fn idempotency_key_parameter() -> Parameter {
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(
-            "Runs the request at most once: the same key and body within 24 h replay the stored response \
-             (`Idempotency-Replayed: true`); another body is 422, a request still running 409.",
+            "Runs the request at most once per principal (the API key, plus the member a `mohomId` or a Bearer \
+             token names): the same key and body from the same principal within 24 h replay the stored response \
+             (`Idempotency-Replayed: true`); another body is 422, a request still running 409. Another \
+             principal's key is a fresh request, never a replay.",
         ))
         .schema(Some(schema))
         .build()

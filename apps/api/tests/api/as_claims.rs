@@ -928,6 +928,14 @@ async fn idempotent_claim_body(db: TestDb) {
         assert_eq!(w.written().await, after_first, "{other}: nothing written");
     }
     assert_eq!(w.count("as_requests").await, 1);
+    // The key belongs to the key acting for m-1: acting for m-2 it is m-2's own request
+    // (m-2 owns no such lead), neither a replay nor a reused key.
+    let mut for_m2 = body(&lead, "중복 리드");
+    for_m2["mohomId"] = "m-2".into();
+    let other = send(for_m2).await;
+    assert!(other.header("idempotency-replayed").is_none(), "{}", other.text);
+    assert_eq!((other.status.as_u16(), other.code()), (404, "LEAD_NOT_FOUND".to_owned()), "{}", other.text);
+    assert_eq!(w.written().await, after_first, "m-2's refused claim wrote nothing");
     // Without the key the other lead is claimed as usual.
     w.claimed("m-1", &leads[1].to_string(), "DUPLICATE", &[]).await;
     assert_eq!(w.count("as_requests").await, 2);

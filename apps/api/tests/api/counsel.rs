@@ -474,6 +474,28 @@ async fn import_body(db: TestDb) {
     let other_file = keyed(sheet(&SIX[2..4])).await;
     assert_eq!(status_code(&other_file), (422, "IDEMPOTENCY_KEY_REUSED".into()), "{}", other_file.text);
     assert_eq!(w.count("counsel_cases").await, 9, "nothing written");
+    // The key belongs to the operator key that sent it: another key of the operator org
+    // sending the same key and file imports on its own, never replayed the first's answer.
+    let org = infra::fixtures::org_id_by_code(w.app.db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let second_key = infra::api_keys::issue(w.app.db.db.conn(), org, "second", &["*"], now).await.unwrap().plaintext;
+    let by_other_key = w
+        .app
+        .send(
+            w.app
+                .with_key(
+                    w.upload_request(
+                        &format!("excelColumns={COLUMNS}&cnslTypNo=10&obTypNo=100"),
+                        multipart("excelFile", &sheet(&SIX[..2])),
+                    ),
+                    &second_key,
+                )
+                .insert_header(("Idempotency-Key", "ob-upload-2026-12-01")),
+        )
+        .await;
+    assert_eq!(by_other_key.status, 200, "{}", by_other_key.text);
+    assert!(by_other_key.header("idempotency-replayed").is_none(), "another principal is never replayed");
+    assert_eq!(w.count("counsel_cases").await, 11, "the other key's own import");
 }
 
 async fn refused_upload_body(db: TestDb) {

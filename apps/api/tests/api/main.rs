@@ -14,6 +14,7 @@ mod files;
 mod health;
 mod helpers;
 mod idempotency;
+mod idempotency_principals;
 mod intake;
 mod leads;
 mod openapi;
