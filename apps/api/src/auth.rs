@@ -116,29 +116,50 @@ async fn authenticate(state: &AppState, req_key: Option<String>, bearer: Option<
     Ok(Caller::User { user, org_kind: org.kind })
 }
 
+/// The credentials a request presents: the `X-API-Key` header, else a Bearer token.
+pub(crate) fn presented(req: &HttpRequest) -> (Option<String>, Option<String>) {
+    let key = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let bearer = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    (key, bearer)
+}
+
+/// Authenticates the presented credentials and takes a token from the caller's bucket.
+///
+/// # Errors
+/// 401 for missing or dead credentials, 429 for an exhausted bucket, 503 when the
+/// credential store does not answer.
+pub(crate) async fn resolve(state: &AppState, key: Option<String>, bearer: Option<String>) -> Result<Caller, ApiError> {
+    let caller = authenticate(state, key, bearer).await?;
+    if let Err(not_until) = state.limiter.check_key(&caller.bucket()) {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ApiError::RateLimited { retry_after_secs: retry_after_secs.max(1) });
+    }
+    tracing::Span::current().record("org_id", tracing::field::display(caller.org_id()));
+    Ok(caller)
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
+    /// The caller `crate::gate::middleware` resolved before any extractor ran (so a
+    /// refusal here comes before any body or query is parsed); without the middleware,
+    /// resolved now.
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        if let Some(resolved) = crate::gate::resolved(req) {
+            return Box::pin(std::future::ready(resolved));
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let key = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bearer = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_owned());
+        let (key, bearer) = presented(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState is not registered")))?;
-            let caller = authenticate(&state, key, bearer).await?;
-            if let Err(not_until) = state.limiter.check_key(&caller.bucket()) {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                return Err(ApiError::RateLimited { retry_after_secs: retry_after_secs.max(1) });
-            }
-            tracing::Span::current().record("org_id", tracing::field::display(caller.org_id()));
-            Ok(caller)
+            resolve(&state, key, bearer).await
         })
     }
 }

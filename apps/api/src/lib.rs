@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod gate;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;

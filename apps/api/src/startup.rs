@@ -15,7 +15,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{metrics, request_id, routes};
+use crate::{gate, metrics, request_id, routes};
 
 /// The full application: middleware, extractor configuration, routes, fallbacks.
 pub fn build_app(
@@ -52,6 +52,7 @@ pub fn build_app(
         .configure(routes::as_claims::configure)
         .configure(routes::counsel::configure)
         .default_service(web::to(route_not_found))
+        .wrap(from_fn(gate::middleware))
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(metrics::middleware))
         .wrap(TracingLogger::default())

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
+use crate::gate::OperatorStaff;
 use crate::idempotency::Principal;
 use crate::params::{PageParams, instant};
 use crate::routes::leads::{ActingBody, ActingQuery, optional_body};
@@ -578,7 +579,7 @@ async fn decide(
 #[post("/api/v1/as/{asId}/approve")]
 pub async fn approve_as(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorStaff(caller): OperatorStaff,
     req: HttpRequest,
     path: web::Path<String>,
     body: Result<web::Json<Option<AsDecisionRequest>>, actix_web::Error>,
@@ -605,7 +606,7 @@ pub async fn approve_as(
 #[post("/api/v1/as/{asId}/reject")]
 pub async fn reject_as(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorStaff(caller): OperatorStaff,
     path: web::Path<String>,
     body: web::Json<RejectAsRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -24,7 +24,6 @@ use domain::error::FieldError;
 use domain::identity::{MohomId, Role};
 use domain::pii::mask;
 use domain::ports::UserRepository;
-use domain::reference::OrgKind;
 use futures_util::StreamExt as _;
 use infra::counsel::{CaseFilter, CounselCase, CounselError, ManagerEntry, Membership, Queue};
 use infra::counsel_excel::{ExportRow, SheetError};
@@ -34,6 +33,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
+use crate::gate::{OperatorAdmin, OperatorStaff};
 use crate::idempotency::Principal;
 use crate::state::AppState;
 use crate::wire::timestamp;
@@ -63,22 +63,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The operator's CS staff (reading and working cases) or, with `admin`, its
 /// administrators (changing queues and memberships).
-fn require_operator(caller: &Caller, admin: bool) -> Result<(), ApiError> {
-    let allowed = caller.org_kind() == OrgKind::Operator
-        && match caller.role() {
-            None | Some(Role::Admin) => true,
-            Some(Role::CsManager) => !admin,
-            Some(_) => false,
-        };
-    if allowed {
-        Ok(())
-    } else if admin {
-        Err(ApiError::forbidden("only the operator's API key or an ADMIN of the operator manages counsel queues"))
-    } else {
-        Err(ApiError::forbidden("counsel allocation is the operator's: its API key, a CS_MANAGER or an ADMIN"))
-    }
-}
-
 fn actor(caller: &Caller) -> String {
     caller.actor()
 }
@@ -534,12 +518,11 @@ async fn excel_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
 #[post("/v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel")]
 pub async fn save_excel(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorStaff(caller): OperatorStaff,
     query: web::Query<SaveExcelQuery>,
     req: HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     // A declared body far past the file limit is refused before a byte is read (the
     // multipart envelope around the file is allowed 64 KiB).
     let declared =
@@ -626,10 +609,9 @@ pub struct CaseQuery {
 #[post("/v2/customerservice/csAllocationMgmt/getObCsCounselInfoListExcel")]
 pub async fn export_excel(
     state: web::Data<AppState>,
-    caller: Caller,
+    _staff: OperatorStaff,
     query: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let filter = CaseFilter {
         mbr_no: optional_text(query.mbr_no.as_deref(), "mbrNo")?.map(str::to_owned),
         ord_no: optional_text(query.ord_no.as_deref(), "ordNo")?.map(str::to_owned),
@@ -714,10 +696,9 @@ fn auto_div_numbers(list: &[String]) -> Result<Vec<i64>, ApiError> {
 #[post("/v2/customerservice/csAllocationMgmt/changeAutoDivideAllocationPossibleYn")]
 pub async fn change_possible(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorStaff(caller): OperatorStaff,
     body: web::Json<ChangePossibleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let possible = match body.state.as_str() {
         "Y" => true,
         "N" => false,
@@ -754,10 +735,9 @@ pub struct QueueQuery {
 #[get("/v2/customerservice/csAllocationMgmt/manualAssignList")]
 pub async fn manual_assign_list(
     state: web::Data<AppState>,
-    caller: Caller,
+    _staff: OperatorStaff,
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let group = optional_group(query.auto_div_gb_cd.as_deref(), "autoDivGbCd")?;
     let detail = optional_detail(query.auto_div_dtl_no.as_deref(), "autoDivDtlNo")?;
     let cases: Vec<CounselCase> = state
@@ -794,10 +774,9 @@ pub struct ManualAssignRequest {
 #[post("/v2/customerservice/csAllocationMgmt/manualAssign")]
 pub async fn manual_assign(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorStaff(caller): OperatorStaff,
     body: web::Json<ManualAssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let cnsl_no: Uuid = cnsl_no_of(&body.cnsl_no)?;
     let user = operator_user(&state, &caller, &body.aemp_id, "aempId").await?;
     state.counsel.manual_assign(cnsl_no, user, &actor(&caller), state.clock.now()).await?;
@@ -835,10 +814,9 @@ fn manager_filters(query: &ManagerQuery) -> Result<(Option<&str>, Option<&str>),
 #[get("/v2/customerservice/csAllocationMgmt/getAutoDistributionManagerList")]
 pub async fn manager_list(
     state: web::Data<AppState>,
-    caller: Caller,
+    _staff: OperatorStaff,
     query: web::Query<ManagerQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let (dept, user) = manager_filters(&query)?;
     let managers = state.counsel.managers(dept, user).await?;
     Ok(HttpResponse::Ok().json(ManagerListResponse { data: managers.iter().map(ManagerDto::from).collect() }))
@@ -857,10 +835,9 @@ pub async fn manager_list(
 #[get("/v2/customerservice/csAllocationMgmt/getAutoDistributionManagerListCount")]
 pub async fn manager_count(
     state: web::Data<AppState>,
-    caller: Caller,
+    _staff: OperatorStaff,
     query: web::Query<ManagerQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let (dept, user) = manager_filters(&query)?;
     let managers = state.counsel.managers(dept, user).await?;
     Ok(HttpResponse::Ok().json(CountResponse { count: managers.len() }))
@@ -899,10 +876,9 @@ pub struct StatsQuery {
 #[get("/v2/customerservice/csAllocationMgmt/csAllocationMgmtList")]
 pub async fn allocation_stats(
     state: web::Data<AppState>,
-    caller: Caller,
+    _staff: OperatorStaff,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let (from, to) = stats_range(
         query.date_select.as_deref(),
         query.start_date.as_deref(),
@@ -960,10 +936,9 @@ pub struct DetailQuery {
 #[get("/v2/customerservice/csAllocationMgmt/csAllocationDetailMgmtList")]
 pub async fn allocation_detail(
     state: web::Data<AppState>,
-    caller: Caller,
+    _staff: OperatorStaff,
     query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let group = optional_group(query.sub_auto_div_gb_cd.as_deref(), "subAutoDivGbCd")?;
     let detail = optional_detail(query.sub_auto_div_dtl_no.as_deref(), "subAutoDivDtlNo")?;
     let user = optional_login(query.user_id.as_deref(), "userId")?;
@@ -1002,10 +977,9 @@ pub struct ValidateQuery {
 #[get("/v2/customerservice/csAllocationMgmt/checkValidateManager")]
 pub async fn check_validate_manager(
     state: web::Data<AppState>,
-    caller: Caller,
+    _staff: OperatorStaff,
     query: web::Query<ValidateQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let login = optional_login(query.aemp_id.as_deref(), "aempId")?
         .ok_or_else(|| ApiError::invalid("aempId", "is required"))?;
     let key = match (query.auto_div_gb_cd.as_deref(), query.auto_div_dtl_no.as_deref()) {
@@ -1048,11 +1022,10 @@ pub struct CreateQueueRequest {
 #[post("/api/v1/counsel/queues")]
 pub async fn create_queue(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorAdmin(caller): OperatorAdmin,
     req: HttpRequest,
     body: web::Json<CreateQueueRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, true)?;
     let body = body.into_inner();
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
@@ -1077,8 +1050,7 @@ pub async fn create_queue(
     security(("api_key" = []), ("bearer" = []))
 )]
 #[get("/api/v1/counsel/queues")]
-pub async fn list_queues(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
+pub async fn list_queues(state: web::Data<AppState>, _staff: OperatorStaff) -> Result<HttpResponse, ApiError> {
     let queues = state.counsel.list_queues().await?;
     Ok(HttpResponse::Ok().json(QueueListResponse { data: queues.iter().map(QueueDto::from).collect() }))
 }
@@ -1124,11 +1096,10 @@ fn possible_flag(raw: Option<&str>) -> Result<bool, ApiError> {
 #[post("/api/v1/counsel/members")]
 pub async fn add_member(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorAdmin(caller): OperatorAdmin,
     req: HttpRequest,
     body: web::Json<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, true)?;
     let body = body.into_inner();
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let key = QueueKey::parse(&body.auto_div_gb_cd, &body.auto_div_dtl_no)?;
@@ -1199,11 +1170,10 @@ fn auto_div_no(raw: &str) -> Result<i64, ApiError> {
 #[put("/api/v1/counsel/members/{autoDivNo}")]
 pub async fn update_member(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorAdmin(caller): OperatorAdmin,
     path: web::Path<String>,
     body: web::Json<UpdateMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, true)?;
     let number = auto_div_no(&path)?;
     let terms = terms(body.weight, body.capacity)?;
     let member = state.counsel.update_member(number, terms, &actor(&caller), state.clock.now()).await?;
@@ -1233,10 +1203,9 @@ pub struct RemovedMemberResponse {
 #[delete("/api/v1/counsel/members/{autoDivNo}")]
 pub async fn remove_member(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorAdmin(caller): OperatorAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, true)?;
     let number = auto_div_no(&path)?;
     let returned = state.counsel.remove_member(number, &actor(&caller), state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(RemovedMemberResponse { auto_div_no: number.to_string(), returned_cases: returned }))
@@ -1258,10 +1227,9 @@ pub async fn remove_member(
 #[get("/api/v1/counsel/cases/{cnslNo}")]
 pub async fn read_case(
     state: web::Data<AppState>,
-    caller: Caller,
+    _staff: OperatorStaff,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let cnsl_no: Uuid = cnsl_no_of(&path)?;
     Ok(HttpResponse::Ok().json(case_reply(&state, cnsl_no).await?))
 }
@@ -1284,10 +1252,9 @@ pub async fn read_case(
 #[post("/api/v1/counsel/cases/{cnslNo}/complete")]
 pub async fn complete_case(
     state: web::Data<AppState>,
-    caller: Caller,
+    OperatorStaff(caller): OperatorStaff,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_operator(&caller, false)?;
     let cnsl_no: Uuid = cnsl_no_of(&path)?;
     if let Caller::User { user, .. } = &caller
         && user.role == Role::CsManager

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
+use crate::gate::LeaderOrKey;
 use crate::idempotency::Principal;
 use crate::params::{PageParams, SortParams, page_and_sort};
 use crate::state::AppState;
@@ -508,7 +509,7 @@ fn require_leader(user: &User) -> Result<(), ApiError> {
 #[post("/api/v1/leads/distribute")]
 pub async fn distribute(
     state: web::Data<AppState>,
-    caller: Caller,
+    LeaderOrKey(caller): LeaderOrKey,
     req: HttpRequest,
     body: web::Json<DistributeRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -549,7 +550,7 @@ pub async fn distribute(
 #[post("/api/v1/leads/recall")]
 pub async fn recall(
     state: web::Data<AppState>,
-    caller: Caller,
+    LeaderOrKey(caller): LeaderOrKey,
     req: HttpRequest,
     body: web::Json<RecallRequest>,
 ) -> Result<HttpResponse, ApiError> {

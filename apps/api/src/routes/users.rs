@@ -8,7 +8,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use domain::identity::{MohomId, NewUser, Role, User, UserChange, UserFields, UserQuery, UserSearchTerm, UserSortKey};
 use domain::pii::mask;
-use domain::reference::OrgKind;
 use domain::service::users::{OrgScope, UserError, UserService};
 use infra::audit::{AuditEntry, record};
 use serde::{Deserialize, Serialize};
@@ -17,6 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
+use crate::gate::UserAdmin;
 use crate::idempotency::Principal;
 use crate::params::{PageParams, SortParams, page_and_sort};
 use crate::state::AppState;
@@ -41,14 +41,10 @@ impl From<UserError> for ApiError {
 }
 
 /// The org whose users this caller manages.
+/// The org a user admin manages: its own (`UserAdmin` has refused everyone else).
 fn scope(caller: &Caller) -> Result<OrgScope, ApiError> {
-    match caller {
-        Caller::Key(key) => Ok(OrgScope { org_id: key.org_id, kind: key.org_kind }),
-        Caller::User { user, org_kind } if user.role == Role::Admin && *org_kind == OrgKind::Operator => {
-            Ok(OrgScope { org_id: user.org_id, kind: *org_kind })
-        }
-        Caller::User { .. } => Err(ApiError::forbidden("only an API key or an operator ADMIN manages users")),
-    }
+    crate::gate::user_admin(caller)?;
+    Ok(OrgScope { org_id: caller.org_id(), kind: caller.org_kind() })
 }
 
 /// 사용자 추가.
@@ -169,7 +165,7 @@ async fn audit(state: &AppState, caller: &Caller, action: &str, user: &User) -> 
 #[post("/api/v1/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    UserAdmin(caller): UserAdmin,
     req: HttpRequest,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -212,7 +208,7 @@ fn path_mohom_id(raw: &str) -> Result<MohomId, ApiError> {
 #[put("/api/v1/users/{mohomId}")]
 pub async fn update_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    UserAdmin(caller): UserAdmin,
     path: web::Path<String>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -250,7 +246,7 @@ pub async fn update_user(
 #[get("/api/v1/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    caller: Caller,
+    UserAdmin(caller): UserAdmin,
     filter: web::Query<UserFilter>,
     page: web::Query<PageParams>,
     sort: web::Query<SortParams>,
@@ -289,7 +285,7 @@ pub async fn list_users(
 #[delete("/api/v1/users/{mohomId}")]
 pub async fn delete_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    UserAdmin(caller): UserAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let scope = scope(&caller)?;

@@ -21,4 +21,5 @@ mod openapi;
 mod orders;
 mod rate_limit;
 mod reference;
+mod roles_first;
 mod users;
