@@ -18,6 +18,7 @@ mod intake;
 mod leads;
 mod openapi;
 mod orders;
+mod orgs;
 mod rate_limit;
 mod reference;
 mod users;
