@@ -132,7 +132,7 @@ pub struct SourceResponse {
     pub created_at: String,
 }
 
-/// A new API key of an organization.
+/// A new API key of an organization (the body is optional).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
@@ -271,7 +271,7 @@ pub async fn create_source(
 #[utoipa::path(
     tag = "orgs",
     params(("code" = String, Path, description = "The organization's code")),
-    request_body = CreateApiKeyRequest,
+    request_body(content = Option<CreateApiKeyRequest>, description = "optional: the key's label"),
     responses(
         (status = 201, body = ApiKeyCreated, description = "the key, shown once (Cache-Control: no-store)"),
         (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED (label) or INVALID_JSON (e.g. an unknown field)"),
@@ -284,17 +284,21 @@ pub async fn create_source(
 pub async fn create_api_key(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<CreateApiKeyRequest>,
-) -> Result<HttpResponse, ApiError> {
+    body: Result<web::Json<Option<CreateApiKeyRequest>>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
     require_operator_admin(&caller)?;
+    let body = crate::routes::leads::optional_body(&req, body)?;
     let org_code = path_code(&path)?;
-    let label = domain::service::orgs::parse_label(body.label.as_deref().unwrap_or("onboarding"))?;
+    let label = body.and_then(|b| b.label);
+    let label = domain::service::orgs::parse_label(label.as_deref().unwrap_or("onboarding")).map_err(ApiError::from)?;
     let repo = SeaOrgRepository::new(state.db.clone());
     let actor = caller.actor();
     let key = OrgService::new(&repo, &state.reference, &*state.clock)
         .issue_api_key(Actor(&actor), org_code.as_str(), &label)
-        .await?;
+        .await
+        .map_err(ApiError::from)?;
     Ok(HttpResponse::Created()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(key_response(&key, org_code.as_str())))

@@ -58,6 +58,9 @@ async fn onboard_body(db: TestDb) {
     testkit::redact::settings().bind(|| {
         insta::assert_json_snapshot!("org_api_key_created", issued, { ".key" => "[key]" });
     });
+    let bare = app.send(app.with_key(TestRequest::post().uri("/api/v1/orgs/partner-2/api-keys"), &op)).await;
+    assert_eq!((bare.status.as_u16(), bare.json()["label"].as_str()), (201, Some("onboarding")), "{}", bare.text);
+    assert_ne!(bare.json()["key"], issued["key"], "a new key each time");
     let stored = app.count_rows("idempotency_keys").await;
     assert_eq!(stored, 0, "the key's reply is stored nowhere");
 
@@ -191,6 +194,17 @@ async fn refusals_body(db: TestDb) {
             post(&app, "/api/v1/orgs/partner-2/api-keys", &op, serde_json::json!({"label": ""})),
             400,
             "VALIDATION_FAILED",
+        ),
+        (
+            app.with_key(
+                TestRequest::post()
+                    .uri("/api/v1/orgs/partner-2/api-keys")
+                    .insert_header(actix_web::http::header::ContentType::json())
+                    .set_payload("{"),
+                &op,
+            ),
+            400,
+            "INVALID_JSON",
         ),
         (app.with_key(TestRequest::get().uri("/api/v1/orgs"), &app.partner_key), 403, "FORBIDDEN"),
         (app.with_bearer(TestRequest::get().uri("/api/v1/orgs"), &member_token), 403, "FORBIDDEN"),
