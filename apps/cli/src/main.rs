@@ -42,7 +42,7 @@ enum Command {
     /// Encryption keys and API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Organizations' settings.
+    /// Organizations: onboarding a partner (add, sources add) and SSO settings.
     #[command(subcommand)]
     Orgs(OrgsCommand),
     /// An org's users: create one (e.g. the operator's CS managers) or list them.
