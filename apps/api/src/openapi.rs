@@ -15,7 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orders, reference, users};
+use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orders, orgs, reference, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -77,6 +77,10 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         counsel::remove_member,
         counsel::read_case,
         counsel::complete_case,
+        orgs::create_org,
+        orgs::list_orgs,
+        orgs::create_source,
+        orgs::create_api_key,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest)),
     modifiers(&ApiKeyScheme, &Contract),
@@ -90,6 +94,7 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         (name = "counsel", description = "상담할당관리: counsel queues, CS managers, fair auto-distribution, Excel in and out (the operator's)"),
         (name = "as", description = "AS: claims on purchased leads, their review and compensation"),
         (name = "files", description = "Evidence uploads: presigned URLs and the local upload endpoint"),
+        (name = "orgs", description = "Onboarding partners: organizations, their lead sources and API keys (the operator's)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -124,7 +129,7 @@ impl Modify for ApiKeyScheme {
 pub const MOHOM_ID_PATTERN: &str = "^[A-Za-z0-9._@:-]{1,128}$";
 
 /// Operations whose POST or PUT goes through `idempotency::run`.
-const IDEMPOTENT: [(&str, &str); 12] = [
+const IDEMPOTENT: [(&str, &str); 14] = [
     ("post", "/api/v1/as"),
     ("post", "/api/v1/users"),
     ("post", "/api/v1/leads"),
@@ -137,6 +142,8 @@ const IDEMPOTENT: [(&str, &str); 12] = [
     ("post", "/api/v1/counsel/queues"),
     ("post", "/api/v1/counsel/members"),
     ("post", "/v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel"),
+    ("post", "/api/v1/orgs"),
+    ("post", "/api/v1/orgs/{code}/sources"),
 ];
 
 /// The parts of the contract the handlers state once for all: the responses every
@@ -243,6 +250,9 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
             "from" | "to" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)),
             "mohomId" => object.pattern = Some(MOHOM_ID_PATTERN.to_owned()),
             "token" => object.min_length = Some(1),
+            "code" if path.starts_with("/api/v1/orgs/") => {
+                object.pattern = Some(domain::service::orgs::CODE_PATTERN.to_owned());
+            }
             _ => {}
         }
     }
@@ -346,6 +356,17 @@ fn constrain_fields(schema: &str, object: &mut Object) {
                 }
             }
             ("regions", RefOr::T(Schema::Array(array))) if schema == "CreateOrderRequest" => array.min_items = Some(1),
+            ("code", RefOr::T(Schema::Object(o)))
+                if schema == "CreateOrgRequest" || schema == "CreateSourceRequest" =>
+            {
+                o.pattern = Some(domain::service::orgs::CODE_PATTERN.to_owned());
+            }
+            ("kind", RefOr::T(Schema::Object(o))) if schema == "CreateOrgRequest" => {
+                o.enum_values = values(["PARTNER", "PROVIDER"]);
+            }
+            ("defaultProductId", RefOr::T(Schema::Object(o))) => {
+                o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
+            }
             ("quantity", RefOr::T(Schema::Object(o))) if schema == "RegionQuantity" => {
                 o.minimum = Some(1.into());
                 o.maximum = Some(domain::order::MAX_LINE_QUANTITY.into());

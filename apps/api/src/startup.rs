@@ -51,6 +51,7 @@ pub fn build_app(
         .configure(routes::files::configure)
         .configure(routes::as_claims::configure)
         .configure(routes::counsel::configure)
+        .configure(routes::orgs::configure)
         .default_service(web::to(route_not_found))
         .wrap(from_fn(gate::middleware))
         .wrap(from_fn(request_id::middleware))

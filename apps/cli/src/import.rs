@@ -106,6 +106,9 @@ fn print_summary(s: &ImportSummary, product: &str, bytes: Option<u64>) {
     );
     println!("  imported:   {} ({} delivered to orders, {} pooled)", s.imported, s.delivered, s.pooled);
     println!("  duplicates: {}", s.duplicates);
+    if s.held > 0 {
+        println!("  held:       {} (another provider sent the phone: flagged for the operator)", s.held);
+    }
     println!("  rejected:   {}", s.rejected);
     if let Some(report) = &s.report {
         println!("  error report: {}", report.display());

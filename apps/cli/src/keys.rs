@@ -135,5 +135,6 @@ pub(crate) async fn run_orgs(settings: Settings, cmd: OrgsCommand) -> anyhow::Re
             println!("SSO for {} (iss = {}): secret (shown once): {secret}", org_row.code, org_row.id);
             Ok(())
         }
+        OrgsCommand::Onboard(cmd) => crate::orgs::run(settings, cmd).await,
     }
 }

@@ -42,7 +42,7 @@ enum Command {
     /// Encryption keys and API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Organizations' settings.
+    /// Organizations: onboarding a partner (add, sources add) and SSO settings.
     #[command(subcommand)]
     Orgs(OrgsCommand),
     /// An org's users: create one (e.g. the operator's CS managers) or list them.
@@ -130,6 +130,8 @@ enum OrgsCommand {
         #[arg(long)]
         default: Option<String>,
     },
+    #[command(flatten)]
+    Onboard(orgs::OnboardCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -273,6 +275,7 @@ async fn seed(settings: Settings, demo: bool) -> anyhow::Result<()> {
 mod counsel;
 mod import;
 mod keys;
+mod orgs;
 mod users;
 
 fn time_now() -> time::OffsetDateTime {

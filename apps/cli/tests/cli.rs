@@ -461,3 +461,46 @@ fn users_add_refuses_bad_input_with_exit_2_naming_the_field() {
     let users = ok(dir, &["users", "list", "--org", "ldbds-operator"]);
     assert_eq!(users.lines().count(), 1, "nothing refused was written: {users}");
 }
+
+#[test]
+fn a_partner_is_onboarded_from_the_command_line_and_refusals_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["seed", "--demo"]);
+    let out = ok(dir.path(), &["orgs", "add", "--code", "partner-2", "--name", "Partner Two"]);
+    assert!(out.contains("organization partner-2 (PARTNER) created"), "{out}");
+    let out = ok(
+        dir.path(),
+        &["orgs", "sources", "add", "--org", "partner-2", "--source", "SRC2", "--product", "RE-HCM-APT"],
+    );
+    assert!(out.contains("source SRC2 of partner-2 created"), "{out}");
+    let key = ok(dir.path(), &["keys", "create-api-key", "--org", "partner-2"]);
+    assert!(key.contains("ldb_live_"), "{key}");
+    std::fs::write(dir.path().join("leads.csv"), "name,phone,region\nLe Van C,0399777001,79\n").unwrap();
+    let out = ok(dir.path(), &["import", "leads.csv", "--source", "SRC2"]);
+    assert!(out.contains("imported:   1"), "the new source imports into its default product: {out}");
+
+    for (args, message) in [
+        (vec!["orgs", "add", "--code", "partner-2", "--name", "Again"], "an organization with this code exists"),
+        (vec!["orgs", "add", "--code", "bad code", "--name", "N"], "code: must be 1 to 64 characters"),
+        (vec!["orgs", "add", "--code", "p9", "--name", "N", "--kind", "OPERATOR"], "kind: must be PARTNER or PROVIDER"),
+        (
+            vec!["orgs", "sources", "add", "--org", "partner-2", "--source", "TCB", "--product", "RE-HCM-APT"],
+            "a source with this code exists",
+        ),
+        (
+            vec!["orgs", "sources", "add", "--org", "nobody", "--source", "S9", "--product", "RE-HCM-APT"],
+            "no organization has this code",
+        ),
+        (
+            vec!["orgs", "sources", "add", "--org", "partner-2", "--source", "S9", "--product", "NOPE"],
+            "no product with id or code NOPE",
+        ),
+    ] {
+        let refused = ldbds(dir.path(), &args, &[]);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}: {}", text(&refused.stderr));
+        assert!(text(&refused.stderr).contains(message), "{args:?}: {}", text(&refused.stderr));
+    }
+    let nothing =
+        ldbds(dir.path(), &["orgs", "sources", "add", "--org", "p9", "--source", "S9", "--product", "RE-HCM-APT"], &[]);
+    assert_eq!(nothing.status.code(), Some(2), "the refused org p9 was not written");
+}

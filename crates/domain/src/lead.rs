@@ -27,8 +27,16 @@ code_enum!(
 );
 
 code_enum!(
-    /// Where a lead is in its life.
-    LeadStatus { Pool => "POOL", Assigned => "ASSIGNED", Returned => "RETURNED", Expired => "EXPIRED" }
+    /// Where a lead is in its life. `DUPLICATE_OTHER_PROVIDER`: a source's lead whose
+    /// phone another provider org sent earlier inside the product's duplicate window; kept
+    /// for the operator, never offered to an order (see `docs/decisions.md`).
+    LeadStatus {
+        Pool => "POOL",
+        Assigned => "ASSIGNED",
+        Returned => "RETURNED",
+        Expired => "EXPIRED",
+        DuplicateOtherProvider => "DUPLICATE_OTHER_PROVIDER",
+    }
 );
 
 code_enum!(

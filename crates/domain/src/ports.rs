@@ -12,6 +12,7 @@ use crate::error::RepoError;
 use crate::identity::{MohomId, User, UserQuery};
 use crate::pagination::Page;
 use crate::reference::{AsReason, Country, Product, ProductQuery, Region};
+use crate::service::orgs::{IssuedApiKey, Org, Source};
 
 /// The current time. Use cases never read the system clock themselves.
 pub trait Clock: Send + Sync {
@@ -52,6 +53,30 @@ pub trait UserRepository: Send + Sync {
     fn update(&self, user: &User) -> impl Future<Output = Result<(), RepoError>> + Send;
     /// Active users of the org matching the query, one page and the total.
     fn list(&self, org_id: Uuid, query: &UserQuery) -> impl Future<Output = Result<Page<User>, RepoError>> + Send;
+}
+
+/// Organizations, their lead sources and API keys (onboarding). Each write records its
+/// audit entry (`actor`) in the same transaction.
+pub trait OrgRepository: Send + Sync {
+    /// Inserts an org; [`RepoError::Conflict`] when its code is taken.
+    fn insert_org(&self, org: &Org, actor: &str) -> impl Future<Output = Result<(), RepoError>> + Send;
+    /// Every org, oldest first.
+    fn list_orgs(&self) -> impl Future<Output = Result<Vec<Org>, RepoError>> + Send;
+    /// Per provider org, how many of its leads are held `DUPLICATE_OTHER_PROVIDER` (orgs
+    /// with none are left out).
+    fn held_leads_by_provider(&self) -> impl Future<Output = Result<Vec<(Uuid, u64)>, RepoError>> + Send;
+    /// The org with this code.
+    fn find_org(&self, code: &str) -> impl Future<Output = Result<Option<Org>, RepoError>> + Send;
+    /// Inserts a source; [`RepoError::Conflict`] when its code is taken (by any org).
+    fn insert_source(&self, source: &Source, actor: &str) -> impl Future<Output = Result<(), RepoError>> + Send;
+    /// Issues an API key for the org (all scopes, as `ldbds keys create-api-key`).
+    fn issue_api_key(
+        &self,
+        org_id: Uuid,
+        label: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<IssuedApiKey, RepoError>> + Send;
 }
 
 /// One reveal of plain personal data, for the append-only PII access log.

@@ -12,7 +12,9 @@
 //!   engine): a batch is written whole or not at all;
 //! - re-running a file imports nothing twice: its leads are now duplicates (same phone
 //!   and product inside the product's duplicate window), counted as such; so an import
-//!   stopped half-way is completed by running it again.
+//!   stopped half-way is completed by running it again;
+//! - a row whose phone only another provider org sent is held, not refused (see
+//!   `crate::intake`): stored flagged `DUPLICATE_OTHER_PROVIDER`, counted in `held`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -78,8 +80,12 @@ pub struct ImportSummary {
     pub imported: u64,
     pub delivered: u64,
     pub pooled: u64,
-    /// Rows whose lead was already there (this file run before, or another source).
+    /// Rows whose lead this org already sent (this file run before, or another of its
+    /// sources): nothing written.
     pub duplicates: u64,
+    /// Rows whose phone only another provider org sent inside the window: stored flagged
+    /// `DUPLICATE_OTHER_PROVIDER` for the operator, delivered to no order.
+    pub held: u64,
     /// Rows refused by validation (each in the report).
     pub rejected: u64,
     /// Header labels that name no field (their columns were not imported).
@@ -332,6 +338,7 @@ async fn take(
     for outcome in outcomes {
         match outcome {
             IntakeOutcome::Duplicate { .. } => summary.duplicates += 1,
+            IntakeOutcome::Held { .. } => summary.held += 1,
             IntakeOutcome::Pooled { .. } => {
                 summary.imported += 1;
                 summary.pooled += 1;

@@ -3,8 +3,13 @@
 //!
 //! Invariants:
 //! - a duplicate (same normalized phone and product inside the product's duplicate
-//!   window) is found through the phone blind index and an exact comparison, and nothing
-//!   is written for it;
+//!   window) is found through the phone blind index and an exact comparison. An earlier
+//!   lead of the same provider org makes it a duplicate and nothing is written. An earlier
+//!   lead of another provider org only makes it *held*: it is stored like a fresh lead,
+//!   with status `DUPLICATE_OTHER_PROVIDER`, and offered to no order (never delivered);
+//!   the caller is told what a fresh lead would have been told, so nothing crosses an org
+//!   by inference (ids, answer, work done: one insert and the pool's lock and reads either
+//!   way). See `docs/decisions.md`;
 //! - an offered lead goes to at most one open order line; the line's counter moves only
 //!   if it is still under its quantity (conditional update), so a line is never
 //!   over-delivered, even by concurrent intakes; a lead no line can take stays in the pool;
@@ -54,8 +59,15 @@ pub const SOURCE_LEAD_ID_TAKEN: &str = "leads.source_lead_id";
 /// What became of an intake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IntakeOutcome {
-    /// A lead of the same phone and product arrived inside the duplicate window.
+    /// A lead of the same phone and product from the same provider org arrived inside the
+    /// duplicate window; nothing was written.
     Duplicate { earlier: Uuid },
+    /// Only another provider org sent this phone and product inside the window: the lead
+    /// is stored flagged `DUPLICATE_OTHER_PROVIDER` for the operator and delivered to no
+    /// order. `as_if_delivered`: whether an order line would have taken it had it been
+    /// fresh (the single intake computes it under the pool's lock, so the caller's answer
+    /// is the fresh lead's; a batch, which is the operator's, leaves it false).
+    Held { lead: Uuid, as_if_delivered: bool },
     /// In the pool, waiting for an order.
     Pooled { lead: Uuid },
     /// Delivered at once to an order line.
@@ -154,8 +166,10 @@ impl SeaLeadRepository {
         let indexes: Vec<String> =
             leads.iter().map(|(new, _)| self.keyring.blind_index(&PHONE_INDEX, new.pii.phone.e164())).collect();
         // Earlier leads of the batch's phone indexes inside the window, oldest first, with
-        // their exact phones (an index may collide; the phone decides).
-        let mut known: HashMap<String, Vec<(String, Uuid)>> = HashMap::new();
+        // their exact phones (an index may collide; the phone decides) and whether the
+        // batch's provider org sent them.
+        let mut known: HashMap<String, Vec<(String, Uuid, bool)>> = HashMap::new();
+        let provider_key = provider_org_id.to_string();
         let distinct: Vec<&str> = indexes.iter().map(String::as_str).collect::<HashSet<_>>().into_iter().collect();
         let product_key = product.id.to_string();
         for chunk in distinct.chunks(500) {
@@ -171,22 +185,33 @@ impl SeaLeadRepository {
             for row in rows.into_iter().filter(|r| r.product_id == product_key && r.created_at >= window_start) {
                 let phone = self.decrypt_pii(&row)?.phone.e164().to_owned();
                 let id = row.id.parse().map_err(|e| corrupt(&row.id, e))?;
-                known.entry(row.phone_bidx).or_default().push((phone, id));
+                let own = row.provider_org_id == provider_key;
+                known.entry(row.phone_bidx).or_default().push((phone, id, own));
             }
         }
         let mut outcomes = Vec::with_capacity(leads.len());
         let mut rows = Vec::new();
+        let mut held = Vec::new();
         let mut fresh = Vec::new();
         for ((new, ids), index) in leads.iter().zip(indexes) {
             let phone = new.pii.phone.e164();
-            let earlier = known.get(&index).and_then(|c| c.iter().find(|(p, _)| p == phone)).map(|(_, id)| *id);
-            if let Some(earlier) = earlier {
-                outcomes.push(IntakeOutcome::Duplicate { earlier });
+            let matches = known.get(&index).map(|c| c.iter().filter(|(p, _, _)| p == phone).collect::<Vec<_>>());
+            let matches = matches.unwrap_or_default();
+            if let Some((_, earlier, _)) = matches.iter().find(|(_, _, own)| *own) {
+                outcomes.push(IntakeOutcome::Duplicate { earlier: *earlier });
                 continue;
             }
+            // Only other providers' leads match (or none): the lead is stored either way.
+            let elsewhere = !matches.is_empty();
             let lead_id = new_id();
-            rows.push(self.intake_row(&lead_id.to_string(), new, ids, provider_org_id, source_id, now_ms)?);
-            known.entry(index).or_default().push((phone.to_owned(), lead_id));
+            let row = self.intake_row(&lead_id.to_string(), new, ids, provider_org_id, source_id, now_ms)?;
+            known.entry(index).or_default().push((phone.to_owned(), lead_id, true));
+            if elsewhere {
+                held.push(held_row(row));
+                outcomes.push(IntakeOutcome::Held { lead: lead_id, as_if_delivered: false });
+                continue;
+            }
+            rows.push(row);
             fresh.push((outcomes.len(), lead_id, new.region.as_str()));
             outcomes.push(IntakeOutcome::Pooled { lead: lead_id });
         }
@@ -213,6 +238,7 @@ impl SeaLeadRepository {
             let order = d.order_id.parse().map_err(|e| corrupt(&d.order_id, e))?;
             outcomes[*at] = IntakeOutcome::Delivered { lead: *lead_id, order };
         }
+        rows.extend(held);
         // 100 rows × 33 columns stays far below SQLite's and PostgreSQL's bind limits.
         for chunk in rows.chunks(100) {
             lead::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await.map_err(unavailable)?;
@@ -267,21 +293,38 @@ impl SeaLeadRepository {
             .all(conn)
             .await
             .map_err(unavailable)?;
+        let provider_key = provider_org_id.to_string();
+        let mut elsewhere = false;
         for candidate in candidates.iter().filter(|c| c.product_id == product_key && c.created_at >= window_start) {
-            if self.decrypt_pii(candidate)?.phone.e164() == new.pii.phone.e164() {
+            if self.decrypt_pii(candidate)?.phone.e164() != new.pii.phone.e164() {
+                continue;
+            }
+            if candidate.provider_org_id == provider_key {
                 let earlier = candidate.id.parse().map_err(|e| corrupt(&candidate.id, e))?;
                 return Ok(IntakeOutcome::Duplicate { earlier });
             }
+            // Another provider's: decided only once no lead of this org matches.
+            elsewhere = true;
         }
         let lead_id = new_id();
         let key = lead_id.to_string();
-        let row = self.intake_row(&key, new, ids, provider_org_id, source_id, now_ms)?;
+        let mut row = self.intake_row(&key, new, ids, provider_org_id, source_id, now_ms)?;
+        if elsewhere {
+            row = held_row(row);
+        }
         // The unique (source_id, source_lead_id) index settles two creates racing with the
         // same id: the loser's transaction writes nothing.
         lead::Entity::insert(row).exec_without_returning(conn).await.map_err(|e| match e.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => RepoError::Conflict(SOURCE_LEAD_ID_TAKEN.to_owned()),
             _ => unavailable(e),
         })?;
+        if elsewhere {
+            // The same lock and reads a fresh lead's offer makes, and the same answer, but
+            // no line takes it.
+            let as_if_delivered = !empty.contains(&new.region)
+                && self.offer_or_not(conn, empty, product, &new.region, lead_id, now_ms, false).await?.is_some();
+            return Ok(IntakeOutcome::Held { lead: lead_id, as_if_delivered });
+        }
         if empty.contains(&new.region) {
             return Ok(IntakeOutcome::Pooled { lead: lead_id });
         }
@@ -301,6 +344,23 @@ impl SeaLeadRepository {
         region: &str,
         lead_id: Uuid,
         now_ms: i64,
+    ) -> Result<Option<Uuid>, RepoError> {
+        self.offer_or_not(conn, empty, product, region, lead_id, now_ms, true).await
+    }
+
+    /// [`Self::offer`] when `deliver`; otherwise the same lock, reads and engine decision
+    /// with nothing written: the order whose line the engine would pick (a held lead's
+    /// answer, see [`IntakeOutcome::Held`]).
+    #[allow(clippy::too_many_arguments)]
+    async fn offer_or_not(
+        &self,
+        conn: &impl ConnectionTrait,
+        empty: &mut HashSet<String>,
+        product: &Product,
+        region: &str,
+        lead_id: Uuid,
+        now_ms: i64,
+        deliver: bool,
     ) -> Result<Option<Uuid>, RepoError> {
         let product_key = product.id.to_string();
         // The pool's lock: every writer of these lines holds it, so the lines need none.
@@ -353,12 +413,19 @@ impl SeaLeadRepository {
             let chosen = match &decision.outcome {
                 Ok(pick) => pick.chosen,
                 Err(_) => {
-                    self.write_ledger(conn, &lines, &decision.writes, None).await?;
+                    if deliver {
+                        self.write_ledger(conn, &lines, &decision.writes, None).await?;
+                    }
                     return Ok(None);
                 }
             };
             let line = &lines[chosen];
             let Some(order_row) = orders.get(&line.order_id) else { return Ok(None) };
+            if !deliver {
+                // The line's eligibility already holds the order's guard as read under the
+                // pool's lock (open, under quantity, under today's limit).
+                return order_row.id.parse().map(Some).map_err(|e| corrupt(&order_row.id, e));
+            }
             // The order row is shared by the order's pools: its guard (still open, under
             // its quantity and today's limit) is checked by the update itself.
             let counted = order::Entity::update_many()
@@ -492,6 +559,12 @@ impl SeaLeadRepository {
             .map_err(unavailable)?;
         Ok(())
     }
+}
+
+/// A new lead's row held for the operator: `DUPLICATE_OTHER_PROVIDER`, in no pool.
+fn held_row(mut row: lead::ActiveModel) -> lead::ActiveModel {
+    row.status = Set(LeadStatus::DuplicateOtherProvider.as_str().to_owned());
+    row
 }
 
 /// The open `ORDER` (or `REPLACEMENT`) assignment that delivers `lead_id` through an

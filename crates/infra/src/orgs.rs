@@ -5,6 +5,11 @@
 //! until they expire, so a token is accepted once. A source's project code selects at
 //! most one product (`source_projects`, keyed by source and code); an unmapped code
 //! selects nothing and the intake falls back to the source's default product.
+//!
+//! [`SeaOrgRepository`] is the onboarding port: org and source codes are unique (their
+//! unique indexes settle races: the loser gets `RepoError::Conflict` and its transaction
+//! writes nothing), and each org, source or API key is written in one transaction with
+//! its audit entry.
 
 use domain::reference::OrgKind;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -236,4 +241,178 @@ pub async fn map_project(
         .exec_without_returning(conn)
         .await
         .map(|_| ())
+}
+
+/// The onboarding port ([`domain::ports::OrgRepository`]): orgs, their sources and API
+/// keys, each write in one transaction with its audit entry (the request id of the
+/// current request, when there is one, is the caller's to log).
+#[derive(Clone)]
+pub struct SeaOrgRepository {
+    db: crate::db::Db,
+}
+
+impl SeaOrgRepository {
+    #[must_use]
+    pub fn new(db: crate::db::Db) -> Self {
+        Self { db }
+    }
+}
+
+fn onboard_unavailable(err: DbErr) -> domain::error::RepoError {
+    crate::reference::unavailable(err)
+}
+
+/// A unique-index violation is the code being taken; anything else is the database.
+fn code_taken(what: &str) -> impl Fn(DbErr) -> domain::error::RepoError + '_ {
+    move |err| match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => domain::error::RepoError::Conflict(what.to_owned()),
+        _ => onboard_unavailable(err),
+    }
+}
+
+fn domain_org(row: &organization::Model) -> Result<domain::service::orgs::Org, domain::error::RepoError> {
+    let org = to_org(row).map_err(|e| {
+        tracing::error!(table = "organizations", id = %row.id, error = %e, "unreadable row");
+        domain::error::RepoError::Corrupted(format!("organizations/{}", row.id))
+    })?;
+    Ok(domain::service::orgs::Org {
+        id: org.id,
+        code: org.code,
+        name: org.name,
+        kind: org.kind,
+        created_at: crate::from_millis(row.created_at),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn audit_write(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    detail: serde_json::Value,
+    at: OffsetDateTime,
+) -> Result<(), domain::error::RepoError> {
+    let entry = crate::audit::AuditEntry {
+        org_id: Some(org_id),
+        actor,
+        action,
+        entity,
+        entity_id: Some(entity_id),
+        request_id: None,
+        detail,
+    };
+    crate::audit::record(conn, entry, at).await.map_err(onboard_unavailable)
+}
+
+impl domain::ports::OrgRepository for SeaOrgRepository {
+    async fn insert_org(&self, org: &domain::service::orgs::Org, actor: &str) -> Result<(), domain::error::RepoError> {
+        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let row = organization::ActiveModel {
+            id: Set(org.id.to_string()),
+            code: Set(org.code.clone()),
+            name: Set(org.name.clone()),
+            kind: Set(org.kind.as_str().to_owned()),
+            created_at: Set(crate::to_millis(org.created_at)),
+            ..Default::default()
+        };
+        organization::Entity::insert(row)
+            .exec_without_returning(&*txn)
+            .await
+            .map_err(code_taken("organizations.code"))?;
+        let detail = serde_json::json!({ "code": org.code, "kind": org.kind.as_str() });
+        audit_write(&*txn, org.id, actor, "org.created", "organization", &org.id.to_string(), detail, org.created_at)
+            .await?;
+        txn.commit().await.map_err(onboard_unavailable)
+    }
+
+    async fn list_orgs(&self) -> Result<Vec<domain::service::orgs::Org>, domain::error::RepoError> {
+        use sea_orm::QueryOrder;
+        let rows = organization::Entity::find()
+            .order_by_asc(organization::Column::CreatedAt)
+            .order_by_asc(organization::Column::Id)
+            .all(self.db.conn())
+            .await
+            .map_err(onboard_unavailable)?;
+        rows.iter().map(domain_org).collect()
+    }
+
+    async fn held_leads_by_provider(&self) -> Result<Vec<(Uuid, u64)>, domain::error::RepoError> {
+        use crate::entities::lead;
+        use sea_orm::{QuerySelect, sea_query::Func};
+        let rows: Vec<(String, i64)> = lead::Entity::find()
+            .select_only()
+            .column(lead::Column::ProviderOrgId)
+            .column_as(Expr::from(Func::count(Expr::col(lead::Column::Id))), "n")
+            .filter(lead::Column::Status.eq(domain::lead::LeadStatus::DuplicateOtherProvider.as_str()))
+            .group_by(lead::Column::ProviderOrgId)
+            .into_tuple()
+            .all(self.db.conn())
+            .await
+            .map_err(onboard_unavailable)?;
+        rows.into_iter()
+            .map(|(org, n)| {
+                let id =
+                    org.parse().map_err(|_| domain::error::RepoError::Corrupted(format!("leads/provider {org}")))?;
+                Ok((id, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    async fn find_org(&self, code: &str) -> Result<Option<domain::service::orgs::Org>, domain::error::RepoError> {
+        let row = organization::Entity::find()
+            .filter(organization::Column::Code.eq(code))
+            .one(self.db.conn())
+            .await
+            .map_err(onboard_unavailable)?;
+        row.as_ref().map(domain_org).transpose()
+    }
+
+    async fn insert_source(
+        &self,
+        source: &domain::service::orgs::Source,
+        actor: &str,
+    ) -> Result<(), domain::error::RepoError> {
+        use crate::entities::source as source_entity;
+        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let row = source_entity::ActiveModel {
+            id: Set(source.id.to_string()),
+            code: Set(source.code.clone()),
+            org_id: Set(source.org_id.to_string()),
+            name: Set(source.name.clone()),
+            default_product_id: Set(Some(source.default_product_id.to_string())),
+            created_at: Set(crate::to_millis(source.created_at)),
+        };
+        source_entity::Entity::insert(row).exec_without_returning(&*txn).await.map_err(code_taken("sources.code"))?;
+        let detail = serde_json::json!({ "code": source.code, "defaultProductId": source.default_product_id });
+        let id = source.id.to_string();
+        audit_write(&*txn, source.org_id, actor, "source.created", "source", &id, detail, source.created_at).await?;
+        txn.commit().await.map_err(onboard_unavailable)
+    }
+
+    async fn issue_api_key(
+        &self,
+        org_id: Uuid,
+        label: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<domain::service::orgs::IssuedApiKey, domain::error::RepoError> {
+        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let key = crate::api_keys::issue(&*txn, org_id, label, &["*"], now).await.map_err(|e| match e {
+            crate::api_keys::ApiKeyError::Db(e) => onboard_unavailable(e),
+            crate::api_keys::ApiKeyError::Random => domain::error::RepoError::Unavailable(e.to_string()),
+        })?;
+        let detail = serde_json::json!({ "label": label });
+        audit_write(&*txn, org_id, actor, "api_key.created", "api_key", &key.id.to_string(), detail, now).await?;
+        txn.commit().await.map_err(onboard_unavailable)?;
+        Ok(domain::service::orgs::IssuedApiKey {
+            id: key.id,
+            org_id,
+            label: label.to_owned(),
+            key: domain::service::orgs::ApiKeySecret::new(key.plaintext),
+            created_at: now,
+        })
+    }
 }

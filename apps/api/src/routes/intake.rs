@@ -15,7 +15,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, put, web};
 use domain::error::RepoError;
-use domain::lead::{LeadFields, NewLead};
+use domain::lead::{LeadFields, LeadStatus, NewLead};
 use domain::pii::PhoneNumber;
 use domain::ports::ReferenceRepository;
 use domain::reference::Country;
@@ -289,6 +289,10 @@ fn duplicate_source_lead_id(earlier: impl std::fmt::Display) -> ApiError {
 /// pools the lead and offers it to the open orders of its product and region, in one
 /// transaction. The product is the one the project code is mapped to for the source,
 /// else the source's default product.
+///
+/// Only a lead of the caller's own org counts as a duplicate (409). A phone that only
+/// another org sent is answered exactly like a fresh lead (201, a new id); the lead is
+/// kept for the operator, flagged `DUPLICATE_OTHER_PROVIDER`, and delivered to no order.
 #[utoipa::path(
     tag = "intake",
     params(("source" = String, Header, description = "The source code, e.g. TCB")),
@@ -297,7 +301,7 @@ fn duplicate_source_lead_id(earlier: impl std::fmt::Display) -> ApiError {
         (status = 201, body = IntakeLeadCreated, description = "the lead, pooled or delivered"),
         (status = 400, body = ErrorResponse, description = "unknown source, VALIDATION_FAILED or INVALID_JSON"),
         (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
-        (status = 409, body = ErrorResponse, description = "DUPLICATE_LEAD, naming the earlier lead (same phone and product, or same leadSourceId)"),
+        (status = 409, body = ErrorResponse, description = "DUPLICATE_LEAD, naming the earlier lead of the caller's org (same phone and product, or same leadSourceId)"),
     ),
     security(("api_key" = []))
 )]
@@ -382,6 +386,10 @@ pub async fn create_intake_lead(
             }
             IntakeOutcome::Pooled { lead } => (lead, "POOL"),
             IntakeOutcome::Delivered { lead, .. } => (lead, "ASSIGNED"),
+            // Another provider org sent this phone: the lead is held for the operator, and
+            // the caller gets a fresh lead's answer (its own new id, the status the offer
+            // would have given), so nothing tells it the other lead exists.
+            IntakeOutcome::Held { lead, as_if_delivered } => (lead, if as_if_delivered { "ASSIGNED" } else { "POOL" }),
         };
         Ok((StatusCode::CREATED, IntakeLeadCreated { id: lead, status }))
     })
@@ -480,6 +488,13 @@ pub struct SourceStatusChanged {
     pub source_status_at: String,
 }
 
+/// The lifecycle status a source is shown: a held lead (`DUPLICATE_OTHER_PROVIDER`) is
+/// shown as waiting in the pool, since the flag is the operator's and would tell the
+/// source that another provider sent the phone.
+fn source_view(status: String) -> String {
+    if status == LeadStatus::DuplicateOtherProvider.as_str() { LeadStatus::Pool.as_str().to_owned() } else { status }
+}
+
 /// The longest source status (`leads.source_status`).
 const MAX_SOURCE_STATUS: usize = 32;
 
@@ -559,7 +574,7 @@ pub async fn change_source_status(
         let changed = SourceStatusChanged {
             id: lead.id,
             lead_source_id: lead.source_lead_id,
-            status: lead.status,
+            status: source_view(lead.status),
             source_status: report.status,
             source_status_at: lead.source_status_at.map(crate::wire::timestamp).unwrap_or_default(),
         };

@@ -9,5 +9,6 @@ pub mod health;
 pub mod intake;
 pub mod leads;
 pub mod orders;
+pub mod orgs;
 pub mod reference;
 pub mod users;

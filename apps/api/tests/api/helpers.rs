@@ -190,3 +190,57 @@ impl TestApp {
 pub fn member(mohom_id: &str, name: &str, phone: &str, email: &str) -> serde_json::Value {
     serde_json::json!({"mohomId": mohom_id, "name": name, "phone": phone, "email": email, "role": "MEMBER"})
 }
+
+/// A partner org onboarded through the operator's endpoints (`POST /api/v1/orgs`, its
+/// source, its API key), as a real second tenant is: the tenancy tests use these.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    pub code: String,
+    pub org_id: String,
+    /// The source code its intake sends in the `source` header.
+    pub source: String,
+    pub source_id: String,
+    /// Its API key (shown once by the endpoint).
+    pub key: String,
+}
+
+impl TestApp {
+    /// Onboards a partner org `code` with a source `source` whose default product is the
+    /// product with `product_code`, and an API key; panics unless every step is 201.
+    pub async fn onboard_partner(&self, code: &str, source: &str, product_code: &str) -> Partner {
+        let operator = |req: test::TestRequest| self.with_key(req, &self.operator_key);
+        let body = serde_json::json!({"code": code, "name": format!("Partner {code}"), "kind": "PARTNER"});
+        let org = self.send(operator(test::TestRequest::post().uri("/api/v1/orgs").set_json(body))).await;
+        assert_eq!(org.status, 201, "{}", org.text);
+        let product =
+            infra::fixtures::product_id_by_code(self.db.db.conn(), product_code).await.expect("db").expect("product");
+        let body = serde_json::json!({"code": source, "defaultProductId": product});
+        let uri = format!("/api/v1/orgs/{code}/sources");
+        let created = self.send(operator(test::TestRequest::post().uri(&uri).set_json(body))).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let uri = format!("/api/v1/orgs/{code}/api-keys");
+        let key = self.send(operator(test::TestRequest::post().uri(&uri).set_json(serde_json::json!({})))).await;
+        assert_eq!(key.status, 201, "{}", key.text);
+        let id = |reply: &Reply| reply.json()["id"].as_str().expect("id").to_owned();
+        Partner {
+            code: code.to_owned(),
+            org_id: id(&org),
+            source: source.to_owned(),
+            source_id: id(&created),
+            key: key.json()["key"].as_str().expect("key").to_owned(),
+        }
+    }
+
+    /// Rows in a table (for "nothing was written" checks).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let conn = self.db.db.conn();
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql))
+            .await
+            .expect("count")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}

@@ -139,6 +139,8 @@ async fn every_endpoint_body(db: TestDb) {
     let queue = serde_json::json!({"autoDivGbCd": "50", "autoDivDtlNo": "100", "name": "OB", "policy": "WEIGHTED"});
     let join =
         serde_json::json!({"autoDivGbCd": "50", "autoDivDtlNo": "100", "aempId": "cs-1", "weight": 1, "capacity": 5});
+    let org_body = serde_json::json!({"code": "partner-2", "name": "파트너 2", "kind": "PARTNER"});
+    let source_body = serde_json::json!({"code": "P2-WEB", "defaultProductId": product});
     let cases = vec![
         Case {
             name: "POST /api/v1/users (two keys of one org)",
@@ -188,6 +190,18 @@ async fn every_endpoint_body(db: TestDb) {
             second: bearer(post("/api/v1/counsel/members", &join), &operator_admin),
             second_status: 409,
         },
+        Case {
+            name: "POST /api/v1/orgs (operator key, then an operator ADMIN)",
+            first: with_key(post("/api/v1/orgs", &org_body), &app.operator_key),
+            second: bearer(post("/api/v1/orgs", &org_body), &operator_admin),
+            second_status: 409,
+        },
+        Case {
+            name: "POST /api/v1/orgs/{code}/sources (operator key, then an operator ADMIN)",
+            first: with_key(post("/api/v1/orgs/partner-2/sources", &source_body), &app.operator_key),
+            second: bearer(post("/api/v1/orgs/partner-2/sources", &source_body), &operator_admin),
+            second_status: 409,
+        },
     ];
     for (i, case) in cases.into_iter().enumerate() {
         // One key per case: both principals send it, nobody else does.
@@ -201,7 +215,7 @@ async fn every_endpoint_body(db: TestDb) {
 }
 
 /// The operations covered above and beside their set-up (`as_claims.rs`, `counsel.rs`).
-const COVERED: [(&str, &str); 12] = [
+const COVERED: [(&str, &str); 14] = [
     ("post", "/api/v1/orders"),
     ("post", "/api/v1/files/presigned"),
     ("post", "/api/v1/users"),
@@ -214,6 +228,8 @@ const COVERED: [(&str, &str); 12] = [
     ("post", "/api/v1/counsel/members"),
     ("post", "/api/v1/as"),
     ("post", "/v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel"),
+    ("post", "/api/v1/orgs"),
+    ("post", "/api/v1/orgs/{code}/sources"),
 ];
 
 /// Every operation that documents `Idempotency-Key` has a cross-principal case.

@@ -1,7 +1,7 @@
 use actix_web::test::TestRequest;
 use domain::lead::{LeadFields, NewLead};
 use domain::ports::ReferenceRepository;
-use infra::intake::{IntakeIds, IntakeOutcome};
+use infra::intake::IntakeIds;
 use infra::source_status::SourceLeadIdSet;
 use testkit::TestDb;
 use uuid::Uuid;
@@ -17,6 +17,9 @@ testkit::on_both_backends! { actix_web::test;
     a_source_reports_its_status_by_its_own_id_or_the_lead_id => change_status_body;
     status_report_refusals_write_nothing => change_status_refusals_body;
     two_creates_racing_with_one_lead_source_id_write_one_lead => source_lead_id_race_body;
+    another_orgs_phone_is_answered_as_a_fresh_lead_and_held_for_the_operator => held_body;
+    another_orgs_phone_waiting_in_the_pool_is_answered_as_pooled => held_pool_body;
+    an_import_holds_another_orgs_phone_and_delivers_it_nowhere => held_import_body;
 }
 
 fn lead(phone: &str) -> serde_json::Value {
@@ -28,12 +31,17 @@ fn lead(phone: &str) -> serde_json::Value {
 }
 
 fn intake(app: &TestApp, source: &str, body: serde_json::Value) -> TestRequest {
+    intake_as(app, &app.partner_key, source, body)
+}
+
+/// An intake with another org's key.
+fn intake_as(app: &TestApp, key: &str, source: &str, body: serde_json::Value) -> TestRequest {
     app.with_key(
         TestRequest::post()
             .uri("/lead-platform/v1/leads/create")
             .insert_header(("source", source.to_owned()))
             .set_json(body),
-        &app.partner_key,
+        key,
     )
 }
 
@@ -356,28 +364,16 @@ async fn change_status_body(db: TestDb) {
     assert_eq!(stored.lead.status, "POOL", "the lifecycle is the platform's");
 }
 
-/// A lead of another source (and org), holding `source_lead_id` there.
+/// A lead of another org's source (an org onboarded through the operator's endpoints),
+/// holding `source_lead_id` there.
 async fn lead_of_another_source(app: &TestApp, source_lead_id: &str) -> Uuid {
-    let product = app.state.reference.find_product(product(app, "RE-HCM-APT").await).await.unwrap().unwrap();
-    let text = product.id.to_string();
-    let fields = LeadFields {
-        product_id: Some(&text),
-        name: Some("Le Van C"),
-        phone: Some("+84399555666"),
-        region: Some("79"),
-        ..LeadFields::default()
-    };
-    let new = NewLead::parse(&fields, time::OffsetDateTime::now_utc().date()).unwrap();
-    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
-    let source = domain::ids::new_id();
-    let now = time::OffsetDateTime::now_utc();
-    let lead = match app.state.leads.intake(&product, &new, &IntakeIds::default(), org, source, now).await.unwrap() {
-        IntakeOutcome::Pooled { lead } | IntakeOutcome::Delivered { lead, .. } => lead,
-        IntakeOutcome::Duplicate { .. } => panic!("a fresh phone"),
-    };
-    let set = app.state.leads.set_source_lead_id(lead, source, source_lead_id).await.unwrap();
-    assert_eq!(set, SourceLeadIdSet::Stored);
-    lead
+    let partner = app.onboard_partner("partner-2", "SRC2", "RE-HCM-APT").await;
+    let mut body = lead("+84399555666");
+    body["name"] = "Le Van C".into();
+    body["leadSourceId"] = source_lead_id.into();
+    let reply = app.send(intake_as(app, &partner.key, &partner.source, body)).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.json()["id"].as_str().unwrap().parse().unwrap()
 }
 
 async fn change_status_refusals_body(db: TestDb) {
@@ -519,4 +515,167 @@ async fn source_lead_id_race_body(db: TestDb) {
         "{err:?}"
     );
     assert_eq!(leads(&app).await, 1, "the failed intake wrote nothing");
+}
+
+/// The stored lifecycle of a lead: status, owner, open assignment, and its assignment rows.
+async fn stored(app: &TestApp, id: &str) -> (String, Option<String>, Option<String>, i64) {
+    use sea_orm::ConnectionTrait;
+    let conn = app.db.db.conn();
+    let backend = conn.get_database_backend();
+    let sql = format!("SELECT status, owner_user_id, assignment_id FROM leads WHERE id = '{id}'");
+    let row = conn.query_one_raw(sea_orm::Statement::from_string(backend, sql)).await.unwrap().unwrap();
+    let sql = format!("SELECT COUNT(*) AS n FROM assignments WHERE lead_id = '{id}'");
+    let n = conn.query_one_raw(sea_orm::Statement::from_string(backend, sql)).await.unwrap().unwrap();
+    (
+        row.try_get("", "status").unwrap(),
+        row.try_get("", "owner_user_id").unwrap(),
+        row.try_get("", "assignment_id").unwrap(),
+        n.try_get::<i64>("", "n").unwrap(),
+    )
+}
+
+/// The body's keys and the kinds of their values: the shape a caller can compare.
+fn shape(body: &serde_json::Value) -> Vec<(String, &'static str)> {
+    let kind = |v: &serde_json::Value| match v {
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Null => "null",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    };
+    let mut keys: Vec<(String, &'static str)> =
+        body.as_object().unwrap().iter().map(|(k, v)| (k.clone(), kind(v))).collect();
+    keys.sort();
+    keys
+}
+
+/// Header names of a reply (values differ by request id).
+fn header_names(reply: &crate::helpers::Reply) -> Vec<String> {
+    let mut names: Vec<String> = reply.headers.keys().map(|k| k.as_str().to_owned()).collect();
+    names.sort();
+    names
+}
+
+/// Org B's source posts a phone org A sent: the answer is a fresh lead's (201, a new id,
+/// the status a fresh lead gets, no trace of A's lead); the lead is kept flagged for the
+/// operator and delivered to no order.
+async fn held_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let b = app.onboard_partner("partner-2", "SRC2", "RE-HCM-APT").await;
+    app.create_user(&app.partner_key, member("m-1", "김설계", "010-1111-2222", "m1@mohom.kr")).await;
+    let open = place(&app, "m-1", 5).await;
+    let a_lead = created(&app, lead("0399333999")).await;
+    assert_eq!(order(&app, "m-1", &open).await["deliveredQuantity"], 1);
+
+    // The control: a fresh phone from B, delivered to the open order.
+    let fresh = app.send(intake_as(&app, &b.key, &b.source, lead("0399444001"))).await;
+    assert_eq!((fresh.status.as_u16(), fresh.json()["status"].as_str()), (201, Some("ASSIGNED")), "{}", fresh.text);
+    assert_eq!(order(&app, "m-1", &open).await["deliveredQuantity"], 2);
+
+    // A's phone, in another spelling, from B.
+    let held = app.send(intake_as(&app, &b.key, &b.source, lead("+84 399 333 999"))).await;
+    assert_eq!(held.status, fresh.status, "{}", held.text);
+    assert_eq!(shape(&held.json()), shape(&fresh.json()));
+    assert_eq!(held.json()["status"], fresh.json()["status"], "the status a fresh lead would get");
+    assert_eq!(header_names(&held), header_names(&fresh));
+    let held_id = held.json()["id"].as_str().unwrap().to_owned();
+    assert_ne!(held_id, a_lead, "its own new id");
+    assert!(!held.text.contains(&a_lead), "A's lead id is not in the body");
+    for (name, value) in &held.headers {
+        assert!(!value.to_str().unwrap_or_default().contains(&a_lead), "A's lead id is not in header {name}");
+    }
+
+    // Stored flagged, delivered to nobody; the order is untouched.
+    assert_eq!(stored(&app, &held_id).await, ("DUPLICATE_OTHER_PROVIDER".to_owned(), None, None, 0));
+    let after = order(&app, "m-1", &open).await;
+    assert_eq!((after["deliveredQuantity"].as_u64(), after["status"].as_str()), (Some(2), Some("IN_PROGRESS")));
+    let owned =
+        app.send(app.with_key(TestRequest::get().uri("/api/v1/leads?mohomId=m-1"), &app.partner_key)).await.json();
+    assert_eq!(owned["pagination"]["total"], 2, "the buyer got A's lead and B's fresh one only");
+    assert_eq!(stored(&app, &a_lead).await.0, "ASSIGNED", "A's lead is as it was");
+
+    // The source reading its lead back sees no flag either.
+    let report = serde_json::json!({"lead_source_id": held_id, "status": "CONTACTED"});
+    let read = app
+        .send(
+            app.with_key(
+                TestRequest::put()
+                    .uri("/lead-platform/v1/leads/changeStatus")
+                    .insert_header(("source", b.source.clone()))
+                    .set_json(report),
+                &b.key,
+            ),
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert!(!read.text.contains("DUPLICATE") && !read.text.contains(&a_lead), "{}", read.text);
+
+    // Within one org a duplicate is still a 409 naming that org's own lead, never the
+    // other org's.
+    let again = app.send(intake_as(&app, &b.key, &b.source, lead("0399333999"))).await;
+    assert_eq!((again.status.as_u16(), again.code().as_str()), (409, "DUPLICATE_LEAD"));
+    assert!(again.text.contains(&held_id) && !again.text.contains(&a_lead), "{}", again.text);
+    let by_a = app.send(intake(&app, "TCB", lead("0399333999"))).await;
+    assert_eq!((by_a.status.as_u16(), by_a.code().as_str()), (409, "DUPLICATE_LEAD"));
+    assert!(by_a.text.contains(&a_lead) && !by_a.text.contains(&held_id), "{}", by_a.text);
+
+    // The operator sees the flag: B holds one such lead.
+    let orgs = app.send(app.with_key(TestRequest::get().uri("/api/v1/orgs"), &app.operator_key)).await.json();
+    let held_of = |code: &str| {
+        orgs["data"].as_array().unwrap().iter().find(|o| o["code"] == code).unwrap()["heldLeads"].as_u64().unwrap()
+    };
+    assert_eq!((held_of("partner-2"), held_of("mohom")), (1, 0));
+    assert_eq!(order(&app, "m-1", &open).await["deliveredQuantity"], 2, "still untouched");
+}
+
+/// With no open order, a fresh lead is pooled: so is the answer for another org's phone,
+/// and an order placed later never takes the held lead.
+async fn held_pool_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let b = app.onboard_partner("partner-2", "SRC2", "RE-HCM-APT").await;
+    let a_lead = created(&app, lead("0399555001")).await;
+    let fresh = app.send(intake_as(&app, &b.key, &b.source, lead("0399555002"))).await;
+    let held = app.send(intake_as(&app, &b.key, &b.source, lead("0399555001"))).await;
+    assert_eq!((held.status, held.json()["status"].as_str()), (fresh.status, Some("POOL")), "{}", held.text);
+    assert_eq!(shape(&held.json()), shape(&fresh.json()));
+    assert!(!held.text.contains(&a_lead));
+    let held_id = held.json()["id"].as_str().unwrap().to_owned();
+    app.create_user(&app.partner_key, member("m-1", "김설계", "010-1111-2222", "m1@mohom.kr")).await;
+    let open = place(&app, "m-1", 5).await;
+    assert_eq!(order(&app, "m-1", &open).await["deliveredQuantity"], 2, "A's lead and B's fresh one, not the held one");
+    assert_eq!(stored(&app, &held_id).await, ("DUPLICATE_OTHER_PROVIDER".to_owned(), None, None, 0));
+}
+
+/// `ldbds import` for org B's source: a row with org A's phone is held (stored flagged,
+/// delivered nowhere), not counted as B's duplicate; B's own repeat still is one.
+async fn held_import_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let b = app.onboard_partner("partner-2", "SRC2", "RE-HCM-APT").await;
+    app.create_user(&app.partner_key, member("m-1", "김설계", "010-1111-2222", "m1@mohom.kr")).await;
+    let a_lead = created(&app, lead("0399666001")).await;
+    let open = place(&app, "m-1", 5).await;
+    assert_eq!(order(&app, "m-1", &open).await["deliveredQuantity"], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("leads.csv");
+    std::fs::write(&csv, "name,phone,region\nLe Van C,0399666001,79\nTran Thi D,0399666002,79\n").unwrap();
+    let product = app.state.reference.find_product(product(&app, "RE-HCM-APT").await).await.unwrap().unwrap();
+    let regions = app.state.reference.list_regions(None).await.unwrap();
+    let from =
+        infra::import::ImportSource { org_id: b.org_id.parse().unwrap(), source_id: b.source_id.parse().unwrap() };
+    let options = infra::import::ImportOptions::for_file(&csv);
+    let run = || infra::import::import_file(&app.state.leads, &product, &regions, from, &csv, &options, |_| {});
+    let summary = run().await.unwrap();
+    assert_eq!(
+        (summary.rows, summary.imported, summary.delivered, summary.held, summary.duplicates),
+        (2, 1, 1, 1, 0),
+        "{summary:?}"
+    );
+    assert_eq!(order(&app, "m-1", &open).await["deliveredQuantity"], 2, "only the fresh row was delivered");
+    assert_eq!(stored(&app, &a_lead).await.0, "ASSIGNED");
+    let held = app.count_rows("leads WHERE status = 'DUPLICATE_OTHER_PROVIDER' AND owner_user_id IS NULL").await;
+    assert_eq!(held, 1);
+    let again = run().await.unwrap();
+    assert_eq!((again.imported, again.held, again.duplicates), (0, 0, 2), "B's own rows now: {again:?}");
+    assert_eq!(order(&app, "m-1", &open).await["deliveredQuantity"], 2);
 }

@@ -19,6 +19,7 @@ mod intake;
 mod leads;
 mod openapi;
 mod orders;
+mod orgs;
 mod rate_limit;
 mod reference;
 mod roles_first;

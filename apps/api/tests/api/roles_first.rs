@@ -56,6 +56,15 @@ fn malformed() -> Vec<(&'static str, TestRequest)> {
         ("POST /api/v1/users, broken JSON", broken(TestRequest::post().uri("/api/v1/users"))),
         ("PUT /api/v1/users/{mohomId}, unknown field", unknown(TestRequest::put().uri("/api/v1/users/m-1"))),
         ("GET /api/v1/users, bad query", TestRequest::get().uri("/api/v1/users?page=zero&sort=secret")),
+        ("POST /api/v1/orgs, unknown field", unknown(TestRequest::post().uri("/api/v1/orgs"))),
+        (
+            "POST /api/v1/orgs/{code}/sources, broken JSON",
+            broken(TestRequest::post().uri("/api/v1/orgs/mohom/sources")),
+        ),
+        (
+            "POST /api/v1/orgs/{code}/api-keys, unknown field",
+            unknown(TestRequest::post().uri("/api/v1/orgs/mohom/api-keys")),
+        ),
         ("POST /api/v1/leads/distribute, broken JSON", broken(TestRequest::post().uri("/api/v1/leads/distribute"))),
         ("POST /api/v1/leads/recall, unknown field", unknown(TestRequest::post().uri("/api/v1/leads/recall"))),
     ]

@@ -331,6 +331,7 @@ async fn batch_equivalence_body(db: TestDb) {
         }
         IntakeOutcome::Pooled { .. } => "pooled".to_owned(),
         IntakeOutcome::Duplicate { .. } => "duplicate".to_owned(),
+        IntakeOutcome::Held { .. } => "held".to_owned(),
     };
     let mut single = Vec::new();
     for i in 0..60 {
