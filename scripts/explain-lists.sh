@@ -15,6 +15,7 @@ EXTRA=${EXTRA:-1000000}
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 export LDBDS__DATABASE__URL="$PG/$DB" LDBDS__DATA_DIR=$(mktemp -d) LDBDS__SERVER__BIND="127.0.0.1:$PORT"
 export LDBDS__RATE_LIMIT__PER_SECOND=100000 LDBDS__RATE_LIMIT__BURST=100000 LDBDS__LOG__LEVEL=warn
+export LDBDS__RATE_LIMIT__REVEAL__PER_SECOND=100000 LDBDS__RATE_LIMIT__REVEAL__BURST=100000
 cargo build -q --release -p ldbds
 BIN=target/release/ldbds
 KEY=$($BIN seed --demo | awk '/for org mohom/ {print $NF}')

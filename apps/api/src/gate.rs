@@ -73,7 +73,7 @@ pub async fn middleware(
     let outcome = if key.is_none() && bearer.is_none() {
         Outcome::Unauthorized
     } else if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
-        Outcome::of(crate::auth::resolve(&state, key, bearer).await)
+        Outcome::of(crate::auth::resolve(&state, req.request(), key, bearer).await)
     } else {
         Outcome::Unavailable
     };

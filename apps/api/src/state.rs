@@ -14,7 +14,7 @@ use infra::reference::SeaReferenceRepository;
 use infra::tokens::TokenIssuer;
 use infra::users::SeaUserRepository;
 
-use crate::auth::KeyRateLimiter;
+use crate::auth::Limits;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -23,7 +23,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub keyring: Arc<Keyring>,
     pub tokens: Arc<TokenIssuer>,
-    pub limiter: Arc<KeyRateLimiter>,
+    /// Every rate limit (per key, per action, per client address).
+    pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub reference: SeaReferenceRepository,
@@ -42,7 +43,7 @@ impl AppState {
     /// # Errors
     /// When the metrics registry or the token issuer cannot be built.
     pub fn new(db: Db, settings: Settings, keyring: Arc<Keyring>, jwt_secret: &[u8]) -> anyhow::Result<Self> {
-        let limiter = Arc::new(crate::auth::rate_limiter(&settings.rate_limit));
+        let limits = Arc::new(Limits::new(&settings.rate_limit));
         let tokens = Arc::new(TokenIssuer::new(&settings.jwt, jwt_secret)?);
         let files = Files::from_settings(db.clone(), &settings, &keyring)?;
         Ok(Self {
@@ -56,7 +57,7 @@ impl AppState {
             settings: Arc::new(settings),
             keyring,
             tokens,
-            limiter,
+            limits,
             metrics: Arc::new(Metrics::new()?),
             clock: Arc::new(SystemClock),
         })

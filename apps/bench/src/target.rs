@@ -119,6 +119,11 @@ impl Target {
             .env("LDBDS__SERVER__BIND", self.addr())
             .env("LDBDS__RATE_LIMIT__PER_SECOND", "10000000")
             .env("LDBDS__RATE_LIMIT__BURST", "10000000")
+            // The load measures the server, not its per-user search and reveal limits.
+            .env("LDBDS__RATE_LIMIT__SEARCH__PER_SECOND", "10000000")
+            .env("LDBDS__RATE_LIMIT__SEARCH__BURST", "10000000")
+            .env("LDBDS__RATE_LIMIT__REVEAL__PER_SECOND", "10000000")
+            .env("LDBDS__RATE_LIMIT__REVEAL__BURST", "10000000")
             .env("LDBDS__LOG__LEVEL", "error")
             .env_remove("RUST_LOG");
     }

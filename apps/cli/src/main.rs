@@ -109,7 +109,8 @@ enum KeysCommand {
         org: String,
         #[arg(long, default_value = "cli")]
         label: String,
-        /// Comma-separated scopes.
+        /// Comma-separated scopes: `*` (all) or some of reference, tokens, leads, orders,
+        /// as, users, counsel, intake, orgs. Tokens the key mints have the same scopes.
         #[arg(long, default_value = "*")]
         scopes: String,
     },

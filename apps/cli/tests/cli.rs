@@ -190,6 +190,11 @@ fn api_keys_are_created_shown_once_and_revoked() {
     assert_eq!(ldbds(dir.path(), &["keys", "revoke", &id], &[]).status.code(), Some(1), "revoked once");
     let unknown = ldbds(dir.path(), &["keys", "create-api-key", "--org", "nobody"], &[]);
     assert_eq!(unknown.status.code(), Some(1));
+    let bad_scope = ldbds(dir.path(), &["keys", "create-api-key", "--org", "mohom", "--scopes", "leads,lead"], &[]);
+    assert_eq!(bad_scope.status.code(), Some(1));
+    assert!(text(&bad_scope.stderr).contains("unknown scope `lead`"), "{}", text(&bad_scope.stderr));
+    let scoped = ldbds(dir.path(), &["keys", "create-api-key", "--org", "mohom", "--scopes", "intake"], &[]);
+    assert_eq!(scoped.status.code(), Some(0), "{}", text(&scoped.stderr));
 }
 
 #[test]

@@ -6,7 +6,10 @@
 //! - a revoked key, an unknown prefix and a wrong secret all authenticate as `None`
 //!   alike;
 //! - `last_used_at` is refreshed at most once a minute per key, so authentication does
-//!   not turn every read into a write.
+//!   not turn every read into a write;
+//! - a key holds scopes from [`SCOPES`] only (checked at issue): `*` (everything) or the
+//!   areas it may call; the API refuses a route outside them (`INSUFFICIENT_SCOPE`), for
+//!   the key itself and for every Bearer token it minted.
 
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -24,10 +27,23 @@ use crate::to_millis;
 const KEY_PREFIX: &str = "ldb_live_";
 const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 
+/// The scopes a key may hold: `*` is every area; each other one is an area of the API
+/// (`reference`: products, regions, AS reasons; `tokens`: minting user tokens; `leads`;
+/// `orders`; `as`: AS requests and their evidence files; `users`; `counsel`; `intake`: the
+/// source endpoints under `/lead-platform`; `orgs`: partner onboarding).
+pub const SCOPES: &[&str] =
+    &["*", "reference", "tokens", "leads", "orders", "as", "users", "counsel", "intake", "orgs"];
+
 #[derive(Debug, Error)]
 pub enum ApiKeyError {
     #[error("the system random generator failed")]
     Random,
+    #[error(
+        "unknown scope `{0}`; a key's scopes are some of: *, reference, tokens, leads, orders, as, users, counsel, intake, orgs"
+    )]
+    UnknownScope(String),
+    #[error("a key needs at least one scope")]
+    NoScope,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -50,6 +66,14 @@ pub struct KeyPrincipal {
     pub scopes: Vec<String>,
 }
 
+impl KeyPrincipal {
+    /// True when the key holds `scope` or `*`.
+    #[must_use]
+    pub fn allows(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == "*" || s == scope)
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
@@ -65,6 +89,7 @@ fn sha256_hex(text: &str) -> String {
 /// Creates a key for an org.
 ///
 /// # Errors
+/// [`ApiKeyError::UnknownScope`] or [`ApiKeyError::NoScope`] (nothing written);
 /// [`ApiKeyError::Random`] if the OS random source fails, else the driver's error.
 pub async fn issue(
     conn: &impl ConnectionTrait,
@@ -73,6 +98,12 @@ pub async fn issue(
     scopes: &[&str],
     now: OffsetDateTime,
 ) -> Result<IssuedKey, ApiKeyError> {
+    if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(s)) {
+        return Err(ApiKeyError::UnknownScope((*unknown).to_owned()));
+    }
+    if scopes.is_empty() {
+        return Err(ApiKeyError::NoScope);
+    }
     let rng = SystemRandom::new();
     let mut prefix = [0u8; 6];
     let mut secret = [0u8; 32];
@@ -125,11 +156,6 @@ pub async fn authenticate(
     if !stored_matches || key.revoked_at.is_some() {
         return Ok(None);
     }
-    let (Ok(key_id), Ok(org_id), Ok(org_kind)) =
-        (key.id.parse::<Uuid>(), org.id.parse::<Uuid>(), org.kind.parse::<OrgKind>())
-    else {
-        return Err(DbErr::Custom(format!("api key {} has a corrupted row", key.id)));
-    };
     let now_ms = to_millis(now);
     if key.last_used_at.is_none_or(|last| now_ms - last >= LAST_USED_GRANULARITY_MS) {
         api_key::Entity::update_many()
@@ -138,8 +164,35 @@ pub async fn authenticate(
             .exec(conn)
             .await?;
     }
+    principal(key, org).map(Some)
+}
+
+fn principal(key: api_key::Model, org: organization::Model) -> Result<KeyPrincipal, DbErr> {
+    let (Ok(key_id), Ok(org_id), Ok(org_kind)) =
+        (key.id.parse::<Uuid>(), org.id.parse::<Uuid>(), org.kind.parse::<OrgKind>())
+    else {
+        return Err(DbErr::Custom(format!("api key {} has a corrupted row", key.id)));
+    };
     let scopes = key.scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    Ok(Some(KeyPrincipal { key_id, org_id, org_code: org.code, org_kind, scopes }))
+    Ok(KeyPrincipal { key_id, org_id, org_code: org.code, org_kind, scopes })
+}
+
+/// The principal of a live (unrevoked) key by its id, in one read; `None` when the key is
+/// revoked or unknown. A Bearer token names the key that minted it, and this is what it
+/// is checked against on every request.
+///
+/// # Errors
+/// The driver's error only.
+pub async fn live_by_id(conn: &impl ConnectionTrait, key_id: Uuid) -> Result<Option<KeyPrincipal>, DbErr> {
+    let found = api_key::Entity::find_by_id(key_id.to_string())
+        .filter(api_key::Column::RevokedAt.is_null())
+        .find_also_related(organization::Entity)
+        .one(conn)
+        .await?;
+    match found {
+        Some((key, Some(org))) => principal(key, org).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// Revokes a key; returns false when no live key has this id.

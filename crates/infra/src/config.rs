@@ -6,7 +6,7 @@
 //! [`Settings::validate`]; every refusal names the key and the reason.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
@@ -120,11 +120,65 @@ pub struct LimitSettings {
     pub upload_body_bytes: usize,
 }
 
+/// Token buckets. `per_second`/`burst` is the bucket of each API key (Bearer tokens a key
+/// minted draw on it; an SSO user has its own); the named tables are the stricter buckets
+/// of one action.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSettings {
     pub per_second: u32,
     pub burst: u32,
+    /// Per acting user: searches by phone, email or name (`search` on the lead and user lists).
+    pub search: BucketSettings,
+    /// Per acting user: contact reveals (`POST /leads/{id}/use`, `POST /leads/contacts`).
+    pub reveal: BucketSettings,
+    /// Per client address: failed authentications (unknown, revoked or forged credentials).
+    pub auth_failure: BucketSettings,
+    /// Per client address: `GET /api/v1/auth/sso`, every attempt.
+    pub sso: BucketSettings,
+    /// Peer addresses of reverse proxies whose `X-Forwarded-For` names the client
+    /// (comma-separated IPs); empty: the connection's peer address is the client.
+    pub trusted_proxies: String,
+}
+
+/// One token bucket: sustained requests per second and the burst above it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSettings {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl RateLimitSettings {
+    /// The parsed `trusted_proxies` (validated at start-up; a bad entry is skipped here).
+    #[must_use]
+    pub fn trusted_proxy_addrs(&self) -> Vec<IpAddr> {
+        self.trusted_proxies.split(',').filter_map(|a| a.trim().parse().ok()).collect()
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let buckets = [
+            ("rate_limit", BucketSettings { per_second: self.per_second, burst: self.burst }),
+            ("rate_limit.search", self.search),
+            ("rate_limit.reveal", self.reveal),
+            ("rate_limit.auth_failure", self.auth_failure),
+            ("rate_limit.sso", self.sso),
+        ];
+        for (prefix, bucket) in buckets {
+            if bucket.per_second == 0 {
+                return Err(invalid(&format!("{prefix}.per_second"), "must be at least 1"));
+            }
+            if bucket.burst == 0 {
+                return Err(invalid(&format!("{prefix}.burst"), "must be at least 1"));
+            }
+        }
+        for entry in self.trusted_proxies.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if entry.parse::<IpAddr>().is_err() {
+                return Err(invalid("rate_limit.trusted_proxies", "must be comma-separated IP addresses"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -271,12 +325,7 @@ impl Settings {
         if self.limits.upload_body_bytes < self.limits.json_body_bytes {
             return Err(invalid("limits.upload_body_bytes", "must be at least limits.json_body_bytes"));
         }
-        if self.rate_limit.per_second == 0 {
-            return Err(invalid("rate_limit.per_second", "must be at least 1"));
-        }
-        if self.rate_limit.burst == 0 {
-            return Err(invalid("rate_limit.burst", "must be at least 1"));
-        }
+        self.rate_limit.validate()?;
         if self.jwt.issuer.is_empty() || self.jwt.audience.is_empty() {
             return Err(invalid("jwt.issuer", "issuer and audience must not be empty"));
         }
@@ -445,6 +494,28 @@ mod tests {
     #[test]
     fn a_non_number_names_its_key() {
         assert_eq!(key_of(load(&[("LDBDS__RATE_LIMIT__BURST", "lots")])).as_deref(), Some("rate_limit.burst"));
+    }
+
+    #[test]
+    fn the_action_buckets_default_to_the_specs_numbers_and_refuse_zero() -> Result<(), SettingsError> {
+        let settings = load(&[])?;
+        let rl = &settings.rate_limit;
+        assert_eq!((rl.search.per_second, rl.search.burst, rl.reveal.per_second, rl.reveal.burst), (5, 20, 1, 10));
+        assert!(rl.trusted_proxy_addrs().is_empty());
+        for (var, key) in [
+            ("LDBDS__RATE_LIMIT__SEARCH__PER_SECOND", "rate_limit.search.per_second"),
+            ("LDBDS__RATE_LIMIT__REVEAL__BURST", "rate_limit.reveal.burst"),
+            ("LDBDS__RATE_LIMIT__AUTH_FAILURE__PER_SECOND", "rate_limit.auth_failure.per_second"),
+            ("LDBDS__RATE_LIMIT__SSO__BURST", "rate_limit.sso.burst"),
+            ("LDBDS__RATE_LIMIT__PER_SECOND", "rate_limit.per_second"),
+        ] {
+            assert_eq!(key_of(load(&[(var, "0")])).as_deref(), Some(key), "{var}");
+        }
+        let bad = load(&[("LDBDS__RATE_LIMIT__TRUSTED_PROXIES", "10.0.0.1,proxy.local")]);
+        assert_eq!(key_of(bad).as_deref(), Some("rate_limit.trusted_proxies"));
+        let two = load(&[("LDBDS__RATE_LIMIT__TRUSTED_PROXIES", "10.0.0.1, ::1")])?;
+        assert_eq!(two.rate_limit.trusted_proxy_addrs().len(), 2);
+        Ok(())
     }
 
     #[test]

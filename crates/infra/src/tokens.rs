@@ -6,6 +6,11 @@
 //! - `iss`, `aud`, `exp` and `sub` are required; leeway is `jwt.leeway_secs`;
 //! - every token names its key in `kid`; unknown `kid` fails; earlier keys listed in
 //!   `jwt.previous` still verify, so the signing key can rotate without logging users out;
+//! - an access token names what issued it: `key` (the API key that minted it; absent for
+//!   an SSO login) and `gen` (the user's generation at issue). Both are required to be
+//!   checked against storage on every request (see `apps/api/src/auth.rs`): a revoked key
+//!   or a changed generation (deleted, recreated, role changed) ends the token. A token
+//!   without `gen` (issued before generations existed) does not verify;
 //! - an SSO token must expire at most [`SSO_MAX_LIFETIME_SECS`] after now, carry a `jti`,
 //!   and is verified with its org's own secret.
 
@@ -47,6 +52,24 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The API key that minted the token; `None` for an SSO login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The user's generation when the token was issued.
+    pub r#gen: i64,
+}
+
+/// Whom a token is issued to, and by what.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSubject<'a> {
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub mohom_id: &'a str,
+    pub role: &'a str,
+    /// The user's generation now (`users.generation`).
+    pub generation: i64,
+    /// The API key minting the token; `None` for an SSO login.
+    pub key_id: Option<Uuid>,
 }
 
 /// Issues and verifies access tokens.
@@ -100,25 +123,20 @@ impl TokenIssuer {
     ///
     /// # Errors
     /// [`TokenError::Signing`] if encoding fails.
-    pub fn issue(
-        &self,
-        user_id: Uuid,
-        org_id: Uuid,
-        mohom_id: &str,
-        role: &str,
-        now: OffsetDateTime,
-    ) -> Result<String, TokenError> {
+    pub fn issue(&self, subject: &TokenSubject<'_>, now: OffsetDateTime) -> Result<String, TokenError> {
         let iat = now.unix_timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            sub: user_id.to_string(),
-            org: org_id.to_string(),
-            mohom: mohom_id.to_owned(),
-            role: role.to_owned(),
+            sub: subject.user_id.to_string(),
+            org: subject.org_id.to_string(),
+            mohom: subject.mohom_id.to_owned(),
+            role: subject.role.to_owned(),
             iat,
             exp: iat + i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2),
             jti: Uuid::now_v7().to_string(),
+            key: subject.key_id.map(|k| k.to_string()),
+            r#gen: subject.generation,
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.kid.clone());
@@ -227,8 +245,19 @@ mod tests {
         TokenIssuer::new(&settings(), SECRET).unwrap()
     }
 
+    fn subject(key_id: Option<Uuid>) -> TokenSubject<'static> {
+        TokenSubject {
+            user_id: Uuid::now_v7(),
+            org_id: Uuid::now_v7(),
+            mohom_id: "m1",
+            role: "MEMBER",
+            generation: 7,
+            key_id,
+        }
+    }
+
     fn token(now: OffsetDateTime) -> String {
-        issuer().issue(Uuid::now_v7(), Uuid::now_v7(), "m1", "MEMBER", now).unwrap()
+        issuer().issue(&subject(None), now).unwrap()
     }
 
     fn claims(now: OffsetDateTime) -> AccessClaims {
@@ -242,6 +271,8 @@ mod tests {
             iat: now.unix_timestamp(),
             exp: now.unix_timestamp() + 60,
             jti: "j".into(),
+            key: None,
+            r#gen: 0,
         }
     }
 
@@ -255,6 +286,27 @@ mod tests {
     fn a_fresh_token_verifies() {
         let claims = issuer().verify(&token(OffsetDateTime::now_utc())).unwrap();
         assert_eq!((claims.mohom.as_str(), claims.role.as_str()), ("m1", "MEMBER"));
+    }
+
+    #[test]
+    fn a_token_carries_its_issuing_key_and_the_users_generation() {
+        let now = OffsetDateTime::now_utc();
+        let key = Uuid::now_v7();
+        let claims = issuer().verify(&issuer().issue(&subject(Some(key)), now).unwrap()).unwrap();
+        assert_eq!((claims.key, claims.r#gen), (Some(key.to_string()), 7));
+        let sso = issuer().verify(&token(now)).unwrap();
+        assert_eq!(sso.key, None, "an SSO login names no key");
+    }
+
+    #[test]
+    fn a_token_without_a_generation_is_refused() {
+        let now = OffsetDateTime::now_utc();
+        let mut value = serde_json::to_value(claims(now)).unwrap();
+        value.as_object_mut().unwrap().remove("gen");
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("2".into());
+        let old = encode(&header, &value, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(issuer().verify(&old).is_err());
     }
 
     #[test]

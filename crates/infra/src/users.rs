@@ -7,7 +7,11 @@
 //! - lookups by phone, phone last 4 (compound with the org), email or name go through
 //!   the blind index, then every candidate is decrypted and compared exactly, so an
 //!   index collision never returns a wrong user;
-//! - a row whose ciphertext fails to decrypt is an error (`Unavailable`), never data.
+//! - a row whose ciphertext fails to decrypt is an error (`Unavailable`), never data;
+//! - `generation` goes up by one in the very `UPDATE` that changes a user's role or status
+//!   (a delete, the revival of a deleted `mohomId`, a role change), never otherwise, so an
+//!   access token naming an older generation (see [`SeaUserRepository::find_for_token`])
+//!   is refused from the next request on.
 
 use std::sync::Arc;
 
@@ -16,7 +20,7 @@ use domain::identity::{MohomId, Role, User, UserQuery, UserSearchTerm, UserSortK
 use domain::pagination::{Page, SortOrder};
 use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::UserRepository;
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, SqlErr,
@@ -105,7 +109,23 @@ impl SeaUserRepository {
             created_at: Set(to_millis(u.created_at)),
             updated_at: Set(to_millis(u.updated_at)),
             deleted_at: Set((u.status == UserStatus::Deleted).then(|| to_millis(u.updated_at))),
+            // New rows start at the column default (0); updates bump it by expression.
+            generation: sea_orm::ActiveValue::NotSet,
         })
+    }
+
+    /// An active or deleted user with its generation (`None`: no such row), in one read:
+    /// what a Bearer request checks its token's `gen` against.
+    ///
+    /// # Errors
+    /// `Unavailable` on a storage failure or an undecryptable row.
+    pub async fn find_for_token(&self, id: Uuid) -> Result<Option<(User, i64)>, RepoError> {
+        let row = user::Entity::find_by_id(id.to_string()).one(&self.conn).await.map_err(unavailable)?;
+        row.map(|r| {
+            let generation = r.generation;
+            self.read_row(r).map(|u| (u, generation))
+        })
+        .transpose()
     }
 
     fn read_row(&self, row: user::Model) -> Result<User, RepoError> {
@@ -192,8 +212,15 @@ impl UserRepository for SeaUserRepository {
 
     async fn update(&self, u: &User) -> Result<(), RepoError> {
         let row = self.write_row(u)?;
+        // Compared with the row's values before this UPDATE (both databases evaluate the
+        // right-hand sides against the old row).
+        let changes_standing =
+            Expr::col(user::Column::Role).ne(u.role.as_str()).or(Expr::col(user::Column::Status).ne(u.status.as_str()));
+        let generation = Expr::case(changes_standing, Expr::col(user::Column::Generation).add(1))
+            .finally(Expr::col(user::Column::Generation));
         let result = user::Entity::update_many()
             .set(row)
+            .col_expr(user::Column::Generation, generation.into())
             .filter(user::Column::Id.eq(u.id.to_string()))
             .exec(&self.conn)
             .await

@@ -4,7 +4,12 @@
 //! SSO invariants: the token is verified with its org's own secret (HS256 only), lives at
 //! most 5 minutes, and its `jti` is accepted once; the redirect goes to `redirectUri` only
 //! when it is on the org's allow-list (exact match), else to the org's default, never to
-//! an address the token's bearer chose.
+//! an address the token's bearer chose. Every SSO attempt draws on its client address's
+//! bucket (`rate_limit.sso`) before anything is verified.
+//!
+//! An access token names the API key that minted it (none for SSO) and the user's
+//! generation at issue; `crate::auth` refuses it once the key is revoked or the
+//! generation moved (user deleted, recreated, or given another role).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -12,7 +17,7 @@ use domain::identity::{MohomId, Role, User, UserStatus};
 use domain::pii::PersonName;
 use domain::ports::UserRepository;
 use domain::reference::OrgKind;
-use infra::tokens::{self, SsoClaims};
+use infra::tokens::{self, SsoClaims, TokenSubject};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -48,12 +53,25 @@ pub struct TokenQuery {
     pub mohom_id: Option<String>,
 }
 
-fn token_for(state: &AppState, user: &User) -> Result<TokenResponse, ApiError> {
-    let access_token = state
-        .tokens
-        .issue(user.id, user.org_id, user.mohom_id.as_str(), user.role.as_str(), state.clock.now())
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: state.tokens.ttl_secs() })
+/// A token for the user as stored now (its current generation), minted by `key_id` (`None`
+/// for SSO); 404 `USER_NOT_FOUND` if the user was deleted in the meantime.
+async fn token_for(state: &AppState, user_id: Uuid, key_id: Option<Uuid>) -> Result<(TokenResponse, User), ApiError> {
+    let (user, generation) = state
+        .users
+        .find_for_token(user_id)
+        .await?
+        .filter(|(u, _)| u.is_active())
+        .ok_or_else(|| ApiError::not_found("USER_NOT_FOUND", "no such user in this organization"))?;
+    let subject = TokenSubject {
+        user_id: user.id,
+        org_id: user.org_id,
+        mohom_id: user.mohom_id.as_str(),
+        role: user.role.as_str(),
+        generation,
+        key_id,
+    };
+    let access_token = state.tokens.issue(&subject, state.clock.now()).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((TokenResponse { access_token, token_type: "Bearer", expires_in: state.tokens.ttl_secs() }, user))
 }
 
 /// 인증토큰 발급: an access token for `mohomId`, authenticated by the org's API key.
@@ -75,11 +93,12 @@ pub async fn issue_token(
     caller: Caller,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if !matches!(caller, Caller::Key(_)) {
+    let Caller::Key(key) = &caller else {
         return Err(ApiError::forbidden("tokens are issued to an organization's API key"));
-    }
+    };
     let user = acting_user(&state, &caller, query.mohom_id.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(token_for(&state, &user)?))
+    let (token, _) = token_for(&state, user.id, Some(key.key_id)).await?;
+    Ok(HttpResponse::Ok().json(token))
 }
 
 /// SSO login parameters.
@@ -131,6 +150,7 @@ pub async fn sso_login(
     req: HttpRequest,
     query: web::Query<SsoLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.sso.check(&state.limits.client_address(&req))?;
     let token =
         query.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| ApiError::invalid("token", "is required"))?;
     let now = state.clock.now();
@@ -163,7 +183,7 @@ pub async fn sso_login(
         return Err(unauthorized("replayed jti"));
     }
     let user = upsert_sso_user(&state, org.id, mohom_id, name).await?;
-    let token = token_for(&state, &user)?;
+    let (token, user) = token_for(&state, user.id, None).await?;
     let wants_json =
         req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
     if wants_json {

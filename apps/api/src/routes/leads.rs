@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Caller, acting_user};
+use crate::auth::{Caller, acting_user, limit_reveal, limit_search};
 use crate::error::{ApiError, ErrorResponse};
 use crate::gate::LeaderOrKey;
 use crate::idempotency::Principal;
@@ -290,6 +290,9 @@ pub async fn list_owned(
 ) -> Result<HttpResponse, ApiError> {
     let owner = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
     let query = list_query::<OwnedSortKey>(ListScope::Owned(owner.id), &filter, &page, &sort)?;
+    if query.search.is_some() {
+        limit_search(&state, owner.id)?;
+    }
     let result = state.leads.list_owned(&query).await?;
     let revealed: Vec<Uuid> =
         result.items.iter().filter(|l| l.visibility_for(owner.id) == Visibility::Revealed).map(|l| l.id).collect();
@@ -384,6 +387,9 @@ pub async fn distributed_away(
 ) -> Result<HttpResponse, ApiError> {
     let leader = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
     let query = list_query::<AwaySortKey>(ListScope::DistributedBy(leader.id), &filter, &page, &sort)?;
+    if query.search.is_some() {
+        limit_search(&state, leader.id)?;
+    }
     let result = state.leads.list_owned(&query).await?;
     let data = result
         .items
@@ -713,6 +719,7 @@ pub async fn use_lead(
     let id = lead_id(&path)?;
     let mohom = body.and_then(|b| b.mohom_id).or_else(|| query.mohom_id.clone());
     let owner = acting_user(&state, &caller, mohom.as_deref()).await?;
+    limit_reveal(&state, owner.id)?;
     let template = access(&state, &caller, &owner, "POST /api/v1/leads/{leadId}/use", REVEALED_FIELDS.to_vec());
     let lead = state.leads.use_lead(id, &owner, template).await.map_err(ApiError::from)?.ok_or_else(lead_not_found)?;
     Ok(HttpResponse::Ok().json(LeadDto::new(&lead, Visibility::Revealed)))
@@ -770,6 +777,7 @@ pub async fn contacts(
 ) -> Result<HttpResponse, ApiError> {
     let ids = parse_ids(&body.lead_ids, MAX_CONTACT_IDS)?;
     let owner = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
+    limit_reveal(&state, owner.id)?;
     let outcomes = state.leads.owned_for_reveal(&owner, &ids).await?;
     let mut data = Vec::new();
     let mut rejected = Vec::new();

@@ -261,6 +261,9 @@ pub async fn list_users(
         None => None,
     };
     let search = filter.search.as_deref().filter(|s| !s.trim().is_empty()).map(UserSearchTerm::parse).transpose()?;
+    if search.is_some() {
+        crate::auth::limit_search(&state, caller.principal_id())?;
+    }
     let query = UserQuery { role, search, page, sort };
     let result = UserService::new(&state.users, &*state.clock).list(scope.org_id, &query).await?;
     Ok(HttpResponse::Ok().json(UsersListResponse {

@@ -21,6 +21,9 @@ pub struct Model {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    /// Bumped whenever the role or status changes (delete, revival, role change): access
+    /// tokens of an older generation are refused.
+    pub generation: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ mod lead_lists;
 mod migrations;
 mod money;
 mod seeding;
+mod token_state;
 mod transfers;
 mod vault;
 mod write_gate;
