@@ -18,6 +18,7 @@ mod m20261124_000006_ledger;
 mod m20261125_000007_files;
 mod m20261125_000008_as_claims;
 mod m20261125_000009_counsel;
+mod m20261202_000011_sealed_text;
 mod m20261202_000012_idempotency_principal;
 
 mod shared;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_files::Migration),
             Box::new(m20261125_000008_as_claims::Migration),
             Box::new(m20261125_000009_counsel::Migration),
+            Box::new(m20261202_000011_sealed_text::Migration),
             Box::new(m20261202_000012_idempotency_principal::Migration),
         ]
     }

@@ -397,7 +397,7 @@ impl SeaCounselRepository {
         let queue_id = locked.queue.id.clone();
         locked = lock_queue(conn, &queue_id).await?.ok_or_else(|| CounselError::QueueNotFound(key.clone()))?;
         if possible {
-            sweep(conn, &mut locked, actor, now).await?;
+            sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         }
         locked.save(conn, now_ms).await?;
         let membership = self.membership_in(conn, auto_div_no).await?;
@@ -430,7 +430,7 @@ impl SeaCounselRepository {
         m.weight = weight;
         m.capacity = i64::from(terms.capacity);
         m.dirty = true;
-        sweep(conn, &mut locked, actor, now).await?;
+        sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         locked.save(conn, to_millis(now)).await?;
         let membership = self.membership_in(conn, auto_div_no).await?;
         txn.commit().await?;
@@ -472,7 +472,7 @@ impl SeaCounselRepository {
             return Err(CounselError::MemberNotFound(auto_div_no));
         }
         locked.members.retain(|m| m.row.auto_div_no != auto_div_no);
-        sweep(conn, &mut locked, actor, now).await?;
+        sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         locked.save(conn, now_ms).await?;
         txn.commit().await?;
         Ok(returned)
@@ -527,7 +527,7 @@ impl SeaCounselRepository {
                 m.dirty = true;
             }
             if possible {
-                sweep(conn, locked, actor, now).await?;
+                sweep(conn, &self.keyring, locked, actor, now).await?;
             }
             locked.save(conn, now_ms).await?;
         }
@@ -638,7 +638,7 @@ impl SeaCounselRepository {
         let decided = locked
             .assign_manually(auto_div_no, actor, now_ms)
             .ok_or_else(|| RepoError::Corrupted(format!("counsel_members/{auto_div_no}")))?;
-        assign_case(conn, &case, &decided, AssignKind::Manual, actor, now).await?;
+        assign_case(conn, &self.keyring, &case, &decided, AssignKind::Manual, actor, now).await?;
         locked.save(conn, now_ms).await?;
         txn.commit().await?;
         Ok(CaseOutcome { cnsl_no, assignee: Some((auto_div_no, user_id)) })
@@ -658,7 +658,7 @@ impl SeaCounselRepository {
             Some(case) if case.as_id.is_some() => return Err(CounselError::CaseIsAsReview(cnsl_no)),
             Some(_) => {}
         }
-        complete_case_in(&*txn, cnsl_no, actor, now).await?;
+        complete_case_in(&*txn, &self.keyring, cnsl_no, actor, now).await?;
         txn.commit().await?;
         Ok(())
     }
