@@ -21,7 +21,10 @@
 //!   delivery to the line is the `REPLACEMENT` assignment (intake, import or this offer,
 //!   all under the same lock, so exactly one). `REFUND`, and any approval on a cancelled
 //!   order, adds one unit price (VAT included when the price excludes it) to
-//!   `refunded_minor`.
+//!   `refunded_minor`;
+//! - what people type is sealed: the description (`crypto::AS_DESCRIPTION`), each
+//!   transition's comment (`crypto::AS_HISTORY_COMMENT`) and the audit details, each bound
+//!   to its row; the plaintext columns stay cleared.
 
 use std::collections::{HashMap, HashSet};
 

@@ -21,7 +21,9 @@
 //!   an AS request moves that AS to `IN_REVIEW` (`as_claims::start_review`) in the same
 //!   transaction;
 //! - customer name and phone are envelopes bound to (`counsel_cases`, column, `cnsl_no`),
-//!   the phone with a blind index; refusals write nothing (one transaction per call).
+//!   the phone with a blind index, and so is the content `accp_cont`
+//!   (`crypto::COUNSEL_ACCP_CONT`; the export's substring filter runs after decryption);
+//!   refusals write nothing (one transaction per call).
 //!
 //! Layout: this file holds the types and the writers; `locked` the locked queue (ledger
 //! in memory, sweeps, case creation, completion; also the entry points other
