@@ -120,6 +120,7 @@ async fn seal_column(db: &Db, keyring: &Keyring, c: &SealedText, batch: u64) -> 
         }
         for row in &rows {
             let id: String = row.try_get("", c.id_column)?;
+            after = Some(id.clone());
             let Some(plain) = text(row, c.column)? else { continue };
             let value = c.seal(keyring, &id, &plain).map_err(crypto(c, &id))?;
             let update = Query::update()
@@ -131,7 +132,6 @@ async fn seal_column(db: &Db, keyring: &Keyring, c: &SealedText, batch: u64) -> 
                 .and_where(col(c.sealed_column).is_null())
                 .to_owned();
             sealed += txn.execute(&update).await?.rows_affected();
-            after = Some(id);
         }
         txn.commit().await?;
     }
@@ -201,6 +201,7 @@ pub async fn reseal_column(
         }
         for row in &rows {
             let id: String = row.try_get("", c.id_column)?;
+            after = Some(id.clone());
             let old_key: Option<i32> = row.try_get("", c.key_column)?;
             let Some(envelope) = row.try_get::<Option<Vec<u8>>>("", c.sealed_column)? else { continue };
             let value = c.reseal(keyring, &id, &envelope).map_err(crypto(c, &id))?;
@@ -215,7 +216,6 @@ pub async fn reseal_column(
                 None => update.and_where(col(c.key_column).is_null()),
             };
             done += txn.execute(&update).await?.rows_affected();
-            after = Some(id);
         }
         txn.commit().await?;
         progress(done);

@@ -19,6 +19,7 @@ use crate::helpers::{Reply, TestApp};
 
 testkit::on_both_backends! { actix_web::test;
     planted_personal_data_is_found_nowhere_at_rest => at_rest_body;
+    the_start_up_seals_free_text_stored_in_plain_text_before => start_up_body;
 }
 
 const NAME: &str = "김비밀유출";
@@ -250,4 +251,36 @@ async fn at_rest_body(db: TestDb) {
             assert!(!found(bytes, needle), "{needle} found in plain text in {name} on {:?}", w.app.db.backend);
         }
     }
+}
+
+/// One text value of one row, by raw SQL.
+async fn scalar(db: &TestDb, sql: &str) -> Option<String> {
+    let row = db.db.conn().query_one_raw(Statement::from_string(db.db.backend(), sql.to_owned())).await.unwrap();
+    row.unwrap().try_get::<Option<String>>("", "v").unwrap()
+}
+
+/// `startup::prepare`, which every `ldbds serve` runs, seals a memo stored in plain text
+/// by the previous version before the server answers.
+async fn start_up_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.unwrap().unwrap();
+    let w = World { app, org };
+    let user = serde_json::json!({"mohomId": LOGIN, "name": "홍길동", "phone": "010-1212-3434", "email": "m@mohom.kr", "role": "MEMBER"});
+    w.ok("create user", w.post(&w.app.partner_key, "/api/v1/users", user)).await;
+    let order = serde_json::json!({"mohomId": LOGIN, "productId": w.product("INS-HEALTH").await, "regions": [{"region": "서울", "quantity": 1}]});
+    let order = w.ok("order", w.post(&w.app.partner_key, "/api/v1/orders", order)).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let old = format!("UPDATE orders SET memo = '{}', memo_enc = NULL, memo_key_id = NULL WHERE id = '{id}'", text());
+    w.app.db.db.conn().execute_raw(Statement::from_string(w.app.db.db.backend(), old)).await.unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().display().to_string();
+    let prepared =
+        api::startup::prepare(crate::helpers::settings(&w.app.db, &[("LDBDS__DATA_DIR", dir.as_str())])).await.unwrap();
+    assert_eq!(scalar(&w.app.db, &format!("SELECT memo AS v FROM orders WHERE id = '{id}'")).await, None);
+    let buyer = scalar(&w.app.db, &format!("SELECT buyer_user_id AS v FROM orders WHERE id = '{id}'")).await.unwrap();
+    let read = prepared.state.orders.get(buyer.parse().unwrap(), id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(read.memo, Some(text()), "the memo reads as before, from its envelope");
+    let status = infra::seal_backfill::text_column_status(w.app.db.db.conn()).await.unwrap();
+    assert!(status.iter().all(|c| c.plaintext == 0), "{status:?}");
 }
