@@ -19,6 +19,7 @@ mod m20261125_000007_files;
 mod m20261125_000008_as_claims;
 mod m20261125_000009_counsel;
 mod m20261202_000010_lead_hold;
+mod m20261202_000011_sealed_text;
 mod m20261202_000012_idempotency_principal;
 mod m20261202_000013_user_generation;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_as_claims::Migration),
             Box::new(m20261125_000009_counsel::Migration),
             Box::new(m20261202_000010_lead_hold::Migration),
+            Box::new(m20261202_000011_sealed_text::Migration),
             Box::new(m20261202_000012_idempotency_principal::Migration),
             Box::new(m20261202_000013_user_generation::Migration),
         ]

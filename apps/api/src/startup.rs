@@ -141,6 +141,12 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     };
     let (keyring, key_source) =
         infra::vault::keyring_from_settings(&settings).context("loading the encryption keys failed")?;
+    // Free text stored before the vault covered it is sealed before the first request.
+    let sealed =
+        infra::seal_backfill::seal_plaintext_rows(&db, &keyring).await.context("sealing stored free text failed")?;
+    if sealed.total() > 0 {
+        tracing::info!(rows = sealed.total(), "sealed free text stored in plain text before");
+    }
     let (jwt_secret, jwt_source) = infra::vault::jwt_secret(&settings).context("loading the JWT secret failed")?;
     let generated_keys = [key_source, jwt_source]
         .into_iter()

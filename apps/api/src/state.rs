@@ -50,7 +50,7 @@ impl AppState {
             reference: SeaReferenceRepository::new(db.conn().clone()),
             users: SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring)),
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
-            orders: SeaOrderRepository::new(db.clone()),
+            orders: SeaOrderRepository::new(db.clone(), Arc::clone(&keyring)),
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
             files,
             db,

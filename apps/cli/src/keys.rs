@@ -36,6 +36,7 @@ pub(crate) async fn run(settings: Settings, cmd: KeysCommand) -> anyhow::Result<
             Ok(())
         }
         KeysCommand::CreateApiKey { org, label, scopes } => {
+            let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
             let db = open(&settings).await?;
             let org_row = infra::orgs::find_by_code(db.conn(), &org)
                 .await?
@@ -44,6 +45,7 @@ pub(crate) async fn run(settings: Settings, cmd: KeysCommand) -> anyhow::Result<
             let key = infra::api_keys::issue(db.conn(), org_row.id, &label, &scopes, time_now()).await?;
             infra::audit::record(
                 db.conn(),
+                &keyring,
                 infra::audit::AuditEntry {
                     org_id: Some(org_row.id),
                     actor: "cli",
@@ -91,6 +93,11 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
     }
     for (key, n) in by_key {
         println!("organizations.sso_secret: key {key}: {n} rows");
+    }
+    for column in infra::seal_backfill::text_column_status(db.conn()).await? {
+        let keys: Vec<String> = column.by_key.iter().map(|(key, n)| format!("key {key}: {n} rows")).collect();
+        let keys = if keys.is_empty() { "no sealed rows".to_owned() } else { keys.join(", ") };
+        println!("{}: {keys}; plaintext: {} rows", column.column, column.plaintext);
     }
     println!("rows not under the active key: {}", rotation::pending(&db, &keyring).await?);
     Ok(())

@@ -93,7 +93,8 @@ pub(crate) async fn run(settings: Settings, command: UsersCommand) -> anyhow::Re
     let db = crate::open(&settings).await?;
     db.migrate_up().await?;
     let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
-    let repo = SeaUserRepository::new(db.conn().clone(), Arc::new(keyring));
+    let keyring = Arc::new(keyring);
+    let repo = SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring));
     let service = UserService::new(&repo, &SystemClock);
     match command {
         UsersCommand::Add { org, mohom_id, name, phone, email, role, team } => {
@@ -111,6 +112,7 @@ pub(crate) async fn run(settings: Settings, command: UsersCommand) -> anyhow::Re
             let user = service.create(OrgScope { org_id: org.id, kind: org.kind }, new).await.map_err(refusal)?;
             infra::audit::record(
                 db.conn(),
+                &keyring,
                 infra::audit::AuditEntry {
                     org_id: Some(org.id),
                     actor: "cli",

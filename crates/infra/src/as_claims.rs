@@ -21,7 +21,10 @@
 //!   delivery to the line is the `REPLACEMENT` assignment (intake, import or this offer,
 //!   all under the same lock, so exactly one). `REFUND`, and any approval on a cancelled
 //!   order, adds one unit price (VAT included when the price excludes it) to
-//!   `refunded_minor`.
+//!   `refunded_minor`;
+//! - what people type is sealed: the description (`crypto::AS_DESCRIPTION`), each
+//!   transition's comment (`crypto::AS_HISTORY_COMMENT`) and the audit details, each bound
+//!   to its row; the plaintext columns stay cleared.
 
 use std::collections::{HashMap, HashSet};
 
@@ -45,6 +48,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry};
 use crate::counsel::{CounselError, review};
+use crate::crypto::{AS_DESCRIPTION, AS_HISTORY_COMMENT, Keyring};
 use crate::entities::{as_request, as_status_history, assignment, lead, order, order_line, product};
 use crate::files::{self, EvidenceFile, FileUseError};
 use crate::leads::SeaLeadRepository;
@@ -208,8 +212,10 @@ async fn line_by_id(conn: &impl ConnectionTrait, id: &str) -> Result<order_line:
         .ok_or_else(|| corrupt("order_lines", id, "missing order line"))?)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn write_history(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     as_id: &str,
     from: Option<AsStatus>,
     to: AsStatus,
@@ -217,15 +223,20 @@ async fn write_history(
     comment: Option<&str>,
     at: i64,
 ) -> Result<(), AsError> {
+    let id = new_id().to_string();
+    let (comment_enc, comment_key_id) =
+        AS_HISTORY_COMMENT.seal_opt(keyring, &id, comment).map_err(|e| corrupt("as_status_history", &id, e))?;
     let row = as_status_history::ActiveModel {
-        id: Set(new_id().to_string()),
+        id: Set(id),
         as_id: Set(as_id.to_owned()),
         from_status: Set(from.map(|s| s.as_str().to_owned())),
         to_status: Set(to.as_str().to_owned()),
         actor: Set(actor.label.to_owned()),
         actor_user_id: Set(actor.user_id.map(|u| u.to_string())),
-        comment: Set(comment.map(str::to_owned)),
+        comment: Set(None),
         at: Set(at),
+        comment_enc: Set(comment_enc),
+        comment_key_id: Set(comment_key_id),
     };
     as_status_history::Entity::insert(row).exec_without_returning(conn).await.map_err(db)?;
     Ok(())
@@ -233,6 +244,7 @@ async fn write_history(
 
 async fn write_audit(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     actor: &AsActor<'_>,
     action: &str,
     as_id: &str,
@@ -248,7 +260,7 @@ async fn write_audit(
         request_id: actor.request_id,
         detail,
     };
-    audit::record(conn, entry, now).await.map_err(db)
+    audit::record(conn, keyring, entry, now).await.map_err(db)
 }
 
 async fn set_lead_as_status(
@@ -345,13 +357,17 @@ impl SeaLeadRepository {
         };
         let id = new_id();
         let key = id.to_string();
+        let description =
+            AS_DESCRIPTION.seal(&self.keyring, &key, &new.description).map_err(|e| corrupt("as_requests", &key, e))?;
         let row = as_request::ActiveModel {
             id: Set(key.clone()),
             lead_id: Set(lead_key.clone()),
             assignment_id: Set(lead_row.assignment_id.clone().unwrap_or_default()),
             requester_user_id: Set(requester_key.clone()),
             reason_code: Set(new.reason.as_str().to_owned()),
-            description: Set(new.description.clone()),
+            description: Set(String::new()),
+            description_enc: Set(Some(description.envelope)),
+            description_key_id: Set(Some(description.key_id)),
             status: Set(AsStatus::Requested.as_str().to_owned()),
             created_at: Set(now_ms),
             updated_at: Set(now_ms),
@@ -368,7 +384,7 @@ impl SeaLeadRepository {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AsError::Refused(AsRefusal::AlreadyOpen),
             _ => db(e),
         })?;
-        write_history(&*txn, &key, None, AsStatus::Requested, actor, None, now_ms).await?;
+        write_history(&*txn, &self.keyring, &key, None, AsStatus::Requested, actor, None, now_ms).await?;
         files::attach(&*txn, id, requester.org_id, requester.id, FilePurpose::AsEvidence, &new.file_keys).await?;
         set_lead_as_status(&*txn, &lead_key, AsStatus::Requested, now_ms).await?;
         order::Entity::update_many()
@@ -381,7 +397,7 @@ impl SeaLeadRepository {
             "leadId": lead_key, "orderId": order_row.id, "reasonCode": new.reason.as_str(),
             "files": new.file_keys.len(), "autoApproved": verdict.auto_approved,
         });
-        write_audit(&*txn, actor, "as.create", &key, detail, now).await?;
+        write_audit(&*txn, &self.keyring, actor, "as.create", &key, detail, now).await?;
         if !verdict.auto_approved
             && let Some(queue) = review::as_review_queue(&*txn).await?
         {
@@ -410,7 +426,7 @@ impl SeaLeadRepository {
                 .await
                 .map_err(db)?;
         }
-        let claim = load(&*txn, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
+        let claim = load(&*txn, &self.keyring, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
         txn.commit().await.map_err(db)?;
         Ok(claim)
     }
@@ -446,7 +462,7 @@ impl SeaLeadRepository {
         let product_key = row.product_id.clone().ok_or_else(|| corrupt("as_requests", &key, "no product"))?;
         let product = product_by_id(&*txn, &product_key).await?;
         self.move_as(&*txn, &key, action, &product, actor, comment, now).await?;
-        let claim = load(&*txn, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
+        let claim = load(&*txn, &self.keyring, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
         txn.commit().await.map_err(db)?;
         Ok(claim)
     }
@@ -528,7 +544,7 @@ impl SeaLeadRepository {
                 .unwrap_or(current);
             return Err(AsRefusal::InvalidState { status: now_status, action }.into());
         }
-        write_history(conn, key, Some(current), next, actor, comment, at_ms).await?;
+        write_history(conn, &self.keyring, key, Some(current), next, actor, comment, at_ms).await?;
         set_lead_as_status(conn, &row.lead_id, next, now_ms).await?;
         if let Some(order_row) = &order_row {
             let mut counters = order::Entity::update_many().filter(order::Column::Id.eq(order_row.id.as_str()));
@@ -545,7 +561,7 @@ impl SeaLeadRepository {
         if next.is_final()
             && let Some(case) = &review
         {
-            review::close_review_in(conn, case, actor.label, now).await.map_err(|e| match e {
+            review::close_review_in(conn, &self.keyring, case, actor.label, now).await.map_err(|e| match e {
                 CounselError::Repo(repo) => AsError::Repo(repo),
                 other => AsError::Repo(RepoError::Conflict(other.to_string())),
             })?;
@@ -561,7 +577,7 @@ impl SeaLeadRepository {
             AsAction::Approve => "as.approve",
             AsAction::Reject => "as.reject",
         };
-        write_audit(conn, actor, audit_action, key, detail, now).await
+        write_audit(conn, &self.keyring, actor, audit_action, key, detail, now).await
     }
 
     /// An approval's effects on the lead and the order; returns the compensation given.
@@ -663,7 +679,7 @@ impl SeaLeadRepository {
     /// # Errors
     /// Storage failures or an unreadable row.
     pub async fn get_as(&self, id: Uuid, scope: AsScope) -> Result<Option<AsClaim>, RepoError> {
-        let claim = load(self.db.conn(), &id.to_string()).await.map_err(into_repo)?;
+        let claim = load(self.db.conn(), &self.keyring, &id.to_string()).await.map_err(into_repo)?;
         Ok(claim.filter(|c| match scope {
             AsScope::Requester(user) => c.requester_user_id == user,
             AsScope::Operator => true,
@@ -709,7 +725,7 @@ impl SeaLeadRepository {
         let items = rows
             .into_iter()
             .zip(ids)
-            .map(|(row, id)| from_row(row, evidence.remove(&id).unwrap_or_default(), Vec::new()))
+            .map(|(row, id)| from_row(&self.keyring, row, evidence.remove(&id).unwrap_or_default(), Vec::new()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, request: q.page, total })
     }
@@ -728,6 +744,7 @@ pub const AS_REVIEW_CASE_TYPE: &str = "AS";
 /// Storage failures.
 pub async fn start_review(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     as_id: Uuid,
     actor: &str,
     now: OffsetDateTime,
@@ -749,14 +766,14 @@ pub async fn start_review(
         return Ok(false);
     };
     let system = AsActor { label: actor, user_id: None, org_id: None, request_id: None };
-    write_history(conn, &key, Some(AsStatus::Requested), AsStatus::InReview, &system, None, now_ms)
+    write_history(conn, keyring, &key, Some(AsStatus::Requested), AsStatus::InReview, &system, None, now_ms)
         .await
         .map_err(into_repo)?;
     set_lead_as_status(conn, &row.lead_id, AsStatus::InReview, now_ms).await.map_err(into_repo)?;
     let detail = serde_json::json!({
         "from": AsStatus::Requested.as_str(), "to": AsStatus::InReview.as_str(), "comment": null,
     });
-    write_audit(conn, &system, "as.review", &key, detail, now).await.map_err(into_repo)?;
+    write_audit(conn, keyring, &system, "as.review", &key, detail, now).await.map_err(into_repo)?;
     Ok(true)
 }
 
@@ -767,7 +784,7 @@ fn into_repo(err: AsError) -> RepoError {
     }
 }
 
-async fn load(conn: &impl ConnectionTrait, key: &str) -> Result<Option<AsClaim>, AsError> {
+async fn load(conn: &impl ConnectionTrait, keyring: &Keyring, key: &str) -> Result<Option<AsClaim>, AsError> {
     let Some(row) = as_request::Entity::find_by_id(key.to_owned()).one(conn).await.map_err(db)? else {
         return Ok(None);
     };
@@ -786,16 +803,19 @@ async fn load(conn: &impl ConnectionTrait, key: &str) -> Result<Option<AsClaim>,
                 from: h.from_status.as_deref().map(str::parse).transpose().map_err(|e| bad(&e))?,
                 to: h.to_status.parse().map_err(|e| bad(&e))?,
                 actor: h.actor.clone(),
-                comment: h.comment.clone(),
+                comment: AS_HISTORY_COMMENT
+                    .open(keyring, &h.id, h.comment_enc.as_deref(), h.comment.as_deref())
+                    .map_err(|e| bad(&e))?,
                 at: from_millis(h.at),
             })
         })
         .collect::<Result<Vec<_>, RepoError>>()?;
     let mut evidence: HashMap<Uuid, Vec<EvidenceFile>> = files::evidence_of(conn, &[id]).await?;
-    Ok(Some(from_row(row, evidence.remove(&id).unwrap_or_default(), history)?))
+    Ok(Some(from_row(keyring, row, evidence.remove(&id).unwrap_or_default(), history)?))
 }
 
 fn from_row(
+    keyring: &Keyring,
     row: as_request::Model,
     evidence: Vec<EvidenceFile>,
     history: Vec<AsHistoryEntry>,
@@ -812,7 +832,10 @@ fn from_row(
         order_id: opt_uuid(&row.order_id)?,
         product_id: opt_uuid(&row.product_id)?,
         reason: row.reason_code.parse().map_err(|e| bad(&e))?,
-        description: row.description,
+        description: AS_DESCRIPTION
+            .open(keyring, &key, row.description_enc.as_deref(), Some(&row.description))
+            .map_err(|e| bad(&e))?
+            .unwrap_or_default(),
         status: row.status.parse().map_err(|e| bad(&e))?,
         compensation: row.compensation.as_deref().map(str::parse).transpose().map_err(|e| bad(&e))?,
         auto_approved: row.auto_approved,

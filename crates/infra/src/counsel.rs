@@ -21,7 +21,9 @@
 //!   an AS request moves that AS to `IN_REVIEW` (`as_claims::start_review`) in the same
 //!   transaction;
 //! - customer name and phone are envelopes bound to (`counsel_cases`, column, `cnsl_no`),
-//!   the phone with a blind index; refusals write nothing (one transaction per call).
+//!   the phone with a blind index, and so is the content `accp_cont`
+//!   (`crypto::COUNSEL_ACCP_CONT`; the export's substring filter runs after decryption);
+//!   refusals write nothing (one transaction per call).
 //!
 //! Layout: this file holds the types and the writers; `locked` the locked queue (ledger
 //! in memory, sweeps, case creation, completion; also the entry points other
@@ -397,7 +399,7 @@ impl SeaCounselRepository {
         let queue_id = locked.queue.id.clone();
         locked = lock_queue(conn, &queue_id).await?.ok_or_else(|| CounselError::QueueNotFound(key.clone()))?;
         if possible {
-            sweep(conn, &mut locked, actor, now).await?;
+            sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         }
         locked.save(conn, now_ms).await?;
         let membership = self.membership_in(conn, auto_div_no).await?;
@@ -430,7 +432,7 @@ impl SeaCounselRepository {
         m.weight = weight;
         m.capacity = i64::from(terms.capacity);
         m.dirty = true;
-        sweep(conn, &mut locked, actor, now).await?;
+        sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         locked.save(conn, to_millis(now)).await?;
         let membership = self.membership_in(conn, auto_div_no).await?;
         txn.commit().await?;
@@ -472,7 +474,7 @@ impl SeaCounselRepository {
             return Err(CounselError::MemberNotFound(auto_div_no));
         }
         locked.members.retain(|m| m.row.auto_div_no != auto_div_no);
-        sweep(conn, &mut locked, actor, now).await?;
+        sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         locked.save(conn, now_ms).await?;
         txn.commit().await?;
         Ok(returned)
@@ -527,7 +529,7 @@ impl SeaCounselRepository {
                 m.dirty = true;
             }
             if possible {
-                sweep(conn, locked, actor, now).await?;
+                sweep(conn, &self.keyring, locked, actor, now).await?;
             }
             locked.save(conn, now_ms).await?;
         }
@@ -638,7 +640,7 @@ impl SeaCounselRepository {
         let decided = locked
             .assign_manually(auto_div_no, actor, now_ms)
             .ok_or_else(|| RepoError::Corrupted(format!("counsel_members/{auto_div_no}")))?;
-        assign_case(conn, &case, &decided, AssignKind::Manual, actor, now).await?;
+        assign_case(conn, &self.keyring, &case, &decided, AssignKind::Manual, actor, now).await?;
         locked.save(conn, now_ms).await?;
         txn.commit().await?;
         Ok(CaseOutcome { cnsl_no, assignee: Some((auto_div_no, user_id)) })
@@ -658,7 +660,7 @@ impl SeaCounselRepository {
             Some(case) if case.as_id.is_some() => return Err(CounselError::CaseIsAsReview(cnsl_no)),
             Some(_) => {}
         }
-        complete_case_in(&*txn, cnsl_no, actor, now).await?;
+        complete_case_in(&*txn, &self.keyring, cnsl_no, actor, now).await?;
         txn.commit().await?;
         Ok(())
     }

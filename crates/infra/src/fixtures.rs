@@ -327,7 +327,8 @@ pub async fn seed_demo(db: &Db, now: OffsetDateTime) -> Result<SeedReport, Fixtu
         let Some(org_id) = org_ids.get(&row.code).copied() else { continue };
         if api_keys::count_for_org(&*txn, org_id).await? == 0 {
             let key = api_keys::issue(&*txn, org_id, "demo", &["*"], now).await?;
-            audit::record(
+            // The keys are not loaded yet: the entry carries no detail to seal.
+            audit::record_without_detail(
                 &*txn,
                 AuditEntry {
                     org_id: Some(org_id),
@@ -336,7 +337,7 @@ pub async fn seed_demo(db: &Db, now: OffsetDateTime) -> Result<SeedReport, Fixtu
                     entity: "api_key",
                     entity_id: Some(&key.id.to_string()),
                     request_id: None,
-                    detail: serde_json::json!({ "label": "demo", "reason": "demo seed" }),
+                    detail: serde_json::Value::Null,
                 },
                 now,
             )

@@ -32,7 +32,7 @@ use sea_orm::{
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::crypto::{BlindIndex, FieldContext, Keyring};
+use crate::crypto::{BlindIndex, FieldContext, Keyring, LEAD_METADATA};
 use crate::db::Db;
 use crate::entities::{as_request, assignment, lead, product};
 use crate::reference::unavailable;
@@ -113,6 +113,8 @@ impl SeaLeadRepository {
         let product = new.product_id.to_string();
         let pii = &new.pii;
         let optional = |column: &str, value: Option<String>| value.map(|v| self.seal(id, column, &v)).transpose();
+        let (metadata_enc, metadata_key_id) =
+            LEAD_METADATA.seal_opt(&self.keyring, id, new.metadata.as_deref()).map_err(|e| corrupt(id, e))?;
         Ok(lead::ActiveModel {
             id: Set(id.to_owned()),
             product_id: Set(product.clone()),
@@ -121,7 +123,9 @@ impl SeaLeadRepository {
             source_lead_id: Set(None),
             region: Set(new.region.clone()),
             gender: Set(new.gender.map(|g| g.as_str().to_owned())),
-            metadata: Set(new.metadata.clone()),
+            metadata: Set(None),
+            metadata_enc: Set(metadata_enc),
+            metadata_key_id: Set(metadata_key_id),
             status: Set(LeadStatus::Pool.as_str().to_owned()),
             name_enc: Set(self.seal(id, "name", pii.name.as_str())?),
             phone_enc: Set(self.seal(id, "phone", pii.phone.e164())?),
@@ -151,6 +155,8 @@ impl SeaLeadRepository {
             source_status: Set(None),
             source_status_at: Set(None),
             source_detail: Set(None),
+            source_detail_enc: Set(None),
+            source_detail_key_id: Set(None),
             source_note_enc: Set(None),
             created_at: Set(now_ms),
             updated_at: Set(now_ms),
@@ -283,7 +289,9 @@ impl SeaLeadRepository {
                     provider_org_id: uuid(&id, &row.provider_org_id)?,
                     region: row.region,
                     gender: row.gender.as_deref().map(str::parse).transpose().map_err(|e| corrupt(&id, e))?,
-                    metadata: row.metadata,
+                    metadata: LEAD_METADATA
+                        .open(&self.keyring, &id, row.metadata_enc.as_deref(), row.metadata.as_deref())
+                        .map_err(|e| corrupt(&id, e))?,
                     status: row.status.parse().map_err(|e| corrupt(&id, e))?,
                     assignment,
                     last_distributed_at: row.last_distributed_at.map(from_millis),

@@ -6,7 +6,8 @@
 //! - [`api_keys`], [`idempotency`], [`audit`]: the storage behind the API's machinery;
 //! - [`crypto`] (AES-256-GCM envelopes, keyring, blind indexes), [`vault`] (keys from the
 //!   settings), [`users`] (encrypted users), [`orgs`] (SSO settings), [`tokens`] (JWT),
-//!   [`pii_access`] (the access log), [`rotation`] (re-encryption under the active key);
+//!   [`pii_access`] (the access log), [`rotation`] (re-encryption under the active key),
+//!   [`seal_backfill`] (sealing free text stored before the vault covered it);
 //! - [`files`]: evidence uploads (local signed URLs or S3 presigned PUTs) and their use;
 //! - [`fixtures`]: reference and demo data loaders.
 //!
@@ -35,6 +36,7 @@ pub mod pii_access;
 pub mod pools;
 pub mod reference;
 pub mod rotation;
+pub mod seal_backfill;
 pub mod source_status;
 mod timestamp;
 pub mod tokens;

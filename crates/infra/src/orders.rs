@@ -5,7 +5,11 @@
 //! - a line never receives more than its quantity: delivery takes at most the remainder,
 //!   and marks a pool lead taken only if it is still in the pool (conditional update);
 //! - a cancel settles the undelivered remainder at the order's own prices and closes its
-//!   lines, in one transaction, conditional on the status it read.
+//!   lines, in one transaction, conditional on the status it read;
+//! - the buyer's memo is sealed (`crypto::ORDER_MEMO`, bound to the order id) and the
+//!   plaintext `memo` column stays `NULL`.
+
+use std::sync::Arc;
 
 use domain::calendar;
 use domain::error::RepoError;
@@ -23,6 +27,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::crypto::{Keyring, ORDER_MEMO};
 use crate::db::Db;
 use crate::entities::{assignment, lead, order, order_line, product};
 use crate::pools;
@@ -32,6 +37,7 @@ use crate::{from_millis, to_millis};
 #[derive(Clone, Debug)]
 pub struct SeaOrderRepository {
     db: Db,
+    keyring: Arc<Keyring>,
 }
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
@@ -54,8 +60,8 @@ pub struct OrderFilter {
 
 impl SeaOrderRepository {
     #[must_use]
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, keyring: Arc<Keyring>) -> Self {
+        Self { db, keyring }
     }
 
     /// Creates an order and delivers matching pool leads at once, oldest first.
@@ -76,6 +82,8 @@ impl SeaOrderRepository {
         let today = calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt(&key, e))?;
         let quantity = lines.quantity();
         let priced = amounts(product.unit_price, quantity, product.prices_exclude_vat).map_err(|e| corrupt(&key, e))?;
+        let (memo_enc, memo_key_id) =
+            ORDER_MEMO.seal_opt(&self.keyring, &key, memo.as_deref()).map_err(|e| corrupt(&key, e))?;
         let row = order::ActiveModel {
             id: Set(key.clone()),
             org_id: Set(buyer.org_id.to_string()),
@@ -83,7 +91,9 @@ impl SeaOrderRepository {
             product_id: Set(product.id.to_string()),
             status: Set(OrderStatus::Pending.as_str().to_owned()),
             daily_limit: Set(lines.daily_limit.map(|d| i64::try_from(d).unwrap_or(i64::MAX))),
-            memo: Set(memo),
+            memo: Set(None),
+            memo_enc: Set(memo_enc),
+            memo_key_id: Set(memo_key_id),
             unit_price_minor: Set(minor(&key, product.unit_price)?),
             prices_exclude_vat: Set(product.prices_exclude_vat),
             quantity: Set(i64::try_from(quantity).unwrap_or(i64::MAX)),
@@ -223,7 +233,9 @@ impl SeaOrderRepository {
                     product_name: names.get(&row.product_id).cloned().unwrap_or_default(),
                     status: row.status.parse().map_err(|e| bad(&e))?,
                     daily_limit: row.daily_limit.map(count).transpose()?,
-                    memo: row.memo.clone(),
+                    memo: ORDER_MEMO
+                        .open(&self.keyring, &row.id, row.memo_enc.as_deref(), row.memo.as_deref())
+                        .map_err(|e| bad(&e))?,
                     unit_price: money(row.unit_price_minor)?,
                     prices_exclude_vat: row.prices_exclude_vat,
                     quantity: count(row.quantity)?,

@@ -5,16 +5,20 @@
 //!   `enc_key_id` is not the active key, so an interrupted run continues where it stopped;
 //! - a row updated concurrently by the application is already under the active key: the
 //!   batch's update is conditional on the old key id and skips it;
+//! - the sealed text columns (`crypto::SEALED_TEXT_COLUMNS`: memos, descriptions,
+//!   comments, audit details, free JSON from sources) are re-sealed the same way, each
+//!   update conditional on the row's old `<c>_key_id` (`seal_backfill::reseal_column`);
 //! - after a complete run no row names an old key, and retiring it is safe.
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::crypto::{CryptoError, FieldContext, Keyring, envelope_key_id};
+use crate::crypto::{CryptoError, FieldContext, Keyring, SEALED_TEXT_COLUMNS, envelope_key_id};
 use crate::db::Db;
 use crate::entities::user;
 use crate::orgs;
+use crate::seal_backfill::{self, SealTextError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RotationError {
@@ -22,6 +26,15 @@ pub enum RotationError {
     Db(#[from] DbErr),
     #[error("row {table}/{id}: {source}")]
     Crypto { table: &'static str, id: String, source: CryptoError },
+}
+
+impl From<SealTextError> for RotationError {
+    fn from(err: SealTextError) -> Self {
+        match err {
+            SealTextError::Db(e) => Self::Db(e),
+            SealTextError::Crypto { table, id, source } => Self::Crypto { table, id, source },
+        }
+    }
 }
 
 /// Progress of a rotation run.
@@ -44,7 +57,8 @@ pub async fn pending(db: &Db, keyring: &Keyring) -> Result<u64, DbErr> {
             orgs_pending += 1;
         }
     }
-    Ok(users + orgs_pending)
+    let text = seal_backfill::pending_rotation(db.conn(), keyring).await?;
+    Ok(users + orgs_pending + text)
 }
 
 fn reseal(
@@ -124,6 +138,15 @@ pub async fn rotate(
         state.rotated += 1;
     }
     txn.commit().await?;
+    progress(state);
+    for column in &SEALED_TEXT_COLUMNS {
+        let before = state.rotated;
+        let done = seal_backfill::reseal_column(db, keyring, column, batch, |n| {
+            progress(RotationProgress { rotated: before + n, total: state.total });
+        })
+        .await?;
+        state.rotated = before + done;
+    }
     progress(state);
     Ok(state)
 }

@@ -11,7 +11,8 @@
 //!   `source_detail`, `source_note_enc`, plus `updated_at`), each report replacing the
 //!   previous one as a whole; never the lead's contact, product, owner or lifecycle
 //!   status. The note is sealed like the lead's other PII (column `source_note`, bound to
-//!   the lead id);
+//!   the lead id), and so is the report's detail (free JSON such as `sale`: column
+//!   `source_detail`, sealed into `source_detail_enc`, the plaintext column left `NULL`);
 //! - the source's id is written with the lead, inside the intake's transaction
 //!   (`IntakeIds::source_lead_id`). The create handler checks first that the id is free
 //!   and names the earlier lead when it is not; of two concurrent creates with one id
@@ -26,7 +27,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::crypto::FieldContext;
+use crate::crypto::{FieldContext, LEAD_SOURCE_DETAIL};
 use crate::entities::lead;
 use crate::leads::SeaLeadRepository;
 use crate::reference::unavailable;
@@ -183,10 +184,15 @@ impl SeaLeadRepository {
         let txn = self.db.begin_write().await.map_err(unavailable)?;
         let Some(row) = find_for_source(&*txn, source_id, key).await? else { return Ok(None) };
         let note = report.note.as_deref().map(|n| self.seal(&row.id, NOTE_COLUMN, n)).transpose()?;
+        let detail = LEAD_SOURCE_DETAIL
+            .seal(&self.keyring, &row.id, &report.detail.to_string())
+            .map_err(|e| corrupt(&row.id, e))?;
         let done = lead::Entity::update_many()
             .col_expr(lead::Column::SourceStatus, Expr::value(report.status.as_str()))
             .col_expr(lead::Column::SourceStatusAt, Expr::value(now_ms))
-            .col_expr(lead::Column::SourceDetail, Expr::value(report.detail.to_string()))
+            .col_expr(lead::Column::SourceDetail, Expr::value(Option::<String>::None))
+            .col_expr(lead::Column::SourceDetailEnc, Expr::value(Some(detail.envelope)))
+            .col_expr(lead::Column::SourceDetailKeyId, Expr::value(Some(detail.key_id)))
             .col_expr(lead::Column::SourceNoteEnc, Expr::value(note))
             .col_expr(lead::Column::UpdatedAt, Expr::value(now_ms))
             .filter(lead::Column::Id.eq(row.id.as_str()))
@@ -228,8 +234,13 @@ impl SeaLeadRepository {
                 self.keyring.decrypt_string(sealed, &ctx).map_err(|e| corrupt(&row.id, e))
             })
             .transpose()?;
-        let detail =
-            row.source_detail.as_deref().map(serde_json::from_str).transpose().map_err(|e| corrupt(&row.id, e))?;
+        let detail = LEAD_SOURCE_DETAIL
+            .open(&self.keyring, &row.id, row.source_detail_enc.as_deref(), row.source_detail.as_deref())
+            .map_err(|e| corrupt(&row.id, e))?
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt(&row.id, e))?;
         Ok(Some(SourceSide {
             lead: source_lead(&row)?,
             source_id: row.source_id.as_deref().map(str::parse).transpose().map_err(|e| corrupt(&row.id, e))?,

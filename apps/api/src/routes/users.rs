@@ -143,7 +143,7 @@ async fn audit(state: &AppState, caller: &Caller, action: &str, user: &User) -> 
         request_id: request_id.as_deref(),
         detail: serde_json::json!({ "mohomId": user.mohom_id.as_str(), "role": user.role.as_str() }),
     };
-    record(state.db.conn(), entry, state.clock.now()).await.map_err(|e| {
+    record(state.db.conn(), &state.keyring, entry, state.clock.now()).await.map_err(|e| {
         tracing::warn!(error = %e, "audit record failed");
         ApiError::Unavailable
     })

@@ -131,7 +131,9 @@ pub mod widgets {
                 request_id: None,
                 detail: serde_json::json!({}),
             };
-            record(state.db.conn(), entry, state.clock.now()).await.map_err(|e| ApiError::Internal(e.into()))?;
+            record(state.db.conn(), &state.keyring, entry, state.clock.now())
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?;
             Ok((StatusCode::CREATED, serde_json::json!({ "id": id, "name": widget.name })))
         })
         .await

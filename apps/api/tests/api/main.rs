@@ -6,6 +6,7 @@
 
 mod abuse;
 mod as_claims;
+mod at_rest;
 mod auth;
 mod counsel;
 mod distribution;

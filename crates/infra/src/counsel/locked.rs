@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use super::{CUST_TEL_INDEX, CaseOutcome, CounselError, corrupt, count, ctx, stored_pick};
 use crate::as_claims;
-use crate::crypto::Keyring;
+use crate::crypto::{COUNSEL_ACCP_CONT, Keyring};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, user};
 use crate::reference::unavailable;
 use crate::to_millis;
@@ -302,8 +302,10 @@ pub(super) async fn load_locked(conn: &impl ConnectionTrait, queue: counsel_queu
 
 /// Marks a waiting case assigned (guarded: it must still be waiting) and starts the
 /// review of its AS request, if any.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn assign_case(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     case: &counsel_case::Model,
     decided: &Decided,
     kind: AssignKind,
@@ -326,18 +328,19 @@ pub(super) async fn assign_case(
     if done.rows_affected != 1 {
         return Err(RepoError::Conflict(format!("counsel case {} changed outside its queue lock", case.cnsl_no)));
     }
-    start_review(conn, case.as_id.as_deref(), actor, now).await
+    start_review(conn, keyring, case.as_id.as_deref(), actor, now).await
 }
 
 pub(super) async fn start_review(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     as_id: Option<&str>,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
     if let Some(as_id) = as_id {
         let id = as_id.parse().map_err(|e| corrupt("counsel_cases", as_id, e))?;
-        as_claims::start_review(conn, id, actor, now).await?;
+        as_claims::start_review(conn, keyring, id, actor, now).await?;
     }
     Ok(())
 }
@@ -345,6 +348,7 @@ pub(super) async fn start_review(
 /// Offers the queue's waiting cases, oldest first, until nobody can take one.
 pub(super) async fn sweep(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     locked: &mut Locked,
     actor: &str,
     now: OffsetDateTime,
@@ -366,7 +370,7 @@ pub(super) async fn sweep(
     let mut assigned = 0;
     for case in &waiting {
         let Some(decided) = locked.offer(now_ms) else { break };
-        assign_case(conn, case, &decided, AssignKind::Auto, actor, now).await?;
+        assign_case(conn, keyring, case, &decided, AssignKind::Auto, actor, now).await?;
         assigned += 1;
     }
     Ok(assigned)
@@ -383,7 +387,7 @@ pub(super) async fn create_in_locked(
     now: OffsetDateTime,
 ) -> Result<Vec<CaseOutcome>, RepoError> {
     let now_ms = to_millis(now);
-    sweep(conn, locked, actor, now).await?;
+    sweep(conn, keyring, locked, actor, now).await?;
     let mut rows = Vec::with_capacity(cases.len());
     let mut outcomes = Vec::with_capacity(cases.len());
     let mut reviews = Vec::new();
@@ -417,7 +421,7 @@ pub(super) async fn create_in_locked(
         })?;
     }
     for as_id in reviews {
-        start_review(conn, Some(&as_id), actor, now).await?;
+        start_review(conn, keyring, Some(&as_id), actor, now).await?;
     }
     locked.save(conn, now_ms).await?;
     Ok(outcomes)
@@ -433,6 +437,9 @@ pub(super) fn case_row(
     let seal = |column: &str, text: &str| {
         keyring.encrypt_str(text, &ctx(column, id)).map_err(|e| corrupt("counsel_cases", id, e))
     };
+    let (accp_cont_enc, accp_cont_key_id) = COUNSEL_ACCP_CONT
+        .seal_opt(keyring, id, new.accp_cont.as_deref())
+        .map_err(|e| corrupt("counsel_cases", id, e))?;
     Ok(counsel_case::ActiveModel {
         cnsl_no: Set(id.to_owned()),
         queue_id: Set(queue_id.to_owned()),
@@ -440,7 +447,9 @@ pub(super) fn case_row(
         ob_typ_no: Set(new.ob_typ_no.clone()),
         mbr_no: Set(new.mbr_no.clone()),
         ord_no: Set(new.ord_no.clone()),
-        accp_cont: Set(new.accp_cont.clone()),
+        accp_cont: Set(None),
+        accp_cont_enc: Set(accp_cont_enc),
+        accp_cont_key_id: Set(accp_cont_key_id),
         cust_nm_enc: Set(new.cust_nm.as_ref().map(|n| seal("cust_nm", n.as_str())).transpose()?),
         cust_tel_enc: Set(new.cust_tel.as_ref().map(|p| seal("cust_tel", p.e164())).transpose()?),
         cust_tel_bidx: Set(new.cust_tel.as_ref().map(|p| keyring.blind_index(&CUST_TEL_INDEX, p.e164()))),
@@ -483,6 +492,7 @@ pub(crate) async fn open_case_in(
 /// `CaseNotFound`, `CaseNotAssigned`, storage failures.
 pub(crate) async fn complete_case_in(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     cnsl_no: Uuid,
     actor: &str,
     now: OffsetDateTime,
@@ -512,7 +522,7 @@ pub(crate) async fn complete_case_in(
         m.open = (m.open - 1).max(0);
         m.dirty = true;
     }
-    sweep(conn, &mut locked, actor, now).await?;
+    sweep(conn, keyring, &mut locked, actor, now).await?;
     locked.save(conn, now_ms).await?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::{
     CaseFilter, CounselCase, CounselError, ManagerEntry, Membership, Queue, SeaCounselRepository, corrupt, count, ctx,
     operator_users_by_mohom, queue_from_row,
 };
-use crate::crypto::FieldContext;
+use crate::crypto::{COUNSEL_ACCP_CONT, FieldContext};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, user};
 use crate::reference::unavailable;
 use crate::{from_millis, to_millis};
@@ -62,23 +62,20 @@ impl SeaCounselRepository {
         if let Some(v) = &filter.ob_typ_no {
             select = select.filter(counsel_case::Column::ObTypNo.eq(v.as_str()));
         }
-        if let Some(v) = &filter.accp_cont {
-            // LIKE narrows (its wildcards and case rules differ per database); the exact
-            // substring check below decides.
-            select = select.filter(counsel_case::Column::AccpCont.contains(v.as_str()));
-        }
         let rows = select
             .order_by_asc(counsel_case::Column::CreatedAt)
             .order_by_asc(counsel_case::Column::CnslNo)
             .all(self.db.conn())
             .await
-            .map_err(unavailable)?
-            .into_iter()
-            .filter(|r| {
-                filter.accp_cont.as_deref().is_none_or(|v| r.accp_cont.as_deref().is_some_and(|c| c.contains(v)))
-            })
-            .collect();
-        self.read_cases(rows).await
+            .map_err(unavailable)?;
+        // `accp_cont` is sealed: the substring filter runs on the decrypted cases.
+        let cases = self.read_cases(rows).await?;
+        Ok(match filter.accp_cont.as_deref() {
+            Some(v) => {
+                cases.into_iter().filter(|c| c.accp_cont.as_deref().is_some_and(|text| text.contains(v))).collect()
+            }
+            None => cases,
+        })
     }
 
     /// One case.
@@ -421,7 +418,9 @@ impl SeaCounselRepository {
             ob_typ_no: r.ob_typ_no,
             mbr_no: r.mbr_no,
             ord_no: r.ord_no,
-            accp_cont: r.accp_cont,
+            accp_cont: COUNSEL_ACCP_CONT
+                .open(&self.keyring, &r.cnsl_no, r.accp_cont_enc.as_deref(), r.accp_cont.as_deref())
+                .map_err(|e| bad(&e))?,
             cust_nm,
             cust_tel,
             status: r.status.parse().map_err(|e| bad(&e))?,

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{CounselError, complete_case_in, corrupt};
+use crate::crypto::Keyring;
 use crate::entities::{counsel_case, counsel_queue};
 use crate::reference::unavailable;
 use crate::to_millis;
@@ -59,6 +60,7 @@ pub(crate) async fn lock_review_of(conn: &impl ConnectionTrait, as_id: &str) -> 
 /// Storage failures; a case that changed although its queue was locked.
 pub(crate) async fn close_review_in(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     review: &ReviewCase,
     actor: &str,
     now: OffsetDateTime,
@@ -66,7 +68,7 @@ pub(crate) async fn close_review_in(
     let case = &review.0;
     if case.status == CaseStatus::Assigned.as_str() {
         let cnsl_no: Uuid = case.cnsl_no.parse().map_err(|e| corrupt("counsel_cases", &case.cnsl_no, e))?;
-        return complete_case_in(conn, cnsl_no, actor, now).await;
+        return complete_case_in(conn, keyring, cnsl_no, actor, now).await;
     }
     if case.status == CaseStatus::Waiting.as_str() {
         counsel_case::Entity::update_many()

@@ -23,6 +23,9 @@ pub struct Model {
     pub auto_approved: bool,
     pub decided_at: Option<i64>,
     pub decided_by: Option<String>,
+    /// `description` sealed (`crypto::AS_DESCRIPTION`); `description` is then `''`.
+    pub description_enc: Option<Vec<u8>>,
+    pub description_key_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,9 @@ pub struct Model {
     pub actor_user_id: Option<String>,
     pub comment: Option<String>,
     pub at: i64,
+    /// `comment` sealed (`crypto::AS_HISTORY_COMMENT`); `comment` is then `NULL`.
+    pub comment_enc: Option<Vec<u8>>,
+    pub comment_key_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

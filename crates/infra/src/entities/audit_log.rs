@@ -13,6 +13,9 @@ pub struct Model {
     pub entity_id: Option<String>,
     pub request_id: Option<String>,
     pub detail: String,
+    /// `detail` sealed (`crypto::AUDIT_DETAIL`); `detail` is then `''`.
+    pub detail_enc: Option<Vec<u8>>,
+    pub detail_key_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,9 @@ pub struct Model {
     pub created_at: i64,
     pub assigned_at: Option<i64>,
     pub completed_at: Option<i64>,
+    /// `accp_cont` sealed (`crypto::COUNSEL_ACCP_CONT`); `accp_cont` is then `NULL`.
+    pub accp_cont_enc: Option<Vec<u8>>,
+    pub accp_cont_key_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -38,11 +38,17 @@ pub struct Model {
     pub latest_as_status: Option<String>,
     pub source_status: Option<String>,
     pub source_status_at: Option<i64>,
-    /// JSON of the source's non-personal status fields (`changeStatus`).
+    /// JSON of the source's status report (`changeStatus`); cleared once sealed.
     pub source_detail: Option<String>,
     pub source_note_enc: Option<Vec<u8>>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `metadata` sealed (`crypto::LEAD_METADATA`); `metadata` is then `NULL`.
+    pub metadata_enc: Option<Vec<u8>>,
+    pub metadata_key_id: Option<i32>,
+    /// `source_detail` sealed (`crypto::LEAD_SOURCE_DETAIL`); `source_detail` is then `NULL`.
+    pub source_detail_enc: Option<Vec<u8>>,
+    pub source_detail_key_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,9 @@ pub struct Model {
     /// Open (`REQUESTED`/`IN_REVIEW`) and approved AS of the order: its AS cap's counters.
     pub as_open: i64,
     pub as_approved: i64,
+    /// `memo` sealed (`crypto::ORDER_MEMO`); `memo` is then `NULL`.
+    pub memo_enc: Option<Vec<u8>>,
+    pub memo_key_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,12 +22,17 @@ mod keyring;
 mod keys_file;
 #[cfg(test)]
 mod proptests;
+mod text;
 
 pub use blind_index::BlindIndex;
 pub use envelope::{ENVELOPE_VERSION, envelope_key_id};
 pub use keyring::{FieldContext, Keyring, KeyringConfig};
 pub use keys_file::{
     DevKeys, add_dev_key, decode_key, encode_key, generate_key, load_or_create_dev_keys, parse_key_list, retire_dev_key,
+};
+pub use text::{
+    AS_DESCRIPTION, AS_HISTORY_COMMENT, AUDIT_DETAIL, COUNSEL_ACCP_CONT, LEAD_METADATA, LEAD_SOURCE_DETAIL, ORDER_MEMO,
+    SEALED_TEXT_COLUMNS, SealedText, SealedValue,
 };
 
 #[derive(Debug, thiserror::Error)]

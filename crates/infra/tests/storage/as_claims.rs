@@ -58,6 +58,7 @@ struct World {
     users: SeaUserRepository,
     orders: Arc<SeaOrderRepository>,
     leads: Arc<SeaLeadRepository>,
+    keyring: Arc<infra::crypto::Keyring>,
 }
 
 async fn world(db: &TestDb) -> World {
@@ -68,8 +69,9 @@ async fn world(db: &TestDb) -> World {
         org,
         reference: SeaReferenceRepository::new(db.db.conn().clone()),
         users: SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring)),
-        orders: Arc::new(SeaOrderRepository::new(db.db.clone())),
-        leads: Arc::new(SeaLeadRepository::new(db.db.clone(), keyring)),
+        orders: Arc::new(SeaOrderRepository::new(db.db.clone(), Arc::clone(&keyring))),
+        leads: Arc::new(SeaLeadRepository::new(db.db.clone(), Arc::clone(&keyring))),
+        keyring,
     }
 }
 
@@ -1014,18 +1016,12 @@ async fn cs_manager(db: &TestDb, w: &World, login: &str) -> User {
 }
 
 /// (actor, entity_id, detail) of every `as.review` audit row, oldest first.
-async fn review_rows(db: &TestDb) -> Vec<(String, String, serde_json::Value)> {
-    let sql = "SELECT actor, entity, entity_id, detail FROM audit_log WHERE action = 'as.review' ORDER BY at, id";
-    let rows = db.db.conn().query_all_raw(Statement::from_string(db.db.backend(), sql)).await.unwrap();
-    rows.iter()
+async fn review_rows(db: &TestDb, w: &World) -> Vec<(String, String, serde_json::Value)> {
+    let rows = infra::audit::entries(db.db.conn(), &w.keyring, "as.review").await.unwrap();
+    rows.into_iter()
         .map(|row| {
-            assert_eq!(row.try_get::<String>("", "entity").unwrap(), "as_request");
-            let detail: String = row.try_get("", "detail").unwrap();
-            (
-                row.try_get("", "actor").unwrap(),
-                row.try_get("", "entity_id").unwrap(),
-                serde_json::from_str(&detail).unwrap(),
-            )
+            assert_eq!(row.entity, "as_request");
+            (row.actor, row.entity_id.unwrap(), row.detail)
         })
         .collect()
 }
@@ -1036,7 +1032,7 @@ async fn review_rows(db: &TestDb) -> Vec<(String, String, serde_json::Value)> {
 /// transaction that moves the AS to `IN_REVIEW`, and a decision afterwards adds none.
 async fn review_audit_body(db: TestDb) {
     let w = world(&db).await;
-    let counsel = SeaCounselRepository::new(db.db.clone(), Arc::new(testkit::keyring()));
+    let counsel = SeaCounselRepository::new(db.db.clone(), Arc::clone(&w.keyring));
     let queue = QueueKey::parse("20", "1").unwrap();
     counsel.create_queue(&queue, "AS 검토", AllocationPolicy::RoundRobin, now()).await.unwrap();
     let manager = cs_manager(&db, &w, "cs-review").await;
@@ -1049,7 +1045,7 @@ async fn review_audit_body(db: TestDb) {
     let first = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap();
     assert_eq!(first.status, AsStatus::Requested);
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM counsel_cases WHERE status = 'WAITING'").await, 1);
-    assert!(review_rows(&db).await.is_empty());
+    assert!(review_rows(&db, &w).await.is_empty());
 
     // Switching the manager on sweeps the case to them: the review starts, audited once.
     counsel.set_possible(&[membership.auto_div_no], true, "user:admin-1", now()).await.unwrap();
@@ -1061,7 +1057,7 @@ async fn review_audit_body(db: TestDb) {
         (Some(AsStatus::Requested), AsStatus::InReview, "user:admin-1")
     );
     assert_eq!(lead_status(&db, b.leads[0]).await.3.as_deref(), Some("IN_REVIEW"));
-    let rows = review_rows(&db).await;
+    let rows = review_rows(&db, &w).await;
     assert_eq!(rows.len(), 1, "exactly one as.review row: {rows:?}");
     assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("user:admin-1", first.id.to_string().as_str()));
     assert_eq!(rows[0].2, serde_json::json!({"from": "REQUESTED", "to": "IN_REVIEW", "comment": null}));
@@ -1070,13 +1066,13 @@ async fn review_audit_body(db: TestDb) {
     // review row names the claimant, who set it off.
     let second = claim(&w.leads, &b.user, b.leads[1], now()).await.unwrap();
     assert_eq!(second.status, AsStatus::InReview);
-    let rows = review_rows(&db).await;
+    let rows = review_rows(&db, &w).await;
     assert_eq!(rows.len(), 2, "one more as.review row: {rows:?}");
     assert_eq!((rows[1].0.clone(), rows[1].1.clone()), (format!("user:{}", b.user.id), second.id.to_string()));
 
     // Deciding a reviewed AS audits the decision, not another review.
     decide(&w.leads, first.id, AsAction::Reject, now()).await.unwrap();
-    assert_eq!(review_rows(&db).await.len(), 2);
+    assert_eq!(review_rows(&db, &w).await.len(), 2);
     assert_eq!((audited(&db, "as.create").await, audited(&db, "as.reject").await), (2, 1));
     // Every transition is in the audit log: one audit row per history row.
     assert_eq!(

@@ -124,7 +124,7 @@ async fn xlsx_body(db: TestDb) {
     // An open order of 3 in 부산 takes the first three 부산 leads.
     let user = buyer(&db).await;
     let lines = NewOrderLines::parse(&[("부산".to_owned(), 3)], None, |_| true).unwrap();
-    SeaOrderRepository::new(db.db.clone())
+    SeaOrderRepository::new(db.db.clone(), Arc::new(testkit::keyring()))
         .create(&user, &s.product, &lines, None, OffsetDateTime::now_utc())
         .await
         .unwrap();

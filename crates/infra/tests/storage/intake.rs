@@ -40,7 +40,7 @@ async fn concurrency_body(db: TestDb) {
     let product = SeaReferenceRepository::new(db.db.conn().clone()).find_product(product_id).await.unwrap().unwrap();
     let keyring = Arc::new(testkit::keyring());
     let users = SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring));
-    let orders = SeaOrderRepository::new(db.db.clone());
+    let orders = SeaOrderRepository::new(db.db.clone(), Arc::clone(&keyring));
     let leads = Arc::new(SeaLeadRepository::new(db.db.clone(), keyring));
     let now = OffsetDateTime::now_utc();
     for i in 0..3 {
@@ -136,7 +136,7 @@ async fn world(db: &TestDb, code: &str) -> World {
         org,
         product: Arc::new(product),
         users: SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring)),
-        orders: Arc::new(SeaOrderRepository::new(db.db.clone())),
+        orders: Arc::new(SeaOrderRepository::new(db.db.clone(), Arc::clone(&keyring))),
         leads: Arc::new(SeaLeadRepository::new(db.db.clone(), keyring)),
     }
 }

@@ -15,6 +15,7 @@ mod intake;
 mod lead_lists;
 mod migrations;
 mod money;
+mod sealed_text;
 mod seeding;
 mod token_state;
 mod transfers;

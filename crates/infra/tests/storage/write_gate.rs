@@ -10,15 +10,18 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
 /// Forty read-then-write transactions at once: on SQLite they queue on the write gate
 /// instead of failing with SQLITE_BUSY; on PostgreSQL they run side by side.
 async fn concurrent_writes_body(db: TestDb) {
+    let keyring = std::sync::Arc::new(testkit::keyring());
     let mut tasks = Vec::new();
     for i in 0..40 {
         let db = db.db.clone();
+        let keyring = std::sync::Arc::clone(&keyring);
         tasks.push(tokio::spawn(async move {
             let txn = db.begin_write().await.expect("begin");
             let backend = txn.get_database_backend();
             txn.query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) FROM audit_log")).await.expect("read");
             record(
                 &*txn,
+                &keyring,
                 AuditEntry {
                     org_id: None,
                     actor: "test",

@@ -1,0 +1,286 @@
+//! Personal data at rest (issue #13, defect 4): a distinctive name, phone and email typed
+//! into every writable text field, through every endpoint that takes free text, are found
+//! nowhere in the database (SQLite: the file, the WAL; PostgreSQL: everything the server
+//! dumps, and every `bytea` column read raw) nor under the data directory.
+//!
+//! Codes, enums and ids (`mohomId`, `leadSourceId`, region and product codes, statuses)
+//! are not personal data and are not planted. To extend the test, add a step to
+//! [`plant_everything`]: an `Idempotency-Key` goes into [`World::post`] (one line), an
+//! evidence upload is one more step.
+
+use actix_web::test::TestRequest;
+use domain::lead::{LeadFields, NewLead};
+use sea_orm::{ConnectionTrait, Statement};
+use testkit::{Backend, TestDb};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::helpers::{Reply, TestApp};
+
+testkit::on_both_backends! { actix_web::test;
+    planted_personal_data_is_found_nowhere_at_rest => at_rest_body;
+    the_start_up_seals_free_text_stored_in_plain_text_before => start_up_body;
+}
+
+const NAME: &str = "김비밀유출";
+const PHONE: &str = "010-9876-5432";
+const EMAIL: &str = "leak.canary@example.org";
+/// Sources of Vietnamese products send Vietnamese mobiles.
+const VN_PHONE: &str = "0399876543";
+/// A member id: not personal data, stored in plain text; the scan must find it.
+const LOGIN: &str = "leak-canary-1";
+
+/// Every form of the planted values that must appear nowhere.
+const NEEDLES: [&str; 9] =
+    [NAME, PHONE, "01098765432", "1098765432", "+821098765432", EMAIL, VN_PHONE, "399876543", "+84399876543"];
+
+/// Free text carrying all three planted values.
+fn text() -> String {
+    format!("{NAME} {PHONE} {EMAIL}")
+}
+
+const COUNSEL: &str = "/v2/customerservice/csAllocationMgmt";
+const BOUNDARY: &str = "----ldbds-at-rest-boundary-5jQ2";
+
+struct World {
+    app: TestApp,
+    org: Uuid,
+}
+
+impl World {
+    /// Every write of the test goes through here (add an `Idempotency-Key` here).
+    fn post(&self, key: &str, uri: &str, body: serde_json::Value) -> TestRequest {
+        self.app.with_key(TestRequest::post().uri(uri).set_json(body), key)
+    }
+
+    async fn ok(&self, what: &str, req: TestRequest) -> serde_json::Value {
+        let reply: Reply = self.app.send(req).await;
+        assert!(reply.status.is_success(), "{what}: {} {}", reply.status, reply.text);
+        reply.json()
+    }
+
+    async fn product(&self, code: &str) -> Uuid {
+        infra::fixtures::product_id_by_code(self.app.db.db.conn(), code).await.unwrap().unwrap()
+    }
+
+    /// Leads in a product's pool (setup only: the pool is filled by intake or import).
+    async fn pool(&self, code: &str, region: &str, count: usize) -> Vec<Uuid> {
+        let product = self.product(code).await.to_string();
+        let mut ids = Vec::new();
+        for i in 0..count {
+            let phone = format!("010-4444-{i:04}");
+            let fields = LeadFields {
+                product_id: Some(&product),
+                name: Some("홍길동"),
+                phone: Some(&phone),
+                region: Some(region),
+                ..LeadFields::default()
+            };
+            let new = NewLead::parse(&fields, OffsetDateTime::now_utc().date()).unwrap();
+            let at = OffsetDateTime::now_utc() - Duration::hours(1) + Duration::seconds(i as i64);
+            ids.push(self.app.state.leads.add_to_pool(&new, self.org, at).await.unwrap());
+        }
+        ids
+    }
+}
+
+/// An `.xlsx` of one outbound row: member number, order number, content, name, phone.
+fn sheet() -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let ws = workbook.add_worksheet();
+    for (col, label) in (0u16..).zip(["회원번호", "주문번호", "접수내용", "고객명", "고객연락처"]) {
+        ws.write_string(0, col, label).unwrap();
+    }
+    for (col, value) in (0u16..).zip(["M-9001", "O-9001", text().as_str(), NAME, PHONE]) {
+        ws.write_string(1, col, value).unwrap();
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+fn multipart(file: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+    body.extend_from_slice(b"Content-Disposition: form-data; name=\"excelFile\"; filename=\"ob.xlsx\"\r\n");
+    body.extend_from_slice(b"Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n");
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// Every endpoint that takes free text, every writable text field planted.
+async fn plant_everything(w: &World) {
+    let (partner, operator) = (w.app.partner_key.clone(), w.app.operator_key.clone());
+    let t = text();
+
+    // Users: create, then update every personal field.
+    let user = serde_json::json!({"mohomId": LOGIN, "name": NAME, "phone": PHONE, "email": EMAIL, "role": "MEMBER"});
+    w.ok("create user", w.post(&partner, "/api/v1/users", user)).await;
+    let update = serde_json::json!({"name": NAME, "phone": PHONE, "email": EMAIL});
+    let put = TestRequest::put().uri(&format!("/api/v1/users/{LOGIN}")).set_json(update);
+    w.ok("update user", w.app.with_key(put, &partner)).await;
+
+    // A self-registered lead: every text field, and free metadata.
+    let health = w.product("INS-HEALTH").await;
+    let lead = serde_json::json!({
+        "mohomId": LOGIN, "productId": health, "name": NAME, "phone": PHONE, "email": EMAIL, "region": "서울",
+        "address": t, "birth_date": "1990-01-01", "memo": t,
+        "metadata": {"note": t, "contact": {"name": NAME, "phone": PHONE, "email": EMAIL}},
+    });
+    w.ok("register lead", w.post(&partner, "/api/v1/leads", lead)).await;
+
+    // Intake from a source, then the source's status report with its free `sale` object.
+    let intake = serde_json::json!({
+        "leadSourceId": "LEAK-1", "name": NAME, "mobileNumber": VN_PHONE, "homePhone": PHONE, "email": EMAIL,
+        "gender": "MALE", "birthDate": "1990-05-01", "regionCode": "79", "projectCode": "VHGP",
+        "houseNumber": t, "street": t, "demand": t, "projectName": t, "housePrice": t, "houseInformation": t,
+        "agentCode": t, "communicationType": t, "interactionType": t, "sourceOrigin": t, "contactType": t,
+    });
+    let create = w.post(&partner, "/lead-platform/v1/leads/create", intake).insert_header(("source", "TCB"));
+    w.ok("intake", create).await;
+    let report = serde_json::json!({
+        "lead_source_id": "LEAK-1", "status": "CONTACTED", "name": NAME, "mobile_number": VN_PHONE, "email": EMAIL,
+        "note": t, "sale": {"buyer": NAME, "phone": PHONE, "email": EMAIL, "memo": t},
+        "project_name": t, "house_price": t, "channel": t, "address": t,
+    });
+    let change = TestRequest::put().uri("/lead-platform/v1/leads/changeStatus").set_json(report);
+    w.ok("changeStatus", w.app.with_key(change.insert_header(("source", "TCB")), &partner)).await;
+
+    // An order with a memo, delivering three pool leads to the member.
+    let pooled = w.pool("INS-HEALTH", "서울", 3).await;
+    let order = serde_json::json!({"mohomId": LOGIN, "productId": health, "regions": [{"region": "서울", "quantity": 3}], "memo": t});
+    w.ok("order", w.post(&partner, "/api/v1/orders", order)).await;
+
+    // AS claims with descriptions, one after the other (the order's AS cap): one
+    // rejected and one approved (both with comments), one cancelled by its requester.
+    let comment = serde_json::json!({"comment": t});
+    for (lead, action) in pooled.iter().zip(["reject", "cancel", "approve"]) {
+        let claim = serde_json::json!({"mohomId": LOGIN, "leadId": lead, "reasonCode": "DUPLICATE", "description": t});
+        let claimed = w.ok("AS claim", w.post(&partner, "/api/v1/as", claim)).await;
+        let id = claimed["id"].as_str().unwrap();
+        let decided = match action {
+            "cancel" => w.post(&partner, &format!("/api/v1/as/{id}/cancel"), serde_json::json!({"mohomId": LOGIN})),
+            _ => w.post(&operator, &format!("/api/v1/as/{id}/{action}"), comment.clone()),
+        };
+        w.ok(action, decided).await;
+    }
+
+    // Counsel cases imported from a spreadsheet: content, customer name and phone.
+    let queue =
+        serde_json::json!({"autoDivGbCd": "50", "autoDivDtlNo": "900", "name": "아웃바운드", "policy": "ROUND_ROBIN"});
+    w.ok("counsel queue", w.post(&operator, "/api/v1/counsel/queues", queue)).await;
+    let upload = TestRequest::post()
+        .uri(&format!(
+            "{COUNSEL}/saveObCsCounselInfoListExcel?excelColumns=mbrNo,ordNo,accpCont,custNm,custTelNo&cnslTypNo=10&obTypNo=900"
+        ))
+        .insert_header(("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}")))
+        .set_payload(multipart(&sheet()));
+    let imported = w.ok("counsel import", w.app.with_key(upload, &operator)).await;
+    assert_eq!(imported["imported"], 1, "{imported}");
+}
+
+fn found(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Every file under `dir`, recursively: (path, bytes).
+fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path.display().to_string(), bytes));
+        }
+    }
+    out
+}
+
+/// Everything the database holds, as named byte blobs.
+async fn database_bytes(db: &TestDb) -> Vec<(String, Vec<u8>)> {
+    match db.backend {
+        Backend::Sqlite => {
+            db.db.conn().execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await.unwrap();
+            let path = db.url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned();
+            // The WAL as it was, then the file after a full checkpoint: both are scanned.
+            let mut out: Vec<(String, Vec<u8>)> = ["-wal", "-shm"]
+                .iter()
+                .filter_map(|s| std::fs::read(format!("{path}{s}")).ok().map(|b| (format!("{path}{s}"), b)))
+                .collect();
+            db.db.conn().execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+            let dir = std::path::Path::new(&path).parent().unwrap();
+            out.extend(files_under(dir));
+            out
+        }
+        Backend::Postgres => {
+            let dump = std::process::Command::new("pg_dump").arg("--data-only").arg(&db.url).output().expect("pg_dump");
+            assert!(dump.status.success(), "pg_dump: {}", String::from_utf8_lossy(&dump.stderr));
+            let mut out = vec![("pg_dump".to_owned(), dump.stdout)];
+            // A dump shows bytea as hex: read every bytea column raw as well.
+            let sql = "SELECT table_name, column_name FROM information_schema.columns \
+                       WHERE table_schema = 'public' AND data_type = 'bytea'";
+            let columns = db.db.conn().query_all_raw(Statement::from_string(db.db.backend(), sql)).await.unwrap();
+            for c in columns {
+                let (table, column): (String, String) =
+                    (c.try_get("", "table_name").unwrap(), c.try_get("", "column_name").unwrap());
+                let sql = format!("SELECT \"{column}\" AS v FROM \"{table}\" WHERE \"{column}\" IS NOT NULL");
+                let rows = db.db.conn().query_all_raw(Statement::from_string(db.db.backend(), sql)).await.unwrap();
+                let bytes: Vec<u8> = rows.iter().flat_map(|r| r.try_get::<Vec<u8>>("", "v").unwrap()).collect();
+                out.push((format!("{table}.{column}"), bytes));
+            }
+            out
+        }
+    }
+}
+
+async fn at_rest_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.unwrap().unwrap();
+    let w = World { app, org };
+    plant_everything(&w).await;
+
+    let mut blobs = database_bytes(&w.app.db).await;
+    blobs.extend(files_under(&w.app.state.settings.data_dir));
+    assert!(
+        blobs.iter().any(|(_, bytes)| found(bytes, LOGIN)),
+        "the scan reads the stored rows (the member id is plain)"
+    );
+    for needle in NEEDLES {
+        for (name, bytes) in &blobs {
+            assert!(!found(bytes, needle), "{needle} found in plain text in {name} on {:?}", w.app.db.backend);
+        }
+    }
+}
+
+/// One text value of one row, by raw SQL.
+async fn scalar(db: &TestDb, sql: &str) -> Option<String> {
+    let row = db.db.conn().query_one_raw(Statement::from_string(db.db.backend(), sql.to_owned())).await.unwrap();
+    row.unwrap().try_get::<Option<String>>("", "v").unwrap()
+}
+
+/// `startup::prepare`, which every `ldbds serve` runs, seals a memo stored in plain text
+/// by the previous version before the server answers.
+async fn start_up_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.unwrap().unwrap();
+    let w = World { app, org };
+    let user = serde_json::json!({"mohomId": LOGIN, "name": "홍길동", "phone": "010-1212-3434", "email": "m@mohom.kr", "role": "MEMBER"});
+    w.ok("create user", w.post(&w.app.partner_key, "/api/v1/users", user)).await;
+    let order = serde_json::json!({"mohomId": LOGIN, "productId": w.product("INS-HEALTH").await, "regions": [{"region": "서울", "quantity": 1}]});
+    let order = w.ok("order", w.post(&w.app.partner_key, "/api/v1/orders", order)).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let old = format!("UPDATE orders SET memo = '{}', memo_enc = NULL, memo_key_id = NULL WHERE id = '{id}'", text());
+    w.app.db.db.conn().execute_raw(Statement::from_string(w.app.db.db.backend(), old)).await.unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().display().to_string();
+    let prepared =
+        api::startup::prepare(crate::helpers::settings(&w.app.db, &[("LDBDS__DATA_DIR", dir.as_str())])).await.unwrap();
+    assert_eq!(scalar(&w.app.db, &format!("SELECT memo AS v FROM orders WHERE id = '{id}'")).await, None);
+    let buyer = scalar(&w.app.db, &format!("SELECT buyer_user_id AS v FROM orders WHERE id = '{id}'")).await.unwrap();
+    let read = prepared.state.orders.get(buyer.parse().unwrap(), id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(read.memo, Some(text()), "the memo reads as before, from its envelope");
+    let status = infra::seal_backfill::text_column_status(w.app.db.db.conn()).await.unwrap();
+    assert!(status.iter().all(|c| c.plaintext == 0), "{status:?}");
+}
