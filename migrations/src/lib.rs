@@ -19,6 +19,7 @@ mod m20261125_000007_files;
 mod m20261125_000008_as_claims;
 mod m20261125_000009_counsel;
 mod m20261202_000012_idempotency_principal;
+mod m20261202_000014_file_names_sealed;
 
 mod shared;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_as_claims::Migration),
             Box::new(m20261125_000009_counsel::Migration),
             Box::new(m20261202_000012_idempotency_principal::Migration),
+            Box::new(m20261202_000014_file_names_sealed::Migration),
         ]
     }
 }

@@ -45,6 +45,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry};
 use crate::counsel::{CounselError, review};
+use crate::crypto::Keyring;
 use crate::entities::{as_request, as_status_history, assignment, lead, order, order_line, product};
 use crate::files::{self, EvidenceFile, FileUseError};
 use crate::leads::SeaLeadRepository;
@@ -410,7 +411,7 @@ impl SeaLeadRepository {
                 .await
                 .map_err(db)?;
         }
-        let claim = load(&*txn, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
+        let claim = load(&*txn, &self.keyring, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
         txn.commit().await.map_err(db)?;
         Ok(claim)
     }
@@ -446,7 +447,7 @@ impl SeaLeadRepository {
         let product_key = row.product_id.clone().ok_or_else(|| corrupt("as_requests", &key, "no product"))?;
         let product = product_by_id(&*txn, &product_key).await?;
         self.move_as(&*txn, &key, action, &product, actor, comment, now).await?;
-        let claim = load(&*txn, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
+        let claim = load(&*txn, &self.keyring, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
         txn.commit().await.map_err(db)?;
         Ok(claim)
     }
@@ -663,7 +664,7 @@ impl SeaLeadRepository {
     /// # Errors
     /// Storage failures or an unreadable row.
     pub async fn get_as(&self, id: Uuid, scope: AsScope) -> Result<Option<AsClaim>, RepoError> {
-        let claim = load(self.db.conn(), &id.to_string()).await.map_err(into_repo)?;
+        let claim = load(self.db.conn(), &self.keyring, &id.to_string()).await.map_err(into_repo)?;
         Ok(claim.filter(|c| match scope {
             AsScope::Requester(user) => c.requester_user_id == user,
             AsScope::Operator => true,
@@ -705,7 +706,7 @@ impl SeaLeadRepository {
             .iter()
             .map(|r| r.id.parse().map_err(|e| corrupt("as_requests", &r.id, e)))
             .collect::<Result<Vec<Uuid>, RepoError>>()?;
-        let mut evidence = files::evidence_of(conn, &ids).await?;
+        let mut evidence = files::evidence_of(conn, &self.keyring, &ids).await?;
         let items = rows
             .into_iter()
             .zip(ids)
@@ -767,7 +768,7 @@ fn into_repo(err: AsError) -> RepoError {
     }
 }
 
-async fn load(conn: &impl ConnectionTrait, key: &str) -> Result<Option<AsClaim>, AsError> {
+async fn load(conn: &impl ConnectionTrait, keyring: &Keyring, key: &str) -> Result<Option<AsClaim>, AsError> {
     let Some(row) = as_request::Entity::find_by_id(key.to_owned()).one(conn).await.map_err(db)? else {
         return Ok(None);
     };
@@ -791,7 +792,7 @@ async fn load(conn: &impl ConnectionTrait, key: &str) -> Result<Option<AsClaim>,
             })
         })
         .collect::<Result<Vec<_>, RepoError>>()?;
-    let mut evidence: HashMap<Uuid, Vec<EvidenceFile>> = files::evidence_of(conn, &[id]).await?;
+    let mut evidence: HashMap<Uuid, Vec<EvidenceFile>> = files::evidence_of(conn, keyring, &[id]).await?;
     Ok(Some(from_row(row, evidence.remove(&id).unwrap_or_default(), history)?))
 }
 

@@ -22,6 +22,7 @@ mod keyring;
 mod keys_file;
 #[cfg(test)]
 mod proptests;
+pub mod stream;
 
 pub use blind_index::BlindIndex;
 pub use envelope::{ENVELOPE_VERSION, envelope_key_id};
