@@ -327,8 +327,8 @@ async fn use_body(db: TestDb) {
     assert!(files::evidence_of(db.db.conn(), &fx.keyring, &[]).await.unwrap().is_empty());
 }
 
-/// Path → (content type, bytes).
-type Objects = Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>;
+/// Path → (content type, bytes, stored encrypted by the store).
+type Objects = Arc<Mutex<HashMap<String, (String, Vec<u8>, bool)>>>;
 
 /// A tiny S3 stand-in: answers HEAD and ranged GET of the objects it holds, 404 otherwise,
 /// and records the requests it saw.
@@ -366,12 +366,13 @@ impl FakeS3 {
                 log.lock().unwrap().push(format!("{method} {path} signed={signed}"));
                 let object = held.lock().unwrap().get(&path).cloned();
                 let response = match (method, object) {
-                    ("HEAD", Some((content_type, body))) => format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
+                    ("HEAD", Some((content_type, body, sse))) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n",
+                        body.len(),
+                        if sse { "x-amz-server-side-encryption: AES256\r\n" } else { "" }
                     )
                     .into_bytes(),
-                    ("GET", Some((content_type, body))) => {
+                    ("GET", Some((content_type, body, _))) => {
                         let head = &body[..body.len().min(1024)];
                         let mut out = format!(
                             "HTTP/1.1 206 Partial Content\r\nContent-Type: {content_type}\r\nContent-Range: bytes 0-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -393,7 +394,12 @@ impl FakeS3 {
     }
 
     fn put(&self, key: Uuid, content_type: &str, body: Vec<u8>) {
-        self.objects.lock().unwrap().insert(format!("/evidence/files/{key}"), (content_type.to_owned(), body));
+        self.put_with(key, content_type, body, true);
+    }
+
+    /// An object as the store keeps it, `sse` when the PUT asked for encryption at rest.
+    fn put_with(&self, key: Uuid, content_type: &str, body: Vec<u8>, sse: bool) {
+        self.objects.lock().unwrap().insert(format!("/evidence/files/{key}"), (content_type.to_owned(), body, sse));
     }
 }
 
@@ -420,7 +426,12 @@ async fn s3_body(db: TestDb) {
     };
     let issued = presign(64).await;
     assert!(issued.url.starts_with(&format!("{}/evidence/files/{}?", s3.endpoint, issued.file_key)), "{}", issued.url);
-    assert!(issued.url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"), "{}", issued.url);
+    assert!(
+        issued.url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-server-side-encryption"),
+        "{}",
+        issued.url
+    );
+    assert!(issued.headers.contains(&("x-amz-server-side-encryption".to_owned(), "AES256".to_owned())), "SSE-S3");
     let key = issued.file_key;
 
     let local = fx.files.begin_upload(key, 0, "", Some("image/png"), None, now).await;
@@ -444,7 +455,11 @@ async fn s3_body(db: TestDb) {
     let retyped = presign(64).await.file_key;
     s3.put(retyped, "image/jpeg", png_of(64));
     assert!(matches!(confirm(retyped).await, Err(FileUseError::NotUploaded(_))), "stored type");
+    let plain = presign(64).await.file_key;
+    s3.put_with(plain, "image/png", png_of(64), false);
+    assert!(matches!(confirm(plain).await, Err(FileUseError::NotUploaded(_))), "not encrypted at rest by the store");
     assert_eq!(status_of(&db, short).await.0, "PENDING");
+    assert_eq!(status_of(&db, plain).await.0, "PENDING");
 
     s3.put(key, "image/png", png_of(64));
     let confirmed = confirm(key).await.unwrap();
