@@ -24,6 +24,7 @@ testkit::on_both_backends! { actix_web::test;
     another_owner_cannot_use_a_file => wrong_owner_body;
     a_3_mib_upload_streams_past_the_json_limit_and_keeps_its_sha256 => large_upload_body;
     an_uploaded_file_and_its_name_are_found_nowhere_at_rest => at_rest_body;
+    the_server_start_seals_names_and_files_stored_before => start_up_body;
 }
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -392,4 +393,71 @@ async fn at_rest_body(db: TestDb) {
         assert!(!contains(&on_disk, planted), "{planted:?} under the data directory");
         assert!(!contains(&in_db, planted), "{planted:?} in the database files");
     }
+}
+
+/// A row and a file written the old way (name in `file_name`, bytes in plain) are sealed
+/// by `startup::prepare`, and a second start changes nothing.
+async fn start_up_body(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().display().to_string();
+    let settings = crate::helpers::settings(&db, &[("LDBDS__DATA_DIR", &data_dir)]);
+    infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
+    let state = api::startup::prepare(settings.clone()).await.unwrap().state;
+    let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
+    let user = {
+        use domain::ports::UserRepository;
+        let user = domain::identity::User {
+            id: domain::ids::new_id(),
+            org_id: org,
+            mohom_id: domain::identity::MohomId::parse("m-1").unwrap(),
+            role: domain::identity::Role::Member,
+            team_id: None,
+            name: domain::pii::PersonName::parse("김설계").unwrap(),
+            phone: None,
+            email: None,
+            status: domain::identity::UserStatus::Active,
+            created_at: OffsetDateTime::now_utc(),
+            updated_at: OffsetDateTime::now_utc(),
+        };
+        state.users.insert(&user).await.unwrap();
+        user.id
+    };
+    let name = "김비밀유출-leak.canary@example.org.png";
+    let mut body = PNG.to_vec();
+    body.extend_from_slice(CANARY.as_bytes());
+    body.resize(70_000, 7);
+    let upload = domain::files::NewUpload {
+        file_name: "x.png".to_owned(),
+        file_type: domain::files::FileType::Png,
+        size: body.len() as u64,
+        purpose: FilePurpose::AsEvidence,
+    };
+    let now = OffsetDateTime::now_utc();
+    let key = state.files.presign(org, user, &upload, now).await.unwrap().file_key;
+    let sql = format!(
+        "UPDATE uploaded_files SET file_name = '{name}', file_name_enc = NULL, status = 'UPLOADED', uploaded_at = 1 \
+         WHERE file_key = '{key}'"
+    );
+    sea_orm::ConnectionTrait::execute_unprepared(db.db.conn(), &sql).await.unwrap();
+    let path = dir.path().join("files").join(key.to_string());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &body).unwrap();
+
+    let state = api::startup::prepare(settings.clone()).await.unwrap().state;
+    let sealed = std::fs::read(&path).unwrap();
+    assert!(sealed.starts_with(b"LDBDSEF1"), "the file is sealed at start");
+    let mut back = Vec::new();
+    state.files.read_evidence(org, key, &mut back).await.unwrap();
+    assert!(back == body, "and opens to what was stored");
+    let files = state.files.confirm_for_use(org, user, FilePurpose::AsEvidence, &[key], now).await.unwrap();
+    assert_eq!(files[0].file_name, name, "the name comes back from the vault");
+    let (on_disk, in_db) = (bytes_under(dir.path()), database_bytes(&db).await);
+    for planted in [CANARY, "leak.canary@example.org", "김비밀유출"] {
+        assert!(!contains(&on_disk, planted), "{planted:?} under the data directory");
+        assert!(!contains(&in_db, planted), "{planted:?} in the database files");
+    }
+
+    drop(state);
+    api::startup::prepare(settings).await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), sealed, "a second start leaves the sealed file as it is");
 }
