@@ -22,6 +22,7 @@ mod m20261202_000010_lead_hold;
 mod m20261202_000011_sealed_text;
 mod m20261202_000012_idempotency_principal;
 mod m20261202_000013_user_generation;
+mod m20261202_000014_file_names_sealed;
 
 mod shared;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_sealed_text::Migration),
             Box::new(m20261202_000012_idempotency_principal::Migration),
             Box::new(m20261202_000013_user_generation::Migration),
+            Box::new(m20261202_000014_file_names_sealed::Migration),
         ]
     }
 }

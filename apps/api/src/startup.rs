@@ -148,6 +148,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         tracing::info!(rows = sealed.total(), "sealed free text stored in plain text before");
     }
     let (jwt_secret, jwt_source) = infra::vault::jwt_secret(&settings).context("loading the JWT secret failed")?;
+    infra::files::seal_legacy(&db, &keyring, &settings.data_dir.join("files")).await.context("sealing evidence")?;
     let generated_keys = [key_source, jwt_source]
         .into_iter()
         .filter_map(|source| match source {

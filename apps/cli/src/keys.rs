@@ -27,7 +27,8 @@ pub(crate) async fn run(settings: Settings, cmd: KeysCommand) -> anyhow::Result<
             dev_only(&settings, "list the id in LDBDS__CRYPTO__RETIRED")?;
             let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
             let db = open(&settings).await?;
-            let left = rotation::pending(&db, &keyring).await?;
+            let evidence = infra::files::key_use(&db, &settings.data_dir.join("files")).await?;
+            let left = rotation::pending(&db, &keyring).await? + evidence.pending(keyring.active_key_id());
             if left > 0 {
                 bail!("{left} rows are not under the active key yet: run `ldbds keys rotate` first");
             }
@@ -100,6 +101,11 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
         println!("{}: {keys}; plaintext: {} rows", column.column, column.plaintext);
     }
     println!("rows not under the active key: {}", rotation::pending(&db, &keyring).await?);
+    let evidence = infra::files::key_use(&db, &settings.data_dir.join("files")).await?;
+    evidence.names.iter().for_each(|(key, n)| println!("uploaded_files.file_name: key {key}: {n} rows"));
+    evidence.files.iter().for_each(|(key, n)| println!("evidence files: key {key}: {n} files"));
+    let left = evidence.pending(keyring.active_key_id());
+    println!("evidence names and files not under the active key: {left} ({} not sealed yet)", evidence.unsealed);
     Ok(())
 }
 
@@ -125,6 +131,8 @@ async fn rotate(settings: &Settings, batch: u64) -> anyhow::Result<()> {
         bar.finish();
     }
     println!("rotation complete: {} rows now under key {}", done.rotated, keyring.active_key_id());
+    let moved = infra::files::rotate_keys(&db, &keyring, &settings.data_dir.join("files")).await?;
+    println!("evidence: {moved} file names and files moved to key {}", keyring.active_key_id());
     Ok(())
 }
 

@@ -67,7 +67,8 @@ fn invalid(err: domain::error::ValidationError) -> anyhow::Error {
 pub(crate) async fn run(settings: Settings, cmd: OnboardCommand) -> anyhow::Result<()> {
     let db = open(&settings).await?;
     db.migrate_up().await?;
-    let repo = SeaOrgRepository::new(db.clone());
+    let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
+    let repo = SeaOrgRepository::new(db.clone(), std::sync::Arc::new(keyring));
     let reference = SeaReferenceRepository::new(db.conn().clone());
     let service = OrgService::new(&repo, &reference, &SystemClock);
     match cmd {

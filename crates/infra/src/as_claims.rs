@@ -721,7 +721,7 @@ impl SeaLeadRepository {
             .iter()
             .map(|r| r.id.parse().map_err(|e| corrupt("as_requests", &r.id, e)))
             .collect::<Result<Vec<Uuid>, RepoError>>()?;
-        let mut evidence = files::evidence_of(conn, &ids).await?;
+        let mut evidence = files::evidence_of(conn, &self.keyring, &ids).await?;
         let items = rows
             .into_iter()
             .zip(ids)
@@ -810,7 +810,7 @@ async fn load(conn: &impl ConnectionTrait, keyring: &Keyring, key: &str) -> Resu
             })
         })
         .collect::<Result<Vec<_>, RepoError>>()?;
-    let mut evidence: HashMap<Uuid, Vec<EvidenceFile>> = files::evidence_of(conn, &[id]).await?;
+    let mut evidence: HashMap<Uuid, Vec<EvidenceFile>> = files::evidence_of(conn, keyring, &[id]).await?;
     Ok(Some(from_row(keyring, row, evidence.remove(&id).unwrap_or_default(), history)?))
 }
 

@@ -249,12 +249,14 @@ pub async fn map_project(
 #[derive(Clone)]
 pub struct SeaOrgRepository {
     db: crate::db::Db,
+    /// Seals the audit detail of each creation.
+    keyring: std::sync::Arc<crate::crypto::Keyring>,
 }
 
 impl SeaOrgRepository {
     #[must_use]
-    pub fn new(db: crate::db::Db) -> Self {
-        Self { db }
+    pub fn new(db: crate::db::Db, keyring: std::sync::Arc<crate::crypto::Keyring>) -> Self {
+        Self { db, keyring }
     }
 }
 
@@ -286,6 +288,7 @@ fn domain_org(row: &organization::Model) -> Result<domain::service::orgs::Org, d
 
 #[allow(clippy::too_many_arguments)]
 async fn audit_write(
+    keyring: &crate::crypto::Keyring,
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     actor: &str,
@@ -304,7 +307,7 @@ async fn audit_write(
         request_id: None,
         detail,
     };
-    crate::audit::record(conn, entry, at).await.map_err(onboard_unavailable)
+    crate::audit::record(conn, keyring, entry, at).await.map_err(onboard_unavailable)
 }
 
 impl domain::ports::OrgRepository for SeaOrgRepository {
@@ -323,8 +326,18 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             .await
             .map_err(code_taken("organizations.code"))?;
         let detail = serde_json::json!({ "code": org.code, "kind": org.kind.as_str() });
-        audit_write(&*txn, org.id, actor, "org.created", "organization", &org.id.to_string(), detail, org.created_at)
-            .await?;
+        audit_write(
+            &self.keyring,
+            &*txn,
+            org.id,
+            actor,
+            "org.created",
+            "organization",
+            &org.id.to_string(),
+            detail,
+            org.created_at,
+        )
+        .await?;
         txn.commit().await.map_err(onboard_unavailable)
     }
 
@@ -388,7 +401,18 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
         source_entity::Entity::insert(row).exec_without_returning(&*txn).await.map_err(code_taken("sources.code"))?;
         let detail = serde_json::json!({ "code": source.code, "defaultProductId": source.default_product_id });
         let id = source.id.to_string();
-        audit_write(&*txn, source.org_id, actor, "source.created", "source", &id, detail, source.created_at).await?;
+        audit_write(
+            &self.keyring,
+            &*txn,
+            source.org_id,
+            actor,
+            "source.created",
+            "source",
+            &id,
+            detail,
+            source.created_at,
+        )
+        .await?;
         txn.commit().await.map_err(onboard_unavailable)
     }
 
@@ -402,10 +426,23 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
         let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
         let key = crate::api_keys::issue(&*txn, org_id, label, &["*"], now).await.map_err(|e| match e {
             crate::api_keys::ApiKeyError::Db(e) => onboard_unavailable(e),
-            crate::api_keys::ApiKeyError::Random => domain::error::RepoError::Unavailable(e.to_string()),
+            crate::api_keys::ApiKeyError::Random
+            | crate::api_keys::ApiKeyError::UnknownScope(_)
+            | crate::api_keys::ApiKeyError::NoScope => domain::error::RepoError::Unavailable(e.to_string()),
         })?;
         let detail = serde_json::json!({ "label": label });
-        audit_write(&*txn, org_id, actor, "api_key.created", "api_key", &key.id.to_string(), detail, now).await?;
+        audit_write(
+            &self.keyring,
+            &*txn,
+            org_id,
+            actor,
+            "api_key.created",
+            "api_key",
+            &key.id.to_string(),
+            detail,
+            now,
+        )
+        .await?;
         txn.commit().await.map_err(onboard_unavailable)?;
         Ok(domain::service::orgs::IssuedApiKey {
             id: key.id,

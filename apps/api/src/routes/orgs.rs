@@ -190,7 +190,7 @@ pub async fn create_org(
     let body = body.into_inner();
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let new = NewOrg::parse(&body.code, &body.name, &body.kind)?;
-        let repo = SeaOrgRepository::new(state.db.clone());
+        let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
         let actor = caller.actor();
         let org = OrgService::new(&repo, &state.reference, &*state.clock).create_org(Actor(&actor), new).await?;
         Ok((StatusCode::CREATED, OrgResponse::from(&org)))
@@ -210,7 +210,7 @@ pub async fn create_org(
 )]
 #[get("/api/v1/orgs")]
 pub async fn list_orgs(state: web::Data<AppState>, _admin: OperatorAdmin) -> Result<HttpResponse, ApiError> {
-    let repo = SeaOrgRepository::new(state.db.clone());
+    let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
     let orgs = OrgService::new(&repo, &state.reference, &*state.clock).list_orgs().await?;
     let data = orgs.iter().map(|o| OrgListItem { org: OrgResponse::from(&o.org), held_leads: o.held_leads }).collect();
     Ok(HttpResponse::Ok().json(OrgsListResponse { data }))
@@ -243,7 +243,7 @@ pub async fn create_source(
     let body = body.into_inner();
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let new = NewSource::parse(&body.code, body.name.as_deref(), body.default_product_id)?;
-        let repo = SeaOrgRepository::new(state.db.clone());
+        let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
         let actor = caller.actor();
         let source = OrgService::new(&repo, &state.reference, &*state.clock)
             .add_source(Actor(&actor), org_code.as_str(), new)
@@ -279,7 +279,7 @@ pub async fn create_api_key(
     let org_code = path_code(&path)?;
     let label = body.and_then(|b| b.label);
     let label = domain::service::orgs::parse_label(label.as_deref().unwrap_or("onboarding")).map_err(ApiError::from)?;
-    let repo = SeaOrgRepository::new(state.db.clone());
+    let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
     let actor = caller.actor();
     let key = OrgService::new(&repo, &state.reference, &*state.clock)
         .issue_api_key(Actor(&actor), org_code.as_str(), &label)

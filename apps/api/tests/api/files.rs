@@ -23,6 +23,8 @@ testkit::on_both_backends! { actix_web::test;
     a_wrong_content_type_or_content_is_refused => wrong_content_body;
     another_owner_cannot_use_a_file => wrong_owner_body;
     a_3_mib_upload_streams_past_the_json_limit_and_keeps_its_sha256 => large_upload_body;
+    an_uploaded_file_and_its_name_are_found_nowhere_at_rest => at_rest_body;
+    the_server_start_seals_names_and_files_stored_before => start_up_body;
 }
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
@@ -302,6 +304,160 @@ async fn large_upload_body(db: TestDb) {
     let (status, sha256, _) = state_of(&app, &key).await;
     assert_eq!((status.as_str(), sha256.as_deref()), ("UPLOADED", Some(expected.as_str())), "the stored SHA-256");
     let stored = std::fs::read(dir.path().join("files").join(&key)).unwrap();
-    assert!(stored == body, "the stored file is the body, byte for byte ({} bytes stored)", stored.len());
+    assert!(stored.starts_with(b"LDBDSEF1") && stored.len() > SIZE, "stored sealed ({} bytes)", stored.len());
+    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.unwrap().unwrap();
+    let mut back = Vec::new();
+    app.state.files.read_evidence(org, key.parse().unwrap(), &mut back).await.unwrap();
+    assert!(back == body, "the body comes back, byte for byte ({} bytes)", back.len());
     assert_eq!(stored_files(&dir), std::slice::from_ref(&key), "no temporary file left");
+}
+
+/// Planted in an uploaded body (after its magic bytes) and in its file name.
+const CANARY: &str = "leak.canary@example.org 김비밀유출 01098765432";
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn bytes_under(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(bytes_under(&path));
+        } else {
+            out.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+/// SQLite's file, WAL and shared memory, or PostgreSQL's text columns as `pg_dump`
+/// writes them.
+async fn database_bytes(db: &TestDb) -> Vec<u8> {
+    match db.backend {
+        testkit::Backend::Sqlite => {
+            let path = db.url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned();
+            ["", "-wal", "-shm"]
+                .iter()
+                .filter_map(|suffix| std::fs::read(format!("{path}{suffix}")).ok())
+                .flatten()
+                .collect()
+        }
+        testkit::Backend::Postgres => {
+            let out = std::process::Command::new("pg_dump").arg("--data-only").arg(&db.url).output().unwrap();
+            assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+            out.stdout
+        }
+    }
+}
+
+async fn at_rest_body(db: TestDb) {
+    const SIZE: usize = 10 * 1024 * 1024;
+    let (app, dir) = app(db).await;
+    let name = "김비밀유출-leak.canary@example.org.pdf";
+    let request = serde_json::json!({
+        "mohomId": "m-1", "fileName": format!("C:\\docs\\{name}"), "contentType": "application/pdf",
+        "size": SIZE, "purpose": "AS_EVIDENCE"
+    });
+    let reply = app.send(presign_request(&app, request)).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let created = reply.json();
+    let key: Uuid = key_of(&created).parse().unwrap();
+    let mut body = b"%PDF-1.7\n".to_vec();
+    body.extend_from_slice(CANARY.as_bytes());
+    body.resize(SIZE, b' ');
+    let expected: String =
+        ring::digest::digest(&ring::digest::SHA256, &body).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let reply = put(&app, &local_path(&created), "application/pdf", body.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json()["sha256"].as_str(), Some(expected.as_str()), "the SHA-256 of what the client sent");
+
+    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.unwrap().unwrap();
+    let mut back = Vec::new();
+    app.state.files.read_evidence(org, key, &mut back).await.unwrap();
+    assert!(back == body, "the upload comes back");
+    let users = app.state.users.clone();
+    let owner = {
+        use domain::ports::UserRepository;
+        users.find(org, &domain::identity::MohomId::parse("m-1").unwrap()).await.unwrap().unwrap().id
+    };
+    let now = OffsetDateTime::now_utc();
+    let files = app.state.files.confirm_for_use(org, owner, FilePurpose::AsEvidence, &[key], now).await.unwrap();
+    assert_eq!(files[0].file_name, name, "the sanitized name comes back");
+
+    let on_disk = bytes_under(dir.path());
+    let in_db = database_bytes(&app.db).await;
+    assert!(contains(&in_db, &key.to_string()), "the dump holds the files table");
+    for planted in [CANARY, "leak.canary@example.org", "김비밀유출", "01098765432"] {
+        assert!(!contains(&on_disk, planted), "{planted:?} under the data directory");
+        assert!(!contains(&in_db, planted), "{planted:?} in the database files");
+    }
+}
+
+/// A row and a file written the old way (name in `file_name`, bytes in plain) are sealed
+/// by `startup::prepare`, and a second start changes nothing.
+async fn start_up_body(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().display().to_string();
+    let settings = crate::helpers::settings(&db, &[("LDBDS__DATA_DIR", &data_dir)]);
+    infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
+    let state = api::startup::prepare(settings.clone()).await.unwrap().state;
+    let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
+    let user = {
+        use domain::ports::UserRepository;
+        let user = domain::identity::User {
+            id: domain::ids::new_id(),
+            org_id: org,
+            mohom_id: domain::identity::MohomId::parse("m-1").unwrap(),
+            role: domain::identity::Role::Member,
+            team_id: None,
+            name: domain::pii::PersonName::parse("김설계").unwrap(),
+            phone: None,
+            email: None,
+            status: domain::identity::UserStatus::Active,
+            created_at: OffsetDateTime::now_utc(),
+            updated_at: OffsetDateTime::now_utc(),
+        };
+        state.users.insert(&user).await.unwrap();
+        user.id
+    };
+    let name = "김비밀유출-leak.canary@example.org.png";
+    let mut body = PNG.to_vec();
+    body.extend_from_slice(CANARY.as_bytes());
+    body.resize(70_000, 7);
+    let upload = domain::files::NewUpload {
+        file_name: "x.png".to_owned(),
+        file_type: domain::files::FileType::Png,
+        size: body.len() as u64,
+        purpose: FilePurpose::AsEvidence,
+    };
+    let now = OffsetDateTime::now_utc();
+    let key = state.files.presign(org, user, &upload, now).await.unwrap().file_key;
+    let sql = format!(
+        "UPDATE uploaded_files SET file_name = '{name}', file_name_enc = NULL, status = 'UPLOADED', uploaded_at = 1 \
+         WHERE file_key = '{key}'"
+    );
+    sea_orm::ConnectionTrait::execute_unprepared(db.db.conn(), &sql).await.unwrap();
+    let path = dir.path().join("files").join(key.to_string());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &body).unwrap();
+
+    let state = api::startup::prepare(settings.clone()).await.unwrap().state;
+    let sealed = std::fs::read(&path).unwrap();
+    assert!(sealed.starts_with(b"LDBDSEF1"), "the file is sealed at start");
+    let mut back = Vec::new();
+    state.files.read_evidence(org, key, &mut back).await.unwrap();
+    assert!(back == body, "and opens to what was stored");
+    let files = state.files.confirm_for_use(org, user, FilePurpose::AsEvidence, &[key], now).await.unwrap();
+    assert_eq!(files[0].file_name, name, "the name comes back from the vault");
+    let (on_disk, in_db) = (bytes_under(dir.path()), database_bytes(&db).await);
+    for planted in [CANARY, "leak.canary@example.org", "김비밀유출"] {
+        assert!(!contains(&on_disk, planted), "{planted:?} under the data directory");
+        assert!(!contains(&in_db, planted), "{planted:?} in the database files");
+    }
+
+    drop(state);
+    api::startup::prepare(settings).await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), sealed, "a second start leaves the sealed file as it is");
 }

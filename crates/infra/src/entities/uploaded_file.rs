@@ -9,8 +9,12 @@ pub struct Model {
     pub user_id: String,
     /// `AS_EVIDENCE`.
     pub purpose: String,
-    /// Sanitized.
+    /// Empty: the name is in `file_name_enc` (rows from before the vault held it here
+    /// until the start-up step sealed them).
     pub file_name: String,
+    /// The sanitized client file name, a vault envelope (`uploaded_files`, `file_name`,
+    /// `file_key`); `None` only for rows not sealed yet.
+    pub file_name_enc: Option<Vec<u8>>,
     /// Canonical (`image/png`, ...).
     pub content_type: String,
     pub size: i64,

@@ -8,8 +8,13 @@
 //!   equals a key used for anything else; changing any parameter, or the signature,
 //!   makes the URL invalid;
 //! - a body is written to a temporary file in the target directory while it is hashed
-//!   (SHA-256) and counted; the first byte past the declared size, a sniffed type that
-//!   is not the declared one, or a body that ends short, removes the temporary file;
+//!   (SHA-256 of the plaintext, as the client sent it) and counted; the first byte past
+//!   the declared size, a sniffed type that is not the declared one, or a body that ends
+//!   short, removes the temporary file;
+//! - what is written is sealed: a `crypto::stream` header with a fresh data key wrapped
+//!   by the vault, then 64 KiB chunks of AES-256-GCM (STREAM), bound to the file key,
+//!   org and purpose; at most one chunk is in memory, never the file. Plaintext never
+//!   reaches the disk, not even in the temporary file;
 //! - a complete body is hard-linked to its final name, which fails if that name exists
 //!   (the first complete upload wins), and only then is the row marked `UPLOADED`; if
 //!   that update fails, the final file is removed again.
@@ -28,6 +33,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::{PENDING, UPLOADED, UploadError};
+use crate::crypto::stream::{self, FileContext, OpeningStream, SealingStream};
 use crate::crypto::{BlindIndex, Keyring};
 use crate::db::Db;
 use crate::entities::uploaded_file;
@@ -116,18 +122,61 @@ impl LocalStore {
         self.dir.join(file_key.to_string())
     }
 
-    /// Opens a temporary file for the body of `file_key`.
+    /// Opens the sealed file of `file_key` into `sink`, one chunk at a time.
+    pub(super) async fn read(
+        &self,
+        keyring: &Keyring,
+        file_key: Uuid,
+        owner: &Owner,
+        sink: &mut (impl tokio::io::AsyncWrite + Unpin),
+    ) -> Result<u64, RepoError> {
+        let io = |e: std::io::Error| RepoError::Unavailable(format!("file store: {e}"));
+        let key_text = file_key.to_string();
+        let bad = |e: crate::crypto::CryptoError| RepoError::Corrupted(format!("files/{file_key}: {e}"));
+        let mut file = tokio::fs::File::open(self.final_path(file_key)).await.map_err(io)?;
+        let mut opener = OpeningStream::new(keyring, &owner.context(&key_text));
+        let mut block = vec![0u8; stream::CHUNK_LEN];
+        let mut written = 0u64;
+        loop {
+            let n = file.read(&mut block).await.map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            let mut input = &block[..n];
+            while let Some(clear) = opener.push(&mut input).map_err(bad)? {
+                sink.write_all(clear).await.map_err(io)?;
+                written += clear.len() as u64;
+            }
+        }
+        let clear = opener.finish().map_err(bad)?;
+        sink.write_all(clear).await.map_err(io)?;
+        sink.flush().await.map_err(io)?;
+        Ok(written + clear.len() as u64)
+    }
+
+    /// Opens a temporary file for the body of `file_key`, its sealed header written.
     pub(super) async fn receive(
         &self,
         db: Db,
+        keyring: &Keyring,
         file_key: Uuid,
+        owner: Owner,
         file_type: FileType,
         size: u64,
     ) -> Result<IncomingFile, UploadError> {
+        let key_text = file_key.to_string();
+        let (sealer, header) = SealingStream::new(keyring, &owner.context(&key_text))
+            .map_err(|e| UploadError::Io(std::io::Error::other(format!("sealing: {e}"))))?;
         tokio::fs::create_dir_all(&self.dir).await?;
         let temp_path = self.dir.join(format!(".{file_key}.{}.part", Uuid::now_v7().simple()));
-        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&temp_path).await?;
+        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&temp_path).await?;
+        if let Err(e) = file.write_all(&header).await {
+            drop(file);
+            let _ = tokio::fs::remove_file(&temp_path).await;
+            return Err(e.into());
+        }
         Ok(IncomingFile {
+            sealer,
             db,
             file_key,
             file_type,
@@ -168,10 +217,14 @@ impl FileStorage for LocalStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(e)),
         };
-        let size = file.metadata().await.map_err(io)?.len();
-        let mut head = Vec::with_capacity(SNIFF_LEN);
-        (&mut file).take(SNIFF_LEN as u64).read_to_end(&mut head).await.map_err(io)?;
-        Ok(Some(StoredObject { size, content_type: None, head: Some(head) }))
+        // The bytes are sealed and their context (org, purpose) is the row's: the store
+        // tells the plaintext size; `Files::read_evidence` opens the content.
+        let sealed_len = file.metadata().await.map_err(io)?.len();
+        let mut head = Vec::with_capacity(stream::MAX_HEADER_LEN);
+        (&mut file).take(stream::MAX_HEADER_LEN as u64).read_to_end(&mut head).await.map_err(io)?;
+        let size = stream::plaintext_len(&head, sealed_len)
+            .map_err(|e| RepoError::Corrupted(format!("files/{file_key}: {e}")))?;
+        Ok(Some(StoredObject { size, content_type: None, head: None }))
     }
 }
 
@@ -185,9 +238,22 @@ pub struct UploadReceipt {
     pub uploaded_at: OffsetDateTime,
 }
 
+/// Whose a local file is: what its sealing binds besides its key.
+pub(super) struct Owner {
+    pub(super) org_id: String,
+    pub(super) purpose: String,
+}
+
+impl Owner {
+    pub(super) fn context<'a>(&'a self, file_id: &'a str) -> FileContext<'a> {
+        FileContext { file_id, org_id: &self.org_id, purpose: &self.purpose }
+    }
+}
+
 /// The body of one local upload being received. Dropping it before
 /// [`IncomingFile::finish`] succeeds removes everything it wrote.
 pub struct IncomingFile {
+    sealer: SealingStream,
     db: Db,
     file_key: Uuid,
     file_type: FileType,
@@ -227,11 +293,20 @@ impl IncomingFile {
                 return Err(UploadError::ContentMismatch { expected: self.file_type.content_type().to_owned() });
             }
         }
-        match self.file.as_mut() {
-            Some(file) => file.write_all(chunk).await?,
-            None => return Err(UploadError::Io(std::io::Error::other("upload already finished"))),
+        let Some(file) = self.file.as_mut() else {
+            return Err(UploadError::Io(std::io::Error::other("upload already finished")));
+        };
+        let mut input = chunk;
+        while let Some(sealed) = self.sealer.push(&mut input).map_err(sealing)? {
+            file.write_all(sealed).await?;
         }
         Ok(())
+    }
+
+    /// The most bytes the encryption held at once (one chunk, whatever the file's size).
+    #[must_use]
+    pub fn peak_buffer(&self) -> usize {
+        self.sealer.peak()
     }
 
     /// Completes the upload: the whole declared size arrived, the file is linked into
@@ -248,6 +323,7 @@ impl IncomingFile {
         let Some(mut file) = self.file.take() else {
             return Err(UploadError::Io(std::io::Error::other("upload already finished")));
         };
+        file.write_all(self.sealer.finish().map_err(sealing)?).await?;
         file.flush().await?;
         file.sync_all().await?;
         drop(file);
@@ -276,6 +352,10 @@ impl IncomingFile {
         }
         Ok(UploadReceipt { file_key: self.file_key, size: self.size, sha256, uploaded_at: now })
     }
+}
+
+fn sealing(e: crate::crypto::CryptoError) -> UploadError {
+    UploadError::Io(std::io::Error::other(format!("sealing: {e}")))
 }
 
 impl Drop for IncomingFile {

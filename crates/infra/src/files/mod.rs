@@ -12,8 +12,14 @@
 //! - a file is usable only by its owner (org and user), for its purpose, once uploaded,
 //!   and by one AS request: [`attach`] is a single conditional update, so two AS
 //!   requests can never share a file; another owner's key answers as an unknown one;
-//! - the stored object's name is the file key (a UUID), never the client's file name.
+//! - the stored object's name is the file key (a UUID), never the client's file name;
+//! - the client's (sanitized) file name is stored only as a vault envelope
+//!   (`file_name_enc`, AAD `uploaded_files` / `file_name` / file key), and a local file's
+//!   bytes only sealed in chunks (`crypto::stream`, bound to the file key, org and
+//!   purpose): nothing a client sent is on disk or in a column in plain text. Rows and
+//!   files from before are sealed at start-up ([`seal_legacy`]).
 
+mod at_rest;
 mod local;
 mod s3;
 
@@ -27,11 +33,12 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+pub use at_rest::{AtRestReport, KeyUse, key_use, rotate_keys, seal_legacy};
 pub use local::{IncomingFile, LocalStore, UploadReceipt};
 pub use s3::S3Store;
 
 use crate::config::{FilesBackend, Settings};
-use crate::crypto::Keyring;
+use crate::crypto::{FieldContext, Keyring};
 use crate::db::Db;
 use crate::entities::uploaded_file;
 use crate::reference::unavailable;
@@ -126,6 +133,7 @@ impl Store {
 pub struct Files {
     db: Db,
     store: Arc<Store>,
+    keyring: Arc<Keyring>,
     ttl: Duration,
 }
 
@@ -144,10 +152,26 @@ fn row_key(model: &uploaded_file::Model) -> Result<Uuid, RepoError> {
     model.file_key.parse().map_err(|_| RepoError::Corrupted(format!("uploaded_files/{}: key", model.file_key)))
 }
 
-fn evidence(model: &uploaded_file::Model) -> Result<EvidenceFile, RepoError> {
+/// Where a row's file name envelope lives.
+fn name_context(file_key: &str) -> FieldContext<'_> {
+    FieldContext { table: "uploaded_files", column: "file_name", row_id: file_key }
+}
+
+/// The sanitized client file name of a row: opened from the vault (a row written before
+/// the vault held names, and not sealed yet by [`seal_legacy`], still has it in plain).
+fn file_name(model: &uploaded_file::Model, keyring: &Keyring) -> Result<String, RepoError> {
+    match &model.file_name_enc {
+        Some(sealed) => keyring
+            .decrypt_string(sealed, &name_context(&model.file_key))
+            .map_err(|e| RepoError::Corrupted(format!("uploaded_files/{}: file_name: {e}", model.file_key))),
+        None => Ok(model.file_name.clone()),
+    }
+}
+
+fn evidence(model: &uploaded_file::Model, keyring: &Keyring) -> Result<EvidenceFile, RepoError> {
     Ok(EvidenceFile {
         file_key: row_key(model)?,
-        file_name: model.file_name.clone(),
+        file_name: file_name(model, keyring)?,
         content_type: model.content_type.clone(),
         size: u64::try_from(model.size).unwrap_or_default(),
         sha256: model.sha256.clone(),
@@ -188,11 +212,12 @@ fn refusal(
 
 impl Files {
     /// The files of these settings: the local store under `{data_dir}/files` with its
-    /// URL key derived from the keyring, or the S3 store.
+    /// URL key derived from the keyring, or the S3 store. The keyring seals file names
+    /// and local files.
     ///
     /// # Errors
     /// An S3 configuration that rusty-s3 refuses (settings validation catches most).
-    pub fn from_settings(db: Db, settings: &Settings, keyring: &Keyring) -> anyhow::Result<Self> {
+    pub fn from_settings(db: Db, settings: &Settings, keyring: &Arc<Keyring>) -> anyhow::Result<Self> {
         let store = match settings.files.backend {
             FilesBackend::Local => Store::Local(LocalStore::new(
                 settings.data_dir.join("files"),
@@ -202,7 +227,7 @@ impl Files {
             FilesBackend::S3 => Store::S3(S3Store::new(&settings.files.s3)?),
         };
         let ttl = Duration::seconds(i64::try_from(settings.files.ttl_secs).unwrap_or(900));
-        Ok(Self { db, store: Arc::new(store), ttl })
+        Ok(Self { db, store: Arc::new(store), keyring: Arc::clone(keyring), ttl })
     }
 
     /// Issues an upload URL for a validated request: the `PENDING` row first, then the
@@ -222,12 +247,18 @@ impl Files {
         let target =
             UploadTarget { file_key, file_type: upload.file_type, size: upload.size, issued_at: now, expires_at };
         let put = self.store.presign_put(&target)?;
+        let key_text = file_key.to_string();
+        let name_enc = self
+            .keyring
+            .encrypt_str(&upload.file_name, &name_context(&key_text))
+            .map_err(|e| RepoError::Unavailable(format!("sealing a file name: {e}")))?;
         let row = uploaded_file::ActiveModel {
             file_key: Set(file_key.to_string()),
             org_id: Set(org_id.to_string()),
             user_id: Set(user_id.to_string()),
             purpose: Set(upload.purpose.as_str().to_owned()),
-            file_name: Set(upload.file_name.clone()),
+            file_name: Set(String::new()),
+            file_name_enc: Set(Some(name_enc)),
             content_type: Set(upload.file_type.content_type().to_owned()),
             size: Set(i64::try_from(upload.size).unwrap_or(i64::MAX)),
             sha256: Set(None),
@@ -283,7 +314,8 @@ impl Files {
             Some(length) if length < size => return Err(UploadError::Incomplete { expected: size, received: length }),
             _ => {}
         }
-        store.receive(self.db.clone(), file_key, file_type, size).await
+        let owner = local::Owner { org_id: row.org_id, purpose: row.purpose };
+        store.receive(self.db.clone(), &self.keyring, file_key, owner, file_type, size).await
     }
 
     /// Before an AS request is written: every key exists for (org, user), has the
@@ -313,9 +345,41 @@ impl Files {
             if row.status != UPLOADED {
                 self.confirm_stored(row, now).await?;
             }
-            out.push(evidence(row)?);
+            out.push(evidence(row, &self.keyring)?);
         }
         Ok(out)
+    }
+
+    /// Writes the plaintext of an uploaded local file of `org_id` to `sink`, opened chunk
+    /// by chunk (one chunk in memory at a time); returns how many bytes were written.
+    /// A file that does not open (tampered, truncated, moved) is an error, and what was
+    /// written before the bad chunk must be discarded by the caller.
+    ///
+    /// # Errors
+    /// [`FileUseError::NotFound`] for an unknown key or another org's;
+    /// [`FileUseError::NotUploaded`]; [`FileUseError::Repo`] with `Corrupted` when the
+    /// stored bytes do not open, `Unavailable` for I/O or on S3 (the bytes are in the
+    /// bucket, not here).
+    pub async fn read_evidence(
+        &self,
+        org_id: Uuid,
+        file_key: Uuid,
+        sink: &mut (impl tokio::io::AsyncWrite + Unpin),
+    ) -> Result<u64, FileUseError> {
+        let Store::Local(store) = &*self.store else {
+            return Err(RepoError::Unavailable("evidence on S3 is read from the bucket".to_owned()).into());
+        };
+        let row = uploaded_file::Entity::find_by_id(file_key.to_string())
+            .one(self.db.conn())
+            .await
+            .map_err(unavailable)?
+            .filter(|r| r.org_id == org_id.to_string())
+            .ok_or(FileUseError::NotFound(file_key))?;
+        if row.status != UPLOADED {
+            return Err(FileUseError::NotUploaded(file_key));
+        }
+        let owner = local::Owner { org_id: row.org_id, purpose: row.purpose };
+        Ok(store.read(&self.keyring, file_key, &owner, sink).await?)
     }
 
     /// Marks a `PENDING` row `UPLOADED` when the store holds its complete content
@@ -419,6 +483,7 @@ pub async fn attach(
 /// [`RepoError::Unavailable`].
 pub async fn evidence_of(
     conn: &impl ConnectionTrait,
+    keyring: &Keyring,
     as_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<EvidenceFile>>, RepoError> {
     let mut out: HashMap<Uuid, Vec<EvidenceFile>> = HashMap::new();
@@ -438,7 +503,7 @@ pub async fn evidence_of(
             .as_deref()
             .and_then(|id| id.parse::<Uuid>().ok())
             .ok_or_else(|| RepoError::Corrupted(format!("uploaded_files/{}: as_id", row.file_key)))?;
-        out.entry(as_id).or_default().push(evidence(row)?);
+        out.entry(as_id).or_default().push(evidence(row, keyring)?);
     }
     Ok(out)
 }

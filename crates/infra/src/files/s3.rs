@@ -3,10 +3,14 @@
 //!
 //! Invariants:
 //! - objects are named `files/{file_key}`;
-//! - the PUT URL signs `content-type` and `content-length`, so the store itself refuses
-//!   a body of another type or size (403 `SignatureDoesNotMatch`);
+//! - the PUT URL signs `content-type`, `content-length` and
+//!   `x-amz-server-side-encryption: AES256`, so the store itself refuses a body of
+//!   another type or size, or one sent without asking for encryption at rest (403
+//!   `SignatureDoesNotMatch`): evidence on S3 is encrypted at rest by the store (SSE-S3,
+//!   ADR 0008), since its bytes never pass through this server;
 //! - an object counts as uploaded only when a HEAD shows the declared size and type and
-//!   a ranged GET of its first bytes shows the declared type's magic bytes;
+//!   that the store encrypted it (`x-amz-server-side-encryption` present: SSE-S3 or
+//!   SSE-KMS), and a ranged GET of its first bytes shows the declared type's magic bytes;
 //! - the HTTP client (ureq, rustls on ring) is blocking: it runs on tokio's blocking
 //!   pool, with a global timeout, never on a worker thread.
 
@@ -24,6 +28,9 @@ use crate::config::S3Settings;
 
 /// How long a confirmation request may take, end to end.
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// The server-side encryption every PUT asks for (SSE-S3: AES-256 under the store's keys).
+pub const SSE_HEADER: &str = "x-amz-server-side-encryption";
+const SSE_ALGORITHM: &str = "AES256";
 /// How long the confirmation's own signed URLs live.
 const PROBE_TTL: Duration = Duration::from_secs(60);
 
@@ -91,6 +98,11 @@ impl S3Store {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .ok_or_else(|| unavailable("HEAD without Content-Length"))?;
         let content_type = header("content-type");
+        if header(SSE_HEADER).is_none_or(|v| v.trim().is_empty()) {
+            // Stored without encryption at rest (not through our URL): not accepted.
+            tracing::warn!(file_key = %file_key, "object stored without server-side encryption: not confirmed");
+            return Ok(None);
+        }
         let get_url = GetObject::new(&self.bucket, Some(&self.credentials), &object).sign(PROBE_TTL);
         let range = format!("bytes=0-{}", SNIFF_LEN - 1);
         let mut ranged = self.agent.get(get_url.as_str()).header("range", &range).call().map_err(unavailable)?;
@@ -115,13 +127,18 @@ impl FileStorage for S3Store {
         let mut action = PutObject::new(&self.bucket, Some(&self.credentials), &object);
         action.headers_mut().insert("content-type", content_type);
         action.headers_mut().insert("content-length", size.clone());
+        action.headers_mut().insert(SSE_HEADER, SSE_ALGORITHM);
         // Signed at the whole second of issue, valid until the row's (whole-second) expiry.
         let issued = target.issued_at.replace_nanosecond(0).unwrap_or(target.issued_at);
         let lifetime = u64::try_from((target.expires_at - issued).whole_seconds()).unwrap_or(0).max(1);
         let url = action.sign_with_time(Duration::from_secs(lifetime), &signing_time(issued)?);
         Ok(PresignedPut {
             url: url.to_string(),
-            headers: vec![("Content-Type".to_owned(), content_type.to_owned()), ("Content-Length".to_owned(), size)],
+            headers: vec![
+                ("Content-Type".to_owned(), content_type.to_owned()),
+                ("Content-Length".to_owned(), size),
+                (SSE_HEADER.to_owned(), SSE_ALGORITHM.to_owned()),
+            ],
             expires_at: target.expires_at,
         })
     }
@@ -212,11 +229,18 @@ mod tests {
         let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         assert_eq!(get("X-Amz-Date").as_deref(), Some("20261125T100000Z"));
         assert_eq!(get("X-Amz-Expires").as_deref(), Some("900"));
-        assert_eq!(get("X-Amz-SignedHeaders").as_deref(), Some("content-length;content-type;host"));
+        assert_eq!(
+            get("X-Amz-SignedHeaders").as_deref(),
+            Some("content-length;content-type;host;x-amz-server-side-encryption")
+        );
         assert_eq!(get("X-Amz-Signature").map(|s| s.len()), Some(64));
         assert_eq!(
             put.headers,
-            [("Content-Type".to_owned(), "image/png".to_owned()), ("Content-Length".to_owned(), "1234".to_owned())]
+            [
+                ("Content-Type".to_owned(), "image/png".to_owned()),
+                ("Content-Length".to_owned(), "1234".to_owned()),
+                ("x-amz-server-side-encryption".to_owned(), "AES256".to_owned())
+            ]
         );
         assert_eq!(put.expires_at, target.expires_at);
         let other = store.presign_put(&UploadTarget { size: 1235, ..target }).unwrap();

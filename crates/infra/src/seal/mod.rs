@@ -22,6 +22,7 @@ mod keyring;
 mod keys_file;
 #[cfg(test)]
 mod proptests;
+pub mod stream;
 mod text;
 
 pub use blind_index::BlindIndex;

@@ -61,10 +61,15 @@ struct World {
     keyring: Arc<infra::crypto::Keyring>,
 }
 
+/// One keyring for the repositories and the file store (file names are sealed by it).
+fn shared_keyring() -> infra::crypto::Keyring {
+    testkit::keyring_with(&[(1, [7u8; 32])], 1, &[], testkit::fixed_index_key())
+}
+
 async fn world(db: &TestDb) -> World {
     infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
     let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
-    let keyring = Arc::new(testkit::keyring());
+    let keyring = Arc::new(shared_keyring());
     World {
         org,
         reference: SeaReferenceRepository::new(db.db.conn().clone()),
@@ -1094,7 +1099,7 @@ fn local_files(db: &TestDb, dir: &std::path::Path) -> Files {
         ("LDBDS__DATA_DIR".to_owned(), dir.display().to_string()),
     ]);
     let settings = infra::config::Settings::load_from("test", None, vars).unwrap();
-    Files::from_settings(db.db.clone(), &settings, &testkit::keyring()).unwrap()
+    Files::from_settings(db.db.clone(), &settings, &Arc::new(shared_keyring())).unwrap()
 }
 
 /// Presigns and uploads a small PNG for `user` through the local store; returns its key.

@@ -12,11 +12,13 @@ use domain::identity::{MohomId, Role, User, UserStatus};
 use domain::pii::PersonName;
 use domain::ports::UserRepository;
 use infra::config::Settings;
+use infra::crypto::Keyring;
+use infra::crypto::stream::{CHUNK_LEN, MAGIC, TAG_LEN};
 use infra::files::{self, FileUseError, Files, IssuedUpload, UploadError};
 use infra::users::SeaUserRepository;
 use ring::digest::{SHA256, digest};
 use sea_orm::ConnectionTrait;
-use testkit::TestDb;
+use testkit::{Backend, TestDb};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -27,7 +29,15 @@ testkit::on_both_backends! { tokio::test;
     expired_tampered_and_mistyped_uploads_are_refused => refused_urls_body;
     files_are_used_only_by_their_owner_for_their_purpose_once => use_body;
     s3_uploads_are_confirmed_by_a_head_before_use => s3_body;
+    a_local_file_is_sealed_on_disk_and_opens_only_as_itself => sealed_body;
+    a_ten_mib_upload_is_sealed_one_chunk_at_a_time => ten_mib_body;
+    names_and_files_stored_before_the_vault_are_sealed_at_start => legacy_body;
+    file_names_and_files_move_to_a_new_key_and_the_old_one_can_retire => rotation_body;
 }
+
+/// Planted in uploaded bodies and file names: must be found nowhere at rest.
+const CANARY: &str = "leak.canary@example.org 김비밀유출 01098765432";
+const NAME_CANARY: &str = "김비밀유출-leak.canary@example.org.png";
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
@@ -43,6 +53,7 @@ fn hex(bytes: &[u8]) -> String {
 
 struct Fixture {
     files: Files,
+    keyring: Arc<Keyring>,
     org: Uuid,
     user: Uuid,
     other_user: Uuid,
@@ -76,14 +87,21 @@ fn user(org: Uuid, mohom: &str) -> User {
 async fn fixture(db: &TestDb, vars: &[(&str, &str)]) -> Fixture {
     infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
     let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
-    let keyring = testkit::keyring();
+    let keyring = Arc::new(key_one());
     let users = SeaUserRepository::new(db.db.conn().clone(), Arc::new(testkit::keyring()));
     let (a, b) = (user(org, "f-1"), user(org, "f-2"));
     users.insert(&a).await.unwrap();
     users.insert(&b).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = Files::from_settings(db.db.clone(), &settings(db, dir.path(), vars), &keyring).unwrap();
-    Fixture { files, org, user: a.id, other_user: b.id, dir }
+    Fixture { files, keyring, org, user: a.id, other_user: b.id, dir }
+}
+
+const K1: [u8; 32] = [0x11; 32];
+const K2: [u8; 32] = [0x22; 32];
+
+fn key_one() -> Keyring {
+    testkit::keyring_with(&[(1, K1)], 1, &[], testkit::fixed_index_key())
 }
 
 fn png_upload(size: u64) -> NewUpload {
@@ -151,7 +169,11 @@ async fn local_upload_body(db: TestDb) {
     assert_eq!((receipt.size, receipt.sha256.as_str()), (100, sha.as_str()));
     assert_eq!(status_of(&db, issued.file_key).await, ("UPLOADED".to_owned(), Some(sha), None));
     assert_eq!(stored_files(fx.dir.path()), [issued.file_key.to_string()], "only the final file");
-    assert_eq!(std::fs::read(fx.dir.path().join("files").join(issued.file_key.to_string())).unwrap(), body);
+    let stored = std::fs::read(fx.dir.path().join("files").join(issued.file_key.to_string())).unwrap();
+    assert!(stored.starts_with(&MAGIC) && !contains(&stored, PNG), "sealed, not the body");
+    let mut back = Vec::new();
+    assert_eq!(fx.files.read_evidence(fx.org, issued.file_key, &mut back).await.unwrap(), 100);
+    assert_eq!(back, body, "the plaintext comes back");
 
     let again = fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), None, now).await;
     assert!(matches!(again, Err(UploadError::AlreadyUploaded)), "a URL works once");
@@ -299,14 +321,14 @@ async fn use_body(db: TestDb) {
     let wrong = files::attach(db.db.conn(), as_2, fx.org, fx.user, purpose, &[odd]).await;
     assert!(matches!(wrong, Err(FileUseError::WrongPurpose(k)) if k == odd));
 
-    let evidence = files::evidence_of(db.db.conn(), &[as_1, as_2]).await.unwrap();
+    let evidence = files::evidence_of(db.db.conn(), &fx.keyring, &[as_1, as_2]).await.unwrap();
     assert_eq!(evidence.len(), 1, "as_2 has no files");
     assert_eq!(evidence[&as_1].iter().map(|f| f.file_key).collect::<Vec<_>>(), [first, second], "oldest first");
-    assert!(files::evidence_of(db.db.conn(), &[]).await.unwrap().is_empty());
+    assert!(files::evidence_of(db.db.conn(), &fx.keyring, &[]).await.unwrap().is_empty());
 }
 
-/// Path → (content type, bytes).
-type Objects = Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>;
+/// Path → (content type, bytes, stored encrypted by the store).
+type Objects = Arc<Mutex<HashMap<String, (String, Vec<u8>, bool)>>>;
 
 /// A tiny S3 stand-in: answers HEAD and ranged GET of the objects it holds, 404 otherwise,
 /// and records the requests it saw.
@@ -344,12 +366,13 @@ impl FakeS3 {
                 log.lock().unwrap().push(format!("{method} {path} signed={signed}"));
                 let object = held.lock().unwrap().get(&path).cloned();
                 let response = match (method, object) {
-                    ("HEAD", Some((content_type, body))) => format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
+                    ("HEAD", Some((content_type, body, sse))) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n",
+                        body.len(),
+                        if sse { "x-amz-server-side-encryption: AES256\r\n" } else { "" }
                     )
                     .into_bytes(),
-                    ("GET", Some((content_type, body))) => {
+                    ("GET", Some((content_type, body, _))) => {
                         let head = &body[..body.len().min(1024)];
                         let mut out = format!(
                             "HTTP/1.1 206 Partial Content\r\nContent-Type: {content_type}\r\nContent-Range: bytes 0-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -371,7 +394,12 @@ impl FakeS3 {
     }
 
     fn put(&self, key: Uuid, content_type: &str, body: Vec<u8>) {
-        self.objects.lock().unwrap().insert(format!("/evidence/files/{key}"), (content_type.to_owned(), body));
+        self.put_with(key, content_type, body, true);
+    }
+
+    /// An object as the store keeps it, `sse` when the PUT asked for encryption at rest.
+    fn put_with(&self, key: Uuid, content_type: &str, body: Vec<u8>, sse: bool) {
+        self.objects.lock().unwrap().insert(format!("/evidence/files/{key}"), (content_type.to_owned(), body, sse));
     }
 }
 
@@ -398,7 +426,12 @@ async fn s3_body(db: TestDb) {
     };
     let issued = presign(64).await;
     assert!(issued.url.starts_with(&format!("{}/evidence/files/{}?", s3.endpoint, issued.file_key)), "{}", issued.url);
-    assert!(issued.url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"), "{}", issued.url);
+    assert!(
+        issued.url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-server-side-encryption"),
+        "{}",
+        issued.url
+    );
+    assert!(issued.headers.contains(&("x-amz-server-side-encryption".to_owned(), "AES256".to_owned())), "SSE-S3");
     let key = issued.file_key;
 
     let local = fx.files.begin_upload(key, 0, "", Some("image/png"), None, now).await;
@@ -422,7 +455,11 @@ async fn s3_body(db: TestDb) {
     let retyped = presign(64).await.file_key;
     s3.put(retyped, "image/jpeg", png_of(64));
     assert!(matches!(confirm(retyped).await, Err(FileUseError::NotUploaded(_))), "stored type");
+    let plain = presign(64).await.file_key;
+    s3.put_with(plain, "image/png", png_of(64), false);
+    assert!(matches!(confirm(plain).await, Err(FileUseError::NotUploaded(_))), "not encrypted at rest by the store");
     assert_eq!(status_of(&db, short).await.0, "PENDING");
+    assert_eq!(status_of(&db, plain).await.0, "PENDING");
 
     s3.put(key, "image/png", png_of(64));
     let confirmed = confirm(key).await.unwrap();
@@ -437,4 +474,231 @@ async fn s3_body(db: TestDb) {
         files::attach(db.db.conn(), Uuid::now_v7(), fx.org, fx.user, purpose, &[short]).await,
         Err(FileUseError::NotUploaded(_))
     ));
+}
+
+fn contains(haystack: &[u8], needle: impl AsRef<[u8]>) -> bool {
+    let needle = needle.as_ref();
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every byte of every file under `dir`, recursively.
+fn bytes_under(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(bytes_under(&path));
+        } else {
+            out.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+/// The database as it is at rest: SQLite's file, WAL and shared memory; PostgreSQL's
+/// data as `pg_dump` writes it (text columns in plain, `bytea` in hex).
+async fn database_bytes(db: &TestDb) -> Vec<u8> {
+    match db.backend {
+        Backend::Sqlite => {
+            let path = db.url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned();
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal", "-shm"] {
+                if let Ok(b) = std::fs::read(format!("{path}{suffix}")) {
+                    bytes.extend(b);
+                }
+            }
+            bytes
+        }
+        Backend::Postgres => {
+            let out =
+                std::process::Command::new("pg_dump").arg("--data-only").arg(&db.url).output().expect("pg_dump runs");
+            assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+            out.stdout
+        }
+    }
+}
+
+/// A PNG of `size` bytes with the canary right after its magic bytes.
+fn canary_png(size: usize) -> Vec<u8> {
+    let mut body = PNG.to_vec();
+    body.extend_from_slice(CANARY.as_bytes());
+    body.resize(size, 0x42);
+    body
+}
+
+async fn upload_named(fx: &Fixture, name: &str, body: &[u8], now: OffsetDateTime) -> Uuid {
+    let upload = NewUpload { file_name: name.to_owned(), ..png_upload(body.len() as u64) };
+    let issued = fx.files.presign(fx.org, fx.user, &upload, now).await.unwrap();
+    let (expires, signature) = url_params(&issued);
+    let mut incoming =
+        fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), None, now).await.unwrap();
+    for chunk in body.chunks(8192) {
+        incoming.write(chunk).await.unwrap();
+    }
+    incoming.finish(now).await.unwrap();
+    issued.file_key
+}
+
+async fn read_back(files: &Files, org: Uuid, key: Uuid) -> Result<Vec<u8>, FileUseError> {
+    let mut out = Vec::new();
+    files.read_evidence(org, key, &mut out).await.map(|_| out)
+}
+
+fn refused_as_corrupt(result: Result<Vec<u8>, FileUseError>) -> bool {
+    matches!(result, Err(FileUseError::Repo(domain::error::RepoError::Corrupted(_))))
+}
+
+async fn sealed_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let body = canary_png(3 * CHUNK_LEN + 100);
+    let key = upload_named(&fx, NAME_CANARY, &body, now).await;
+    let path = fx.dir.path().join("files").join(key.to_string());
+
+    assert_eq!(read_back(&fx.files, fx.org, key).await.unwrap(), body, "round trip");
+    assert_eq!(status_of(&db, key).await.1, Some(hex(digest(&SHA256, &body).as_ref())), "SHA-256 of the plaintext");
+    let named = fx.files.confirm_for_use(fx.org, fx.user, FilePurpose::AsEvidence, &[key], now).await.unwrap();
+    assert_eq!(named[0].file_name, NAME_CANARY, "the name comes back from the vault");
+
+    let at_rest = bytes_under(fx.dir.path());
+    for planted in [CANARY, "김비밀유출", "01098765432", "leak.canary@example.org"] {
+        assert!(!contains(&at_rest, planted), "{planted:?} under the data directory");
+    }
+    let stored = database_bytes(&db).await;
+    assert!(contains(&stored, key.to_string()), "the dump holds the files table");
+    for planted in [NAME_CANARY, "김비밀유출", "leak.canary"] {
+        assert!(!contains(&stored, planted), "{planted:?} in the database files");
+    }
+
+    let sealed = std::fs::read(&path).unwrap();
+    let other_org = infra::fixtures::org_id_by_code(db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
+    assert!(matches!(read_back(&fx.files, other_org, key).await, Err(FileUseError::NotFound(_))), "another org");
+    let header = sealed.len() - body.len() - 4 * TAG_LEN;
+    let chunk = |i: usize| {
+        &sealed[header + i * (CHUNK_LEN + TAG_LEN)..(header + (i + 1) * (CHUNK_LEN + TAG_LEN)).min(sealed.len())]
+    };
+    let mut tampered = sealed.clone();
+    tampered[header + CHUNK_LEN + 300] ^= 1;
+    let mut swapped = sealed[..header].to_vec();
+    for i in [1, 0, 2, 3] {
+        swapped.extend_from_slice(chunk(i));
+    }
+    let truncated = sealed[..sealed.len() - chunk(3).len()].to_vec();
+    for (bytes, what) in
+        [(tampered, "a flipped bit"), (swapped, "swapped chunks"), (truncated, "the last chunk dropped")]
+    {
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(refused_as_corrupt(read_back(&fx.files, fx.org, key).await), "{what}");
+    }
+    std::fs::write(&path, &sealed).unwrap();
+    assert_eq!(read_back(&fx.files, fx.org, key).await.unwrap(), body, "restored, it opens again");
+
+    // Moved to another file's id, or relabelled with another purpose: refused.
+    let other = upload_named(&fx, "other.png", &png_of(500), now).await;
+    let other_path = fx.dir.path().join("files").join(other.to_string());
+    std::fs::write(&other_path, &sealed).unwrap();
+    assert!(refused_as_corrupt(read_back(&fx.files, fx.org, other).await), "moved to another id");
+    let sql = format!("UPDATE uploaded_files SET purpose = 'AVATAR' WHERE file_key = '{key}'");
+    db.db.conn().execute_unprepared(&sql).await.unwrap();
+    assert!(refused_as_corrupt(read_back(&fx.files, fx.org, key).await), "another purpose");
+}
+
+async fn ten_mib_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let size = 10 * 1024 * 1024;
+    let issued = fx.files.presign(fx.org, fx.user, &png_upload(size as u64), now).await.unwrap();
+    let (expires, signature) = url_params(&issued);
+    let mut incoming =
+        fx.files.begin_upload(issued.file_key, expires, &signature, Some("image/png"), None, now).await.unwrap();
+    // The body is made 64 KiB at a time, as a network body arrives: never whole here.
+    let piece = 64 * 1024;
+    let mut hasher = ring::digest::Context::new(&SHA256);
+    for i in 0..size / piece {
+        let block: Vec<u8> =
+            if i == 0 { canary_png(piece) } else { (0..piece).map(|j| ((i * piece + j) % 251) as u8).collect() };
+        hasher.update(&block);
+        incoming.write(&block).await.unwrap();
+        assert!(incoming.peak_buffer() <= CHUNK_LEN + TAG_LEN, "held {} bytes", incoming.peak_buffer());
+    }
+    let receipt = incoming.finish(now).await.unwrap();
+    let sha = hex(hasher.finish().as_ref());
+    assert_eq!((receipt.size, receipt.sha256.as_str()), (size as u64, sha.as_str()));
+    let stored = std::fs::read(fx.dir.path().join("files").join(issued.file_key.to_string())).unwrap();
+    assert!(stored.starts_with(&MAGIC) && !contains(&stored, CANARY));
+    assert!(stored.len() > size + size / CHUNK_LEN * TAG_LEN, "one tag per chunk");
+    let back = read_back(&fx.files, fx.org, issued.file_key).await.unwrap();
+    assert_eq!(hex(digest(&SHA256, &back).as_ref()), sha, "the same 10 MiB come back");
+}
+
+async fn legacy_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let dir = fx.dir.path().join("files");
+    // A row and a file as the server wrote them before the vault held them.
+    let body = canary_png(CHUNK_LEN + 77);
+    let key = fx.files.presign(fx.org, fx.user, &png_upload(body.len() as u64), now).await.unwrap().file_key;
+    let sha = hex(digest(&SHA256, &body).as_ref());
+    let sql = format!(
+        "UPDATE uploaded_files SET file_name = '{NAME_CANARY}', file_name_enc = NULL, status = 'UPLOADED', \
+         sha256 = '{sha}', uploaded_at = 1 WHERE file_key = '{key}'"
+    );
+    db.db.conn().execute_unprepared(&sql).await.unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(key.to_string()), &body).unwrap();
+    let orphan = Uuid::now_v7();
+    std::fs::write(dir.join(orphan.to_string()), png_of(40)).unwrap();
+    let named = fx.files.confirm_for_use(fx.org, fx.user, FilePurpose::AsEvidence, &[key], now).await.unwrap();
+    assert_eq!(named[0].file_name, NAME_CANARY, "an unsealed row still reads");
+
+    let report = files::seal_legacy(&db.db, &fx.keyring, &dir).await.unwrap();
+    assert_eq!((report.rows_sealed, report.files_sealed, report.orphans), (1, 1, 1));
+    let sealed = std::fs::read(dir.join(key.to_string())).unwrap();
+    assert!(sealed.starts_with(&MAGIC) && !contains(&sealed, CANARY));
+    assert_eq!(std::fs::read(dir.join(orphan.to_string())).unwrap(), png_of(40), "a file without a row is left");
+    assert_eq!(read_back(&fx.files, fx.org, key).await.unwrap(), body);
+    let named = fx.files.confirm_for_use(fx.org, fx.user, FilePurpose::AsEvidence, &[key], now).await.unwrap();
+    assert_eq!(named[0].file_name, NAME_CANARY);
+    let stored = database_bytes(&db).await;
+    for planted in [NAME_CANARY, "김비밀유출", "leak.canary"] {
+        assert!(!contains(&stored, planted), "{planted:?} left in the database files");
+    }
+    assert!(!contains(&bytes_under(fx.dir.path()), CANARY), "no plaintext file left");
+
+    let again = files::seal_legacy(&db.db, &fx.keyring, &dir).await.unwrap();
+    assert_eq!((again.rows_sealed, again.files_sealed, again.orphans), (0, 0, 1), "idempotent");
+    assert_eq!(std::fs::read(dir.join(key.to_string())).unwrap(), sealed, "a sealed file is not sealed twice");
+    assert_eq!(files::seal_legacy(&db.db, &fx.keyring, &fx.dir.path().join("none")).await.unwrap().files_sealed, 0);
+}
+
+async fn rotation_body(db: TestDb) {
+    let fx = fixture(&db, &[]).await;
+    let now = OffsetDateTime::now_utc();
+    let dir = fx.dir.path().join("files");
+    let bodies = [canary_png(CHUNK_LEN * 2 + 3), png_of(90)];
+    let mut keys = Vec::new();
+    for body in &bodies {
+        keys.push(upload_named(&fx, NAME_CANARY, body, now).await);
+    }
+    let before = files::key_use(&db.db, &dir).await.unwrap();
+    assert_eq!((before.names.get(&1), before.files.get(&1), before.pending(1)), (Some(&2), Some(&2), 0));
+
+    let both = testkit::keyring_with(&[(1, K1), (2, K2)], 2, &[], testkit::fixed_index_key());
+    assert_eq!(before.pending(2), 4, "two names and two files under key 1");
+    assert_eq!(files::rotate_keys(&db.db, &both, &dir).await.unwrap(), 4);
+    let after = files::key_use(&db.db, &dir).await.unwrap();
+    assert_eq!((after.names.get(&2), after.files.get(&2), after.pending(2)), (Some(&2), Some(&2), 0));
+    assert_eq!(files::rotate_keys(&db.db, &both, &dir).await.unwrap(), 0, "nothing left to move");
+
+    let retired = Arc::new(testkit::keyring_with(&[(1, K1), (2, K2)], 2, &[1], testkit::fixed_index_key()));
+    let files = Files::from_settings(db.db.clone(), &settings(&db, fx.dir.path(), &[]), &retired).unwrap();
+    for (key, body) in keys.iter().zip(&bodies) {
+        assert_eq!(&read_back(&files, fx.org, *key).await.unwrap(), body, "opens with key 1 retired");
+    }
+    let named = files.confirm_for_use(fx.org, fx.user, FilePurpose::AsEvidence, &keys, now).await.unwrap();
+    assert!(named.iter().all(|f| f.file_name == NAME_CANARY));
+    assert!(
+        matches!(read_back(&fx.files, fx.org, keys[0]).await, Err(FileUseError::Repo(_))),
+        "key 1 alone no longer opens it"
+    );
 }
