@@ -100,6 +100,9 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
         let keys = if keys.is_empty() { "no sealed rows".to_owned() } else { keys.join(", ") };
         println!("{}: {keys}; plaintext: {} rows", column.column, column.plaintext);
     }
+    for (key_id, rows) in infra::idempotency::count_by_key(db.conn()).await? {
+        println!("idempotency_records.response_enc: key {key_id}: {rows} rows");
+    }
     println!("rows not under the active key: {}", rotation::pending(&db, &keyring).await?);
     let evidence = infra::files::key_use(&db, &settings.data_dir.join("files")).await?;
     evidence.names.iter().for_each(|(key, n)| println!("uploaded_files.file_name: key {key}: {n} rows"));

@@ -17,7 +17,9 @@
 
 use ring::digest::{SHA256, digest};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -181,7 +183,7 @@ pub async fn complete(
         .col_expr(row::Column::State, Expr::value(DONE))
         .col_expr(row::Column::ResponseStatus, Expr::value(i16::try_from(status).unwrap_or(i16::MAX)))
         .col_expr(row::Column::ResponseEnc, Expr::value(sealed))
-        .col_expr(row::Column::EncKeyId, Expr::value(i32::try_from(keyring.active_key_id()).unwrap_or(i32::MAX)))
+        .col_expr(row::Column::EncKeyId, Expr::value(active_id(keyring)))
         .filter(row::Column::Id.eq(record.id))
         .exec(conn)
         .await
@@ -209,4 +211,70 @@ pub async fn purge_expired(conn: &impl ConnectionTrait, now: OffsetDateTime) -> 
     let result =
         row::Entity::delete_many().filter(row::Column::CreatedAt.lt(to_millis(now - LIFETIME))).exec(conn).await?;
     Ok(result.rows_affected)
+}
+
+/// Stored replies per key id (`ldbds keys status`).
+///
+/// # Errors
+/// The driver's error.
+pub async fn count_by_key(conn: &impl ConnectionTrait) -> Result<Vec<(i32, u64)>, DbErr> {
+    let mut counts = std::collections::BTreeMap::<i32, u64>::new();
+    let keys: Vec<Option<i32>> = row::Entity::find()
+        .select_only()
+        .column(row::Column::EncKeyId)
+        .filter(row::Column::ResponseEnc.is_not_null())
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for key in keys {
+        *counts.entry(key.unwrap_or(0)).or_default() += 1;
+    }
+    Ok(counts.into_iter().collect())
+}
+
+/// Stored replies not under the active key.
+///
+/// # Errors
+/// The driver's error.
+pub async fn pending_rotation(conn: &impl ConnectionTrait, keyring: &Keyring) -> Result<u64, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::ResponseEnc.is_not_null())
+        .filter(row::Column::EncKeyId.ne(active_id(keyring)))
+        .count(conn)
+        .await
+}
+
+fn active_id(keyring: &Keyring) -> i32 {
+    i32::try_from(keyring.active_key_id()).unwrap_or(i32::MAX)
+}
+
+/// Re-seals under the active key every stored reply under another key (they live 24 h,
+/// so there are few); each update is conditional on the old key id. Returns how many.
+///
+/// # Errors
+/// The driver's error, or a reply that does not open (left as it was).
+pub async fn rotate(conn: &impl ConnectionTrait, keyring: &Keyring) -> Result<u64, DbErr> {
+    let active = active_id(keyring);
+    let stale = row::Entity::find()
+        .filter(row::Column::ResponseEnc.is_not_null())
+        .filter(row::Column::EncKeyId.ne(active))
+        .all(conn)
+        .await?;
+    let mut done = 0;
+    for record in stale {
+        let Some(sealed) = record.response_enc else { continue };
+        let resealed = keyring.reencrypt(&sealed, &context(&record.id)).map_err(sealing)?;
+        done += row::Entity::update_many()
+            .col_expr(row::Column::ResponseEnc, Expr::value(resealed))
+            .col_expr(row::Column::EncKeyId, Expr::value(active))
+            .filter(row::Column::Id.eq(record.id.as_str()))
+            .filter(match record.enc_key_id {
+                Some(old) => row::Column::EncKeyId.eq(old),
+                None => row::Column::EncKeyId.is_null(),
+            })
+            .exec(conn)
+            .await?
+            .rows_affected;
+    }
+    Ok(done)
 }

@@ -8,6 +8,7 @@
 //! - the sealed text columns (`crypto::SEALED_TEXT_COLUMNS`: memos, descriptions,
 //!   comments, audit details, free JSON from sources) are re-sealed the same way, each
 //!   update conditional on the row's old `<c>_key_id` (`seal_backfill::reseal_column`);
+//! - stored idempotency replies (`idempotency_records.response_enc`) are re-sealed too;
 //! - after a complete run no row names an old key, and retiring it is safe.
 
 use sea_orm::{
@@ -58,7 +59,8 @@ pub async fn pending(db: &Db, keyring: &Keyring) -> Result<u64, DbErr> {
         }
     }
     let text = seal_backfill::pending_rotation(db.conn(), keyring).await?;
-    Ok(users + orgs_pending + text)
+    let replies = crate::idempotency::pending_rotation(db.conn(), keyring).await?;
+    Ok(users + orgs_pending + text + replies)
 }
 
 fn reseal(
@@ -147,6 +149,10 @@ pub async fn rotate(
         .await?;
         state.rotated = before + done;
     }
+    // Stored idempotency replies (24 h): few, one transaction.
+    let txn = db.begin_write().await?;
+    state.rotated += crate::idempotency::rotate(&*txn, keyring).await?;
+    txn.commit().await?;
     progress(state);
     Ok(state)
 }

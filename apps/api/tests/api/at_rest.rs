@@ -4,9 +4,9 @@
 //! dumps, and every `bytea` column read raw) nor under the data directory.
 //!
 //! Codes, enums and ids (`mohomId`, `leadSourceId`, region and product codes, statuses)
-//! are not personal data and are not planted. To extend the test, add a step to
-//! [`plant_everything`]: an `Idempotency-Key` goes into [`World::post`] (one line), an
-//! evidence upload is one more step.
+//! are not personal data and are not planted. Every write carries an `Idempotency-Key`
+//! (so every reply is stored, sealed), and an evidence file whose name and bytes carry
+//! the planted values is uploaded. To extend the test, add a step to [`plant_everything`].
 
 use actix_web::test::TestRequest;
 use domain::lead::{LeadFields, NewLead};
@@ -48,9 +48,10 @@ struct World {
 }
 
 impl World {
-    /// Every write of the test goes through here (add an `Idempotency-Key` here).
+    /// Every write of the test goes through here, each with its own `Idempotency-Key`
+    /// (endpoints that do not honour it ignore it).
     fn post(&self, key: &str, uri: &str, body: serde_json::Value) -> TestRequest {
-        self.app.with_key(TestRequest::post().uri(uri).set_json(body), key)
+        keyed(self.app.with_key(TestRequest::post().uri(uri).set_json(body), key))
     }
 
     async fn ok(&self, what: &str, req: TestRequest) -> serde_json::Value {
@@ -82,6 +83,11 @@ impl World {
         }
         ids
     }
+}
+
+/// A fresh `Idempotency-Key` on a request: its reply is stored for replay.
+fn keyed(req: TestRequest) -> TestRequest {
+    req.insert_header(("Idempotency-Key", format!("at-rest-{}", domain::ids::new_id())))
 }
 
 /// An `.xlsx` of one outbound row: member number, order number, content, name, phone.
@@ -142,7 +148,7 @@ async fn plant_everything(w: &World) {
         "note": t, "sale": {"buyer": NAME, "phone": PHONE, "email": EMAIL, "memo": t},
         "project_name": t, "house_price": t, "channel": t, "address": t,
     });
-    let change = TestRequest::put().uri("/lead-platform/v1/leads/changeStatus").set_json(report);
+    let change = keyed(TestRequest::put().uri("/lead-platform/v1/leads/changeStatus").set_json(report));
     w.ok("changeStatus", w.app.with_key(change.insert_header(("source", "TCB")), &partner)).await;
 
     // An order with a memo, delivering three pool leads to the member.
@@ -174,8 +180,20 @@ async fn plant_everything(w: &World) {
         ))
         .insert_header(("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}")))
         .set_payload(multipart(&sheet()));
-    let imported = w.ok("counsel import", w.app.with_key(upload, &operator)).await;
+    let imported = w.ok("counsel import", keyed(w.app.with_key(upload, &operator))).await;
     assert_eq!(imported["imported"], 1, "{imported}");
+
+    // Evidence: a file whose name and bytes carry the planted values, uploaded through
+    // the presigned local URL.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend_from_slice(t.as_bytes());
+    pdf.extend_from_slice(b"\n%%EOF\n");
+    let presign = serde_json::json!({"mohomId": LOGIN, "fileName": format!("{NAME} {PHONE}.pdf"), "contentType": "application/pdf", "size": pdf.len(), "purpose": "AS_EVIDENCE"});
+    let presigned = w.ok("presign", w.post(&partner, "/api/v1/files/presigned", presign)).await;
+    let url = presigned["uploadUrl"].as_str().unwrap();
+    let path = &url[url.find("/api/").expect("a local upload URL")..];
+    let put = TestRequest::put().uri(path).insert_header(("content-type", "application/pdf")).set_payload(pdf);
+    w.ok("evidence upload", put).await;
 }
 
 fn found(haystack: &[u8], needle: &str) -> bool {

@@ -7,6 +7,7 @@ testkit::on_both_backends! { tokio::test;
     an_idempotency_key_replays_refuses_and_expires => idempotency_body;
     a_record_belongs_to_one_principal => principal_body;
     a_stored_reply_is_sealed_and_bound_to_its_row => sealed_body;
+    stored_replies_move_to_the_new_key_with_a_rotation => rotation_body;
 }
 
 async fn idempotency_body(db: TestDb) {
@@ -103,4 +104,33 @@ async fn sealed_body(db: TestDb) {
         .expect("move");
     assert!(begin(conn, &keyring, b, "k", &fb, now).await.is_err(), "a moved reply is refused");
     assert!(matches!(begin(conn, &keyring, a, "k", &fa, now).await.expect("a"), Begin::Replay { .. }));
+}
+
+/// `ldbds keys rotate` re-seals stored replies; after it, the old key can be retired
+/// and the reply still replays.
+async fn rotation_body(db: TestDb) {
+    let conn = db.db.conn();
+    let (k1, k2) = (infra::crypto::generate_key().unwrap(), infra::crypto::generate_key().unwrap());
+    let index = testkit::fixed_index_key();
+    let ring1 = testkit::keyring_with(&[(1, k1)], 1, &[], index);
+    let ring12 = testkit::keyring_with(&[(1, k1), (2, k2)], 2, &[], index);
+    let retired = testkit::keyring_with(&[(1, k1), (2, k2)], 2, &[1], index);
+    let now = OffsetDateTime::now_utc();
+    let scope = Scope { org_id: domain::ids::new_id(), principal: "user:a" };
+    let request = fingerprint("POST", "/x", "user:a", b"{}");
+    assert_eq!(begin(conn, &ring1, scope, "k", &request, now).await.unwrap(), Begin::Fresh);
+    complete(conn, &ring1, scope, "k", 201, "{\"id\":7}").await.unwrap();
+    assert_eq!(infra::idempotency::count_by_key(conn).await.unwrap(), vec![(1, 1)]);
+    assert_eq!(infra::idempotency::pending_rotation(conn, &ring12).await.unwrap(), 1);
+    assert!(infra::rotation::pending(&db.db, &ring12).await.unwrap() >= 1, "counted by the rotation");
+
+    let done = infra::rotation::rotate(&db.db, &ring12, 10, |_| {}).await.unwrap();
+    assert!(done.rotated >= 1);
+    assert_eq!(infra::idempotency::count_by_key(conn).await.unwrap(), vec![(2, 1)]);
+    assert_eq!(infra::idempotency::pending_rotation(conn, &ring12).await.unwrap(), 0);
+    assert_eq!(
+        begin(conn, &retired, scope, "k", &request, now).await.unwrap(),
+        Begin::Replay { status: 201, body: "{\"id\":7}".to_owned() },
+        "opens with key 1 retired"
+    );
 }
