@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use infra::config::{LogFormat, Settings};
+use infra::config::Settings;
 use infra::db::{Db, MigrateAction};
 use infra::fixtures;
 
@@ -192,16 +192,10 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to standard error, coloured only when it is a terminal (never in a file or a
+/// pipe), through the API's telemetry so the server and every command log alike.
 fn init_tracing(settings: &Settings) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.log.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match settings.log.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder.try_init(),
-    };
+    api::telemetry::init(&settings.log);
 }
 
 pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Db> {
