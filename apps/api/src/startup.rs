@@ -118,7 +118,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     let embedded = settings.uses_embedded_database();
     let mut first_start = false;
     if embedded {
-        std::fs::create_dir_all(&settings.data_dir)
+        infra::db::create_data_dir(&settings.data_dir)
             .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
         first_start = !settings.data_dir.join("ldbds.db").exists();
     }

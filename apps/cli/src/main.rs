@@ -200,7 +200,7 @@ fn init_tracing(settings: &Settings) {
 
 pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Db> {
     if settings.uses_embedded_database() {
-        std::fs::create_dir_all(&settings.data_dir)?;
+        infra::db::create_data_dir(&settings.data_dir)?;
     }
     Ok(Db::connect(&settings.database_url(), settings.pool()).await?)
 }

@@ -5,6 +5,11 @@
 //! an error message or a JSON body only through an explicit [`Secret::expose`], which
 //! shows in the code where it happens. It deserializes transparently, so a setting or a
 //! request parameter can be declared a `Secret` at the point where it enters.
+//!
+//! A struct that holds personal data or a credential in a plain field writes its `Debug`
+//! with [`redacting_debug!`](crate::redacting_debug): every field is listed as shown or
+//! redacted, and a field added later without being listed fails to compile, so a new
+//! field cannot leak by being forgotten.
 
 use std::fmt;
 
@@ -56,6 +61,61 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
     }
 }
 
+/// `text` with the query string of every URL in it replaced by `?***`: a signed URL's
+/// signature (and any key or token a URL carries) is its query. For messages of other
+/// crates that may quote a URL, before they are logged.
+#[must_use]
+pub fn redact_url_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive(char::is_whitespace) {
+        let word = piece.trim_end_matches(char::is_whitespace);
+        match word.find('?') {
+            Some(query) if word.contains("://") => {
+                out.push_str(&word[..query]);
+                out.push('?');
+                out.push_str(REDACTED);
+            }
+            _ => out.push_str(word),
+        }
+        out.push_str(&piece[word.len()..]);
+    }
+    out
+}
+
+/// What a redacted field prints in a [`redacting_debug!`](crate::redacting_debug) `Debug`.
+pub struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// A `Debug` for a struct that prints the `show` fields and `***` for the `redact`
+/// fields. Every field must be named in one list or the other (the struct is
+/// destructured), so a field added later does not compile until it is classified.
+///
+/// ```
+/// pub struct Note { pub id: u32, pub text: String }
+/// domain::redacting_debug!(Note { show: [id], redact: [text] });
+/// assert_eq!(format!("{:?}", Note { id: 7, text: "010-1234-5678".into() }), "Note { id: 7, text: *** }");
+/// ```
+#[macro_export]
+macro_rules! redacting_debug {
+    ($ty:ident $(<$lt:lifetime>)? { show: [$($shown:ident),* $(,)?], redact: [$($hidden:ident),* $(,)?] $(,)? }) => {
+        impl $(<$lt>)? ::std::fmt::Debug for $ty $(<$lt>)? {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                let Self { $($shown,)* $($hidden,)* } = self;
+                $(let _ = $hidden;)*
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($shown), $shown))*
+                    $(.field(stringify!($hidden), &$crate::secret::Redacted))*
+                    .finish()
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +128,14 @@ mod tests {
             assert!(printed.contains(REDACTED), "{printed}");
         }
         assert_eq!(token.expose(), "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig-5f3a");
+    }
+
+    #[test]
+    fn the_query_of_a_quoted_url_is_redacted_and_the_rest_kept() {
+        let message = "bad uri: https://s3.example/b/files/k?X-Amz-Signature=5f3a9c&X-Amz-Credential=AKIA7 (retry)";
+        assert_eq!(redact_url_queries(message), "bad uri: https://s3.example/b/files/k?*** (retry)");
+        assert_eq!(redact_url_queries("HEAD answered 503"), "HEAD answered 503");
+        assert_eq!(redact_url_queries("what? no url\there"), "what? no url\there");
     }
 
     #[test]
