@@ -11,7 +11,7 @@ use crate::entities::audit_log;
 use crate::to_millis;
 
 /// One audited action.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuditEntry<'a> {
     pub org_id: Option<Uuid>,
     /// `key:<id>`, `user:<id>`, `cli` or `system`.
@@ -22,6 +22,9 @@ pub struct AuditEntry<'a> {
     pub request_id: Option<&'a str>,
     pub detail: serde_json::Value,
 }
+
+// The detail may quote what a person typed: not printed.
+domain::redacting_debug!(AuditEntry<'a> { show: [org_id, actor, action, entity, entity_id, request_id], redact: [detail] });
 
 /// Appends one entry.
 ///
