@@ -4,7 +4,7 @@
 //! case over `infra` adapters, map the result to a response DTO. The API crate holds no
 //! business rule. Cross-cutting machinery lives in its own modules:
 //! [`error`] (the one `ApiError`), [`auth`] (the caller extractor and rate limit),
-//! [`request_id`], [`metrics`], [`idempotency`], [`params`] (pagination and sorting),
+//! [`request_id`], [`metrics`], [`telemetry`] (the request span and the log subscriber), [`idempotency`], [`params`] (pagination and sorting),
 //! [`openapi`]. [`startup`] assembles the app for the server and for tests alike.
 
 pub mod auth;
@@ -18,4 +18,5 @@ pub mod request_id;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 pub mod wire;

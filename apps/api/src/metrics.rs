@@ -1,18 +1,50 @@
 //! Prometheus metrics: request counts and latency histograms by method, route pattern
 //! and status, served as text at `/metrics`.
 //!
-//! Invariant: the `route` label is the matched pattern (`/api/v1/products/{productId}/as-policy`),
-//! never the raw path, so label cardinality stays bounded; unmatched paths are `unmatched`.
+//! Invariant: every label takes its value from a closed set, so no caller (and no
+//! unauthenticated caller in particular) can grow the registry:
+//! - `route` is the matched pattern (`/api/v1/products/{productId}/as-policy`), never the
+//!   raw path; a path no route matches is `unmatched` ([`route_label`]);
+//! - `method` is one of the nine standard methods, any other is `OTHER` ([`method_label`]);
+//! - `status` is the three-digit status the server itself chose.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 use crate::state::AppState;
+
+/// The label of a route that matched no pattern.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The `method` label (and log field): a standard method's name, else `OTHER`, so a
+/// made-up method never becomes a value of its own.
+#[must_use]
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
+/// The `route` label (and log field): the matched route template, else `unmatched`.
+#[must_use]
+pub fn route_label(pattern: Option<String>) -> String {
+    pattern.unwrap_or_else(|| UNMATCHED.to_owned())
+}
 
 pub struct Metrics {
     registry: Registry,
@@ -64,12 +96,35 @@ pub async fn middleware(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| std::sync::Arc::clone(&s.metrics));
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let started = Instant::now();
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-        metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+        let route = route_label(response.request().match_pattern());
+        metrics.observe(method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_made_up_method_is_labelled_other_and_standard_ones_keep_their_name() {
+        for name in ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"] {
+            let method = Method::from_bytes(name.as_bytes()).expect("a valid method token");
+            assert_eq!(method_label(&method), name);
+        }
+        for made_up in ["BREW", "get", "X-PHONE-01012345678", "PROPFIND"] {
+            let method = Method::from_bytes(made_up.as_bytes()).expect("a valid method token");
+            assert_eq!(method_label(&method), "OTHER", "{made_up}");
+        }
+    }
+
+    #[test]
+    fn an_unmatched_route_has_one_label() {
+        assert_eq!(route_label(None), UNMATCHED);
+        assert_eq!(route_label(Some("/api/v1/leads/{id}".to_owned())), "/api/v1/leads/{id}");
+    }
 }

@@ -3,18 +3,18 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, web};
 use anyhow::Context;
-use domain::error::FieldError;
 use infra::config::Settings;
 use infra::db::Db;
 use infra::fixtures::{self, SeedReport};
 use tracing_actix_web::TracingLogger;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, InputProblem};
 use crate::state::AppState;
+use crate::telemetry::RequestSpan;
 use crate::{gate, metrics, request_id, routes};
 
 /// The full application: middleware, extractor configuration, routes, fallbacks.
@@ -39,7 +39,7 @@ pub fn build_app(
         )
         .app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::QueryConfig::default().error_handler(|err, _req| query_error(err).into()))
-        .app_data(web::PathConfig::default().error_handler(|err, _req| ApiError::InvalidQuery(err.to_string()).into()))
+        .app_data(web::PathConfig::default().error_handler(|err, _req| path_error(err).into()))
         .configure(routes::health::configure)
         .configure(routes::docs::configure)
         .configure(routes::reference::configure)
@@ -56,7 +56,7 @@ pub fn build_app(
         .wrap(from_fn(gate::middleware))
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(metrics::middleware))
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<RequestSpan>::new())
 }
 
 /// 405 with `Allow` for a documented path asked with another method, else 404.
@@ -64,8 +64,15 @@ async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, Ap
     if let Some(allow) = crate::openapi::allowed_methods(req.path()) {
         return Err(ApiError::MethodNotAllowed { allow });
     }
-    Err(ApiError::not_found("ROUTE_NOT_FOUND", format!("no endpoint {} {}", req.method(), req.path())))
+    // The path is not repeated: it may carry what the caller typed (a phone, a name).
+    Err(ApiError::not_found(
+        "ROUTE_NOT_FOUND",
+        format!("no endpoint for {} at this path", metrics::method_label(req.method())),
+    ))
 }
+
+// The extractor errors below reach the caller and the log only as an `InputProblem`:
+// field names and the kind of problem, never a value the caller sent.
 
 fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     match err {
@@ -73,36 +80,23 @@ fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
             ApiError::PayloadTooLarge { limit }
         }
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-        JsonPayloadError::Deserialize(e) => {
-            let message = e.to_string();
-            let details = unknown_field(&message)
-                .map(|field| vec![FieldError::new(field, "unknown field")])
-                .or_else(|| missing_field(&message).map(|field| vec![FieldError::new(field, "is required")]))
-                .unwrap_or_default();
-            ApiError::InvalidJson { message, details }
-        }
-        other => ApiError::InvalidJson { message: other.to_string(), details: Vec::new() },
+        JsonPayloadError::Deserialize(e) => e.into(),
+        _ => ApiError::InvalidJson(InputProblem::unreadable()),
     }
 }
 
-fn backticked<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
-    let rest = message.strip_prefix(prefix)?;
-    let rest = rest.strip_prefix('`')?;
-    rest.split('`').next()
-}
-
-/// `unknown field `foo`, expected ...` → `foo`.
-fn unknown_field(message: &str) -> Option<&str> {
-    backticked(message, "unknown field ")
-}
-
-/// `missing field `foo` at ...` → `foo`.
-fn missing_field(message: &str) -> Option<&str> {
-    backticked(message, "missing field ")
-}
-
 fn query_error(err: QueryPayloadError) -> ApiError {
-    ApiError::InvalidQuery(err.to_string())
+    match err {
+        QueryPayloadError::Deserialize(e) => ApiError::InvalidQuery(InputProblem::from_serde(&e.to_string())),
+        _ => ApiError::InvalidQuery(InputProblem::from_serde("")),
+    }
+}
+
+fn path_error(err: PathError) -> ApiError {
+    match err {
+        PathError::Deserialize(e) => ApiError::InvalidQuery(InputProblem::from_serde(&e.to_string())),
+        _ => ApiError::InvalidQuery(InputProblem::from_serde("")),
+    }
 }
 
 /// What [`prepare`] did, for the start-up banner.
@@ -125,7 +119,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     let embedded = settings.uses_embedded_database();
     let mut first_start = false;
     if embedded {
-        std::fs::create_dir_all(&settings.data_dir)
+        infra::db::create_data_dir(&settings.data_dir)
             .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
         first_start = !settings.data_dir.join("ldbds.db").exists();
     }
@@ -177,16 +171,4 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     server.run().await.context("server failed")?;
     state.db.close().await.ok();
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serde_messages_yield_the_offending_field() {
-        assert_eq!(unknown_field("unknown field `owner`, expected one of `a`"), Some("owner"));
-        assert_eq!(missing_field("missing field `name` at line 1 column 2"), Some("name"));
-        assert_eq!(unknown_field("expected value at line 1"), None);
-    }
 }

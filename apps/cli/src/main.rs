@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use infra::config::{LogFormat, Settings};
+use infra::config::Settings;
 use infra::db::{Db, MigrateAction};
 use infra::fixtures;
 
@@ -195,21 +195,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to standard error, coloured only when it is a terminal (never in a file or a
+/// pipe), through the API's telemetry so the server and every command log alike.
 fn init_tracing(settings: &Settings) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.log.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match settings.log.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder.try_init(),
-    };
+    api::telemetry::init(&settings.log);
 }
 
 pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Db> {
     if settings.uses_embedded_database() {
-        std::fs::create_dir_all(&settings.data_dir)?;
+        infra::db::create_data_dir(&settings.data_dir)?;
     }
     Ok(Db::connect(&settings.database_url(), settings.pool()).await?)
 }

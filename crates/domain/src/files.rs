@@ -223,8 +223,9 @@ pub fn sanitize_file_name(raw: &str) -> String {
     if name.is_empty() { "file".to_owned() } else { name }
 }
 
-/// A request to upload, as the API receives it.
-#[derive(Debug, Clone, Copy)]
+/// A request to upload, as the API receives it. Its `Debug` hides the file name (a
+/// person chose it: it may name someone).
+#[derive(Clone, Copy)]
 pub struct UploadRequest<'a> {
     pub file_name: &'a str,
     pub content_type: &'a str,
@@ -232,8 +233,10 @@ pub struct UploadRequest<'a> {
     pub purpose: &'a str,
 }
 
-/// A validated request to upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+crate::redacting_debug!(UploadRequest<'a> { show: [content_type, size, purpose], redact: [file_name] });
+
+/// A validated request to upload. Its `Debug` hides the file name.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewUpload {
     /// Sanitized.
     pub file_name: String,
@@ -241,6 +244,8 @@ pub struct NewUpload {
     pub size: u64,
     pub purpose: FilePurpose,
 }
+
+crate::redacting_debug!(NewUpload { show: [file_type, size, purpose], redact: [file_name] });
 
 impl NewUpload {
     /// Validates every field at once.
@@ -294,14 +299,17 @@ impl NewUpload {
     }
 }
 
-/// Where and how a client uploads one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where and how a client uploads one file. Its `Debug` hides the URL: its signature is
+/// the credential of the upload.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PresignedPut {
     pub url: String,
     /// Headers the upload must send, exactly.
     pub headers: Vec<(String, String)>,
     pub expires_at: OffsetDateTime,
 }
+
+crate::redacting_debug!(PresignedPut { show: [headers, expires_at], redact: [url] });
 
 /// What an upload URL is for: the key, the declared type and size, when it is issued
 /// and until when it may be used.

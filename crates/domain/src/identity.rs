@@ -92,8 +92,9 @@ impl User {
     }
 }
 
-/// The raw fields of a user as a client sends them.
-#[derive(Debug, Clone, Default)]
+/// The raw fields of a user as a client sends them. Its `Debug` prints none of the
+/// personal fields.
+#[derive(Clone, Default)]
 pub struct UserFields<'a> {
     pub mohom_id: Option<&'a str>,
     pub name: Option<&'a str>,
@@ -102,6 +103,8 @@ pub struct UserFields<'a> {
     pub role: Option<&'a str>,
     pub team_id: Option<&'a str>,
 }
+
+crate::redacting_debug!(UserFields<'a> { show: [mohom_id, role, team_id], redact: [name, phone, email] });
 
 /// A validated new user.
 #[derive(Debug, Clone)]

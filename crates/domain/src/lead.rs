@@ -75,8 +75,8 @@ code_enum!(
     Gender { Male => "MALE", Female => "FEMALE" }
 );
 
-/// The personal data of a lead; only `infra` encrypts it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The personal data of a lead; only `infra` encrypts it. Its `Debug` prints none of it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LeadPii {
     pub name: PersonName,
     pub phone: PhoneNumber,
@@ -98,7 +98,8 @@ pub struct NewLead {
 }
 
 /// The raw fields of `CreateLeadV1Request` (metadata already serialized by the API).
-#[derive(Debug, Clone, Default)]
+/// Its `Debug` prints none of the personal fields.
+#[derive(Clone, Default)]
 pub struct LeadFields<'a> {
     pub product_id: Option<&'a str>,
     pub name: Option<&'a str>,
@@ -111,6 +112,12 @@ pub struct LeadFields<'a> {
     pub memo: Option<&'a str>,
     pub metadata: Option<String>,
 }
+
+crate::redacting_debug!(LeadPii { show: [], redact: [name, phone, email, address, birth_date, memo] });
+crate::redacting_debug!(LeadFields<'a> {
+    show: [product_id, region, gender, metadata],
+    redact: [name, phone, email, address, birth_date, memo],
+});
 
 fn text(value: Option<&str>, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
     let value = value.map(str::trim).filter(|v| !v.is_empty())?;
@@ -471,6 +478,25 @@ mod tests {
         assert_eq!(lead.pii.phone.e164(), "+821012345678");
         assert_eq!(lead.gender, Some(Gender::Male));
         assert_eq!(lead.pii.birth_date, Some(date!(1985 - 03 - 12)));
+    }
+
+    #[test]
+    fn the_debug_of_a_lead_and_its_fields_prints_no_personal_data() {
+        let planted = LeadFields {
+            email: Some("gildong.planted@example.com"),
+            address: Some("서울 강남구 테헤란로 427"),
+            memo: Some("계약 희망, 저녁 연락"),
+            ..fields()
+        };
+        let lead = NewLead::parse(&planted, date!(2026 - 11 - 24)).unwrap();
+        for printed in [format!("{:?}", lead.pii), format!("{lead:?}"), format!("{planted:?}"), format!("{planted:#?}")]
+        {
+            for value in ["홍길동", "1234", "5678", "gildong", "테헤란로", "계약", "1985"] {
+                assert!(!printed.contains(value), "{value} in {printed}");
+            }
+            assert!(printed.contains("***"), "{printed}");
+        }
+        assert!(format!("{planted:?}").contains("서울"), "the region is not personal data: {planted:?}");
     }
 
     #[test]

@@ -24,4 +24,5 @@ pub mod pagination;
 pub mod pii;
 pub mod ports;
 pub mod reference;
+pub mod secret;
 pub mod service;

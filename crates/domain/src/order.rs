@@ -138,8 +138,8 @@ pub struct OrderLine {
     pub delivered: u64,
 }
 
-/// A stored order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored order. Its `Debug` does not print the memo (free text a person typed).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Order {
     pub id: uuid::Uuid,
     pub buyer_user_id: uuid::Uuid,
@@ -159,6 +159,28 @@ pub struct Order {
     pub updated_at: time::OffsetDateTime,
     pub cancelled_at: Option<time::OffsetDateTime>,
 }
+
+crate::redacting_debug!(Order {
+    show: [
+        id,
+        buyer_user_id,
+        product_id,
+        product_name,
+        status,
+        daily_limit,
+        unit_price,
+        prices_exclude_vat,
+        quantity,
+        delivered,
+        amounts,
+        refunded,
+        lines,
+        created_at,
+        updated_at,
+        cancelled_at,
+    ],
+    redact: [memo],
+});
 
 /// Totals over every order matching a list filter.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -48,13 +48,16 @@ pub enum ApiKeyError {
     Db(#[from] DbErr),
 }
 
-/// A key just created; `plaintext` is shown to its owner once and never stored.
-#[derive(Debug, Clone)]
+/// A key just created; `plaintext` is shown to its owner once and never stored (nor
+/// printed by `Debug`).
+#[derive(Clone)]
 pub struct IssuedKey {
     pub id: Uuid,
     pub org_id: Uuid,
     pub plaintext: String,
 }
+
+domain::redacting_debug!(IssuedKey { show: [id, org_id], redact: [plaintext] });
 
 /// Who a valid key speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -60,13 +60,16 @@ use crate::{from_millis, to_millis};
 pub const AS_RETURNED: &str = "AS_RETURNED";
 
 /// A claim as the requester sends it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewAsClaim {
     pub lead_id: Uuid,
     pub reason: AsReasonCode,
     pub description: String,
     pub file_keys: Vec<Uuid>,
 }
+
+// Free text a person typed: not printed.
+domain::redacting_debug!(NewAsClaim { show: [lead_id, reason, file_keys], redact: [description] });
 
 /// Who acts, for the history and the audit log.
 #[derive(Debug, Clone, Copy)]
@@ -88,7 +91,7 @@ pub enum AsScope {
 }
 
 /// One transition of an AS.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AsHistoryEntry {
     pub from: Option<AsStatus>,
     pub to: AsStatus,
@@ -97,8 +100,11 @@ pub struct AsHistoryEntry {
     pub at: OffsetDateTime,
 }
 
+// Free text a person typed: not printed.
+domain::redacting_debug!(AsHistoryEntry { show: [from, to, actor, at], redact: [comment] });
+
 /// An AS request with its evidence and history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AsClaim {
     pub id: Uuid,
     pub lead_id: Uuid,
@@ -118,6 +124,28 @@ pub struct AsClaim {
     /// Oldest first; empty in list pages.
     pub history: Vec<AsHistoryEntry>,
 }
+
+// Free text a person typed: not printed.
+domain::redacting_debug!(AsClaim {
+    show: [
+        id,
+        lead_id,
+        assignment_id,
+        requester_user_id,
+        order_id,
+        product_id,
+        reason,
+        status,
+        compensation,
+        auto_approved,
+        created_at,
+        updated_at,
+        decided_at,
+        evidence,
+        history
+    ],
+    redact: [description]
+});
 
 /// The AS list's filters.
 #[derive(Debug, Clone)]

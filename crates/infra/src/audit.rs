@@ -19,7 +19,7 @@ use crate::entities::audit_log;
 use crate::to_millis;
 
 /// One audited action.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuditEntry<'a> {
     pub org_id: Option<Uuid>,
     /// `key:<id>`, `user:<id>`, `cli` or `system`.
@@ -31,8 +31,11 @@ pub struct AuditEntry<'a> {
     pub detail: serde_json::Value,
 }
 
+// The detail may quote what a person typed: not printed.
+domain::redacting_debug!(AuditEntry<'a> { show: [org_id, actor, action, entity, entity_id, request_id], redact: [detail] });
+
 /// An audit row as read back, its detail decrypted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct AuditRecord {
     pub id: String,
     pub at: i64,
@@ -43,6 +46,9 @@ pub struct AuditRecord {
     /// `Null` for an entry recorded without detail.
     pub detail: serde_json::Value,
 }
+
+// Decrypted: not printed either.
+domain::redacting_debug!(AuditRecord { show: [id, at, actor, action, entity, entity_id], redact: [detail] });
 
 fn row(entry: &AuditEntry<'_>, id: String, at: OffsetDateTime) -> audit_log::ActiveModel {
     audit_log::ActiveModel {

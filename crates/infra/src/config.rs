@@ -88,7 +88,7 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: String,
@@ -98,6 +98,11 @@ pub struct DatabaseSettings {
     pub busy_timeout_ms: u64,
     pub connect_timeout_secs: u64,
 }
+
+domain::redacting_debug!(DatabaseSettings {
+    show: [pool_size, migrate_on_start, seed_demo_on_first_start, busy_timeout_ms, connect_timeout_secs],
+    redact: [url]
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -181,7 +186,7 @@ impl RateLimitSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwtSettings {
     pub issuer: String,
@@ -193,7 +198,12 @@ pub struct JwtSettings {
     pub leeway_secs: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+domain::redacting_debug!(JwtSettings {
+    show: [issuer, audience, ttl_secs, kid, leeway_secs],
+    redact: [secret, previous]
+});
+
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CryptoSettings {
     pub kek: String,
@@ -202,6 +212,8 @@ pub struct CryptoSettings {
     pub retired: String,
     pub index_key: String,
 }
+
+domain::redacting_debug!(CryptoSettings { show: [active_key, retired], redact: [kek, keys, index_key] });
 
 /// Where uploaded files go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -224,7 +236,7 @@ pub struct FilesSettings {
     pub s3: S3Settings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Settings {
     /// `https://s3.<region>.amazonaws.com`, `http://127.0.0.1:9000`, ...
@@ -236,6 +248,8 @@ pub struct S3Settings {
     /// `true`: `endpoint/bucket/key`; `false`: `bucket.endpoint/key` (virtual host).
     pub path_style: bool,
 }
+
+domain::redacting_debug!(S3Settings { show: [endpoint, bucket, region, path_style], redact: [access_key, secret_key] });
 
 impl CryptoSettings {
     /// True when no key is configured (dev and test then use generated keys).
@@ -478,6 +492,22 @@ mod tests {
         let settings = load(&[("LDBDS__DATABASE__POOL_SIZE", "7"), ("LDBDS__SERVER__BIND", "127.0.0.1:9999")])?;
         assert_eq!(settings.database.pool_size, 7);
         assert_eq!(settings.server.bind, "127.0.0.1:9999");
+        Ok(())
+    }
+
+    #[test]
+    fn the_debug_of_the_settings_prints_no_secret() -> Result<(), SettingsError> {
+        let settings = load(&[
+            ("LDBDS__DATABASE__URL", "postgres://ldbds:pw-planted-1@127.0.0.1/ldbds"),
+            ("LDBDS__JWT__SECRET", "jwt-planted-2-0123456789abcdef0123456789"),
+            ("LDBDS__FILES__S3__SECRET_KEY", "s3-planted-3"),
+            ("LDBDS__FILES__S3__ACCESS_KEY", "s3-planted-4"),
+        ])?;
+        let printed = format!("{settings:?}");
+        for planted in ["pw-planted-1", "jwt-planted-2", "s3-planted-3", "s3-planted-4"] {
+            assert!(!printed.contains(planted), "{planted} in {printed}");
+        }
+        assert!(printed.contains("***") && printed.contains("ttl_secs"), "{printed}");
         Ok(())
     }
 

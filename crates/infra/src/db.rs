@@ -5,9 +5,14 @@
 //! - on SQLite, write transactions opened through [`Db::begin_write`] queue on one
 //!   in-process gate, so two writers never race for the database lock and neither fails
 //!   with `SQLITE_BUSY`; readers are never blocked by the gate (WAL);
-//! - on PostgreSQL the gate is absent and the database's own locking applies.
+//! - on PostgreSQL the gate is absent and the database's own locking applies;
+//! - on Unix the SQLite database file is readable by its owner only (0600), created so
+//!   before SQLite opens it, and tightened on open when an earlier version left it wider;
+//!   SQLite gives its `-wal` and `-shm` files the mode of the database file, and those
+//!   found wider are tightened too. The data directory [`create_data_dir`] makes is 0700.
 
 use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +54,10 @@ impl Db {
     /// # Errors
     /// The driver's error when the database cannot be reached or opened.
     pub async fn connect(url: &str, pool: PoolSettings) -> Result<Self, DbErr> {
+        if let Some(path) = sqlite_file(url) {
+            secure_sqlite_file(&path)
+                .map_err(|e| DbErr::Custom(format!("cannot prepare the database file {}: {e}", path.display())))?;
+        }
         let busy_timeout = pool.busy_timeout;
         let mut options = ConnectOptions::new(url.to_owned());
         options
@@ -117,6 +126,56 @@ impl Db {
     }
 }
 
+/// Creates the data directory (and missing parents), readable by its owner only (0700 on
+/// Unix) when this call creates it; an existing directory keeps the mode its owner gave it.
+///
+/// # Errors
+/// The file system's error.
+pub fn create_data_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// The file of a `sqlite:` URL, or `None` for another scheme or an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
+}
+
+/// Creates the database file 0600 when missing, and narrows it and its `-wal`/`-shm`
+/// siblings to 0600 when they allow group or other access.
+fn secure_sqlite_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // `create` without `truncate`: an existing database is opened and left as it is.
+        let created = std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path);
+        match created {
+            Ok(_) => {}
+            // The directory is missing: SQLite reports that itself, with its own words.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let mut siblings = [path.as_os_str().to_owned(), path.as_os_str().to_owned(), path.as_os_str().to_owned()];
+        siblings[1].push("-wal");
+        siblings[2].push("-shm");
+        for file in siblings.iter().map(Path::new) {
+            let Ok(meta) = std::fs::metadata(file) else { continue };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// A write transaction; rolled back when dropped without [`WriteTxn::commit`].
 pub struct WriteTxn {
     // Field order matters: the transaction ends before the gate opens.
@@ -175,4 +234,18 @@ pub async fn run_migrations(db: &Db, action: MigrateAction) -> Result<Vec<Migrat
             applied: matches!(m.status(), migration::MigrationStatus::Applied),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_of_a_sqlite_url_is_found_and_memory_is_not_a_file() {
+        assert_eq!(sqlite_file("sqlite://data/ldbds.db?mode=rwc"), Some(PathBuf::from("data/ldbds.db")));
+        assert_eq!(sqlite_file("sqlite:/tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x.db?mode=memory&cache=shared"), None);
+        assert_eq!(sqlite_file("postgres://postgres@127.0.0.1/ldbds"), None);
+    }
 }

@@ -50,7 +50,7 @@ pub enum SourceLeadIdSet {
 }
 
 /// A status report of a source (`changeStatus`), already validated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SourceStatusReport {
     /// 1 to 32 characters.
     pub status: String,
@@ -59,6 +59,9 @@ pub struct SourceStatusReport {
     /// The report's non-personal fields, as a JSON object.
     pub detail: serde_json::Value,
 }
+
+// The note is PII-grade free text and the detail may carry a sale a person typed: not printed.
+domain::redacting_debug!(SourceStatusReport { show: [status], redact: [note, detail] });
 
 /// A lead as its source sees it after a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +76,7 @@ pub struct SourceLead {
 
 /// Everything stored of a lead's source side, the note decrypted: for operators and
 /// tests. It is not a reveal path: nothing here may reach a client unlogged.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SourceSide {
     pub lead: SourceLead,
     pub source_id: Option<Uuid>,
@@ -81,6 +84,9 @@ pub struct SourceSide {
     pub detail: Option<serde_json::Value>,
     pub note: Option<String>,
 }
+
+// The note is PII-grade free text and the detail may carry a sale a person typed: not printed.
+domain::redacting_debug!(SourceSide { show: [lead, source_id, product_id], redact: [note, detail] });
 
 fn source_lead(row: &lead::Model) -> Result<SourceLead, RepoError> {
     Ok(SourceLead {

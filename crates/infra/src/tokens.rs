@@ -161,8 +161,8 @@ impl TokenIssuer {
     }
 }
 
-/// The claims of a partner-signed SSO token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The claims of a partner-signed SSO token. Its `Debug` hides the person's name.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoClaims {
     /// The org id.
     pub iss: String,
@@ -172,6 +172,8 @@ pub struct SsoClaims {
     pub exp: i64,
     pub jti: String,
 }
+
+domain::redacting_debug!(SsoClaims { show: [iss, sub, exp, jti], redact: [name] });
 
 /// The `iss` of an SSO token, read without verification (to find the org whose secret
 /// verifies it).

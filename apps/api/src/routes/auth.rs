@@ -102,13 +102,16 @@ pub async fn issue_token(
 }
 
 /// SSO login parameters.
-#[derive(Debug, Serialize, Deserialize, IntoParams, ToSchema)]
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct SsoLoginRequest {
     /// A JWT the partner org signed (HS256) with its SSO secret: `iss` = org id,
     /// `sub` = mohomId, `name`, `exp` at most 5 minutes ahead, a single-use `jti`.
-    pub token: Option<String>,
+    // A credential: `Secret` never prints it.
+    #[param(value_type = Option<String>)]
+    #[schema(value_type = Option<String>)]
+    pub token: Option<domain::secret::Secret<String>>,
     /// Where to go after login; must be on the org's allow-list, else the org's default is used.
     pub redirect_uri: Option<String>,
 }
@@ -151,8 +154,12 @@ pub async fn sso_login(
     query: web::Query<SsoLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.limits.sso.check(&state.limits.client_address(&req))?;
-    let token =
-        query.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| ApiError::invalid("token", "is required"))?;
+    let token = query
+        .token
+        .as_ref()
+        .map(|t| t.expose().as_str())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::invalid("token", "is required"))?;
     let now = state.clock.now();
     let org_id = tokens::sso_issuer_unverified(token)
         .ok()

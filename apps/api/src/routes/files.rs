@@ -120,7 +120,9 @@ pub struct UploadParams {
     /// Unix seconds from which on the URL is refused.
     pub expires: i64,
     /// HMAC-SHA256 of the URL's parameters, hex.
-    pub signature: String,
+    // The upload's credential: `Secret` never prints it.
+    #[param(value_type = String)]
+    pub signature: domain::secret::Secret<String>,
 }
 
 /// A stored upload.
@@ -199,7 +201,7 @@ pub async fn receive_upload(
         .begin_upload(
             path.into_inner(),
             params.expires,
-            &params.signature,
+            params.signature.expose(),
             header(CONTENT_TYPE),
             content_length,
             state.clock.now(),

@@ -185,7 +185,7 @@ fn metadata_of(value: &serde_json::Value, own: &[&str]) -> serde_json::Map<Strin
 }
 
 fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
-    let invalid = |e: serde_json::Error| ApiError::InvalidJson { message: e.to_string(), details: Vec::new() };
+    let invalid = <ApiError as From<serde_json::Error>>::from;
     if value.get("fullName").is_some() {
         let own = ["fullName", "phoneNumber", "email", "gender", "birthDay", "address", "idNumber", "leadSourceId"];
         let metadata = metadata_of(&value, &own);

@@ -18,6 +18,7 @@ mod idempotency;
 mod idempotency_principals;
 mod intake;
 mod leads;
+mod logs;
 mod openapi;
 mod orders;
 mod orgs;

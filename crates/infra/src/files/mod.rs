@@ -47,8 +47,8 @@ use crate::{from_millis, to_millis};
 const PENDING: &str = "PENDING";
 const UPLOADED: &str = "UPLOADED";
 
-/// One evidence file as an AS shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One evidence file as an AS shows it. Its `Debug` hides the file name (a person chose it).
+#[derive(Clone, PartialEq, Eq)]
 pub struct EvidenceFile {
     pub file_key: Uuid,
     pub file_name: String,
@@ -57,6 +57,11 @@ pub struct EvidenceFile {
     pub sha256: Option<String>,
     pub uploaded_at: Option<OffsetDateTime>,
 }
+
+domain::redacting_debug!(EvidenceFile {
+    show: [file_key, content_type, size, sha256, uploaded_at],
+    redact: [file_name]
+});
 
 /// Why a file key cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -75,8 +80,9 @@ pub enum FileUseError {
     Repo(#[from] RepoError),
 }
 
-/// A presigned upload just issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A presigned upload just issued. Its `Debug` hides the URL (its signature is the
+/// upload's credential).
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedUpload {
     pub file_key: Uuid,
     pub url: String,
@@ -85,6 +91,8 @@ pub struct IssuedUpload {
     pub headers: Vec<(String, String)>,
     pub expires_at: OffsetDateTime,
 }
+
+domain::redacting_debug!(IssuedUpload { show: [file_key, method, headers, expires_at], redact: [url] });
 
 /// Why a local upload is refused.
 #[derive(Debug, thiserror::Error)]

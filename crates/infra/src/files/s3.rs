@@ -54,6 +54,8 @@ fn signing_time(at: OffsetDateTime) -> Result<jiff02::Timestamp, RepoError> {
 }
 
 fn unavailable(what: impl std::fmt::Display) -> RepoError {
+    // An HTTP client's error may quote the presigned URL it was given: never its query.
+    let what = domain::secret::redact_url_queries(&what.to_string());
     tracing::warn!(error = %what, "object store request failed");
     RepoError::Unavailable(format!("object store: {what}"))
 }
