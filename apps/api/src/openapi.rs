@@ -406,6 +406,11 @@ fn add_common_responses(path: &str, method: &str, operation: &mut Operation) {
     let has_body = operation.request_body.is_some();
     if secured {
         declare(operation, "401", "UNAUTHORIZED");
+        declare(operation, "403", "INSUFFICIENT_SCOPE: the API key's scopes do not cover this route");
+        declare(operation, "429", "RATE_LIMITED");
+    }
+    if path == "/api/v1/auth/sso" {
+        // Not secured (the token is the credential), but limited per client address.
         declare(operation, "429", "RATE_LIMITED");
     }
     if has_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {

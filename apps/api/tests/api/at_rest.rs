@@ -1,7 +1,8 @@
 //! Personal data at rest (issue #13, defect 4): a distinctive name, phone and email typed
 //! into every writable text field, through every endpoint that takes free text, are found
 //! nowhere in the database (SQLite: the file, the WAL; PostgreSQL: everything the server
-//! dumps, and every `bytea` column read raw) nor under the data directory.
+//! dumps, and every `bytea` column read raw) nor under the data directory, nor in the
+//! server's log of the run (captured at debug level through `api::telemetry`).
 //!
 //! Codes, enums and ids (`mohomId`, `leadSourceId`, region and product codes, statuses)
 //! are not personal data and are not planted. Every write carries an `Idempotency-Key`
@@ -256,9 +257,23 @@ async fn at_rest_body(db: TestDb) {
     let app = TestApp::new(db).await;
     let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.unwrap().unwrap();
     let w = World { app, org };
+    // The whole run logs through the real telemetry, at debug level, into `log`.
+    let log = Log::default();
+    let writer = log.clone();
+    let settings = infra::config::LogSettings { format: infra::config::LogFormat::Json, level: "debug".to_owned() };
+    let guard = tracing::subscriber::set_default(api::telemetry::subscriber(&settings, move || writer.clone(), false));
     plant_everything(&w).await;
+    // A refused search carrying the values in its query string is logged (a line per
+    // failed request): by its route template only.
+    let refused = w.app.send(TestRequest::get().uri(&format!("/api/v1/leads?search={PHONE}&email={EMAIL}"))).await;
+    assert_eq!(refused.status, 401);
+    drop(guard);
 
+    assert!(w.app.count_rows("idempotency_records").await >= 10, "the replies were stored (sealed)");
+    assert_eq!(w.app.count_rows("uploaded_files").await, 1, "the evidence was stored (sealed)");
     let mut blobs = database_bytes(&w.app.db).await;
+    blobs.push(("the server log".to_owned(), log.0.lock().unwrap().clone()));
+    assert!(found(&log.0.lock().unwrap(), "/api/v1/leads"), "the log was captured");
     blobs.extend(files_under(&w.app.state.settings.data_dir));
     assert!(
         blobs.iter().any(|(_, bytes)| found(bytes, LOGIN)),
@@ -268,6 +283,21 @@ async fn at_rest_body(db: TestDb) {
         for (name, bytes) in &blobs {
             assert!(!found(bytes, needle), "{needle} found in plain text in {name} on {:?}", w.app.db.backend);
         }
+    }
+}
+
+/// Every byte the log subscriber writes.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

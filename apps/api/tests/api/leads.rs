@@ -129,10 +129,11 @@ async fn register_refusals_body(db: TestDb) {
         ))
         .await;
     assert_eq!(no_user.status, 400, "an API key call names its mohomId");
+    let other = app.onboard_partner("partner-2", "P2-WEB", "INS-HEALTH").await;
     let other_org = app
         .send(app.with_key(
             TestRequest::post().uri("/api/v1/leads").set_json(serde_json::json!({"mohomId": "m-1", "productId": product, "name": "홍길동", "phone": "01012345678", "region": "서울"})),
-            &app.operator_key,
+            &other.key,
         ))
         .await;
     assert_eq!(other_org.status, 404, "another org's mohomId");

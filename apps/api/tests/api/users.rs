@@ -169,7 +169,9 @@ async fn delete_body(db: TestDb) {
 
 async fn bola_body(db: TestDb) {
     let app = TestApp::new(db).await;
-    app.create_user(&app.operator_key, serde_json::json!({"mohomId": "cs-1", "name": "상담원", "phone": "01011112222", "email": "cs@ldbds.kr", "role": "CS_MANAGER"})).await;
+    // Two real partner orgs: the demo partner and one onboarded by the operator.
+    let other = app.onboard_partner("partner-2", "P2-WEB", "INS-HEALTH").await;
+    app.create_user(&other.key, member("cs-1", "상담원", "01011112222", "cs@ldbds.kr")).await;
     let token =
         app.send(app.with_key(TestRequest::get().uri("/api/v1/auth/token?mohomId=cs-1"), &app.partner_key)).await;
     assert_eq!((token.status.as_u16(), token.code().as_str()), (404, "USER_NOT_FOUND"));
