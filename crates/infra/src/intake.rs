@@ -207,7 +207,7 @@ impl SeaLeadRepository {
             let row = self.intake_row(&lead_id.to_string(), new, ids, provider_org_id, source_id, now_ms)?;
             known.entry(index).or_default().push((phone.to_owned(), lead_id, true));
             if elsewhere {
-                held.push(held_row(row));
+                held.push(held_row(row, false));
                 outcomes.push(IntakeOutcome::Held { lead: lead_id, as_if_delivered: false });
                 continue;
             }
@@ -309,8 +309,13 @@ impl SeaLeadRepository {
         let lead_id = new_id();
         let key = lead_id.to_string();
         let mut row = self.intake_row(&key, new, ids, provider_org_id, source_id, now_ms)?;
+        // A held lead: the same lock and reads a fresh lead's offer makes, and the same
+        // answer, but no line takes it; the answer is kept for `changeStatus`.
+        let as_if_delivered = elsewhere
+            && !empty.contains(&new.region)
+            && self.offer_or_not(conn, empty, product, &new.region, lead_id, now_ms, false).await?.is_some();
         if elsewhere {
-            row = held_row(row);
+            row = held_row(row, as_if_delivered);
         }
         // The unique (source_id, source_lead_id) index settles two creates racing with the
         // same id: the loser's transaction writes nothing.
@@ -319,10 +324,6 @@ impl SeaLeadRepository {
             _ => unavailable(e),
         })?;
         if elsewhere {
-            // The same lock and reads a fresh lead's offer makes, and the same answer, but
-            // no line takes it.
-            let as_if_delivered = !empty.contains(&new.region)
-                && self.offer_or_not(conn, empty, product, &new.region, lead_id, now_ms, false).await?.is_some();
             return Ok(IntakeOutcome::Held { lead: lead_id, as_if_delivered });
         }
         if empty.contains(&new.region) {
@@ -561,9 +562,12 @@ impl SeaLeadRepository {
     }
 }
 
-/// A new lead's row held for the operator: `DUPLICATE_OTHER_PROVIDER`, in no pool.
-fn held_row(mut row: lead::ActiveModel) -> lead::ActiveModel {
+/// A new lead's row held for the operator: `DUPLICATE_OTHER_PROVIDER`, in no pool, with
+/// the status its source is told (what a fresh lead would have been).
+fn held_row(mut row: lead::ActiveModel, as_if_delivered: bool) -> lead::ActiveModel {
     row.status = Set(LeadStatus::DuplicateOtherProvider.as_str().to_owned());
+    let shown = if as_if_delivered { LeadStatus::Assigned } else { LeadStatus::Pool };
+    row.held_shown_status = Set(Some(shown.as_str().to_owned()));
     row
 }
 

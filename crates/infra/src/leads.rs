@@ -153,6 +153,7 @@ impl SeaLeadRepository {
             last_distributed_at: Set(None),
             latest_as_status: Set(None),
             source_status: Set(None),
+            held_shown_status: Set(None),
             source_status_at: Set(None),
             source_detail: Set(None),
             source_detail_enc: Set(None),

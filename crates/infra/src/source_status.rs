@@ -88,11 +88,20 @@ pub struct SourceSide {
 // The note is PII-grade free text and the detail may carry a sale a person typed: not printed.
 domain::redacting_debug!(SourceSide { show: [lead, source_id, product_id], redact: [note, detail] });
 
+/// The lifecycle status a source is shown: a held lead shows what its source was told at
+/// intake, never the flag.
+fn shown_status(row: &lead::Model) -> String {
+    match &row.held_shown_status {
+        Some(shown) if row.status == domain::lead::LeadStatus::DuplicateOtherProvider.as_str() => shown.clone(),
+        _ => row.status.clone(),
+    }
+}
+
 fn source_lead(row: &lead::Model) -> Result<SourceLead, RepoError> {
     Ok(SourceLead {
         id: row.id.parse().map_err(|e| corrupt(&row.id, e))?,
         source_lead_id: row.source_lead_id.clone(),
-        status: row.status.clone(),
+        status: shown_status(row),
         source_status: row.source_status.clone(),
         source_status_at: row.source_status_at.map(from_millis),
     })
@@ -214,7 +223,7 @@ impl SeaLeadRepository {
             .one(&*txn)
             .await
             .map_err(unavailable)?
-            .map_or_else(|| row.status.clone(), |r| r.status);
+            .map_or_else(|| shown_status(&row), |r| shown_status(&r));
         txn.commit().await.map_err(unavailable)?;
         let mut lead = source_lead(&row)?;
         lead.status = status;

@@ -610,6 +610,23 @@ async fn held_body(db: TestDb) {
         .await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert!(!read.text.contains("DUPLICATE") && !read.text.contains(&a_lead), "{}", read.text);
+    // Read back at once, it says what the intake said: the same as the fresh lead's.
+    let fresh_id = fresh.json()["id"].as_str().unwrap().to_owned();
+    let fresh_report = serde_json::json!({"lead_source_id": fresh_id, "status": "CONTACTED"});
+    let fresh_read = app
+        .send(
+            app.with_key(
+                TestRequest::put()
+                    .uri("/lead-platform/v1/leads/changeStatus")
+                    .insert_header(("source", b.source.clone()))
+                    .set_json(fresh_report),
+                &b.key,
+            ),
+        )
+        .await;
+    assert_eq!(fresh_read.status, 200, "{}", fresh_read.text);
+    assert_eq!(read.json()["status"], fresh_read.json()["status"], "held and fresh read back alike");
+    assert_eq!(read.json()["status"], held.json()["status"], "as the intake answered");
 
     // Within one org a duplicate is still a 409 naming that org's own lead, never the
     // other org's.

@@ -37,6 +37,8 @@ pub struct Model {
     pub last_distributed_at: Option<i64>,
     pub latest_as_status: Option<String>,
     pub source_status: Option<String>,
+    /// A held lead's delivery status as its source was told at intake (`ASSIGNED` or `POOL`).
+    pub held_shown_status: Option<String>,
     pub source_status_at: Option<i64>,
     /// JSON of the source's status report (`changeStatus`); cleared once sealed.
     pub source_detail: Option<String>,
