@@ -8,7 +8,7 @@
 //!   caller's rate-limit bucket) before any extractor runs and keeps the outcome in the
 //!   request's extensions; `Caller` then extracts at once;
 //! - the role extractors ([`OperatorStaff`], [`OperatorAdmin`], [`UserAdmin`],
-//!   [`LeaderOrKey`]) decide on
+//!   [`LeaderOrKey`], [`ApiKeyOnly`]) decide on
 //!   that caller at once too. Written before the body in a handler's arguments, they
 //!   answer 401/403 before a byte of the body or query is judged.
 //!
@@ -120,6 +120,21 @@ pub fn leader_or_key(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// An organization's server by its API key (lead intake: its sources post and report
+/// under the key of the org they belong to).
+pub struct ApiKeyOnly(pub Caller);
+
+/// The rule of [`ApiKeyOnly`].
+///
+/// # Errors
+/// 403 `FORBIDDEN` for a Bearer caller.
+pub fn api_key_only(caller: &Caller) -> Result<(), ApiError> {
+    match caller {
+        Caller::Key(_) => Ok(()),
+        Caller::User { .. } => Err(ApiError::forbidden("lead intake takes an organization's API key")),
+    }
+}
+
 /// The rule of [`OperatorStaff`].
 ///
 /// # Errors
@@ -175,3 +190,4 @@ role_extractor!(OperatorStaff, operator_staff);
 role_extractor!(OperatorAdmin, operator_admin);
 role_extractor!(UserAdmin, user_admin);
 role_extractor!(LeaderOrKey, leader_or_key);
+role_extractor!(ApiKeyOnly, api_key_only);

@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
+use crate::gate::ApiKeyOnly;
 use crate::idempotency::Principal;
 use crate::state::AppState;
 
@@ -308,13 +309,16 @@ fn duplicate_source_lead_id(earlier: impl std::fmt::Display) -> ApiError {
 #[post("/lead-platform/v1/leads/create")]
 pub async fn create_intake_lead(
     state: web::Data<AppState>,
-    caller: Caller,
+    ApiKeyOnly(caller): ApiKeyOnly,
     req: HttpRequest,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let source = source_of(&state, &caller, &req).await?;
     let value = body.into_inner();
-    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &value, || async {
+    // The source is part of the request: the same key and body under another source of
+    // the org is another request, never this one's reply.
+    let fingerprint = (source.id, &value);
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &fingerprint, || async {
         let parsed = parse_body(value.clone())?;
         let phone = PhoneNumber::parse_for(&parsed.phone, Country::Vn)
             .map_err(|_| ApiError::invalid("mobileNumber", "must be a Vietnamese mobile number"))?;
@@ -555,13 +559,14 @@ fn report_of(body: &ChangeStatusRequest) -> Result<SourceStatusReport, ApiError>
 #[put("/lead-platform/v1/leads/changeStatus")]
 pub async fn change_source_status(
     state: web::Data<AppState>,
-    caller: Caller,
+    ApiKeyOnly(caller): ApiKeyOnly,
     req: HttpRequest,
     body: web::Json<ChangeStatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let source = source_of(&state, &caller, &req).await?;
     let body = body.into_inner();
-    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
+    let fingerprint = (source.id, &body);
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &fingerprint, || async {
         let key = body.lead_source_id.trim();
         if key.is_empty() {
             return Err(ApiError::invalid("lead_source_id", "must not be empty"));

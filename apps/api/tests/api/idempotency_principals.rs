@@ -14,6 +14,7 @@ testkit::on_both_backends! { actix_web::test;
     two_members_sending_one_key_to_presigned_get_two_uploads => presigned_body;
     one_key_acting_for_two_members_is_two_principals => acting_body;
     a_replay_never_crosses_principals_on_any_endpoint => every_endpoint_body;
+    one_key_under_two_sources_of_an_org_is_two_requests => two_sources_body;
 }
 
 const KEY: &str = "shared-key-1";
@@ -249,4 +250,35 @@ fn every_idempotent_operation_is_covered() {
     let mut covered: Vec<(String, String)> = COVERED.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
     covered.sort();
     assert_eq!(honoured, covered);
+}
+
+/// The intake's `source` header is part of the request: the same key and body posted
+/// under another source of the org is another request under a reused key (422), never
+/// the first request's 201 with nothing written.
+async fn two_sources_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let product = product(&app).await;
+    let body = serde_json::json!({"code": "TCB-2", "defaultProductId": product});
+    let added = app
+        .send(app.with_key(TestRequest::post().uri("/api/v1/orgs/mohom/sources").set_json(&body), &app.operator_key))
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    let lead = serde_json::json!({"name": "Nguyen Van A", "mobileNumber": "0399123456", "projectCode": "VHGP", "regionCode": "79"});
+    let post = |source: &str| {
+        app.send(
+            app.with_key(
+                keyed(TestRequest::post().uri("/lead-platform/v1/leads/create").set_json(&lead))
+                    .insert_header(("source", source.to_owned())),
+                &app.partner_key,
+            ),
+        )
+    };
+    let first = post("TCB").await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert!(replayed(&post("TCB").await), "the same source's retry is a replay");
+    let leads = app.count_rows("leads").await;
+    let other = post("TCB-2").await;
+    assert!(!replayed(&other), "another source's request is not the first one's: {}", other.text);
+    assert_eq!((other.status.as_u16(), other.code().as_str()), (422, "IDEMPOTENCY_KEY_REUSED"), "{}", other.text);
+    assert_eq!(app.count_rows("leads").await, leads, "nothing written");
 }

@@ -65,6 +65,14 @@ fn malformed() -> Vec<(&'static str, TestRequest)> {
             "POST /api/v1/orgs/{code}/api-keys, unknown field",
             unknown(TestRequest::post().uri("/api/v1/orgs/mohom/api-keys")),
         ),
+        (
+            "PUT /lead-platform/v1/leads/changeStatus, unknown field",
+            unknown(TestRequest::put().uri("/lead-platform/v1/leads/changeStatus")).insert_header(("source", "TCB")),
+        ),
+        (
+            "POST /lead-platform/v1/leads/create, broken JSON",
+            broken(TestRequest::post().uri("/lead-platform/v1/leads/create")).insert_header(("source", "TCB")),
+        ),
         ("POST /api/v1/leads/distribute, broken JSON", broken(TestRequest::post().uri("/api/v1/leads/distribute"))),
         ("POST /api/v1/leads/recall, unknown field", unknown(TestRequest::post().uri("/api/v1/leads/recall"))),
     ]
@@ -78,9 +86,10 @@ async fn forbidden_first_body(db: TestDb) {
     let users_before = app.get("/api/v1/users?mohomId=m-1").await.text;
     for (name, req) in malformed() {
         // The partner's API key is no operator: 403 for the operator's endpoints. For the
-        // users API (which any API key may call) and distribute/recall (a LEADER's), the
-        // Bearer member is the one refused.
-        let by_member = name.contains("/api/v1/users") || name.contains("/api/v1/leads/");
+        // users API (which any API key may call), distribute/recall (a LEADER's) and the
+        // intake (a source's, by its org's API key), the Bearer member is the one refused.
+        let by_member =
+            name.contains("/api/v1/users") || name.contains("/api/v1/leads/") || name.contains("/lead-platform/");
         let req = if by_member { app.with_bearer(req, &token) } else { app.with_key(req, &app.partner_key) };
         let reply = app.send(req).await;
         assert_eq!((reply.status.as_u16(), reply.code().as_str()), (403, "FORBIDDEN"), "{name}: {}", reply.text);
