@@ -11,6 +11,7 @@
 //! - same principal and key while the first call runs: [`Begin::InFlight`] (409);
 //! - a key older than [`LIFETIME`] is forgotten and may be reused;
 //! - a call that failed is [`abandon`]ed, so a retry runs again;
+//! - the client's key is stored as its SHA-256, never as sent;
 //! - the stored response is personal data (a memo, a name, an upload URL): it is sealed by
 //!   the vault with the row's own associated data (`idempotency_records.response_enc.<id>`),
 //!   and never stored or logged in plain text.
@@ -104,8 +105,14 @@ fn sealing(err: impl std::fmt::Display) -> DbErr {
     DbErr::Custom(format!("idempotency record: {err}"))
 }
 
+/// The stored form of a client's key: its SHA-256 (a client may put anything in the
+/// header, an order number or a name; the plain key is never stored).
+fn stored_key(key: &str) -> String {
+    hex_sha256(key.as_bytes())
+}
+
 fn by_key(scope: Scope<'_>, key: &str) -> Condition {
-    Condition::all().add(row::Column::Principal.eq(scope.principal)).add(row::Column::IdemKey.eq(key))
+    Condition::all().add(row::Column::Principal.eq(scope.principal)).add(row::Column::IdemKey.eq(stored_key(key)))
 }
 
 /// Claims `key` for this request, or says why it cannot run.
@@ -133,7 +140,7 @@ pub async fn begin(
         id: Set(domain::ids::new_id().to_string()),
         org_id: Set(scope.org_id.to_string()),
         principal: Set(scope.principal.to_owned()),
-        idem_key: Set(key.to_owned()),
+        idem_key: Set(stored_key(key)),
         request_sha256: Set(request_sha256.to_owned()),
         state: Set(RUNNING.to_owned()),
         response_status: Set(None),

@@ -32,7 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// An access token.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenResponse {
     pub access_token: String,
@@ -43,6 +43,9 @@ pub struct TokenResponse {
     #[schema(example = 3600)]
     pub expires_in: u64,
 }
+
+// Carries a credential: not printed.
+domain::redacting_debug!(TokenResponse { show: [token_type, expires_in], redact: [access_token] });
 
 /// The user a token is issued for.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -117,7 +120,7 @@ pub struct SsoLoginRequest {
 }
 
 /// The JSON answer of an SSO login (with `Accept: application/json`).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SsoLoginResponse {
     pub access_token: String,
@@ -128,6 +131,12 @@ pub struct SsoLoginResponse {
     pub redirect_uri: String,
     pub user: UserResponse,
 }
+
+// Carries a credential: not printed.
+domain::redacting_debug!(SsoLoginResponse {
+    show: [token_type, expires_in, user],
+    redact: [access_token, redirect_uri]
+});
 
 fn unauthorized(reason: &str) -> ApiError {
     tracing::info!(reason, "SSO login refused");

@@ -52,7 +52,7 @@ pub struct PresignedRequest {
 }
 
 /// Where and how to upload.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PresignedResponse {
     /// The key to name the file by (e.g. in an AS request's `fileKeys`).
@@ -65,6 +65,9 @@ pub struct PresignedResponse {
     /// From this instant on the URL is refused.
     pub expires_at: String,
 }
+
+// Carries a credential: not printed.
+domain::redacting_debug!(PresignedResponse { show: [file_key, method, headers, expires_at], redact: [upload_url] });
 
 impl From<IssuedUpload> for PresignedResponse {
     fn from(issued: IssuedUpload) -> Self {

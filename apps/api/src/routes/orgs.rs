@@ -131,7 +131,7 @@ pub struct CreateApiKeyRequest {
 }
 
 /// An API key just issued: `key` is shown here once and never again.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyCreated {
     pub id: Uuid,
@@ -141,6 +141,9 @@ pub struct ApiKeyCreated {
     pub key: String,
     pub created_at: String,
 }
+
+// Carries a credential: not printed.
+domain::redacting_debug!(ApiKeyCreated { show: [id, org_code, label, created_at], redact: [key] });
 
 fn source_response(source: &Source, org_code: &str) -> SourceResponse {
     SourceResponse {

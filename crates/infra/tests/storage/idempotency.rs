@@ -92,6 +92,14 @@ async fn sealed_body(db: TestDb) {
         assert!(!bytes.windows(11).any(|w| w == b"01098765432"));
     }
     let key_id: Option<i32> = rows[0].try_get("", "enc_key_id").expect("enc_key_id");
+    let stored_keys = conn
+        .query_all_raw(Statement::from_string(backend, "SELECT idem_key FROM idempotency_records"))
+        .await
+        .expect("keys");
+    for row in stored_keys {
+        let stored: String = row.try_get("", "idem_key").expect("idem_key");
+        assert_eq!(stored.len(), 64, "the key is stored as its SHA-256, not as sent ({stored})");
+    }
     assert_eq!(key_id, Some(i32::try_from(keyring.active_key_id()).expect("id")));
 
     // Move A's sealed reply onto B's row: it must not open there.
