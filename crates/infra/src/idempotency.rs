@@ -13,7 +13,8 @@
 //! - a call that failed is [`abandon`]ed, so a retry runs again;
 //! - the client's key is stored as its SHA-256, never as sent;
 //! - the stored response is personal data (a memo, a name, an upload URL): it is sealed by
-//!   the vault with the row's own associated data (`idempotency_records.response_enc.<id>`),
+//!   the vault with the row's own associated data (`idempotency_records`, `response_enc`,
+//!   the row's unique principal and stored key),
 //!   and never stored or logged in plain text.
 
 use ring::digest::{SHA256, digest};
@@ -97,8 +98,14 @@ fn hex_sha256(bytes: &[u8]) -> String {
     digest(&SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn context(id: &str) -> FieldContext<'_> {
-    FieldContext { table: TABLE, column: RESPONSE_COLUMN, row_id: id }
+/// The row a reply is sealed to: its unique (principal, stored key) pair, known before
+/// the row is read, so completing a request is one statement.
+fn row_ref(principal: &str, stored_key: &str) -> String {
+    format!("{principal}/{stored_key}")
+}
+
+fn context(row_ref: &str) -> FieldContext<'_> {
+    FieldContext { table: TABLE, column: RESPONSE_COLUMN, row_id: row_ref }
 }
 
 fn sealing(err: impl std::fmt::Display) -> DbErr {
@@ -164,7 +171,8 @@ pub async fn begin(
     }
     match (existing.state.as_str(), existing.response_status, existing.response_enc) {
         (DONE, Some(status), Some(sealed)) => {
-            let body = keyring.decrypt_string(&sealed, &context(&existing.id)).map_err(sealing)?;
+            let at = row_ref(&existing.principal, &existing.idem_key);
+            let body = keyring.decrypt_string(&sealed, &context(&at)).map_err(sealing)?;
             Ok(Begin::Replay { status: u16::try_from(status).unwrap_or(200), body })
         }
         _ => Ok(Begin::InFlight),
@@ -183,19 +191,21 @@ pub async fn complete(
     status: u16,
     body: &str,
 ) -> Result<(), DbErr> {
-    let Some(record) = row::Entity::find().filter(by_key(scope, key)).one(conn).await? else {
-        return Err(DbErr::RecordNotFound("idempotency record vanished while running".to_owned()));
-    };
-    let sealed = keyring.encrypt_str(body, &context(&record.id)).map_err(sealing)?;
-    row::Entity::update_many()
+    let at = row_ref(scope.principal, &stored_key(key));
+    let sealed = keyring.encrypt_str(body, &context(&at)).map_err(sealing)?;
+    let done = row::Entity::update_many()
         .col_expr(row::Column::State, Expr::value(DONE))
         .col_expr(row::Column::ResponseStatus, Expr::value(i16::try_from(status).unwrap_or(i16::MAX)))
         .col_expr(row::Column::ResponseEnc, Expr::value(sealed))
         .col_expr(row::Column::EncKeyId, Expr::value(active_id(keyring)))
-        .filter(row::Column::Id.eq(record.id))
+        .filter(by_key(scope, key))
         .exec(conn)
-        .await
-        .map(|_| ())
+        .await?;
+    if done.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(DbErr::RecordNotFound("idempotency record vanished while running".to_owned()))
+    }
 }
 
 /// Releases a key whose request failed, so that it can be retried.
@@ -271,7 +281,8 @@ pub async fn rotate(conn: &impl ConnectionTrait, keyring: &Keyring) -> Result<u6
     let mut done = 0;
     for record in stale {
         let Some(sealed) = record.response_enc else { continue };
-        let resealed = keyring.reencrypt(&sealed, &context(&record.id)).map_err(sealing)?;
+        let at = row_ref(&record.principal, &record.idem_key);
+        let resealed = keyring.reencrypt(&sealed, &context(&at)).map_err(sealing)?;
         done += row::Entity::update_many()
             .col_expr(row::Column::ResponseEnc, Expr::value(resealed))
             .col_expr(row::Column::EncKeyId, Expr::value(active))
