@@ -225,6 +225,27 @@ impl Caller {
         }
     }
 
+    /// The domain's view of this caller; a token's user acts as itself, an API key acts
+    /// as no one until [`principal`] resolves its `mohomId`.
+    #[must_use]
+    pub fn principal(&self) -> domain::principal::Principal {
+        use domain::principal::{Credential, Principal};
+        match self {
+            Self::Key(key) => Principal {
+                org_id: key.org_id,
+                org_kind: key.org_kind,
+                credential: Credential::ApiKey { key_id: key.key_id },
+                acting: None,
+            },
+            Self::User { user, org_kind } => Principal {
+                org_id: user.org_id,
+                org_kind: *org_kind,
+                credential: Credential::Token { user_id: user.id },
+                acting: Some(user.clone()),
+            },
+        }
+    }
+
     /// The audit `actor` of this caller.
     #[must_use]
     pub fn actor(&self) -> String {
@@ -477,6 +498,20 @@ pub async fn acting_user(state: &AppState, caller: &Caller, mohom_id: Option<&st
             _ => Ok(user.clone()),
         },
     }
+}
+
+/// The principal of a member-scoped call: the caller acting as the user [`acting_user`]
+/// resolves.
+///
+/// # Errors
+/// As [`acting_user`].
+pub async fn principal(
+    state: &AppState,
+    caller: &Caller,
+    mohom_id: Option<&str>,
+) -> Result<domain::principal::Principal, ApiError> {
+    let user = acting_user(state, caller, mohom_id).await?;
+    Ok(caller.principal().acting_as(user))
 }
 
 #[cfg(test)]

@@ -368,6 +368,21 @@ impl From<infra::orgs::OrgError> for ApiError {
     }
 }
 
+// Domain refusals to HTTP, one block per area (leads, intake, orders, AS, counsel,
+// files), each `impl From<Refusal> for ApiError`.
+
+// -- leads --
+
+// -- intake --
+
+// -- orders --
+
+// -- as_claims --
+
+// -- counsel --
+
+// -- files --
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod gate;
 pub mod idempotency;
 pub mod metrics;

@@ -23,6 +23,7 @@ pub mod order;
 pub mod pagination;
 pub mod pii;
 pub mod ports;
+pub mod principal;
 pub mod reference;
 pub mod secret;
 pub mod service;

@@ -3,6 +3,26 @@
 //!
 //! Futures returned by ports are `Send` so that use cases can run on any executor.
 
+// Each area's ports, in their own files, re-exported here.
+mod leads;
+#[allow(unused_imports)] // until the area fills it; removed at merge
+pub use self::leads::*;
+mod intake;
+#[allow(unused_imports)] // until the area fills it; removed at merge
+pub use self::intake::*;
+mod orders;
+#[allow(unused_imports)] // until the area fills it; removed at merge
+pub use self::orders::*;
+mod as_claims;
+#[allow(unused_imports)] // until the area fills it; removed at merge
+pub use self::as_claims::*;
+mod counsel;
+#[allow(unused_imports)] // until the area fills it; removed at merge
+pub use self::counsel::*;
+mod files;
+#[allow(unused_imports)] // until the area fills it; removed at merge
+pub use self::files::*;
+
 use std::future::Future;
 
 use time::OffsetDateTime;

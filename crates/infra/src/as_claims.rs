@@ -50,10 +50,11 @@ use crate::audit::{self, AuditEntry};
 use crate::counsel::{CounselError, review};
 use crate::crypto::{AS_DESCRIPTION, AS_HISTORY_COMMENT, Keyring};
 use crate::entities::{as_request, as_status_history, assignment, lead, order, order_line, product};
+use crate::error::unavailable;
 use crate::files::{self, EvidenceFile, FileUseError};
 use crate::leads::SeaLeadRepository;
 use crate::pools;
-use crate::reference::{product_from_row, unavailable};
+use crate::reference::product_from_row;
 use crate::{from_millis, to_millis};
 
 /// The end reason of an assignment returned by an approved AS.

@@ -31,8 +31,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entities::{order, order_line};
+use crate::error::unavailable;
 use crate::pools;
-use crate::reference::unavailable;
 
 /// One lead's delivery.
 #[derive(Debug, Clone)]

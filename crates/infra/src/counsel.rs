@@ -51,7 +51,7 @@ use uuid::Uuid;
 use crate::crypto::{BlindIndex, FieldContext, Keyring};
 use crate::db::Db;
 use crate::entities::{counsel_case, counsel_member, counsel_queue, organization, user};
-use crate::reference::unavailable;
+use crate::error::unavailable;
 use crate::{from_millis, to_millis};
 
 mod locked;

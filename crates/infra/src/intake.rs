@@ -38,8 +38,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::entities::{assignment, lead, order, order_line};
+use crate::error::unavailable;
 use crate::leads::{PHONE_INDEX, SeaLeadRepository};
-use crate::reference::unavailable;
 use crate::to_millis;
 use crate::{batch_delivery, pools};
 

@@ -35,7 +35,7 @@ use uuid::Uuid;
 use crate::crypto::{BlindIndex, FieldContext, Keyring, LEAD_METADATA};
 use crate::db::Db;
 use crate::entities::{as_request, assignment, lead, product};
-use crate::reference::unavailable;
+use crate::error::unavailable;
 use crate::{from_millis, pii_access, to_millis};
 
 /// Blind indexes of leads, sized for ~10,000,000 rows: 22 bits leave ~2.4 unrelated

@@ -30,8 +30,8 @@ use uuid::Uuid;
 use crate::crypto::{Keyring, ORDER_MEMO};
 use crate::db::Db;
 use crate::entities::{assignment, lead, order, order_line, product};
+use crate::error::unavailable;
 use crate::pools;
-use crate::reference::unavailable;
 use crate::{from_millis, to_millis};
 
 #[derive(Clone, Debug)]

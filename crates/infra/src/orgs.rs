@@ -261,7 +261,7 @@ impl SeaOrgRepository {
 }
 
 fn onboard_unavailable(err: DbErr) -> domain::error::RepoError {
-    crate::reference::unavailable(err)
+    crate::error::unavailable(err)
 }
 
 /// A unique-index violation is the code being taken; anything else is the database.

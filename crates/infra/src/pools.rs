@@ -16,7 +16,7 @@ use domain::error::RepoError;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::entities::allocation_pool;
-use crate::reference::unavailable;
+use crate::error::unavailable;
 
 async fn try_lock(conn: &impl ConnectionTrait, product_id: &str, region: &str) -> Result<Option<i64>, RepoError> {
     // FOR UPDATE on PostgreSQL; on SQLite the write gate already serializes writers.

@@ -6,6 +6,8 @@
 use std::str::FromStr;
 
 use domain::error::RepoError;
+
+use crate::error::{corrupt, unavailable};
 use domain::money::Money;
 use domain::pagination::{Page, SortOrder};
 use domain::ports::ReferenceRepository;
@@ -35,16 +37,6 @@ impl SeaReferenceRepository {
     pub fn new(conn: DatabaseConnection) -> Self {
         Self { conn }
     }
-}
-
-pub(crate) fn unavailable(err: DbErr) -> RepoError {
-    tracing::error!(error = %err, "database error");
-    RepoError::Unavailable(err.to_string())
-}
-
-fn corrupt(table: &str, key: &str, what: impl std::fmt::Display) -> RepoError {
-    tracing::error!(table, key, %what, "corrupted row");
-    RepoError::Corrupted(format!("{table}/{key}: {what}"))
 }
 
 fn parse_codes(table: &str, key: &str, text: &str) -> Result<Vec<AsReasonCode>, RepoError> {

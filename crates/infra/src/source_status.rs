@@ -29,8 +29,8 @@ use uuid::Uuid;
 
 use crate::crypto::{FieldContext, LEAD_SOURCE_DETAIL};
 use crate::entities::lead;
+use crate::error::unavailable;
 use crate::leads::SeaLeadRepository;
-use crate::reference::unavailable;
 use crate::{from_millis, to_millis};
 
 /// The sealed column of the source's note.

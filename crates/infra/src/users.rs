@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::crypto::{BlindIndex, FieldContext, Keyring};
 use crate::entities::user;
-use crate::reference::unavailable;
+use crate::error::unavailable;
 use crate::{from_millis, to_millis};
 
 /// Blind indexes of users. Sizing (see docs/adr/0003-pii-vault.md): up to ~100,000 users

@@ -24,10 +24,10 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
+use crate::extract::{ActingBody, ActingQuery, optional_body};
 use crate::gate::OperatorStaff;
 use crate::idempotency::Principal;
 use crate::params::{PageParams, instant};
-use crate::routes::leads::{ActingBody, ActingQuery, optional_body};
 use crate::state::AppState;
 use crate::wire::{Pagination, timestamp};
 

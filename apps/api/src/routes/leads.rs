@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user, limit_reveal, limit_search};
 use crate::error::{ApiError, ErrorResponse};
+use crate::extract::{ActingBody, ActingQuery, lead_id, optional_body};
 use crate::gate::LeaderOrKey;
 use crate::idempotency::Principal;
 use crate::params::{PageParams, SortParams, page_and_sort};
@@ -610,19 +611,6 @@ pub struct LeadDetail {
     pub assignments: Vec<AssignmentDto>,
 }
 
-/// The user a lead call acts for.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct ActingQuery {
-    /// Required with an API key.
-    pub mohom_id: Option<String>,
-}
-
-fn lead_id(raw: &str) -> Result<Uuid, ApiError> {
-    raw.parse().map_err(|_| ApiError::invalid("leadId", "must be a UUID"))
-}
-
 /// `GET /api/v1/leads/contacts` (and the other POST-only siblings) is not a lead id but a
 /// wrong method: 405, not 400.
 fn not_a_sibling(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
@@ -664,33 +652,6 @@ pub async fn get_lead(
         lead: LeadDto::new(&lead, visibility),
         assignments: history.iter().map(AssignmentDto::from).collect(),
     }))
-}
-
-/// The user a POST acts for.
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ActingBody {
-    pub mohom_id: Option<String>,
-}
-
-/// An optional JSON body: none when the request has no body at all, or a JSON `null`; a
-/// body that is there must parse (400 `INVALID_JSON`, 415 `UNSUPPORTED_MEDIA_TYPE`), never
-/// silently ignored.
-///
-/// # Errors
-/// The JSON extractor's error when a body is there and does not parse.
-pub fn optional_body<T>(
-    req: &HttpRequest,
-    body: Result<web::Json<Option<T>>, actix_web::Error>,
-) -> Result<Option<T>, actix_web::Error> {
-    let headers = req.headers();
-    let no_body = !headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
-        && headers.get(actix_web::http::header::CONTENT_LENGTH).is_none_or(|len| len.as_bytes() == b"0");
-    match body {
-        Ok(json) => Ok(json.into_inner()),
-        Err(_) if no_body => Ok(None),
-        Err(err) => Err(err),
-    }
 }
 
 /// DB 사용처리: marks the lead used (idempotent: the same `usedAt` every time) and

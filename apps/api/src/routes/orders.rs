@@ -15,9 +15,10 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
+use crate::extract::{ActingBody, ActingQuery, optional_body};
 use crate::idempotency::Principal;
 use crate::params::{PageParams, instant};
-use crate::routes::leads::{ActingBody, ActingQuery, ProductRef, optional_body};
+use crate::routes::leads::ProductRef;
 use crate::state::AppState;
 use crate::wire::{Pagination, timestamp};
 

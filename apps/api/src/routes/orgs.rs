@@ -278,7 +278,7 @@ pub async fn create_api_key(
     path: web::Path<String>,
     body: Result<web::Json<Option<CreateApiKeyRequest>>, actix_web::Error>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let body = crate::routes::leads::optional_body(&req, body)?;
+    let body = crate::extract::optional_body(&req, body)?;
     let org_code = path_code(&path)?;
     let label = body.and_then(|b| b.label);
     let label = domain::service::orgs::parse_label(label.as_deref().unwrap_or("onboarding")).map_err(ApiError::from)?;

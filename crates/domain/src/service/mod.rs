@@ -1,5 +1,15 @@
 //! Use cases, generic over the ports, tested with the testkit's in-memory adapters.
+//!
+//! Each takes a resolved [`crate::principal::Principal`] and parsed input, decides every
+//! rule of its area, and returns a domain outcome or a refusal enum; the API maps
+//! refusals to HTTP once (`apps/api/src/error.rs`).
 
+pub mod as_claims;
+pub mod counsel;
+pub mod files;
+pub mod intake;
+pub mod leads;
+pub mod orders;
 pub mod orgs;
 pub mod reference;
 pub mod users;

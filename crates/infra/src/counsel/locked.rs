@@ -32,7 +32,7 @@ use super::{CUST_TEL_INDEX, CaseOutcome, CounselError, corrupt, count, ctx, stor
 use crate::as_claims;
 use crate::crypto::{COUNSEL_ACCP_CONT, Keyring};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, user};
-use crate::reference::unavailable;
+use crate::error::unavailable;
 use crate::to_millis;
 
 /// A membership as the locked queue holds it.

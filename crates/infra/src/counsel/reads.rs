@@ -19,7 +19,7 @@ use super::{
 };
 use crate::crypto::{COUNSEL_ACCP_CONT, FieldContext};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, user};
-use crate::reference::unavailable;
+use crate::error::unavailable;
 use crate::{from_millis, to_millis};
 
 impl SeaCounselRepository {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{CounselError, complete_case_in, corrupt};
 use crate::crypto::Keyring;
 use crate::entities::{counsel_case, counsel_queue};
-use crate::reference::unavailable;
+use crate::error::unavailable;
 use crate::to_millis;
 
 /// The review case of an AS, its queue locked by this transaction.

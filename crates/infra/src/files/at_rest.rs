@@ -32,7 +32,7 @@ use crate::crypto::stream::{self, SealingStream};
 use crate::crypto::{Keyring, envelope_key_id};
 use crate::db::Db;
 use crate::entities::uploaded_file;
-use crate::reference::unavailable;
+use crate::error::unavailable;
 
 const BATCH: u64 = 500;
 /// A temporary upload file older than this belongs to no upload in progress.

@@ -37,7 +37,7 @@ use crate::crypto::stream::{self, FileContext, OpeningStream, SealingStream};
 use crate::crypto::{BlindIndex, Keyring};
 use crate::db::Db;
 use crate::entities::uploaded_file;
-use crate::reference::unavailable;
+use crate::error::unavailable;
 use crate::to_millis;
 
 const URL_KEY_SALT: &[u8] = b"ldbds-upload-url-v1";

@@ -41,7 +41,7 @@ use crate::config::{FilesBackend, Settings};
 use crate::crypto::{FieldContext, Keyring};
 use crate::db::Db;
 use crate::entities::uploaded_file;
-use crate::reference::unavailable;
+use crate::error::unavailable;
 use crate::{from_millis, to_millis};
 
 const PENDING: &str = "PENDING";

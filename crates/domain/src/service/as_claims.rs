@@ -1,0 +1,1 @@
+//! The as_claims use cases.

@@ -1,0 +1,1 @@
+//! The counsel use cases.

@@ -1,0 +1,1 @@
+//! The leads use cases.

@@ -1,0 +1,1 @@
+//! In-memory adapters of the leads ports, for use-case tests without a database.
