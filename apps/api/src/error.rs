@@ -18,6 +18,9 @@ use domain::error::{FieldError, RepoError, ValidationError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod codes;
+pub use codes::ErrorCode;
+
 /// One offending field.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorDetail {
