@@ -10,7 +10,7 @@ use domain::order::OrderStatus;
 use domain::pagination::SortKey;
 use domain::reference::{Country, ProductSortKey};
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ArrayItems, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -176,6 +176,142 @@ impl Modify for Contract {
                 }
             }
         }
+        for_client_generators(openapi);
+    }
+}
+
+/// What a client generator needs beyond a valid document, applied after every other
+/// rule so it sees the final schemas:
+/// - an optional body (`Option<web::Json<T>>`, which utoipa declares as `oneOf [T, null]`)
+///   is declared as `T` with `required: false`: a JSON `null` body is no body, and a
+///   client generated from `oneOf [T, null]` cannot be called without one;
+/// - an enumeration whose values are not identifiers (`"50"`, `"image/png"`) names
+///   them in `x-enum-varnames`, so generated constants say what they are instead of
+///   `VALUE_2`.
+fn for_client_generators(openapi: &mut utoipa::openapi::OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            optional_body(operation);
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter
+                    && let Some(schema) = parameter.schema.as_mut()
+                {
+                    name_enum_values(schema);
+                }
+            }
+            if let Some(RefOr::T(body)) = operation.request_body.as_mut() {
+                for content in body.content.values_mut() {
+                    if let RefOr::T(content) = content
+                        && let Some(schema) = content.schema.as_mut()
+                    {
+                        name_enum_values(schema);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(components) = openapi.components.as_mut() {
+        for schema in components.schemas.values_mut() {
+            name_enum_values(schema);
+        }
+    }
+}
+
+fn is_null_type(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
+}
+
+/// `oneOf [T, null]` as a request body becomes `T`, not required.
+fn optional_body(operation: &mut Operation) {
+    let Some(RefOr::T(body)) = operation.request_body.as_mut() else { return };
+    let mut optional = false;
+    for content in body.content.values_mut() {
+        let RefOr::T(content) = content else { continue };
+        let Some(RefOr::T(Schema::OneOf(one_of))) = content.schema.as_ref() else { continue };
+        if one_of.items.len() != 2 || !one_of.items.iter().any(is_null_type) {
+            continue;
+        }
+        let inner = one_of.items.iter().find(|item| !is_null_type(item)).cloned();
+        if let Some(inner) = inner {
+            content.schema = Some(inner);
+            optional = true;
+        }
+    }
+    if optional {
+        body.required = Some(Required::False);
+    }
+}
+
+/// Whether `value` can name itself in generated code (`ROUND_ROBIN`, `asc`).
+fn is_identifier(value: &str) -> bool {
+    value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `AsReview` -> `AS_REVIEW`.
+fn screaming_snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// The constant name of an enumeration value: the domain's name for a code it knows
+/// (`"50"` is `OUTBOUND`), else the value with every run of other characters as `_`
+/// (`"image/svg+xml"` is `IMAGE_SVG_XML`), prefixed when it would start with a digit.
+fn enum_varname(value: &str) -> String {
+    if let Ok(group) = value.parse::<domain::counsel::AutoDivGroup>() {
+        return screaming_snake(&format!("{group:?}"));
+    }
+    let mut name = String::new();
+    for c in value.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_uppercase());
+        } else if !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    let name = name.trim_matches('_').to_owned();
+    if name.starts_with(|c: char| c.is_ascii_digit()) || name.is_empty() { format!("VALUE_{name}") } else { name }
+}
+
+/// Adds `x-enum-varnames` (one name per non-null value, as generators expect) to every
+/// string enumeration in `schema` that has a value which is not an identifier.
+fn name_enum_values(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(object) => {
+            for property in object.properties.values_mut() {
+                name_enum_values(property);
+            }
+            let Some(values) = object.enum_values.as_ref() else { return };
+            let texts: Vec<&str> = values.iter().filter_map(serde_json::Value::as_str).collect();
+            let non_null = values.iter().filter(|v| !v.is_null()).count();
+            if texts.len() != non_null || texts.iter().all(|t| is_identifier(t)) {
+                return;
+            }
+            let mut names: Vec<String> = Vec::with_capacity(texts.len());
+            for text in texts {
+                let name = enum_varname(text);
+                let name = if names.contains(&name) { format!("{name}_{}", names.len()) } else { name };
+                names.push(name);
+            }
+            object.extensions.get_or_insert_with(Default::default).insert("x-enum-varnames".to_owned(), names.into());
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                name_enum_values(items);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(name_enum_values),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(name_enum_values),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(name_enum_values),
+        _ => {}
     }
 }
 
