@@ -8,6 +8,7 @@ mod abuse;
 mod as_claims;
 mod at_rest;
 mod auth;
+mod contract;
 mod counsel;
 mod distribution;
 mod errors;
