@@ -339,8 +339,10 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
             parameter.required = Required::True;
         }
         // Required, but refused by the handler as VALIDATION_FAILED naming the parameter.
+        // (checkValidateManager's queue, `autoDivGbCd` with `autoDivDtlNo`, is optional:
+        // without it the answer is whether the user may be a counsel manager at all.)
         let required_here = match path.rsplit('/').next() {
-            Some("checkValidateManager") => ["aempId", "autoDivGbCd", "autoDivDtlNo"].contains(&name),
+            Some("checkValidateManager") => name == "aempId",
             Some("saveObCsCounselInfoListExcel") => ["excelColumns", "cnslTypNo", "obTypNo"].contains(&name),
             _ => false,
         };

@@ -7,6 +7,8 @@
 //!   ignore the header and do their work (2xx), or, for the few whose subject needs a
 //!   whole purchase or counsel flow to exist, answer their own not-found code. A new
 //!   writing operation fails the test until it is added to the table below.
+//! - `checkValidateManager`: the queue (`autoDivGbCd`, `autoDivDtlNo`) is optional in the
+//!   document as in the handler (without it: may the user be a counsel manager at all).
 //! - what client generators need: no request body is `oneOf [T, null]` (an optional body
 //!   is `T` with `required: false`), and every string enumeration with values that are
 //!   not identifiers names them in `x-enum-varnames`.
@@ -18,6 +20,7 @@ use crate::helpers::{TestApp, member};
 
 testkit::on_both_backends! { actix_web::test;
     exactly_the_documented_operations_honour_the_idempotency_key => idempotency_key_body;
+    check_validate_manager_takes_its_queue_as_optional_as_documented => validate_manager_body;
 }
 
 /// A key the server must refuse: longer than 255 characters.
@@ -420,4 +423,22 @@ fn the_document_serves_client_generators() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+async fn validate_manager_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let doc = app.get_anonymous("/api-docs/openapi.json").await.json();
+    let path = "/v2/customerservice/csAllocationMgmt/checkValidateManager";
+    let required: Vec<&str> = doc["paths"][path]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter(|p| p["required"] == true)
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(required, ["aempId"], "only the user is required");
+    let reply =
+        app.send(app.with_key(TestRequest::get().uri(&format!("{path}?aempId=nobody")), &app.operator_key)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json()["valid"], false);
 }
