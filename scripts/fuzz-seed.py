@@ -8,7 +8,8 @@ fuzzer's path ids name rows that exist and operations get past 404 into their ow
 - partner org mohom: users `fuzz-leader` (LEADER) and `fuzz-member` (MEMBER), a lead each
   (so neither can be deleted), an order still open (FUZZ_ORDER_ID), a lead bought through
   another order and claimed as AS with an uploaded evidence file (FUZZ_BOUGHT_LEAD_ID,
-  FUZZ_AS_ID), the leader's registered lead (FUZZ_LEAD_ID);
+  FUZZ_AS_ID), the leader's registered lead (FUZZ_LEAD_ID), an upload URL not used yet
+  (FUZZ_UPLOAD_KEY, FUZZ_UPLOAD_EXPIRES, FUZZ_UPLOAD_SIGNATURE);
 - operator: a CS manager `fuzz-manager`, outbound queue `50`/`FZ1` with them as member
   (FUZZ_MEMBER_NO), and cases imported from fixtures/counsel/ob_cases_ok.xlsx
   (FUZZ_CASE_ID);
@@ -99,6 +100,14 @@ def main():
     claim = {"mohomId": "fuzz-leader", "leadId": delivered["id"], "reasonCode": reason,
              "fileKeys": [presigned["fileKey"]], "description": "seeded for the fuzzer"}
     out["FUZZ_AS_ID"] = send("POST", "/api/v1/as", PARTNER, claim)["id"]
+
+    # A second upload URL, left unused for the fuzzer's PUT /api/v1/files/upload/{fileKey}.
+    spare = send("POST", "/api/v1/files/presigned", PARTNER, dict(presign, fileName="spare.png"))
+    url = urllib.parse.urlparse(spare["uploadUrl"])
+    query = urllib.parse.parse_qs(url.query)
+    out["FUZZ_UPLOAD_KEY"] = url.path.rsplit("/", 1)[-1]
+    out["FUZZ_UPLOAD_EXPIRES"] = query["expires"][0]
+    out["FUZZ_UPLOAD_SIGNATURE"] = query["signature"][0]
 
     # Counsel: an outbound queue, its member, cases imported from the fixture.
     send("POST", "/api/v1/counsel/queues", OPERATOR, {"autoDivGbCd": "50", "autoDivDtlNo": "FZ1", "name": "Fuzz"})
