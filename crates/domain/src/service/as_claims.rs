@@ -80,8 +80,10 @@ pub fn reach(principal: &Principal, names_member: bool) -> Result<AsScope, AsErr
 }
 
 fn label(reasons: &[AsReason], claim: AsClaim) -> AsClaimView {
-    let reason_label =
-        reasons.iter().find(|r| r.code == claim.reason).map_or_else(|| claim.reason.as_str().to_owned(), |r| r.label.clone());
+    let reason_label = reasons
+        .iter()
+        .find(|r| r.code == claim.reason)
+        .map_or_else(|| claim.reason.as_str().to_owned(), |r| r.label.clone());
     AsClaimView { claim, reason_label }
 }
 
@@ -187,7 +189,12 @@ where
     /// # Errors
     /// [`AsError::NotDecider`]; [`AsError::Invalid`] for a long comment;
     /// [`AsError::NotFound`]; `InvalidState` once decided; storage failures.
-    pub async fn approve(&self, caller: &AsCaller<'_>, id: Uuid, comment: Option<&str>) -> Result<AsClaimView, AsError> {
+    pub async fn approve(
+        &self,
+        caller: &AsCaller<'_>,
+        id: Uuid,
+        comment: Option<&str>,
+    ) -> Result<AsClaimView, AsError> {
         self.decide(caller, id, AsAction::Approve, comment).await
     }
 

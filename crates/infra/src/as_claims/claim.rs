@@ -46,7 +46,13 @@ pub(super) fn file_refusal(err: FileUseError) -> AsError {
 }
 
 impl EvidenceFiles for Files {
-    async fn confirm_evidence(&self, org_id: Uuid, user_id: Uuid, keys: &[Uuid], now: OffsetDateTime) -> Result<(), AsError> {
+    async fn confirm_evidence(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        keys: &[Uuid],
+        now: OffsetDateTime,
+    ) -> Result<(), AsError> {
         self.confirm_for_use(org_id, user_id, FilePurpose::AsEvidence, keys, now).await.map_err(file_refusal)?;
         Ok(())
     }
@@ -155,9 +161,8 @@ impl SeaAsClaimRepository {
         };
         let id = new_id();
         let key = id.to_string();
-        let description = AS_DESCRIPTION
-            .seal(&self.keyring, &key, &new.description)
-            .map_err(|e| corrupt("as_requests", &key, e))?;
+        let description =
+            AS_DESCRIPTION.seal(&self.keyring, &key, &new.description).map_err(|e| corrupt("as_requests", &key, e))?;
         let row = as_request::ActiveModel {
             id: Set(key.clone()),
             lead_id: Set(lead_key.clone()),
@@ -226,8 +231,7 @@ impl SeaAsClaimRepository {
                 .await
                 .map_err(unavailable)?;
         }
-        let claim =
-            self.load(&*txn, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
+        let claim = self.load(&*txn, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
         txn.commit().await.map_err(unavailable)?;
         Ok(claim)
     }

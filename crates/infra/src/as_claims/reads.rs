@@ -81,7 +81,9 @@ impl SeaAsClaimRepository {
         let items = rows
             .into_iter()
             .zip(ids)
-            .map(|(row, id)| from_row(&self.keyring, row, as_evidence(evidence.remove(&id).unwrap_or_default()), Vec::new()))
+            .map(|(row, id)| {
+                from_row(&self.keyring, row, as_evidence(evidence.remove(&id).unwrap_or_default()), Vec::new())
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, request: q.page, total })
     }
