@@ -194,9 +194,11 @@ impl AsListFilter {
     /// The filters and the page, every bad one named in one 400.
     fn parse(&self, page: &PageParams) -> Result<AsFilter, ApiError> {
         let mut errors = Vec::new();
-        let mut keep = |e: ApiError| match e {
-            ApiError::Validation(details) => errors.extend(details),
-            _ => {}
+        // Only validation errors come out of these parsers.
+        let mut keep = |e: ApiError| {
+            if let ApiError::Validation(details) = e {
+                errors.extend(details);
+            }
         };
         let page = page.parse().map_err(&mut keep).ok();
         let status = self

@@ -121,11 +121,8 @@ where
         let now = self.clock.now();
         self.files.confirm_evidence(requester.org_id, requester.id, &new.file_keys, now).await?;
         let label = caller.principal.actor();
-        let claim = self
-            .repo
-            .claim(requester, new, &caller.actor(&label), now, |policy, facts| check_claim(policy, facts))
-            .await
-            .map_err(|e| match e {
+        let claim =
+            self.repo.claim(requester, new, &caller.actor(&label), now, check_claim).await.map_err(|e| match e {
                 AsError::NotFound => AsError::LeadNotFound,
                 other => other,
             })?;

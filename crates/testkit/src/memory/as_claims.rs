@@ -130,11 +130,11 @@ fn apply(
     if next.is_final() {
         claim.decided_at = Some(now);
     }
-    if next == AsStatus::Approved {
-        if let Some(lead) = state.leads.get_mut(&lead_id) {
-            claim.compensation = Some(lead.policy.compensation());
-            lead.owner = None;
-        }
+    if next == AsStatus::Approved
+        && let Some(lead) = state.leads.get_mut(&lead_id)
+    {
+        claim.compensation = Some(lead.policy.compensation());
+        lead.owner = None;
     }
     if let Some(order) = order_id.and_then(|id| state.orders.get_mut(&id))
         && next.is_final()
@@ -248,7 +248,7 @@ impl AsClaimRepository for MemoryAsClaimRepository {
             .filter(|c| query.to.is_none_or(|to| c.created_at <= to))
             .cloned()
             .collect();
-        items.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        items.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
         let total = items.len() as u64;
         let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
         let limit = usize::try_from(query.page.limit()).unwrap_or(usize::MAX);
