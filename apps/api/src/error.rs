@@ -382,6 +382,65 @@ impl From<infra::orgs::OrgError> for ApiError {
 
 // -- as_claims --
 
+impl From<domain::as_claim::AsRefusal> for ApiError {
+    fn from(refusal: domain::as_claim::AsRefusal) -> Self {
+        use domain::as_claim::AsRefusal;
+        let message = refusal.to_string();
+        match refusal {
+            AsRefusal::NotPurchased(_) => Self::conflict("AS_NOT_ALLOWED", message),
+            AsRefusal::ReasonNotAllowed(_) => Self::Refused {
+                code: "AS_REASON_NOT_ALLOWED",
+                details: vec![FieldError::new("reasonCode", "is not accepted by the product's AS policy")],
+                message,
+            },
+            AsRefusal::EvidenceRequired(_) => Self::Refused {
+                code: "AS_EVIDENCE_REQUIRED",
+                details: vec![FieldError::new("fileKeys", "needs at least one uploaded file")],
+                message,
+            },
+            AsRefusal::WindowClosed(_) => Self::conflict("AS_WINDOW_CLOSED", message),
+            AsRefusal::AlreadyOpen => Self::conflict("AS_ALREADY_OPEN", message),
+            AsRefusal::RateExceeded { .. } => Self::conflict("AS_RATE_EXCEEDED", message),
+            AsRefusal::InvalidState { .. } => Self::conflict("AS_INVALID_STATE", message),
+        }
+    }
+}
+
+impl From<domain::as_claim::EvidenceRefusal> for ApiError {
+    /// Another owner's file key is "not found" like an unknown one.
+    fn from(refusal: domain::as_claim::EvidenceRefusal) -> Self {
+        use domain::as_claim::EvidenceRefusal;
+        match refusal {
+            EvidenceRefusal::NotFound(key) => Self::not_found("FILE_NOT_FOUND", format!("no file {key} among yours")),
+            EvidenceRefusal::NotUploaded(key) => {
+                Self::conflict("FILE_NOT_UPLOADED", format!("file {key} is not uploaded completely"))
+            }
+            EvidenceRefusal::WrongPurpose(key) => {
+                Self::conflict("FILE_WRONG_PURPOSE", format!("file {key} was uploaded for another purpose"))
+            }
+            EvidenceRefusal::AlreadyAttached(key) => {
+                Self::conflict("FILE_ALREADY_ATTACHED", format!("file {key} is already attached to an AS request"))
+            }
+        }
+    }
+}
+
+impl From<domain::as_claim::AsError> for ApiError {
+    fn from(err: domain::as_claim::AsError) -> Self {
+        use domain::as_claim::AsError;
+        match err {
+            AsError::LeadNotFound => Self::not_found("LEAD_NOT_FOUND", "no such lead among yours"),
+            AsError::NotFound => Self::not_found("AS_NOT_FOUND", "no such AS request among yours"),
+            AsError::MemberRequired => Self::invalid("mohomId", "is required with an API key"),
+            AsError::NotDecider => Self::forbidden(err.to_string()),
+            AsError::Invalid(invalid) => invalid.into(),
+            AsError::Refused(refusal) => refusal.into(),
+            AsError::File(refusal) => refusal.into(),
+            AsError::Repo(repo) => repo.into(),
+        }
+    }
+}
+
 // -- counsel --
 
 // -- files --

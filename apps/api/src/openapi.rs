@@ -445,10 +445,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
             ("cnslNo", RefOr::T(Schema::Object(o))) if schema.ends_with("Request") => {
                 o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
             }
-            ("comment", RefOr::T(Schema::Object(o))) if schema == "RejectAsRequest" => {
-                o.pattern = Some(r"\S".to_owned());
-                o.max_length = Some(crate::routes::as_claims::MAX_TEXT);
-            }
             ("autoDivNoList", RefOr::T(Schema::Array(array))) => {
                 array.min_items = Some(1);
                 if let ArrayItems::RefOrSchema(items) = &mut array.items
@@ -472,26 +468,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
                     v.push(serde_json::Value::Null);
                     v
                 });
-            }
-            ("leadId", RefOr::T(Schema::Object(o))) if schema == "CreateAsRequest" => {
-                o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
-            }
-            ("reasonCode", RefOr::T(Schema::Object(o))) if schema == "CreateAsRequest" => {
-                o.enum_values = values(domain::reference::AsReasonCode::ALL.iter().map(|c| c.as_str()));
-            }
-            ("description" | "comment", RefOr::T(Schema::Object(o)))
-                if schema == "CreateAsRequest" || schema == "AsDecisionRequest" =>
-            {
-                o.max_length = Some(crate::routes::as_claims::MAX_TEXT);
-            }
-            ("fileKeys", RefOr::T(Schema::Array(array))) if schema == "CreateAsRequest" => {
-                array.max_items = Some(crate::routes::as_claims::MAX_FILES);
-                array.unique_items = true;
-                if let ArrayItems::RefOrSchema(items) = &mut array.items
-                    && let RefOr::T(Schema::Object(o)) = items.as_mut()
-                {
-                    o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
-                }
             }
             ("regions", RefOr::T(Schema::Array(array))) if schema == "CreateOrderRequest" => array.min_items = Some(1),
             ("code", RefOr::T(Schema::Object(o)))

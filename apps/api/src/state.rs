@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use domain::ports::{Clock, SystemClock};
+use infra::as_claims::SeaAsClaimRepository;
 use infra::config::Settings;
 use infra::counsel::SeaCounselRepository;
 use infra::crypto::Keyring;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub files: Files,
     /// Counsel queues, managers and cases.
     pub counsel: SeaCounselRepository,
+    /// AS requests: claims, transitions and their effects on leads and orders.
+    pub as_claims: SeaAsClaimRepository,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
             orders: SeaOrderRepository::new(db.clone(), Arc::clone(&keyring)),
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
+            as_claims: SeaAsClaimRepository::new(db.clone(), Arc::clone(&keyring)),
             files,
             db,
             settings: Arc::new(settings),

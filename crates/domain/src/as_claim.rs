@@ -14,12 +14,18 @@
 //!   while approved + open AS of the order stay at or under it ([`as_cap`]).
 //! - Auto-approval needs the product's consent and a plain case ([`is_plain_case`]); it
 //!   never skips a rule.
+//!
+//! The vocabulary the use cases (`crate::service::as_claims`) and storage share lives in
+//! `model` and is re-exported here.
 
 use time::{Duration, OffsetDateTime};
 
 use crate::error::ValidationError;
 use crate::lead::AsStatus;
 use crate::reference::{AsPolicy, AsReasonCode, AsWindowStart, code_enum};
+
+mod model;
+pub use model::*;
 
 code_enum!(
     /// What a person does to an AS request.

@@ -11,7 +11,6 @@ mod orders;
 #[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::orders::*;
 mod as_claims;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::as_claims::*;
 mod counsel;
 #[allow(unused_imports)] // until the area fills it; removed at merge

@@ -1,81 +1,54 @@
 //! AS (seed 000: AS 신청 리스트, AS 신청, AS 신청 단건 조회, AS 신청 취소) and the
-//! operator's decision (approve, reject).
+//! operator's decision (approve, reject): requests in, `domain::service::as_claims` in
+//! the middle, AS DTOs out.
 //!
 //! - A member claims, lists, reads and cancels their own AS (API key + `mohomId`, or
 //!   Bearer); another user's AS is 404.
 //! - The operator (its API key, or an `ADMIN` of the operator org) lists and reads every
 //!   AS and approves or rejects; anyone else gets 403 there.
-//! - The rules live in `domain::as_claim`, the locking and the compensation in
-//!   `infra::as_claims`; a refusal changes nothing.
+//! - Every rule lives in the use case and `domain::as_claim`; a refusal changes nothing.
+//! - The request schemas state each rule a schema can (formats, patterns, lengths, the
+//!   reason codes); what they cannot (an existing member, a lead they own, their uploaded
+//!   files, the product's AS policy) is answered 404/409/400 by the use case.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use domain::as_claim::{AsAction, AsRefusal};
-use domain::error::FieldError;
-use domain::files::FilePurpose;
-use domain::identity::Role;
+use domain::as_claim::{AsClaim, AsFilter, NewAsClaim};
 use domain::lead::AsStatus;
-use domain::ports::ReferenceRepository;
-use domain::reference::{AsReasonCode, OrgKind};
-use infra::as_claims::{AsActor, AsClaim, AsError, AsQuery, AsScope, NewAsClaim};
+use domain::principal::Principal;
+use domain::reference::AsReasonCode;
+use domain::service::as_claims::{AsCaller, AsClaimService, AsClaimView, reach};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Caller, acting_user};
+use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorResponse};
 use crate::extract::{ActingBody, ActingQuery, optional_body};
 use crate::gate::OperatorStaff;
-use crate::idempotency::Principal;
 use crate::params::{PageParams, instant};
 use crate::state::AppState;
 use crate::wire::{Pagination, timestamp};
-
-/// Longest `description` and `comment`, in characters.
-pub const MAX_TEXT: usize = 2000;
-/// Most evidence files on one AS.
-pub const MAX_FILES: usize = 10;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_as).service(create_as).service(get_as).service(cancel_as).service(approve_as).service(reject_as);
 }
 
-fn as_not_found() -> ApiError {
-    ApiError::not_found("AS_NOT_FOUND", "no such AS request among yours")
+/// The AS use cases over the state's ports.
+macro_rules! service {
+    ($state:expr) => {
+        AsClaimService::new(&$state.as_claims, &$state.files, &$state.reference, &*$state.clock)
+    };
 }
 
-impl From<AsRefusal> for ApiError {
-    fn from(refusal: AsRefusal) -> Self {
-        let message = refusal.to_string();
-        match refusal {
-            AsRefusal::NotPurchased(_) => ApiError::conflict("AS_NOT_ALLOWED", message),
-            AsRefusal::ReasonNotAllowed(_) => ApiError::Refused {
-                code: "AS_REASON_NOT_ALLOWED",
-                details: vec![FieldError::new("reasonCode", "is not accepted by the product's AS policy")],
-                message,
-            },
-            AsRefusal::EvidenceRequired(_) => ApiError::Refused {
-                code: "AS_EVIDENCE_REQUIRED",
-                details: vec![FieldError::new("fileKeys", "needs at least one uploaded file")],
-                message,
-            },
-            AsRefusal::WindowClosed(_) => ApiError::conflict("AS_WINDOW_CLOSED", message),
-            AsRefusal::AlreadyOpen => ApiError::conflict("AS_ALREADY_OPEN", message),
-            AsRefusal::RateExceeded { .. } => ApiError::conflict("AS_RATE_EXCEEDED", message),
-            AsRefusal::InvalidState { .. } => ApiError::conflict("AS_INVALID_STATE", message),
-        }
-    }
-}
-
-impl From<AsError> for ApiError {
-    fn from(err: AsError) -> Self {
-        match err {
-            AsError::NotFound => as_not_found(),
-            AsError::Refused(refusal) => refusal.into(),
-            AsError::File(file) => file.into(),
-            AsError::Repo(repo) => repo.into(),
-        }
-    }
+/// `reasonCode`: one of the codes, as `domain::reference::AsReasonCode` knows them.
+fn reason_code_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("A code of `GET /api/v1/as/reasons` the product's policy accepts."))
+        .enum_values(Some(AsReasonCode::ALL.iter().map(|c| c.as_str())))
+        .build()
 }
 
 /// One evidence file.
@@ -164,14 +137,19 @@ pub struct AsListResponse {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAsRequest {
     /// Required with an API key.
+    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub mohom_id: Option<String>,
+    #[schema(format = Uuid)]
     pub lead_id: String,
     /// A code of `GET /api/v1/as/reasons` the product's policy accepts.
+    #[schema(schema_with = reason_code_schema)]
     pub reason_code: String,
     /// At most 2,000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Keys of files uploaded through `POST /api/v1/files/presigned` (purpose
     /// `AS_EVIDENCE`), at most 10.
+    #[schema(value_type = BTreeSet<Uuid>, max_items = 10)]
     #[serde(default)]
     pub file_keys: Vec<String>,
 }
@@ -181,6 +159,7 @@ pub struct CreateAsRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AsDecisionRequest {
     /// Why; required to reject, at most 2,000 characters.
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -189,6 +168,7 @@ pub struct AsDecisionRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RejectAsRequest {
     /// Why, shown in the AS's history; not blank, at most 2,000 characters.
+    #[schema(pattern = r"\S", max_length = 2000)]
     pub comment: String,
 }
 
@@ -210,11 +190,48 @@ pub struct AsListFilter {
     pub to: Option<String>,
 }
 
-fn labels(reasons: &[domain::reference::AsReason], code: AsReasonCode) -> String {
-    reasons.iter().find(|r| r.code == code).map_or_else(|| code.as_str().to_owned(), |r| r.label.clone())
+impl AsListFilter {
+    /// The filters and the page, every bad one named in one 400.
+    fn parse(&self, page: &PageParams) -> Result<AsFilter, ApiError> {
+        let mut errors = Vec::new();
+        // Only validation errors come out of these parsers.
+        let mut keep = |e: ApiError| {
+            if let ApiError::Validation(details) = e {
+                errors.extend(details);
+            }
+        };
+        let page = page.parse().map_err(&mut keep).ok();
+        let status = self
+            .status
+            .as_deref()
+            .map(|raw| {
+                raw.parse::<AsStatus>().map_err(|_| {
+                    ApiError::invalid("status", "must be one of REQUESTED, IN_REVIEW, APPROVED, REJECTED, CANCELLED")
+                })
+            })
+            .transpose()
+            .map_err(&mut keep)
+            .ok()
+            .flatten();
+        let lead_id = self
+            .lead_id
+            .as_deref()
+            .map(|raw| raw.trim().parse::<Uuid>().map_err(|_| ApiError::invalid("leadId", "must be a UUID")))
+            .transpose()
+            .map_err(&mut keep)
+            .ok()
+            .flatten();
+        let from = instant(self.from.as_deref(), "from").map_err(&mut keep).ok().flatten();
+        let to = instant(self.to.as_deref(), "to").map_err(&mut keep).ok().flatten();
+        match page {
+            Some(page) if errors.is_empty() => Ok(AsFilter { status, lead_id, from, to, page }),
+            _ => Err(ApiError::Validation(errors)),
+        }
+    }
 }
 
-fn detail(claim: &AsClaim, reasons: &[domain::reference::AsReason]) -> AsDetail {
+fn detail(view: &AsClaimView) -> AsDetail {
+    let claim = &view.claim;
     AsDetail {
         id: claim.id,
         lead_id: claim.lead_id,
@@ -222,7 +239,7 @@ fn detail(claim: &AsClaim, reasons: &[domain::reference::AsReason]) -> AsDetail 
         order_id: claim.order_id,
         product_id: claim.product_id,
         reason_code: claim.reason.as_str().to_owned(),
-        reason_label: labels(reasons, claim.reason),
+        reason_label: view.reason_label.clone(),
         description: claim.description.clone(),
         status: claim.status.as_str().to_owned(),
         status_label: claim.status.label().to_owned(),
@@ -258,14 +275,15 @@ fn detail(claim: &AsClaim, reasons: &[domain::reference::AsReason]) -> AsDetail 
     }
 }
 
-fn list_item(claim: &AsClaim, reasons: &[domain::reference::AsReason]) -> AsListItem {
+fn list_item(view: &AsClaimView) -> AsListItem {
+    let claim: &AsClaim = &view.claim;
     AsListItem {
         id: claim.id,
         lead_id: claim.lead_id,
         order_id: claim.order_id,
         product_id: claim.product_id,
         reason_code: claim.reason.as_str().to_owned(),
-        reason_label: labels(reasons, claim.reason),
+        reason_label: view.reason_label.clone(),
         status: claim.status.as_str().to_owned(),
         status_label: claim.status.label().to_owned(),
         compensation: claim.compensation.map(|c| c.as_str().to_owned()),
@@ -277,37 +295,16 @@ fn list_item(claim: &AsClaim, reasons: &[domain::reference::AsReason]) -> AsList
     }
 }
 
-/// The operator may read every AS and decide them: its API key, or an `ADMIN` (or, for
-/// reading, a `CS_MANAGER`) of the operator org. A `CS_MANAGER` decides the AS whose
-/// review case is assigned to them ([`is_assigned_reviewer`]).
-fn is_operator(caller: &Caller, deciding: bool) -> bool {
-    caller.org_kind() == OrgKind::Operator
-        && match caller.role() {
-            None => true,
-            Some(Role::Admin) => true,
-            Some(Role::CsManager) => !deciding,
-            Some(_) => false,
-        }
-}
-
-/// A `CS_MANAGER` of the operator to whom the AS's review case is assigned now.
-async fn is_assigned_reviewer(state: &AppState, caller: &Caller, id: Uuid) -> Result<bool, ApiError> {
-    let Caller::User { user, org_kind: OrgKind::Operator } = caller else { return Ok(false) };
-    if user.role != Role::CsManager {
-        return Ok(false);
-    }
-    let case = state.counsel.case_for_as(id).await?;
-    Ok(case.is_some_and(|c| c.status == domain::counsel::CaseStatus::Assigned && c.assignee_user_id == Some(user.id)))
-}
-
 fn as_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse().map_err(|_| ApiError::invalid("asId", "must be a UUID"))
 }
 
-fn text(raw: Option<&str>, field: &str) -> Result<Option<String>, FieldError> {
-    match raw.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() > MAX_TEXT => Err(FieldError::new(field, "must be at most 2000 characters")),
-        other => Ok(other.map(str::to_owned)),
+/// The caller's principal, acting as the member `mohom_id` names when it names one (a
+/// Bearer caller acts as itself either way).
+async fn principal(state: &AppState, caller: &Caller, mohom_id: Option<&str>) -> Result<Principal, ApiError> {
+    match mohom_id {
+        Some(_) => auth::principal(state, caller, mohom_id).await,
+        None => Ok(caller.principal()),
     }
 }
 
@@ -330,53 +327,12 @@ pub async fn list_as(
     filter: web::Query<AsListFilter>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let requester = if is_operator(&caller, false) && filter.mohom_id.is_none() {
-        None
-    } else {
-        Some(acting_user(&state, &caller, filter.mohom_id.as_deref()).await?.id)
-    };
-    let mut errors = Vec::new();
-    let page = page.parse().map_err(|e| errors.push(e)).ok();
-    let status = filter
-        .status
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<AsStatus>().map_err(|_| {
-                ApiError::invalid("status", "must be one of REQUESTED, IN_REVIEW, APPROVED, REJECTED, CANCELLED")
-            })
-        })
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let lead_id = filter
-        .lead_id
-        .as_deref()
-        .map(|raw| raw.trim().parse::<Uuid>().map_err(|_| ApiError::invalid("leadId", "must be a UUID")))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let from = instant(filter.from.as_deref(), "from").map_err(|e| errors.push(e)).ok().flatten();
-    let to = instant(filter.to.as_deref(), "to").map_err(|e| errors.push(e)).ok().flatten();
-    let Some(page) = page.filter(|_| errors.is_empty()) else {
-        let details = errors
-            .into_iter()
-            .flat_map(|e| match e {
-                ApiError::Validation(d) => d,
-                _ => Vec::new(),
-            })
-            .collect();
-        return Err(ApiError::Validation(details));
-    };
-    // `to` is exclusive, as in the orders list.
-    let to = to.map(|t| t - time::Duration::milliseconds(1));
-    let query = AsQuery { requester, status, lead_id, from, to, page };
-    let result = state.leads.list_as(&query).await?;
-    let reasons = state.reference.list_as_reasons().await?;
+    let mohom = filter.mohom_id.as_deref();
+    let scope = reach(&principal(&state, &caller, mohom).await?, mohom.is_some())?;
+    let result = service!(state).list(scope, filter.parse(&page)?).await?;
     Ok(HttpResponse::Ok().json(AsListResponse {
         pagination: Pagination::from(&result),
-        data: result.items.iter().map(|c| list_item(c, &reasons)).collect(),
+        data: result.items.iter().map(list_item).collect(),
     }))
 }
 
@@ -402,55 +358,15 @@ pub async fn create_as(
     body: web::Json<CreateAsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let requester = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &Principal::acting(&caller, &requester), &req, &body, || async {
-        let mut errors = Vec::new();
-        let lead_id = body
-            .lead_id
-            .trim()
-            .parse::<Uuid>()
-            .map_err(|_| errors.push(FieldError::new("leadId", "must be a UUID")))
-            .ok();
-        let reason = body.reason_code.parse::<AsReasonCode>().map_err(|e| errors.extend(e.0)).ok();
-        if let Some(e) = errors.iter_mut().find(|e| e.field == "AsReasonCode") {
-            e.field = "reasonCode".to_owned();
-        }
-        let description = text(body.description.as_deref(), "description").map_err(|e| errors.push(e)).ok();
-        let mut file_keys = Vec::new();
-        for (i, raw) in body.file_keys.iter().enumerate() {
-            match raw.trim().parse::<Uuid>() {
-                Ok(key) if !file_keys.contains(&key) => file_keys.push(key),
-                Ok(_) => errors.push(FieldError::new(format!("fileKeys[{i}]"), "is listed twice")),
-                Err(_) => errors.push(FieldError::new(format!("fileKeys[{i}]"), "must be a UUID")),
-            }
-        }
-        if file_keys.len() > MAX_FILES {
-            errors.push(FieldError::new("fileKeys", "at most 10 files"));
-        }
-        let (Some(lead_id), Some(reason), Some(description)) = (lead_id, reason, description) else {
-            return Err(ApiError::Validation(errors));
-        };
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        let now = state.clock.now();
-        // Every key exists, is the requester's, uploaded (S3: confirmed by HEAD) and free.
-        state.files.confirm_for_use(requester.org_id, requester.id, FilePurpose::AsEvidence, &file_keys, now).await?;
-        let new = NewAsClaim { lead_id, reason, description: description.unwrap_or_default(), file_keys };
-        let label = caller.actor();
+    let principal = auth::principal(&state, &caller, body.mohom_id.as_deref()).await?;
+    let requester = principal.acting.as_ref().ok_or(domain::as_claim::AsError::MemberRequired)?;
+    let once = crate::idempotency::Principal::acting(&caller, requester);
+    crate::idempotency::run(&state, &once, &req, &body, || async {
+        let new = NewAsClaim::parse(&body.lead_id, &body.reason_code, body.description.as_deref(), &body.file_keys)?;
         let request_id = crate::request_id::current();
-        let actor = AsActor {
-            label: &label,
-            user_id: Some(requester.id),
-            org_id: Some(requester.org_id),
-            request_id: request_id.as_deref(),
-        };
-        let claim = state.leads.claim_as(&requester, &new, &actor, now).await.map_err(|e| match e {
-            AsError::NotFound => ApiError::not_found("LEAD_NOT_FOUND", "no such lead among yours"),
-            other => other.into(),
-        })?;
-        let reasons = state.reference.list_as_reasons().await?;
-        Ok((StatusCode::CREATED, detail(&claim, &reasons)))
+        let caller = AsCaller { principal: &principal, request_id: request_id.as_deref() };
+        let view = service!(state).claim(&caller, &new).await?;
+        Ok((StatusCode::CREATED, detail(&view)))
     })
     .await
 }
@@ -475,14 +391,10 @@ pub async fn get_as(
     query: web::Query<ActingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = as_id(&path)?;
-    let scope = if is_operator(&caller, false) && query.mohom_id.is_none() {
-        AsScope::Operator
-    } else {
-        AsScope::Requester(acting_user(&state, &caller, query.mohom_id.as_deref()).await?.id)
-    };
-    let claim = state.leads.get_as(id, scope).await?.ok_or_else(as_not_found)?;
-    let reasons = state.reference.list_as_reasons().await?;
-    Ok(HttpResponse::Ok().json(detail(&claim, &reasons)))
+    let mohom = query.mohom_id.as_deref();
+    let scope = reach(&principal(&state, &caller, mohom).await?, mohom.is_some())?;
+    let view = service!(state).detail(scope, id).await?;
+    Ok(HttpResponse::Ok().json(detail(&view)))
 }
 
 /// AS 신청 취소: the requester withdraws an AS while it is `REQUESTED`.
@@ -511,52 +423,11 @@ pub async fn cancel_as(
     let body = optional_body(&req, body)?;
     let id = as_id(&path)?;
     let mohom = body.and_then(|b| b.mohom_id).or_else(|| query.mohom_id.clone());
-    let requester = acting_user(&state, &caller, mohom.as_deref()).await?;
-    let label = caller.actor();
+    let principal = auth::principal(&state, &caller, mohom.as_deref()).await?;
     let request_id = crate::request_id::current();
-    let actor = AsActor {
-        label: &label,
-        user_id: Some(requester.id),
-        org_id: Some(requester.org_id),
-        request_id: request_id.as_deref(),
-    };
-    let claim = state
-        .leads
-        .act_on_as(id, AsAction::Cancel, AsScope::Requester(requester.id), &actor, None, state.clock.now())
-        .await
-        .map_err(ApiError::from)?;
-    let reasons = state.reference.list_as_reasons().await.map_err(ApiError::from)?;
-    Ok(HttpResponse::Ok().json(detail(&claim, &reasons)))
-}
-
-async fn decide(
-    state: &AppState,
-    caller: &Caller,
-    path: &str,
-    body: AsDecisionRequest,
-    action: AsAction,
-) -> Result<HttpResponse, ApiError> {
-    let id = as_id(path)?;
-    if !is_operator(caller, true) && !is_assigned_reviewer(state, caller, id).await? {
-        return Err(ApiError::forbidden(
-            "only the operator (its API key or an ADMIN) or the CS manager the review is assigned to decides",
-        ));
-    }
-    let comment = text(body.comment.as_deref(), "comment").map_err(|e| ApiError::Validation(vec![e]))?;
-    if action == AsAction::Reject && comment.is_none() {
-        return Err(ApiError::invalid("comment", "is required to reject"));
-    }
-    let label = caller.actor();
-    let request_id = crate::request_id::current();
-    let user_id = match caller {
-        Caller::User { user, .. } => Some(user.id),
-        Caller::Key(_) => None,
-    };
-    let actor = AsActor { label: &label, user_id, org_id: Some(caller.org_id()), request_id: request_id.as_deref() };
-    let claim =
-        state.leads.act_on_as(id, action, AsScope::Operator, &actor, comment.as_deref(), state.clock.now()).await?;
-    let reasons = state.reference.list_as_reasons().await?;
-    Ok(HttpResponse::Ok().json(detail(&claim, &reasons)))
+    let caller = AsCaller { principal: &principal, request_id: request_id.as_deref() };
+    let view = service!(state).cancel(&caller, id).await.map_err(ApiError::from)?;
+    Ok(HttpResponse::Ok().json(detail(&view)))
 }
 
 /// Approves an AS (operator): the lead is returned and the order compensated
@@ -584,8 +455,12 @@ pub async fn approve_as(
     path: web::Path<String>,
     body: Result<web::Json<Option<AsDecisionRequest>>, actix_web::Error>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let body = optional_body(&req, body)?;
-    Ok(decide(&state, &caller, &path, body.unwrap_or_default(), AsAction::Approve).await?)
+    let comment = optional_body(&req, body)?.and_then(|b| b.comment);
+    let id = as_id(&path)?;
+    let (principal, request_id) = (caller.principal(), crate::request_id::current());
+    let caller = AsCaller { principal: &principal, request_id: request_id.as_deref() };
+    let view = service!(state).approve(&caller, id, comment.as_deref()).await.map_err(ApiError::from)?;
+    Ok(HttpResponse::Ok().json(detail(&view)))
 }
 
 /// Rejects an AS (operator), with a comment: ownership stays as it was.
@@ -610,6 +485,42 @@ pub async fn reject_as(
     path: web::Path<String>,
     body: web::Json<RejectAsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = AsDecisionRequest { comment: Some(body.into_inner().comment) };
-    decide(&state, &caller, &path, body, AsAction::Reject).await
+    let id = as_id(&path)?;
+    let (principal, request_id) = (caller.principal(), crate::request_id::current());
+    let caller = AsCaller { principal: &principal, request_id: request_id.as_deref() };
+    let view = service!(state).reject(&caller, id, &body.comment).await?;
+    Ok(HttpResponse::Ok().json(detail(&view)))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+
+    use super::*;
+
+    fn property(schema: &RefOr<Schema>, name: &str) -> Schema {
+        let RefOr::T(Schema::Object(object)) = schema else { panic!("an object schema") };
+        match object.properties.get(name) {
+            Some(RefOr::T(property)) => property.clone(),
+            _ => panic!("{name}: not an inline schema"),
+        }
+    }
+
+    /// The schema's literals are the domain's limits.
+    #[test]
+    fn the_request_schemas_state_the_domains_limits() {
+        use domain::as_claim::{MAX_FILES, MAX_TEXT};
+        let create = CreateAsRequest::schema();
+        let Schema::Object(description) = property(&create, "description") else { panic!("description") };
+        assert_eq!(description.max_length, Some(MAX_TEXT));
+        let Schema::Array(files) = property(&create, "fileKeys") else { panic!("fileKeys") };
+        assert_eq!((files.max_items, files.unique_items), (Some(MAX_FILES), true));
+        assert!(matches!(files.items, ArrayItems::RefOrSchema(_)));
+        for schema in [AsDecisionRequest::schema(), RejectAsRequest::schema()] {
+            let Schema::Object(comment) = property(&schema, "comment") else { panic!("comment") };
+            assert_eq!(comment.max_length, Some(MAX_TEXT));
+        }
+    }
 }

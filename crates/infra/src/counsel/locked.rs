@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{CUST_TEL_INDEX, CaseOutcome, CounselError, corrupt, count, ctx, stored_pick};
-use crate::as_claims;
+use crate::as_claims::transitions;
 use crate::crypto::{COUNSEL_ACCP_CONT, Keyring};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, user};
 use crate::error::unavailable;
@@ -340,7 +340,7 @@ pub(super) async fn start_review(
 ) -> Result<(), RepoError> {
     if let Some(as_id) = as_id {
         let id = as_id.parse().map_err(|e| corrupt("counsel_cases", as_id, e))?;
-        as_claims::start_review(conn, keyring, id, actor, now).await?;
+        transitions::start_review(conn, keyring, id, actor, now).await?;
     }
     Ok(())
 }

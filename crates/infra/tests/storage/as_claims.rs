@@ -9,18 +9,20 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use domain::as_claim::{AsAction, AsRefusal, WindowState};
+use domain::as_claim::{
+    AsAction, AsActor, AsClaim, AsError, AsRefusal, AsScope, EvidenceRefusal, NewAsClaim, WindowState, check_claim,
+};
 use domain::counsel::{MemberTerms, QueueKey};
 use domain::files::{FilePurpose, FileType, NewUpload};
 use domain::identity::{MohomId, Role, User, UserStatus};
 use domain::lead::{AsStatus, AssignmentSource, LeadFields, NewLead};
 use domain::order::{NewOrderLines, amounts};
 use domain::pii::{Email, PersonName, PhoneNumber};
-use domain::ports::{PiiAccess, ReferenceRepository, UserRepository};
+use domain::ports::{EvidenceFiles, PiiAccess, ReferenceRepository, UserRepository};
 use domain::reference::{AllocationPolicy, AsReasonCode, Compensation, Product};
-use infra::as_claims::{AsActor, AsClaim, AsError, AsScope, NewAsClaim};
+use infra::as_claims::SeaAsClaimRepository;
 use infra::counsel::SeaCounselRepository;
-use infra::files::{FileUseError, Files};
+use infra::files::Files;
 use infra::intake::{IntakeIds, IntakeOutcome};
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
@@ -58,6 +60,7 @@ struct World {
     users: SeaUserRepository,
     orders: Arc<SeaOrderRepository>,
     leads: Arc<SeaLeadRepository>,
+    as_claims: Arc<SeaAsClaimRepository>,
     keyring: Arc<infra::crypto::Keyring>,
 }
 
@@ -76,6 +79,7 @@ async fn world(db: &TestDb) -> World {
         users: SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring)),
         orders: Arc::new(SeaOrderRepository::new(db.db.clone(), Arc::clone(&keyring))),
         leads: Arc::new(SeaLeadRepository::new(db.db.clone(), Arc::clone(&keyring))),
+        as_claims: Arc::new(SeaAsClaimRepository::new(db.db.clone(), Arc::clone(&keyring))),
         keyring,
     }
 }
@@ -178,7 +182,12 @@ async fn bought(
 
 const OPERATOR: AsActor<'static> = AsActor { label: "user:operator", user_id: None, org_id: None, request_id: None };
 
-async fn claim(leads: &SeaLeadRepository, user: &User, lead: Uuid, now: OffsetDateTime) -> Result<AsClaim, AsError> {
+async fn claim(
+    as_claims: &SeaAsClaimRepository,
+    user: &User,
+    lead: Uuid,
+    now: OffsetDateTime,
+) -> Result<AsClaim, AsError> {
     let label = format!("user:{}", user.id);
     let actor = AsActor { label: &label, user_id: Some(user.id), org_id: Some(user.org_id), request_id: None };
     let new = NewAsClaim {
@@ -187,24 +196,29 @@ async fn claim(leads: &SeaLeadRepository, user: &User, lead: Uuid, now: OffsetDa
         description: "이미 받은 고객입니다".to_owned(),
         file_keys: vec![],
     };
-    leads.claim_as(user, &new, &actor, now).await
+    as_claims.claim_as(user, &new, &actor, now, check_claim).await
 }
 
 /// Review, approve or reject, by the operator.
 async fn decide(
-    leads: &SeaLeadRepository,
+    as_claims: &SeaAsClaimRepository,
     id: Uuid,
     action: AsAction,
     now: OffsetDateTime,
 ) -> Result<AsClaim, AsError> {
-    leads.act_on_as(id, action, AsScope::Operator, &OPERATOR, Some("검토 완료"), now).await
+    as_claims.act_on_as(id, action, AsScope::Operator, &OPERATOR, Some("검토 완료"), now).await
 }
 
 /// Cancel, by the requester.
-async fn cancel(leads: &SeaLeadRepository, user: &User, id: Uuid, now: OffsetDateTime) -> Result<AsClaim, AsError> {
+async fn cancel(
+    as_claims: &SeaAsClaimRepository,
+    user: &User,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<AsClaim, AsError> {
     let label = format!("user:{}", user.id);
     let actor = AsActor { label: &label, user_id: Some(user.id), org_id: Some(user.org_id), request_id: None };
-    leads.act_on_as(id, AsAction::Cancel, AsScope::Requester(user.id), &actor, None, now).await
+    as_claims.act_on_as(id, AsAction::Cancel, AsScope::Requester(user.id), &actor, None, now).await
 }
 
 fn now() -> OffsetDateTime {
@@ -299,10 +313,10 @@ async fn one_claim_wins_body(db: TestDb) {
         let barrier = Arc::new(Barrier::new(8));
         let tasks: Vec<_> = (0..8)
             .map(|_| {
-                let (leads, user, barrier) = (Arc::clone(&w.leads), b.user.clone(), Arc::clone(&barrier));
+                let (as_claims, user, barrier) = (Arc::clone(&w.as_claims), b.user.clone(), Arc::clone(&barrier));
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    claim(&leads, &user, lead, now()).await
+                    claim(&as_claims, &user, lead, now()).await
                 })
             })
             .collect();
@@ -360,20 +374,20 @@ async fn approve_cancel_race_body(db: TestDb) {
     let mut cancelled = Vec::new();
     for round in 0..ROUNDS {
         let lead = b.leads[round];
-        let as_id = claim(&w.leads, &b.user, lead, now()).await.unwrap().id;
+        let as_id = claim(&w.as_claims, &b.user, lead, now()).await.unwrap().id;
         let barrier = Arc::new(Barrier::new(2));
         let approve = {
-            let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+            let (as_claims, barrier) = (Arc::clone(&w.as_claims), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                decide(&leads, as_id, AsAction::Approve, now()).await
+                decide(&as_claims, as_id, AsAction::Approve, now()).await
             })
         };
         let cancelling = {
-            let (leads, user, barrier) = (Arc::clone(&w.leads), b.user.clone(), Arc::clone(&barrier));
+            let (as_claims, user, barrier) = (Arc::clone(&w.as_claims), b.user.clone(), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                cancel(&leads, &user, as_id, now()).await
+                cancel(&as_claims, &user, as_id, now()).await
             })
         };
         let (approve, cancelling) = (approve.await.unwrap(), cancelling.await.unwrap());
@@ -392,7 +406,7 @@ async fn approve_cancel_race_body(db: TestDb) {
                 panic!("round {round}: exactly one of approve/cancel must win, the other InvalidState: {a:?} / {c:?}")
             }
         }
-        let stored = w.leads.get_as(as_id, AsScope::Operator).await.unwrap().unwrap();
+        let stored = w.as_claims.get_as(as_id, AsScope::Operator).await.unwrap().unwrap();
         assert_eq!(stored.history.len(), 2, "round {round}: the loser wrote no history");
         assert_eq!(stored.history[1].from, Some(AsStatus::Requested));
         assert_eq!(stored.history[1].to, stored.status);
@@ -452,17 +466,17 @@ async fn review_decision_race_body(db: TestDb) {
     let mut broken = Vec::new();
     for round in 0..10 {
         let lead = b.leads[round];
-        let as_id = claim(&w.leads, &b.user, lead, now()).await.unwrap().id;
+        let as_id = claim(&w.as_claims, &b.user, lead, now()).await.unwrap().id;
         // Reject half the rounds (nothing moves), approve the others.
         let decision = if round % 2 == 0 { AsAction::Reject } else { AsAction::Approve };
         let barrier = Arc::new(Barrier::new(2));
         let tasks: Vec<_> = [AsAction::Review, decision]
             .into_iter()
             .map(|action| {
-                let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+                let (as_claims, barrier) = (Arc::clone(&w.as_claims), Arc::clone(&barrier));
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    decide(&leads, as_id, action, now()).await
+                    decide(&as_claims, as_id, action, now()).await
                 })
             })
             .collect();
@@ -477,7 +491,7 @@ async fn review_decision_race_body(db: TestDb) {
                 "round {round}: {e:?}"
             );
         }
-        let stored = w.leads.get_as(as_id, AsScope::Operator).await.unwrap().unwrap();
+        let stored = w.as_claims.get_as(as_id, AsScope::Operator).await.unwrap().unwrap();
         let expected = if results[0].is_ok() { 3 } else { 2 };
         assert_eq!(stored.history.len(), expected, "round {round}");
         let chain: Vec<String> = stored
@@ -512,10 +526,10 @@ async fn cap_race_body(db: TestDb) {
         .leads
         .iter()
         .map(|&lead| {
-            let (leads, user, barrier) = (Arc::clone(&w.leads), b.user.clone(), Arc::clone(&barrier));
+            let (as_claims, user, barrier) = (Arc::clone(&w.as_claims), b.user.clone(), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                (lead, claim(&leads, &user, lead, now()).await)
+                (lead, claim(&as_claims, &user, lead, now()).await)
             })
         })
         .collect();
@@ -537,15 +551,15 @@ async fn cap_race_body(db: TestDb) {
     assert_eq!(audited(&db, "as.create").await, 4);
     assert_eq!(order_counters(&db, b.order).await, (4, 0, 20, "COMPLETED".to_owned()));
     // A rejection frees one place: the cap counts open + approved.
-    decide(&w.leads, won[0].id, AsAction::Reject, now()).await.unwrap();
+    decide(&w.as_claims, won[0].id, AsAction::Reject, now()).await.unwrap();
     assert_eq!(order_counters(&db, b.order).await, (3, 0, 20, "COMPLETED".to_owned()));
-    let again = claim(&w.leads, &b.user, refused[0], now()).await.unwrap();
+    let again = claim(&w.as_claims, &b.user, refused[0], now()).await.unwrap();
     assert_eq!(again.status, AsStatus::Requested);
-    let over = claim(&w.leads, &b.user, refused[1], now()).await;
+    let over = claim(&w.as_claims, &b.user, refused[1], now()).await;
     assert!(matches!(over, Err(AsError::Refused(AsRefusal::RateExceeded { cap: 4, counted: 4 }))), "{over:?}");
     // A cancel frees one too.
-    cancel(&w.leads, &b.user, won[1].id, now()).await.unwrap();
-    claim(&w.leads, &b.user, refused[1], now()).await.unwrap();
+    cancel(&w.as_claims, &b.user, won[1].id, now()).await.unwrap();
+    claim(&w.as_claims, &b.user, refused[1], now()).await.unwrap();
     assert_eq!(order_counters(&db, b.order).await, (4, 0, 20, "COMPLETED".to_owned()));
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, 6);
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests WHERE status IN ('REQUESTED', 'IN_REVIEW')").await, 4);
@@ -564,7 +578,7 @@ async fn replacement_setup(db: &TestDb, w: &World, name: &str, region: &str) -> 
     assert_eq!(order_counters(db, b.order).await, (0, 0, 30, "COMPLETED".to_owned()));
     let mut ids = Vec::new();
     for &lead in &b.leads[..K] {
-        let claim = claim(&w.leads, &b.user, lead, now()).await.unwrap();
+        let claim = claim(&w.as_claims, &b.user, lead, now()).await.unwrap();
         assert_eq!(claim.status, AsStatus::Requested);
         ids.push(claim.id);
     }
@@ -678,11 +692,11 @@ async fn replacement_race_body(db: TestDb) {
         let approvals: Vec<_> = ids
             .iter()
             .map(|&id| {
-                let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+                let (as_claims, barrier) = (Arc::clone(&w.as_claims), Arc::clone(&barrier));
                 tokio::spawn(async move {
                     barrier.wait().await;
                     tokio::time::sleep(std::time::Duration::from_millis(approval_delay)).await;
-                    decide(&leads, id, AsAction::Approve, now()).await
+                    decide(&as_claims, id, AsAction::Approve, now()).await
                 })
             })
             .collect();
@@ -735,10 +749,10 @@ async fn replacement_waits_body(db: TestDb) {
     let approvals: Vec<_> = ids
         .iter()
         .map(|&id| {
-            let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+            let (as_claims, barrier) = (Arc::clone(&w.as_claims), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                decide(&leads, id, AsAction::Approve, now()).await
+                decide(&as_claims, id, AsAction::Approve, now()).await
             })
         })
         .collect();
@@ -771,7 +785,7 @@ async fn replacement_import_body(db: TestDb) {
     let w = world(&db).await;
     let (p, b, ids) = replacement_setup(&db, &w, "repl-import", "서울").await;
     for id in ids {
-        decide(&w.leads, id, AsAction::Approve, now()).await.unwrap();
+        decide(&w.as_claims, id, AsAction::Approve, now()).await.unwrap();
     }
     let at = now();
     let batch: Vec<(NewLead, IntakeIds)> = (0..5).map(|_| (new_lead(&p, "서울", at), IntakeIds::default())).collect();
@@ -801,8 +815,8 @@ async fn refund_body(db: TestDb) {
     assert!(!p.prices_exclude_vat);
     let b = bought(&db, &w, &p, "refund", "서울", 10, 20, now()).await;
     assert_eq!(order_counters(&db, b.order).await, (0, 0, 10, "IN_PROGRESS".to_owned()));
-    let as_id = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap().id;
-    let approved = decide(&w.leads, as_id, AsAction::Approve, now()).await.unwrap();
+    let as_id = claim(&w.as_claims, &b.user, b.leads[0], now()).await.unwrap().id;
+    let approved = decide(&w.as_claims, as_id, AsAction::Approve, now()).await.unwrap();
     assert_eq!(approved.compensation, Some(Compensation::Refund));
     let one = minor(amounts(p.unit_price, 1, false).unwrap().total);
     assert_eq!(one, minor(p.unit_price));
@@ -827,11 +841,11 @@ async fn refund_body(db: TestDb) {
     let p = product(&db, &w, "RE-HCM-APT").await;
     assert!(p.prices_exclude_vat);
     let b = bought(&db, &w, &p, "refund-cancelled", "79", 10, 20, now()).await;
-    let as_id = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap().id;
+    let as_id = claim(&w.as_claims, &b.user, b.leads[0], now()).await.unwrap().id;
     let cancelled = w.orders.cancel(b.user.id, b.order, now()).await.unwrap().unwrap().unwrap();
     let rest = minor(amounts(p.unit_price, 10, true).unwrap().total);
     assert_eq!(minor(cancelled.refunded), rest);
-    let approved = decide(&w.leads, as_id, AsAction::Approve, now()).await.unwrap();
+    let approved = decide(&w.as_claims, as_id, AsAction::Approve, now()).await.unwrap();
     assert_eq!(approved.compensation, Some(Compensation::Refund));
     let one = minor(amounts(p.unit_price, 1, true).unwrap().total);
     assert!(one > minor(p.unit_price), "VAT included: {one}");
@@ -855,14 +869,14 @@ async fn approve_order_cancel_race_body(db: TestDb) {
         [("79", 0, 0), ("01", 0, 4), ("48", 4, 0), ("92", 0, 0)].into_iter().enumerate()
     {
         let b = bought(&db, &w, &p, &format!("race-oc-{round}"), region, 10, 20, now()).await;
-        let as_id = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap().id;
+        let as_id = claim(&w.as_claims, &b.user, b.leads[0], now()).await.unwrap().id;
         let barrier = Arc::new(Barrier::new(2));
         let approve = {
-            let (leads, barrier) = (Arc::clone(&w.leads), Arc::clone(&barrier));
+            let (as_claims, barrier) = (Arc::clone(&w.as_claims), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
                 tokio::time::sleep(std::time::Duration::from_millis(approve_delay)).await;
-                decide(&leads, as_id, AsAction::Approve, now()).await
+                decide(&as_claims, as_id, AsAction::Approve, now()).await
             })
         };
         let cancelling = {
@@ -911,21 +925,21 @@ async fn window_edges_body(db: TestDb) {
     let p = product(&db, &w, "RE-HCM-APT").await;
     let b = bought(&db, &w, &p, "window", "79", 10, 10, bought_at).await;
     let end = bought_at + Duration::hours(168);
-    let outside = claim(&w.leads, &b.user, b.leads[1], end + Duration::seconds(1)).await;
+    let outside = claim(&w.as_claims, &b.user, b.leads[1], end + Duration::seconds(1)).await;
     assert!(
         matches!(outside, Err(AsError::Refused(AsRefusal::WindowClosed(WindowState::Closed { end: e }))) if e == end),
         "{outside:?}"
     );
-    let inside = claim(&w.leads, &b.user, b.leads[0], end - Duration::seconds(1)).await.unwrap();
+    let inside = claim(&w.as_claims, &b.user, b.leads[0], end - Duration::seconds(1)).await.unwrap();
     assert_eq!(inside.status, AsStatus::Requested);
-    claim(&w.leads, &b.user, b.leads[2], end).await.expect("the window's end is included");
+    claim(&w.as_claims, &b.user, b.leads[2], end).await.expect("the window's end is included");
     assert_eq!(count(&db, &format!("SELECT COUNT(*) AS n FROM as_requests WHERE order_id = '{}'", b.order)).await, 2);
 
     // INS-CAR: 48 h from USED; unused → not started. Cap 15 % of 10 → 1.
     let p = product(&db, &w, "INS-CAR").await;
     let b = bought(&db, &w, &p, "window-used", "서울", 10, 10, bought_at).await;
     let lead = b.leads[0];
-    let unused = claim(&w.leads, &b.user, lead, bought_at + Duration::hours(1)).await;
+    let unused = claim(&w.as_claims, &b.user, lead, bought_at + Duration::hours(1)).await;
     assert!(matches!(unused, Err(AsError::Refused(AsRefusal::WindowClosed(WindowState::NotStarted)))), "{unused:?}");
     let used_at = bought_at + Duration::hours(2);
     let access = PiiAccess {
@@ -941,12 +955,12 @@ async fn window_edges_body(db: TestDb) {
     };
     w.leads.use_lead(lead, &b.user, access).await.unwrap().unwrap();
     let end = used_at + Duration::hours(48);
-    let late = claim(&w.leads, &b.user, lead, end + Duration::seconds(1)).await;
+    let late = claim(&w.as_claims, &b.user, lead, end + Duration::seconds(1)).await;
     assert!(
         matches!(late, Err(AsError::Refused(AsRefusal::WindowClosed(WindowState::Closed { end: e }))) if e == end),
         "{late:?}"
     );
-    claim(&w.leads, &b.user, lead, end - Duration::seconds(1)).await.unwrap();
+    claim(&w.as_claims, &b.user, lead, end - Duration::seconds(1)).await.unwrap();
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_requests").await, 3, "a refused claim writes nothing");
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM as_status_history").await, 3);
     assert_eq!(audited(&db, "as.create").await, 3);
@@ -962,14 +976,14 @@ async fn rejected_body(db: TestDb) {
     let lead = b.leads[0];
     let before = lead_status(&db, lead).await;
     assert_eq!(before.0, "ASSIGNED");
-    let first = claim(&w.leads, &b.user, lead, now()).await.unwrap();
+    let first = claim(&w.as_claims, &b.user, lead, now()).await.unwrap();
     assert_eq!(Some(first.assignment_id.to_string()), before.2, "the AS names the open assignment");
     // Another user reaches nothing.
     let stranger = buyer(&w, "stranger").await;
-    assert!(matches!(cancel(&w.leads, &stranger, first.id, now()).await, Err(AsError::NotFound)));
-    assert!(w.leads.get_as(first.id, AsScope::Requester(stranger.id)).await.unwrap().is_none());
-    assert!(matches!(claim(&w.leads, &stranger, lead, now()).await, Err(AsError::NotFound)));
-    let rejected = decide(&w.leads, first.id, AsAction::Reject, now()).await.unwrap();
+    assert!(matches!(cancel(&w.as_claims, &stranger, first.id, now()).await, Err(AsError::NotFound)));
+    assert!(w.as_claims.get_as(first.id, AsScope::Requester(stranger.id)).await.unwrap().is_none());
+    assert!(matches!(claim(&w.as_claims, &stranger, lead, now()).await, Err(AsError::NotFound)));
+    let rejected = decide(&w.as_claims, first.id, AsAction::Reject, now()).await.unwrap();
     assert_eq!((rejected.status, rejected.compensation), (AsStatus::Rejected, None));
     assert!(rejected.decided_at.is_some());
     let after = lead_status(&db, lead).await;
@@ -983,18 +997,18 @@ async fn rejected_body(db: TestDb) {
     assert_eq!(order_counters(&db, b.order).await, (0, 0, 10, "COMPLETED".to_owned()));
     assert_eq!(line_counters(&db, &b.line).await, (10, 0, 0));
     // One open at a time: a new claim is allowed, a third is not.
-    let second = claim(&w.leads, &b.user, lead, now()).await.unwrap();
+    let second = claim(&w.as_claims, &b.user, lead, now()).await.unwrap();
     assert_eq!(second.assignment_id, first.assignment_id);
-    let third = claim(&w.leads, &b.user, lead, now()).await;
+    let third = claim(&w.as_claims, &b.user, lead, now()).await;
     assert!(matches!(third, Err(AsError::Refused(AsRefusal::AlreadyOpen))), "{third:?}");
     assert_eq!(order_counters(&db, b.order).await, (1, 0, 10, "COMPLETED".to_owned()));
-    let mine = w.leads.get_as(first.id, AsScope::Requester(b.user.id)).await.unwrap().unwrap();
+    let mine = w.as_claims.get_as(first.id, AsScope::Requester(b.user.id)).await.unwrap().unwrap();
     let moves: Vec<_> = mine.history.iter().map(|h| (h.from, h.to)).collect();
     assert_eq!(moves, vec![(None, AsStatus::Requested), (Some(AsStatus::Requested), AsStatus::Rejected)]);
     assert_eq!(mine.history[1].actor, "user:operator");
     let listed = w
-        .leads
-        .list_as(&infra::as_claims::AsQuery {
+        .as_claims
+        .list_as(&domain::as_claim::AsQuery {
             requester: Some(b.user.id),
             status: None,
             lead_id: Some(lead),
@@ -1047,14 +1061,14 @@ async fn review_audit_body(db: TestDb) {
     let b = bought(&db, &w, &p, "review-audit", "79", 10, 10, now()).await;
 
     // Nobody can take the case: the AS waits, REQUESTED, with no review row.
-    let first = claim(&w.leads, &b.user, b.leads[0], now()).await.unwrap();
+    let first = claim(&w.as_claims, &b.user, b.leads[0], now()).await.unwrap();
     assert_eq!(first.status, AsStatus::Requested);
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM counsel_cases WHERE status = 'WAITING'").await, 1);
     assert!(review_rows(&db, &w).await.is_empty());
 
     // Switching the manager on sweeps the case to them: the review starts, audited once.
     counsel.set_possible(&[membership.auto_div_no], true, "user:admin-1", now()).await.unwrap();
-    let reviewed = w.leads.get_as(first.id, AsScope::Operator).await.unwrap().unwrap();
+    let reviewed = w.as_claims.get_as(first.id, AsScope::Operator).await.unwrap().unwrap();
     assert_eq!(reviewed.status, AsStatus::InReview);
     assert_eq!(reviewed.history.len(), 2);
     assert_eq!(
@@ -1069,14 +1083,14 @@ async fn review_audit_body(db: TestDb) {
 
     // A claim whose case reaches the manager at once is IN_REVIEW when it commits; the
     // review row names the claimant, who set it off.
-    let second = claim(&w.leads, &b.user, b.leads[1], now()).await.unwrap();
+    let second = claim(&w.as_claims, &b.user, b.leads[1], now()).await.unwrap();
     assert_eq!(second.status, AsStatus::InReview);
     let rows = review_rows(&db, &w).await;
     assert_eq!(rows.len(), 2, "one more as.review row: {rows:?}");
     assert_eq!((rows[1].0.clone(), rows[1].1.clone()), (format!("user:{}", b.user.id), second.id.to_string()));
 
     // Deciding a reviewed AS audits the decision, not another review.
-    decide(&w.leads, first.id, AsAction::Reject, now()).await.unwrap();
+    decide(&w.as_claims, first.id, AsAction::Reject, now()).await.unwrap();
     assert_eq!(review_rows(&db, &w).await.len(), 2);
     assert_eq!((audited(&db, "as.create").await, audited(&db, "as.reject").await), (2, 1));
     // Every transition is in the audit log: one audit row per history row.
@@ -1161,15 +1175,13 @@ async fn shared_file_race_body(db: TestDb) {
         let tasks: Vec<_> = leads
             .into_iter()
             .map(|lead| {
-                let (leads, files, user, barrier) =
-                    (Arc::clone(&w.leads), files.clone(), a.user.clone(), Arc::clone(&barrier));
+                let (as_claims, files, user, barrier) =
+                    (Arc::clone(&w.as_claims), files.clone(), a.user.clone(), Arc::clone(&barrier));
                 tokio::spawn(async move {
                     barrier.wait().await;
                     let at = now();
-                    if let Err(e) =
-                        files.confirm_for_use(user.org_id, user.id, FilePurpose::AsEvidence, &[key], at).await
-                    {
-                        return (lead, Err(AsError::File(e)), true);
+                    if let Err(e) = files.confirm_evidence(user.org_id, user.id, &[key], at).await {
+                        return (lead, Err(e), true);
                     }
                     let label = format!("user:{}", user.id);
                     let actor =
@@ -1180,7 +1192,7 @@ async fn shared_file_race_body(db: TestDb) {
                         description: "결번".to_owned(),
                         file_keys: vec![key],
                     };
-                    (lead, leads.claim_as(&user, &new, &actor, at).await, false)
+                    (lead, as_claims.claim_as(&user, &new, &actor, at, check_claim).await, false)
                 })
             })
             .collect();
@@ -1189,7 +1201,7 @@ async fn shared_file_race_body(db: TestDb) {
         for task in tasks {
             match task.await.unwrap() {
                 (lead, Ok(claim), _) => won.push((lead, claim)),
-                (lead, Err(AsError::File(FileUseError::AlreadyAttached(k))), at_confirm) if k == key => {
+                (lead, Err(AsError::File(EvidenceRefusal::AlreadyAttached(k))), at_confirm) if k == key => {
                     from_confirm += usize::from(at_confirm);
                     lost.push(lead);
                 }

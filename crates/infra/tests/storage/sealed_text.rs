@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
+use domain::as_claim::AsScope;
 use domain::counsel::{NewCounselCase, QueueKey};
 use domain::identity::{Role, User};
 use domain::lead::{AsStatus, LeadFields, NewLead};
 use domain::order::NewOrderLines;
 use domain::ports::ReferenceRepository;
 use domain::reference::{AllocationPolicy, Product};
-use infra::as_claims::AsScope;
+use infra::as_claims::SeaAsClaimRepository;
 use infra::audit::{AuditEntry, entries, record};
 use infra::counsel::SeaCounselRepository;
 use infra::crypto::{Keyring, SEALED_TEXT_COLUMNS, generate_key};
@@ -287,7 +288,8 @@ async fn backfill_body(db: TestDb) {
         assert_eq!(side.detail, Some(serde_json::from_str(&json_text).unwrap()));
         assert_eq!(w.orders.get(w.owner.id, order).await.unwrap().unwrap().memo.as_deref(), Some(text.as_str()));
         assert_eq!(w.counsel.case(case).await.unwrap().unwrap().accp_cont.as_deref(), Some(text.as_str()));
-        let claim = w.leads.get_as(as_id, AsScope::Operator).await.unwrap().unwrap();
+        let as_claims = SeaAsClaimRepository::new(db.db.clone(), Arc::clone(&w.keyring));
+        let claim = as_claims.get_as(as_id, AsScope::Operator).await.unwrap().unwrap();
         assert_eq!(claim.description, text);
         assert_eq!(claim.history.last().unwrap().comment.as_deref(), Some(text.as_str()));
         let audited = entries(db.db.conn(), &w.keyring, "sealed.test").await.unwrap();
