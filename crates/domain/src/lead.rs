@@ -748,6 +748,30 @@ mod tests {
         assert_eq!(names, ["name", "productId", "phone", "birth_date", "gender"]);
     }
 
+    #[test]
+    fn metadata_is_capped_at_8_kib_serialized() {
+        let at_cap = LeadFields { metadata: Some("x".repeat(MAX_METADATA_BYTES)), ..fields() };
+        assert!(NewLead::parse(&at_cap, date!(2026 - 11 - 24)).is_ok());
+        let over = LeadFields { metadata: Some("x".repeat(MAX_METADATA_BYTES + 1)), name: None, ..fields() };
+        let err = NewLead::parse(&over, date!(2026 - 11 - 24)).err().unwrap();
+        assert_eq!(
+            err.0,
+            [FieldError::new("name", "is required"), FieldError::new("metadata", "must be at most 8 KiB")],
+            "reported with every other bad field"
+        );
+    }
+
+    #[test]
+    fn lead_id_lists_hold_1_to_max_distinct_uuids() {
+        let id = Uuid::from_u128(1).to_string();
+        assert_eq!(parse_lead_ids(std::slice::from_ref(&id), 2).unwrap(), [Uuid::from_u128(1)]);
+        let named = |raw: &[String], max| parse_lead_ids(raw, max).unwrap_err().0[0].clone();
+        assert_eq!(named(&[], 2), FieldError::new("leadIds", "must hold 1 to 2 ids"));
+        assert_eq!(named(&[id.clone(), id.clone(), id.clone()], 2).field, "leadIds");
+        assert_eq!(named(&[id.clone(), id.clone()], 2), FieldError::new("leadIds[1]", "is a duplicate"));
+        assert_eq!(named(&["x".to_owned()], 2), FieldError::new("leadIds[0]", "must be a UUID"));
+    }
+
     fn lead(owner: Uuid, used: bool, distributor: Option<Uuid>) -> Lead {
         let at = datetime!(2026-11-24 10:00 UTC);
         Lead {
