@@ -32,7 +32,8 @@ pub const MAX_ADDRESS_CHARS: usize = 300;
 pub const MAX_MEMO_CHARS: usize = 2000;
 /// Mobile numbers in the forms a schema can state: every string it matches is accepted by
 /// [`PhoneNumber::parse`] (which also takes dots, parentheses and `0082`/`0084`).
-pub const PHONE_PATTERN: &str = r"^(?:(?:\+82[ -]?|0)1[016789][ -]?[0-9]{3,4}[ -]?[0-9]{4}|(?:\+84[ -]?|0)[35789][0-9][ -]?[0-9]{3}[ -]?[0-9]{4})$";
+pub const PHONE_PATTERN: &str =
+    r"^(?:(?:\+82[ -]?|0)1[016789][ -]?[0-9]{3,4}[ -]?[0-9]{4}|(?:\+84[ -]?|0)[35789][0-9][ -]?[0-9]{3}[ -]?[0-9]{4})$";
 /// A personal name: some visible character, no control character.
 pub const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 /// Free text a lead keeps (address, memo): no control character but the line feed.
@@ -641,7 +642,11 @@ pub fn parse_lead_ids(raw: &[String], max: usize) -> Result<Vec<Uuid>, Validatio
         .map(|(i, text)| {
             let id: Uuid =
                 text.parse().map_err(|_| ValidationError::single(format!("leadIds[{i}]"), "must be a UUID"))?;
-            if seen.insert(id) { Ok(id) } else { Err(ValidationError::single(format!("leadIds[{i}]"), "is a duplicate")) }
+            if seen.insert(id) {
+                Ok(id)
+            } else {
+                Err(ValidationError::single(format!("leadIds[{i}]"), "is a duplicate"))
+            }
         })
         .collect()
 }

@@ -223,7 +223,11 @@ impl SeaLeadRepository {
     }
 
     /// Rows to leads, with their product names and AS statuses in two more queries.
-    pub(crate) async fn hydrate(&self, conn: &impl ConnectionTrait, rows: Vec<lead::Model>) -> Result<Vec<Lead>, RepoError> {
+    pub(crate) async fn hydrate(
+        &self,
+        conn: &impl ConnectionTrait,
+        rows: Vec<lead::Model>,
+    ) -> Result<Vec<Lead>, RepoError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -536,7 +540,6 @@ impl SeaLeadRepository {
     }
 }
 
-
 impl LeadRepository for SeaLeadRepository {
     async fn register(&self, owner: &User, new: &NewLead, now: OffsetDateTime) -> Result<(Uuid, Uuid), RepoError> {
         Self::register(self, owner, new, now).await
@@ -570,4 +573,3 @@ impl LeadRepository for SeaLeadRepository {
         self.run_transfer(ids, decide).await
     }
 }
-

@@ -24,9 +24,7 @@ use domain::lead::{
     plan_distribution, plan_recall,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -261,7 +259,8 @@ impl SeaLeadRepository {
         // `assignment_id IN (ends)` holds for a lead exactly when it is still its own.
         let pairs: Vec<(String, String)> =
             handovers.iter().zip(&next_ids).map(|(h, id)| (h.lead_id.to_string(), id.to_string())).collect();
-        let mut case = Expr::case(Expr::col(lead::Column::Id).eq(pairs[0].0.as_str()), Expr::value(pairs[0].1.as_str()));
+        let mut case =
+            Expr::case(Expr::col(lead::Column::Id).eq(pairs[0].0.as_str()), Expr::value(pairs[0].1.as_str()));
         for (lead_id, next_id) in &pairs[1..] {
             case = case.case(Expr::col(lead::Column::Id).eq(lead_id.as_str()), Expr::value(next_id.as_str()));
         }

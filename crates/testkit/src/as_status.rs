@@ -37,19 +37,21 @@ pub async fn record_as_status(
     let ms = infra::to_millis(at);
     let insert = Query::insert()
         .into_table(Alias::new("as_requests"))
-        .columns([
-            "id",
-            "lead_id",
-            "assignment_id",
-            "requester_user_id",
-            "reason_code",
-            "description",
-            "status",
-            "created_at",
-            "updated_at",
-            "auto_approved",
-        ]
-        .map(Alias::new))
+        .columns(
+            [
+                "id",
+                "lead_id",
+                "assignment_id",
+                "requester_user_id",
+                "reason_code",
+                "description",
+                "status",
+                "created_at",
+                "updated_at",
+                "auto_approved",
+            ]
+            .map(Alias::new),
+        )
         .values_panic([
             id.to_string().into(),
             lead.clone().into(),

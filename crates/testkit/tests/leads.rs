@@ -19,8 +19,8 @@ use domain::reference::{
 };
 use domain::service::leads::{LeadError, LeadService, RevealTrace};
 use testkit::memory::{FixedClock, MemoryLeadRepository, MemoryReferenceRepository, MemoryUserDirectory};
-use time::macros::datetime;
 use time::Duration;
+use time::macros::datetime;
 use uuid::Uuid;
 
 const ORG: Uuid = Uuid::from_u128(0xA);
@@ -107,7 +107,9 @@ impl World {
         }
     }
 
-    fn service(&self) -> LeadService<'_, MemoryLeadRepository, MemoryReferenceRepository, MemoryUserDirectory, FixedClock> {
+    fn service(
+        &self,
+    ) -> LeadService<'_, MemoryLeadRepository, MemoryReferenceRepository, MemoryUserDirectory, FixedClock> {
         LeadService::new(&self.leads, &self.reference, &self.users, &self.clock)
     }
 
@@ -189,7 +191,10 @@ async fn registering_checks_fields_region_product_and_metadata_and_writes_nothin
     let registered = service.register(&owner, &fields(&product)).await.unwrap();
     let lead = w.leads.lead(registered.id).unwrap();
     let open = lead.assignment.unwrap();
-    assert_eq!((open.id, open.owner_user_id, open.source), (registered.assignment_id, w.member.id, AssignmentSource::Registered));
+    assert_eq!(
+        (open.id, open.owner_user_id, open.source),
+        (registered.assignment_id, w.member.id, AssignmentSource::Registered)
+    );
     assert_eq!(registered.created_at, w.clock.0.lock().unwrap().to_owned());
 }
 
@@ -205,12 +210,19 @@ async fn the_owned_list_reveals_only_used_leads_and_logs_each_reveal_first() {
     let before = w.leads.access_log().len();
     let page = service.list_owned(&me, filter(), &trace("GET /api/v1/leads")).await.unwrap();
     let seen: Vec<(Uuid, Visibility)> = page.items.iter().map(|s| (s.lead.id, s.visibility)).collect();
-    assert_eq!(seen, [(unused, Visibility::Masked), (used, Visibility::Revealed)], "another member's lead is not listed");
+    assert_eq!(
+        seen,
+        [(unused, Visibility::Masked), (used, Visibility::Revealed)],
+        "another member's lead is not listed"
+    );
     let log = w.leads.access_log();
     assert_eq!(log.len(), before + 1, "one row per revealed lead");
     let row = log.last().unwrap();
     assert_eq!((row.subject_id, row.endpoint.as_str(), row.user_id), (used, "GET /api/v1/leads", Some(w.member.id)));
-    assert_eq!((row.actor.as_str(), row.request_id.as_deref()), ("key:00000000-0000-0000-0000-00000000000c", Some("req-1")));
+    assert_eq!(
+        (row.actor.as_str(), row.request_id.as_deref()),
+        ("key:00000000-0000-0000-0000-00000000000c", Some("req-1"))
+    );
     assert_eq!(row.fields, ["name", "phone", "email", "address", "birth_date", "memo"]);
 
     w.leads.fail_reveal_log(true);
@@ -235,7 +247,7 @@ async fn the_detail_is_the_owners_only_and_logs_a_plain_read() {
     assert_eq!(masked.history.len(), 1);
     assert!(matches!(service.detail(&acting(&w.member), id, &trace("detail")).await, Err(LeadError::NotFound)));
     assert!(matches!(service.detail(&leader, Uuid::from_u128(1), &trace("detail")).await, Err(LeadError::NotFound)));
-    service.distribute(&leader, &w.member.mohom_id, &[id]).await.unwrap();
+    service.distribute(&leader, w.member.mohom_id.as_str(), &[id]).await.unwrap();
     assert!(
         matches!(service.detail(&leader, id, &trace("detail")).await, Err(LeadError::NotFound)),
         "the distributor does not read the detail"
@@ -297,21 +309,18 @@ async fn only_a_leader_distributes_to_another_active_member_of_the_org() {
     let a = w.register(&w.leader, "010-5000-0001").await;
     let service = w.service();
     let leader = acting(&w.leader);
-    let to = |m: &str| MohomId::parse(m).unwrap();
-    assert!(matches!(
-        service.distribute(&acting(&w.member), &to("m-2"), &[a]).await,
-        Err(LeadError::NotLeader)
-    ));
-    assert_eq!(field_of(service.distribute(&leader, &to("leader"), &[a]).await.unwrap_err()), "toMohomId");
+    assert!(matches!(service.distribute(&acting(&w.member), "m-2", &[a]).await, Err(LeadError::NotLeader)));
+    assert_eq!(field_of(service.distribute(&leader, "leader", &[a]).await.unwrap_err()), "toMohomId");
+    assert_eq!(field_of(service.distribute(&leader, "not a mohomId", &[a]).await.unwrap_err()), "toMohomId");
     for nobody in ["stranger", "gone", "nobody"] {
         assert!(
-            matches!(service.distribute(&leader, &to(nobody), &[a]).await, Err(LeadError::RecipientNotFound)),
+            matches!(service.distribute(&leader, nobody, &[a]).await, Err(LeadError::RecipientNotFound)),
             "{nobody}"
         );
     }
     assert_eq!(w.leads.lead(a).unwrap().assignment.unwrap().owner_user_id, w.leader.id, "nothing moved");
     assert!(matches!(
-        service.distribute(&Principal { acting: None, ..leader.clone() }, &to("m-1"), &[a]).await,
+        service.distribute(&Principal { acting: None, ..leader.clone() }, "m-1", &[a]).await,
         Err(LeadError::NoActingMember)
     ));
 }
@@ -324,15 +333,15 @@ async fn a_distribution_is_all_or_nothing_and_refused_by_its_first_bad_lead() {
     let members = w.register(&w.member, "010-6000-0003").await;
     let service = w.service();
     let leader = acting(&w.leader);
-    let refused = service.distribute(&leader, &w.member.mohom_id, &[a, members, b]).await;
+    let refused = service.distribute(&leader, w.member.mohom_id.as_str(), &[a, members, b]).await;
     assert!(matches!(refused, Err(LeadError::Refused { lead, refusal: TransferRefusal::NotFound }) if lead == members));
     w.leads.set_as_statuses(b, vec![AsStatus::InReview]);
-    let open_as = service.distribute(&leader, &w.member.mohom_id, &[a, b]).await;
+    let open_as = service.distribute(&leader, w.member.mohom_id.as_str(), &[a, b]).await;
     assert!(matches!(open_as, Err(LeadError::Refused { lead, refusal: TransferRefusal::OpenAs }) if lead == b));
     assert_eq!(w.leads.lead(a).unwrap().assignment.unwrap().owner_user_id, w.leader.id, "nothing moved");
     w.leads.set_as_statuses(b, vec![AsStatus::Rejected, AsStatus::InReview]);
     service.use_lead(&leader, a, &trace("use")).await.unwrap();
-    let moved = service.distribute(&leader, &w.member.mohom_id, &[b, a]).await.unwrap();
+    let moved = service.distribute(&leader, w.member.mohom_id.as_str(), &[b, a]).await.unwrap();
     let mut expected = vec![a, b];
     expected.sort();
     assert_eq!(moved.iter().map(|(l, _)| *l).collect::<Vec<_>>(), expected, "in id order");
@@ -358,7 +367,7 @@ async fn a_recall_gives_back_exactly_the_rights_the_leader_had() {
     let service = w.service();
     let leader = acting(&w.leader);
     let used_at = service.use_lead(&leader, used, &trace("use")).await.unwrap().assignment.unwrap().used_at;
-    service.distribute(&leader, &w.member.mohom_id, &[used, fresh]).await.unwrap();
+    service.distribute(&leader, w.member.mohom_id.as_str(), &[used, fresh]).await.unwrap();
     service.recall(&leader, &[used, fresh]).await.unwrap();
     let back = w.leads.lead(used).unwrap().assignment.unwrap();
     assert_eq!((back.owner_user_id, back.source, back.used_at), (w.leader.id, AssignmentSource::Recalled, used_at));
@@ -374,10 +383,13 @@ async fn a_recall_along_a_chain_restores_the_middle_leaders_distributor() {
     w.users.insert(&second_leader).await.unwrap();
     let id = w.register(&w.leader, "010-8000-0001").await;
     let service = w.service();
-    service.distribute(&acting(&w.leader), &second_leader.mohom_id, &[id]).await.unwrap();
-    service.distribute(&acting(&second_leader), &w.member.mohom_id, &[id]).await.unwrap();
+    service.distribute(&acting(&w.leader), second_leader.mohom_id.as_str(), &[id]).await.unwrap();
+    service.distribute(&acting(&second_leader), w.member.mohom_id.as_str(), &[id]).await.unwrap();
     assert!(
-        matches!(service.recall(&acting(&w.leader), &[id]).await, Err(LeadError::Refused { refusal: TransferRefusal::NotFound, .. })),
+        matches!(
+            service.recall(&acting(&w.leader), &[id]).await,
+            Err(LeadError::Refused { refusal: TransferRefusal::NotFound, .. })
+        ),
         "only the last distributor recalls"
     );
     service.recall(&acting(&second_leader), &[id]).await.unwrap();
@@ -395,7 +407,7 @@ async fn a_recall_is_refused_for_used_leads_open_as_and_non_leaders() {
     let own = w.register(&w.leader, "010-9000-0003").await;
     let service = w.service();
     let leader = acting(&w.leader);
-    service.distribute(&leader, &w.member.mohom_id, &[a, b]).await.unwrap();
+    service.distribute(&leader, w.member.mohom_id.as_str(), &[a, b]).await.unwrap();
     service.use_lead(&acting(&w.member), a, &trace("use")).await.unwrap();
     let used = service.recall(&leader, &[b, a]).await;
     assert!(matches!(used, Err(LeadError::Refused { lead, refusal: TransferRefusal::AlreadyUsed }) if lead == a));

@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use crate::error::RepoError;
 use crate::identity::User;
-use crate::lead::{AssignmentRecord, Handover, Lead, NewLead, OwnedQuery, TransferCandidate, TransferOutcome, TransferRefusal};
+use crate::lead::{
+    AssignmentRecord, Handover, Lead, NewLead, OwnedQuery, TransferCandidate, TransferOutcome, TransferRefusal,
+};
 use crate::pagination::Page;
 use crate::ports::PiiAccess;
 

@@ -286,24 +286,26 @@ where
     /// other than themselves; all or nothing.
     ///
     /// # Errors
-    /// [`LeadError::NotLeader`], [`LeadError::Invalid`] for `to` being the leader,
+    /// [`LeadError::NotLeader`], [`LeadError::Invalid`] for `to` malformed or the leader,
     /// [`LeadError::RecipientNotFound`], [`LeadError::Refused`] by the first lead that
     /// cannot move, [`LeadError::Conflict`] when a lead changed meanwhile.
-    pub async fn distribute(&self, principal: &Principal, to: &MohomId, ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, LeadError> {
+    pub async fn distribute(
+        &self,
+        principal: &Principal,
+        to: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, Uuid)>, LeadError> {
         let leader = leader(principal)?;
-        if to == &leader.mohom_id {
+        let to = MohomId::parse(to).map_err(|_| ValidationError::single("toMohomId", "must be a mohomId"))?;
+        if to == leader.mohom_id {
             return Err(ValidationError::single("toMohomId", "must be another user").into());
         }
-        let recipient = match self.users.find(leader.org_id, to).await? {
+        let recipient = match self.users.find(leader.org_id, &to).await? {
             Some(user) if user.is_active() => user,
             _ => return Err(LeadError::RecipientNotFound),
         };
         let now = self.clock.now();
-        moved(
-            self.leads
-                .transfer(ids, |candidates| plan_distribution(ids, candidates, leader, &recipient, now))
-                .await,
-        )
+        moved(self.leads.transfer(ids, |candidates| plan_distribution(ids, candidates, leader, &recipient, now)).await)
     }
 
     /// DB 분배 회수: the acting `LEADER` takes back `ids` they distributed, unused and

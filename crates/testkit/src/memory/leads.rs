@@ -76,7 +76,9 @@ impl MemoryLeadRepository {
         state
             .leads
             .iter()
-            .filter(|l| state.assignments.iter().filter(|a| a.lead_id == l.id && a.record.ended_at.is_none()).count() != 1)
+            .filter(|l| {
+                state.assignments.iter().filter(|a| a.lead_id == l.id && a.record.ended_at.is_none()).count() != 1
+            })
             .count()
     }
 }
@@ -240,7 +242,8 @@ impl LeadRepository for MemoryLeadRepository {
             .iter()
             .filter(|l| ids.contains(&l.id))
             .map(|lead| {
-                let open = lead.assignment.as_ref().and_then(|a| state.assignments.iter().find(|s| s.record.id == a.id));
+                let open =
+                    lead.assignment.as_ref().and_then(|a| state.assignments.iter().find(|s| s.record.id == a.id));
                 let prior = open
                     .and_then(|o| o.restored_from_id)
                     .and_then(|from| state.assignments.iter().find(|s| s.record.id == from));
