@@ -19,7 +19,7 @@ pub fn timestamp(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC).format(MILLIS_UTC).unwrap_or_default()
 }
 
-/// The product of a lead or an order.
+/// The product of a lead.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductRef {
     pub id: Uuid,

@@ -15,8 +15,8 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::error::FieldError;
 use domain::identity::User;
 use domain::lead::{
-    AssignmentRecord, AwaySortKey, Gender, Lead, LeadFields, LeadSearch, ListFilter, MAX_CONTACT_IDS, MAX_TRANSFER_IDS,
-    OwnedSortKey, Visibility, parse_lead_ids, parse_yn,
+    AssignmentRecord, AwaySortKey, Gender, Lead, LeadFields, LeadSearch, ListFilter, MAX_CONTACT_IDS, OwnedSortKey,
+    Visibility, parse_lead_ids, parse_yn,
 };
 use domain::pagination::{PageRequest, SortKey};
 use domain::pii::mask;
@@ -30,11 +30,14 @@ use uuid::Uuid;
 use crate::auth::{Caller, acting_user, limit_reveal, limit_search};
 use crate::error::{ApiError, ErrorResponse, reveal_refusal_code};
 use crate::extract::{ActingBody, ActingQuery, lead_id, optional_body};
-use crate::gate::LeaderOrKey;
 use crate::idempotency;
 use crate::params::{PageParams, SortParams, page_and_sort};
 use crate::state::AppState;
 use crate::wire::{Pagination, ProductRef, timestamp};
+
+mod transfers;
+
+pub use self::transfers::*;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // `distributed-away` before `{leadId}`: the literal path must win.
@@ -157,14 +160,14 @@ pub struct CreateLeadV1Request {
     #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// A region `code` of `GET /api/v1/regions`.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, example = "서울")]
     pub region: String,
     /// At most 300 characters, no control characters but line feeds.
     #[schema(max_length = 300, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub address: Option<String>,
     /// `YYYY-MM-DD`, from 1900-01-01 to today.
     #[serde(rename = "birth_date")]
-    #[schema(format = Date)]
+    #[schema(pattern = r"^(?:19[0-9]{2}|20[0-9]{2})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub birth_date: Option<String>,
     /// `MALE` or `FEMALE`.
     #[schema(schema_with = gender_code)]
@@ -420,36 +423,11 @@ pub async fn distributed_away(
     Ok(HttpResponse::Ok().json(DistributedAwayResponse { pagination: Pagination::from(&page), data }))
 }
 
-/// DB 분배.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DistributeRequest {
-    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
-    pub mohom_id: Option<String>,
-    /// A user of the same org.
-    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
-    pub to_mohom_id: String,
-    /// 1 to 500 distinct lead ids.
-    #[schema(schema_with = transfer_ids)]
-    pub lead_ids: Vec<String>,
-}
-
-/// DB 분배 회수.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RecallRequest {
-    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
-    pub mohom_id: Option<String>,
-    /// 1 to 500 distinct lead ids.
-    #[schema(schema_with = transfer_ids)]
-    pub lead_ids: Vec<String>,
-}
-
 /// A UUID in its hyphenated form (what every id this API returns looks like).
 const UUID_PATTERN: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
 /// `leadIds` of at most `max` distinct ids ([`parse_lead_ids`]).
-fn lead_ids(max: usize, description: &str) -> utoipa::openapi::schema::Array {
+pub(crate) fn lead_ids(max: usize, description: &str) -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
     let id = ObjectBuilder::new()
         .schema_type(Type::String)
@@ -464,103 +442,8 @@ fn lead_ids(max: usize, description: &str) -> utoipa::openapi::schema::Array {
         .build()
 }
 
-fn transfer_ids() -> utoipa::openapi::schema::Array {
-    lead_ids(MAX_TRANSFER_IDS, "1 to 500 distinct lead ids.")
-}
-
 fn contact_ids() -> utoipa::openapi::schema::Array {
     lead_ids(MAX_CONTACT_IDS, "At most 100 distinct lead ids.")
-}
-
-/// One lead moved and its new assignment.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MovedLead {
-    pub lead_id: Uuid,
-    pub assignment_id: Uuid,
-}
-
-/// The result of a distribution.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DistributeResponse {
-    pub distributed: usize,
-    pub assignments: Vec<MovedLead>,
-}
-
-/// The result of a recall.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecallResponse {
-    pub recalled: usize,
-    pub assignments: Vec<MovedLead>,
-}
-
-fn moved_leads(moved: Vec<(Uuid, Uuid)>) -> Vec<MovedLead> {
-    moved.into_iter().map(|(lead_id, assignment_id)| MovedLead { lead_id, assignment_id }).collect()
-}
-
-/// DB 분배: all or nothing; each lead owned by the caller (a `LEADER`) with no open AS;
-/// the recipient an active user of the same org.
-#[utoipa::path(
-    tag = "leads",
-    request_body = DistributeRequest,
-    responses(
-        (status = 200, body = DistributeResponse, description = "every lead moved"),
-        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED: ids empty, over 500, duplicate or malformed; recipient is the caller"),
-        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
-        (status = 403, body = ErrorResponse, description = "FORBIDDEN: not a LEADER"),
-        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND or LEAD_NOT_FOUND"),
-        (status = 409, body = ErrorResponse, description = "LEAD_HAS_OPEN_AS or LEAD_CONFLICT"),
-    ),
-    security(("api_key" = []), ("bearer" = []))
-)]
-#[post("/api/v1/leads/distribute")]
-pub async fn distribute(
-    state: web::Data<AppState>,
-    LeaderOrKey(caller): LeaderOrKey,
-    req: HttpRequest,
-    body: web::Json<DistributeRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let ids = parse_lead_ids(&body.lead_ids, MAX_TRANSFER_IDS)?;
-    let (leader, principal) = member(&state, &caller, body.mohom_id.as_deref()).await?;
-    idempotency::run(&state, &replay_scope(&caller, &leader), &req, &body, || async {
-        let assignments = moved_leads(leads(&state).distribute(&principal, &body.to_mohom_id, &ids).await?);
-        Ok((StatusCode::OK, DistributeResponse { distributed: assignments.len(), assignments }))
-    })
-    .await
-}
-
-/// DB 분배 회수: all or nothing; each lead's open assignment was distributed by the
-/// caller (a `LEADER`), is unused, and has no open AS. The caller gets back exactly the
-/// rights they had before (a lead they had used is still used for them).
-#[utoipa::path(
-    tag = "leads",
-    request_body = RecallRequest,
-    responses(
-        (status = 200, body = RecallResponse, description = "every lead recalled"),
-        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
-        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
-        (status = 403, body = ErrorResponse, description = "FORBIDDEN: not a LEADER"),
-        (status = 404, body = ErrorResponse, description = "LEAD_NOT_FOUND: unknown, or not distributed by the caller"),
-        (status = 409, body = ErrorResponse, description = "LEAD_ALREADY_USED, LEAD_HAS_OPEN_AS or LEAD_CONFLICT"),
-    ),
-    security(("api_key" = []), ("bearer" = []))
-)]
-#[post("/api/v1/leads/recall")]
-pub async fn recall(
-    state: web::Data<AppState>,
-    LeaderOrKey(caller): LeaderOrKey,
-    req: HttpRequest,
-    body: web::Json<RecallRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let ids = parse_lead_ids(&body.lead_ids, MAX_TRANSFER_IDS)?;
-    let (leader, principal) = member(&state, &caller, body.mohom_id.as_deref()).await?;
-    idempotency::run(&state, &replay_scope(&caller, &leader), &req, &body, || async {
-        let assignments = moved_leads(leads(&state).recall(&principal, &ids).await?);
-        Ok((StatusCode::OK, RecallResponse { recalled: assignments.len(), assignments }))
-    })
-    .await
 }
 
 /// One period of ownership.

@@ -232,7 +232,7 @@ where
     pub async fn detail(&self, principal: &Principal, id: Uuid, trace: &RevealTrace) -> Result<LeadDetail, LeadError> {
         let owner = acting(principal)?;
         let (lead, history) = self.leads.lead_with_history(id).await?.ok_or(LeadError::NotFound)?;
-        if !lead.assignment.as_ref().is_some_and(|a| a.owner_user_id == owner.id) {
+        if lead.assignment.as_ref().is_none_or(|a| a.owner_user_id != owner.id) {
             return Err(LeadError::NotFound);
         }
         let visibility = lead.visibility_for(owner.id);
