@@ -766,6 +766,31 @@ mod tests {
         );
     }
 
+    /// Every form [`PHONE_PATTERN`] describes is a number [`PhoneNumber::parse`] takes.
+    #[test]
+    fn every_form_of_the_phone_pattern_parses() {
+        let mut checked = 0;
+        for sep in ["", " ", "-"] {
+            for code in ["+82", "+82 ", "+82-", "0"] {
+                for second in ["0", "1", "6", "7", "8", "9"] {
+                    for middle in ["123", "1234"] {
+                        let number = format!("{code}1{second}{sep}{middle}{sep}5678");
+                        assert!(PhoneNumber::parse(&number).is_ok(), "{number}");
+                        checked += 1;
+                    }
+                }
+            }
+            for code in ["+84", "+84 ", "+84-", "0"] {
+                for first in ['3', '5', '7', '8', '9'] {
+                    let number = format!("{code}{first}9{sep}123{sep}4567");
+                    assert!(PhoneNumber::parse(&number).is_ok(), "{number}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 3 * (4 * 6 * 2 + 4 * 5));
+    }
+
     #[test]
     fn lead_id_lists_hold_1_to_max_distinct_uuids() {
         let id = Uuid::from_u128(1).to_string();
