@@ -32,8 +32,7 @@ pub const MAX_ADDRESS_CHARS: usize = 300;
 pub const MAX_MEMO_CHARS: usize = 2000;
 /// Mobile numbers in the forms a schema can state: every string it matches is accepted by
 /// [`PhoneNumber::parse`] (which also takes dots, parentheses and `0082`/`0084`).
-pub const PHONE_PATTERN: &str =
-    r"^(?:(?:\+82[ -]?|0)1[016789][ -]?[0-9]{3,4}[ -]?[0-9]{4}|(?:\+84[ -]?|0)[35789][0-9][ -]?[0-9]{3}[ -]?[0-9]{4})$";
+pub const PHONE_PATTERN: &str = r"^(?:(?:\+82[ -]?|0)1[016789][ -]?[0-9]{3,4}[ -]?[0-9]{4}|(?:\+84[ -]?|0)[35789](?:[0-9][ -]?[0-9]{3}[ -]?[0-9]{4}|[0-9]{2}[ -]?[0-9]{3}[ -]?[0-9]{3}))$";
 /// A personal name: some visible character, no control character.
 pub const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 /// Free text a lead keeps (address, memo): no control character but the line feed.
@@ -782,13 +781,16 @@ mod tests {
             }
             for code in ["+84", "+84 ", "+84-", "0"] {
                 for first in ['3', '5', '7', '8', '9'] {
-                    let number = format!("{code}{first}9{sep}123{sep}4567");
-                    assert!(PhoneNumber::parse(&number).is_ok(), "{number}");
-                    checked += 1;
+                    for number in
+                        [format!("{code}{first}9{sep}123{sep}4567"), format!("{code}{first}99{sep}333{sep}999")]
+                    {
+                        assert!(PhoneNumber::parse(&number).is_ok(), "{number}");
+                        checked += 1;
+                    }
                 }
             }
         }
-        assert_eq!(checked, 3 * (4 * 6 * 2 + 4 * 5));
+        assert_eq!(checked, 3 * (4 * 6 * 2 + 4 * 5 * 2));
     }
 
     #[test]
