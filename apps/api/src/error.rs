@@ -376,6 +376,43 @@ impl From<infra::orgs::OrgError> for ApiError {
 
 // -- leads --
 
+impl From<domain::service::leads::LeadError> for ApiError {
+    fn from(err: domain::service::leads::LeadError) -> Self {
+        use domain::lead::TransferRefusal;
+        use domain::service::leads::LeadError;
+        match err {
+            LeadError::Invalid(invalid) => invalid.into(),
+            LeadError::NoActingMember => Self::invalid("mohomId", "is required with an API key"),
+            LeadError::NotFound => Self::not_found("LEAD_NOT_FOUND", "no such lead among yours"),
+            LeadError::ProductNotFound(id) => {
+                Self::not_found("PRODUCT_NOT_FOUND", format!("product {id} does not exist"))
+            }
+            LeadError::NotLeader => Self::forbidden("only a LEADER distributes and recalls leads"),
+            LeadError::RecipientNotFound => Self::not_found("USER_NOT_FOUND", "no such user in this organization"),
+            LeadError::Refused { lead, refusal: TransferRefusal::NotFound } => {
+                Self::not_found("LEAD_NOT_FOUND", format!("lead {lead} is not yours to move"))
+            }
+            LeadError::Refused { lead, refusal: TransferRefusal::OpenAs } => {
+                Self::conflict("LEAD_HAS_OPEN_AS", format!("lead {lead} has an open AS request"))
+            }
+            LeadError::Refused { lead, refusal: TransferRefusal::AlreadyUsed } => {
+                Self::conflict("LEAD_ALREADY_USED", format!("lead {lead} was used by its owner"))
+            }
+            LeadError::Conflict(what) => Self::conflict("LEAD_CONFLICT", format!("{what}; nothing was moved, retry")),
+            LeadError::Repo(err) => err.into(),
+        }
+    }
+}
+
+/// The `reason` of an id `POST /api/v1/leads/contacts` did not reveal.
+#[must_use]
+pub fn reveal_refusal_code(refusal: domain::lead::RevealRefusal) -> &'static str {
+    match refusal {
+        domain::lead::RevealRefusal::NotFound => "LEAD_NOT_FOUND",
+        domain::lead::RevealRefusal::NotUsed => "LEAD_NOT_USED",
+    }
+}
+
 // -- intake --
 
 // -- orders --

@@ -397,11 +397,6 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
 }
 
 fn constrain_fields(schema: &str, object: &mut Object) {
-    let max_ids = match schema {
-        "ContactsRequest" => Some(crate::routes::leads::MAX_CONTACT_IDS),
-        "DistributeRequest" | "RecallRequest" => Some(crate::routes::leads::MAX_TRANSFER_IDS),
-        _ => None,
-    };
     for (field, property) in &mut object.properties {
         match (field.as_str(), property) {
             ("mohomId" | "toMohomId", RefOr::T(Schema::Object(o))) => o.pattern = Some(MOHOM_ID_PATTERN.to_owned()),
@@ -426,16 +421,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
             ("size", RefOr::T(Schema::Object(o))) if schema == "PresignedRequest" => {
                 o.minimum = Some(1.into());
                 o.maximum = Some(domain::files::MAX_FILE_BYTES.into());
-            }
-            ("leadIds", RefOr::T(Schema::Array(array))) => {
-                array.min_items = Some(1);
-                array.max_items = max_ids;
-                array.unique_items = true;
-                if let ArrayItems::RefOrSchema(items) = &mut array.items
-                    && let RefOr::T(Schema::Object(o)) = items.as_mut()
-                {
-                    o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
-                }
             }
             ("state", RefOr::T(Schema::Object(o))) => o.enum_values = values(["Y", "N"]),
             ("autoDivDtlNo", RefOr::T(Schema::Object(o))) => {

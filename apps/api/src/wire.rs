@@ -1,5 +1,6 @@
-//! Wire formats shared by every response: the pagination block and timestamps
-//! (RFC 3339 UTC with milliseconds, `2019-08-24T14:15:22.123Z`).
+//! Wire formats shared by every response: the pagination block, timestamps (RFC 3339
+//! UTC with milliseconds, `2019-08-24T14:15:22.123Z`) and the product reference that
+//! leads and orders both carry.
 
 use domain::pagination::Page;
 use serde::Serialize;
@@ -7,6 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 const MILLIS_UTC: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
@@ -15,6 +17,13 @@ const MILLIS_UTC: &[FormatItem<'static>] =
 #[must_use]
 pub fn timestamp(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC).format(MILLIS_UTC).unwrap_or_default()
+}
+
+/// The product of a lead.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductRef {
+    pub id: Uuid,
+    pub name: String,
 }
 
 /// The pagination block of every list.

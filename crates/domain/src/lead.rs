@@ -5,15 +5,38 @@
 //! - plain PII is shown only to the owner of the open assignment, and only once that
 //!   assignment is used ([`Visibility`]); everyone else gets masked values, and a user
 //!   who neither owns nor distributed the lead does not see it at all (404);
-//! - `use` is idempotent: the first call sets `usedAt`, later calls return the same one.
+//! - `use` is idempotent: the first call sets `usedAt`, later calls return the same one;
+//! - a lead's `metadata` is at most [`MAX_METADATA_BYTES`] of serialized JSON, whichever
+//!   door it comes in by (the API, the intake, the import): [`NewLead::parse`] refuses more;
+//! - a list of lead ids in a request holds 1 to its limit ([`MAX_CONTACT_IDS`],
+//!   [`MAX_TRANSFER_IDS`]) distinct UUIDs ([`parse_lead_ids`]).
 
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::{FieldError, ValidationError};
+use crate::identity::User;
 use crate::pagination::{PageRequest, SortKey};
 use crate::pii::{Email, PersonName, PhoneNumber};
 use crate::reference::code_enum;
+
+/// The largest serialized `metadata` a lead takes (8 KiB).
+pub const MAX_METADATA_BYTES: usize = 8192;
+/// The most ids `POST /api/v1/leads/contacts` takes.
+pub const MAX_CONTACT_IDS: usize = 100;
+/// The most ids a distribution or recall takes.
+pub const MAX_TRANSFER_IDS: usize = 500;
+/// The longest address a lead keeps.
+pub const MAX_ADDRESS_CHARS: usize = 300;
+/// The longest memo a lead keeps.
+pub const MAX_MEMO_CHARS: usize = 2000;
+/// Mobile numbers in the forms a schema can state: every string it matches is accepted by
+/// [`PhoneNumber::parse`] (which also takes dots, parentheses and `0082`/`0084`).
+pub const PHONE_PATTERN: &str = r"^(?:(?:\+82[ -]?|0)1[016789][ -]?[0-9]{3,4}[ -]?[0-9]{4}|(?:\+84[ -]?|0)[35789](?:[0-9][ -]?[0-9]{3}[ -]?[0-9]{4}|[0-9]{2}[ -]?[0-9]{3}[ -]?[0-9]{3}))$";
+/// A personal name: some visible character, no control character.
+pub const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// Free text a lead keeps (address, memo): no control character but the line feed.
+pub const TEXT_PATTERN: &str = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$";
 
 code_enum!(
     /// How an assignment came to be.
@@ -143,8 +166,9 @@ pub fn parse_birth_date(raw: &str, today: Date) -> Result<Date, ValidationError>
 }
 
 impl NewLead {
-    /// Parses every field, reporting all the bad ones at once. The region is checked
-    /// against the region table by the caller (it is data, not a rule).
+    /// Parses every field, reporting all the bad ones at once, `metadata` over
+    /// [`MAX_METADATA_BYTES`] included. The region is checked against the region table by
+    /// the caller (it is data, not a rule).
     ///
     /// # Errors
     /// One [`FieldError`] per missing or malformed field.
@@ -175,8 +199,8 @@ impl NewLead {
             .filter(|v| !v.trim().is_empty())
             .and_then(|v| Email::parse(v).map_err(|e| errors.extend(e.0)).ok());
         let region = fields.region.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-        let address = text(fields.address, "address", 300, &mut errors);
-        let memo = text(fields.memo, "memo", 2000, &mut errors);
+        let address = text(fields.address, "address", MAX_ADDRESS_CHARS, &mut errors);
+        let memo = text(fields.memo, "memo", MAX_MEMO_CHARS, &mut errors);
         let birth_date = fields
             .birth_date
             .filter(|v| !v.trim().is_empty())
@@ -188,6 +212,9 @@ impl NewLead {
                 .map_err(|_| errors.push(FieldError::new("gender", "must be MALE or FEMALE")))
                 .ok()
         });
+        if fields.metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_BYTES) {
+            errors.push(FieldError::new("metadata", "must be at most 8 KiB"));
+        }
         match (product_id, name, phone, region) {
             (Some(product_id), Some(name), Some(phone), Some(region)) if errors.is_empty() => Ok(Self {
                 product_id,
@@ -401,6 +428,37 @@ pub struct OwnedQuery {
     pub sort_order: crate::pagination::SortOrder,
 }
 
+/// The filters of a lead list, before the use case scopes them to the acting member.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub used: Option<bool>,
+    pub has_as: Option<bool>,
+    pub product_id: Option<Uuid>,
+    pub provider_id: Option<Uuid>,
+    pub search: Option<LeadSearch>,
+    pub page: PageRequest,
+    pub sort_column: ListSortColumn,
+    pub sort_order: crate::pagination::SortOrder,
+}
+
+impl ListFilter {
+    /// The query of this filter over `scope`.
+    #[must_use]
+    pub fn scoped(self, scope: ListScope) -> OwnedQuery {
+        OwnedQuery {
+            scope,
+            used: self.used,
+            has_as: self.has_as,
+            product_id: self.product_id,
+            provider_id: self.provider_id,
+            search: self.search,
+            page: self.page,
+            sort_column: self.sort_column,
+            sort_order: self.sort_order,
+        }
+    }
+}
+
 /// Why a lead cannot move between users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferRefusal {
@@ -410,6 +468,186 @@ pub enum TransferRefusal {
     OpenAs,
     /// The recipient has used it (recall only).
     AlreadyUsed,
+}
+
+/// Why a lead's contacts were not revealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealRefusal {
+    /// Unknown, or not owned by the caller (indistinguishable on purpose).
+    NotFound,
+    /// Owned but not used yet.
+    NotUsed,
+}
+
+impl Lead {
+    /// Whether `user` may read this lead's plain contacts: they own it and have used it.
+    ///
+    /// # Errors
+    /// The refusal.
+    pub fn check_reveal(&self, user: Uuid) -> Result<(), RevealRefusal> {
+        match self.visibility_for(user) {
+            Visibility::Revealed => Ok(()),
+            _ if self.assignment.as_ref().is_some_and(|a| a.owner_user_id == user) => Err(RevealRefusal::NotUsed),
+            _ => Err(RevealRefusal::NotFound),
+        }
+    }
+}
+
+/// The outcome of a distribution or a recall: every lead moved (`(leadId, assignmentId)`
+/// in id order), or the first refusal in request order (and nothing moved).
+pub type TransferOutcome = Result<Vec<(Uuid, Uuid)>, (Uuid, TransferRefusal)>;
+
+/// An earlier assignment of a lead, as a recall restores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorAssignment {
+    pub id: Uuid,
+    pub used_at: Option<OffsetDateTime>,
+    pub distributor_user_id: Option<Uuid>,
+    pub order_line_id: Option<Uuid>,
+    /// The assignment this one had itself restored (a chain of distributions).
+    pub restored_from_id: Option<Uuid>,
+}
+
+/// A lead about to move, read with what a transfer decides on.
+#[derive(Debug, Clone)]
+pub struct TransferCandidate {
+    pub lead: Lead,
+    /// The assignment the open one was handed over from (its `restored_from`), if any.
+    pub handed_over_from: Option<PriorAssignment>,
+}
+
+/// One decided move: the open assignment `ends` is closed and `next` opened; storage
+/// writes it only while `ends` is still the lead's open assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    pub lead_id: Uuid,
+    pub ends: Uuid,
+    pub next: NextAssignment,
+}
+
+/// The assignment a move opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextAssignment {
+    pub owner_user_id: Uuid,
+    pub owner_org_id: Uuid,
+    /// `DISTRIBUTED` or `RECALLED` (also the end reason of the assignment it ends).
+    pub source: AssignmentSource,
+    pub distributor_user_id: Option<Uuid>,
+    pub used_at: Option<OffsetDateTime>,
+    pub order_line_id: Option<Uuid>,
+    pub restored_from_id: Option<Uuid>,
+    pub assigned_at: OffsetDateTime,
+}
+
+/// The candidates of `ids`, in request order: the first one missing or refused by `rule`
+/// is the refusal.
+fn in_request_order<'a>(
+    ids: &[Uuid],
+    candidates: &'a [TransferCandidate],
+    rule: impl Fn(&Lead) -> Result<(), TransferRefusal>,
+) -> Result<Vec<&'a TransferCandidate>, (Uuid, TransferRefusal)> {
+    ids.iter()
+        .map(|id| match candidates.iter().find(|c| c.lead.id == *id) {
+            None => Err((*id, TransferRefusal::NotFound)),
+            Some(c) => rule(&c.lead).map(|()| c).map_err(|refusal| (*id, refusal)),
+        })
+        .collect()
+}
+
+/// DB 분배: every lead of `ids` goes from `leader` to `recipient`, unused for them, with
+/// `leader` as its distributor; refused as a whole by the first lead `leader` may not
+/// distribute ([`Lead::check_distribute`]).
+///
+/// # Errors
+/// The first refusal, in request order.
+pub fn plan_distribution(
+    ids: &[Uuid],
+    candidates: &[TransferCandidate],
+    leader: &User,
+    recipient: &User,
+    at: OffsetDateTime,
+) -> Result<Vec<Handover>, (Uuid, TransferRefusal)> {
+    let chosen = in_request_order(ids, candidates, |lead| lead.check_distribute(leader.id))?;
+    Ok(chosen
+        .into_iter()
+        .filter_map(|c| {
+            let open = c.lead.assignment.as_ref()?;
+            Some(Handover {
+                lead_id: c.lead.id,
+                ends: open.id,
+                next: NextAssignment {
+                    owner_user_id: recipient.id,
+                    owner_org_id: recipient.org_id,
+                    source: AssignmentSource::Distributed,
+                    distributor_user_id: Some(leader.id),
+                    used_at: None,
+                    order_line_id: None,
+                    restored_from_id: Some(open.id),
+                    assigned_at: at,
+                },
+            })
+        })
+        .collect())
+}
+
+/// DB 분배 회수: every lead of `ids` comes back to `leader` with exactly the rights they
+/// had before it was handed over: that earlier assignment's `usedAt`, distributor, order
+/// line and own origin (a lead the leader had used is still used for them); refused as a
+/// whole by the first lead `leader` may not recall ([`Lead::check_recall`]).
+///
+/// # Errors
+/// The first refusal, in request order.
+pub fn plan_recall(
+    ids: &[Uuid],
+    candidates: &[TransferCandidate],
+    leader: &User,
+    at: OffsetDateTime,
+) -> Result<Vec<Handover>, (Uuid, TransferRefusal)> {
+    let chosen = in_request_order(ids, candidates, |lead| lead.check_recall(leader.id))?;
+    Ok(chosen
+        .into_iter()
+        .filter_map(|c| {
+            let open = c.lead.assignment.as_ref()?;
+            let before = c.handed_over_from.as_ref();
+            Some(Handover {
+                lead_id: c.lead.id,
+                ends: open.id,
+                next: NextAssignment {
+                    owner_user_id: leader.id,
+                    owner_org_id: leader.org_id,
+                    source: AssignmentSource::Recalled,
+                    distributor_user_id: before.and_then(|b| b.distributor_user_id),
+                    used_at: before.and_then(|b| b.used_at),
+                    order_line_id: before.and_then(|b| b.order_line_id),
+                    restored_from_id: before.and_then(|b| b.restored_from_id),
+                    assigned_at: at,
+                },
+            })
+        })
+        .collect())
+}
+
+/// The ids of a request's `leadIds`: 1 to `max`, each a UUID, none twice.
+///
+/// # Errors
+/// Names `leadIds` for an empty or too long list, `leadIds[i]` for a malformed or repeated id.
+pub fn parse_lead_ids(raw: &[String], max: usize) -> Result<Vec<Uuid>, ValidationError> {
+    if raw.is_empty() || raw.len() > max {
+        return Err(ValidationError::single("leadIds", format!("must hold 1 to {max} ids")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    raw.iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let id: Uuid =
+                text.parse().map_err(|_| ValidationError::single(format!("leadIds[{i}]"), "must be a UUID"))?;
+            if seen.insert(id) {
+                Ok(id)
+            } else {
+                Err(ValidationError::single(format!("leadIds[{i}]"), "is a duplicate"))
+            }
+        })
+        .collect()
 }
 
 impl Lead {
@@ -512,6 +750,58 @@ mod tests {
         let err = NewLead::parse(&bad, date!(2026 - 11 - 24)).err().unwrap();
         let names: Vec<&str> = err.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(names, ["name", "productId", "phone", "birth_date", "gender"]);
+    }
+
+    #[test]
+    fn metadata_is_capped_at_8_kib_serialized() {
+        let at_cap = LeadFields { metadata: Some("x".repeat(MAX_METADATA_BYTES)), ..fields() };
+        assert!(NewLead::parse(&at_cap, date!(2026 - 11 - 24)).is_ok());
+        let over = LeadFields { metadata: Some("x".repeat(MAX_METADATA_BYTES + 1)), name: None, ..fields() };
+        let err = NewLead::parse(&over, date!(2026 - 11 - 24)).err().unwrap();
+        assert_eq!(
+            err.0,
+            [FieldError::new("name", "is required"), FieldError::new("metadata", "must be at most 8 KiB")],
+            "reported with every other bad field"
+        );
+    }
+
+    /// Every form [`PHONE_PATTERN`] describes is a number [`PhoneNumber::parse`] takes.
+    #[test]
+    fn every_form_of_the_phone_pattern_parses() {
+        let mut checked = 0;
+        for sep in ["", " ", "-"] {
+            for code in ["+82", "+82 ", "+82-", "0"] {
+                for second in ["0", "1", "6", "7", "8", "9"] {
+                    for middle in ["123", "1234"] {
+                        let number = format!("{code}1{second}{sep}{middle}{sep}5678");
+                        assert!(PhoneNumber::parse(&number).is_ok(), "{number}");
+                        checked += 1;
+                    }
+                }
+            }
+            for code in ["+84", "+84 ", "+84-", "0"] {
+                for first in ['3', '5', '7', '8', '9'] {
+                    for number in
+                        [format!("{code}{first}9{sep}123{sep}4567"), format!("{code}{first}99{sep}333{sep}999")]
+                    {
+                        assert!(PhoneNumber::parse(&number).is_ok(), "{number}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 3 * (4 * 6 * 2 + 4 * 5 * 2));
+    }
+
+    #[test]
+    fn lead_id_lists_hold_1_to_max_distinct_uuids() {
+        let id = Uuid::from_u128(1).to_string();
+        assert_eq!(parse_lead_ids(std::slice::from_ref(&id), 2).unwrap(), [Uuid::from_u128(1)]);
+        let named = |raw: &[String], max| parse_lead_ids(raw, max).unwrap_err().0[0].clone();
+        assert_eq!(named(&[], 2), FieldError::new("leadIds", "must hold 1 to 2 ids"));
+        assert_eq!(named(&[id.clone(), id.clone(), id.clone()], 2).field, "leadIds");
+        assert_eq!(named(&[id.clone(), id.clone()], 2), FieldError::new("leadIds[1]", "is a duplicate"));
+        assert_eq!(named(&["x".to_owned()], 2), FieldError::new("leadIds[0]", "must be a UUID"));
     }
 
     fn lead(owner: Uuid, used: bool, distributor: Option<Uuid>) -> Lead {

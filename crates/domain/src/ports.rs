@@ -5,7 +5,6 @@
 
 // Each area's ports, in their own files, re-exported here.
 mod leads;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::leads::*;
 mod intake;
 #[allow(unused_imports)] // until the area fills it; removed at merge

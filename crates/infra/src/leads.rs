@@ -10,6 +10,9 @@
 //!   the lead and logs in one transaction; the lists, the detail and `contacts` commit
 //!   the log rows before the response is built, and fail (revealing nothing) if they
 //!   cannot.
+//!
+//! Distribution and recall (the writes that move a lead between users) are in
+//! [`crate::transfers`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,15 +21,15 @@ use domain::error::RepoError;
 use domain::identity::User;
 use domain::ids::new_id;
 use domain::lead::{
-    AsStatus, AssignmentRecord, AssignmentSource, CurrentAssignment, Lead, LeadPii, LeadSearch, LeadStatus, ListScope,
-    ListSortColumn, NewLead, OwnedQuery, TransferRefusal,
+    AsStatus, AssignmentRecord, AssignmentSource, CurrentAssignment, Handover, Lead, LeadPii, LeadSearch, LeadStatus,
+    ListScope, ListSortColumn, NewLead, OwnedQuery, TransferCandidate, TransferOutcome, TransferRefusal,
 };
 use domain::pagination::{Page, SortOrder};
 use domain::pii::{Email, PersonName, PhoneNumber};
-use domain::ports::PiiAccess;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
+use domain::ports::{LeadRepository, PiiAccess};
+use sea_orm::sea_query::{Expr, NullOrdering};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
 use time::{Date, OffsetDateTime};
@@ -35,7 +38,7 @@ use uuid::Uuid;
 use crate::crypto::{BlindIndex, FieldContext, Keyring, LEAD_METADATA};
 use crate::db::Db;
 use crate::entities::{as_request, assignment, lead, product};
-use crate::error::unavailable;
+use crate::error::{corrupt, unavailable};
 use crate::{from_millis, pii_access, to_millis};
 
 /// Blind indexes of leads, sized for ~10,000,000 rows: 22 bits leave ~2.4 unrelated
@@ -56,36 +59,15 @@ pub struct SeaLeadRepository {
     pub(crate) keyring: Arc<Keyring>,
 }
 
-fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
-    tracing::error!(table = "leads", id, %what, "unreadable row");
-    RepoError::Corrupted(format!("leads/{id}"))
-}
+/// The table whose rows [`corrupt`] names.
+pub(crate) const TABLE: &str = "leads";
 
 fn ctx<'a>(column: &'a str, id: &'a str) -> FieldContext<'a> {
     FieldContext { table: "leads", column, row_id: id }
 }
 
-fn uuid(id: &str, text: &str) -> Result<Uuid, RepoError> {
-    text.parse().map_err(|e| corrupt(id, e))
-}
-
-/// Why a lead's contacts were not revealed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevealRefusal {
-    /// Unknown, or not owned by the caller (indistinguishable on purpose).
-    NotFound,
-    /// Owned but not used yet.
-    NotUsed,
-}
-
-impl RevealRefusal {
-    #[must_use]
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::NotFound => "LEAD_NOT_FOUND",
-            Self::NotUsed => "LEAD_NOT_USED",
-        }
-    }
+pub(crate) fn uuid(id: &str, text: &str) -> Result<Uuid, RepoError> {
+    text.parse().map_err(|e| corrupt(TABLE, id, e))
 }
 
 impl SeaLeadRepository {
@@ -99,7 +81,7 @@ impl SeaLeadRepository {
     }
 
     pub(crate) fn seal(&self, id: &str, column: &str, text: &str) -> Result<Vec<u8>, RepoError> {
-        self.keyring.encrypt_str(text, &ctx(column, id)).map_err(|e| corrupt(id, e))
+        self.keyring.encrypt_str(text, &ctx(column, id)).map_err(|e| corrupt(TABLE, id, e))
     }
 
     /// A new lead row, PII sealed and indexed, in the pool (no owner).
@@ -114,7 +96,7 @@ impl SeaLeadRepository {
         let pii = &new.pii;
         let optional = |column: &str, value: Option<String>| value.map(|v| self.seal(id, column, &v)).transpose();
         let (metadata_enc, metadata_key_id) =
-            LEAD_METADATA.seal_opt(&self.keyring, id, new.metadata.as_deref()).map_err(|e| corrupt(id, e))?;
+            LEAD_METADATA.seal_opt(&self.keyring, id, new.metadata.as_deref()).map_err(|e| corrupt(TABLE, id, e))?;
         Ok(lead::ActiveModel {
             id: Set(id.to_owned()),
             product_id: Set(product.clone()),
@@ -221,27 +203,31 @@ impl SeaLeadRepository {
     pub(crate) fn decrypt_pii(&self, row: &lead::Model) -> Result<LeadPii, RepoError> {
         let id = row.id.as_str();
         let open = |column: &str, bytes: &[u8]| {
-            self.keyring.decrypt_string(bytes, &ctx(column, id)).map_err(|e| corrupt(id, e))
+            self.keyring.decrypt_string(bytes, &ctx(column, id)).map_err(|e| corrupt(TABLE, id, e))
         };
         let optional = |column: &str, bytes: &Option<Vec<u8>>| bytes.as_deref().map(|b| open(column, b)).transpose();
         Ok(LeadPii {
-            name: PersonName::parse(&open("name", &row.name_enc)?).map_err(|e| corrupt(id, e))?,
-            phone: PhoneNumber::parse(&open("phone", &row.phone_enc)?).map_err(|e| corrupt(id, e))?,
+            name: PersonName::parse(&open("name", &row.name_enc)?).map_err(|e| corrupt(TABLE, id, e))?,
+            phone: PhoneNumber::parse(&open("phone", &row.phone_enc)?).map_err(|e| corrupt(TABLE, id, e))?,
             email: optional("email", &row.email_enc)?
                 .map(|e| Email::parse(&e))
                 .transpose()
-                .map_err(|e| corrupt(id, e))?,
+                .map_err(|e| corrupt(TABLE, id, e))?,
             address: optional("address", &row.address_enc)?,
             birth_date: optional("birth_date", &row.birth_date_enc)?
                 .map(|d| Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]")))
                 .transpose()
-                .map_err(|e| corrupt(id, e))?,
+                .map_err(|e| corrupt(TABLE, id, e))?,
             memo: optional("memo", &row.memo_enc)?,
         })
     }
 
     /// Rows to leads, with their product names and AS statuses in two more queries.
-    async fn hydrate(&self, conn: &impl ConnectionTrait, rows: Vec<lead::Model>) -> Result<Vec<Lead>, RepoError> {
+    pub(crate) async fn hydrate(
+        &self,
+        conn: &impl ConnectionTrait,
+        rows: Vec<lead::Model>,
+    ) -> Result<Vec<Lead>, RepoError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -264,7 +250,7 @@ impl SeaLeadRepository {
             .await
             .map_err(unavailable)?
         {
-            let status = a.status.parse::<AsStatus>().map_err(|e| corrupt(&a.lead_id, e))?;
+            let status = a.status.parse::<AsStatus>().map_err(|e| corrupt(TABLE, &a.lead_id, e))?;
             statuses.entry(a.lead_id).or_default().push(status);
         }
         rows.into_iter()
@@ -275,7 +261,7 @@ impl SeaLeadRepository {
                     (Some(a), Some(owner), Some(source), Some(at)) => Some(CurrentAssignment {
                         id: uuid(&id, a)?,
                         owner_user_id: uuid(&id, owner)?,
-                        source: source.parse().map_err(|e| corrupt(&id, e))?,
+                        source: source.parse().map_err(|e| corrupt(TABLE, &id, e))?,
                         distributor_user_id: row.distributor_user_id.as_deref().map(|d| uuid(&id, d)).transpose()?,
                         assigned_at: from_millis(at),
                         used_at: row.used_at.map(from_millis),
@@ -289,11 +275,11 @@ impl SeaLeadRepository {
                     product_id: uuid(&id, &row.product_id)?,
                     provider_org_id: uuid(&id, &row.provider_org_id)?,
                     region: row.region,
-                    gender: row.gender.as_deref().map(str::parse).transpose().map_err(|e| corrupt(&id, e))?,
+                    gender: row.gender.as_deref().map(str::parse).transpose().map_err(|e| corrupt(TABLE, &id, e))?,
                     metadata: LEAD_METADATA
                         .open(&self.keyring, &id, row.metadata_enc.as_deref(), row.metadata.as_deref())
-                        .map_err(|e| corrupt(&id, e))?,
-                    status: row.status.parse().map_err(|e| corrupt(&id, e))?,
+                        .map_err(|e| corrupt(TABLE, &id, e))?,
+                    status: row.status.parse().map_err(|e| corrupt(TABLE, &id, e))?,
                     assignment,
                     last_distributed_at: row.last_distributed_at.map(from_millis),
                     as_statuses: statuses.remove(&id).unwrap_or_default(),
@@ -332,7 +318,7 @@ impl SeaLeadRepository {
                 Ok(AssignmentRecord {
                     id: uuid(&a.lead_id, &a.id)?,
                     owner_user_id: uuid(&a.lead_id, &a.owner_user_id)?,
-                    source: a.source.parse().map_err(|e| corrupt(&a.lead_id, e))?,
+                    source: a.source.parse().map_err(|e| corrupt(TABLE, &a.lead_id, e))?,
                     distributor_user_id: a.distributor_user_id.as_deref().map(|d| uuid(&a.lead_id, d)).transpose()?,
                     assigned_at: from_millis(a.assigned_at),
                     used_at: a.used_at.map(from_millis),
@@ -400,35 +386,20 @@ impl SeaLeadRepository {
         Ok(())
     }
 
-    /// The caller's leads for `contacts`: each id either a lead to reveal or a refusal.
+    /// The leads among `ids` that `owner` owns now (`contacts` decides what to reveal).
     ///
     /// # Errors
     /// Storage failures or an unreadable row.
-    pub async fn owned_for_reveal(
-        &self,
-        user: &User,
-        ids: &[Uuid],
-    ) -> Result<Vec<(Uuid, Result<Lead, RevealRefusal>)>, RepoError> {
+    pub async fn owned_among(&self, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Lead>, RepoError> {
         let conn = self.db.conn();
         let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let rows = lead::Entity::find()
             .filter(lead::Column::Id.is_in(keys))
-            .filter(lead::Column::OwnerUserId.eq(user.id.to_string()))
+            .filter(lead::Column::OwnerUserId.eq(owner.to_string()))
             .all(conn)
             .await
             .map_err(unavailable)?;
-        let mut found: HashMap<Uuid, Lead> = self.hydrate(conn, rows).await?.into_iter().map(|l| (l.id, l)).collect();
-        Ok(ids
-            .iter()
-            .map(|id| {
-                let outcome = match found.remove(id) {
-                    Some(lead) if lead.assignment.as_ref().is_some_and(|a| a.used_at.is_some()) => Ok(lead),
-                    Some(_) => Err(RevealRefusal::NotUsed),
-                    None => Err(RevealRefusal::NotFound),
-                };
-                (*id, outcome)
-            })
-            .collect())
+        self.hydrate(conn, rows).await
     }
 
     /// How many leads the user owns now (delete refuses while any).
@@ -569,292 +540,36 @@ impl SeaLeadRepository {
     }
 }
 
-/// The first lead, in request order, that is missing or refused by `rule`.
-fn first_refusal(
-    ids: &[Uuid],
-    loaded: &HashMap<Uuid, (lead::Model, Lead)>,
-    rule: impl Fn(&Lead) -> Result<(), TransferRefusal>,
-) -> Option<(Uuid, TransferRefusal)> {
-    ids.iter().find_map(|id| match loaded.get(id) {
-        None => Some((*id, TransferRefusal::NotFound)),
-        Some((_, lead)) => rule(lead).err().map(|refusal| (*id, refusal)),
-    })
-}
-
-fn sorted(ids: &[Uuid]) -> Vec<Uuid> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids
-}
-
-/// The outcome of a distribution or a recall: every lead moved, or the first refusal
-/// (and nothing moved).
-pub type TransferOutcome = Result<Vec<(Uuid, Uuid)>, (Uuid, TransferRefusal)>;
-
-impl SeaLeadRepository {
-    async fn load_for_transfer(
-        &self,
-        conn: &impl ConnectionTrait,
-        ids: &[Uuid],
-    ) -> Result<HashMap<Uuid, (lead::Model, Lead)>, RepoError> {
-        let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let rows = lead::Entity::find().filter(lead::Column::Id.is_in(keys)).all(conn).await.map_err(unavailable)?;
-        let leads = self.hydrate(conn, rows.clone()).await?;
-        Ok(rows.into_iter().zip(leads).map(|(row, lead)| (lead.id, (row, lead))).collect())
+impl LeadRepository for SeaLeadRepository {
+    async fn register(&self, owner: &User, new: &NewLead, now: OffsetDateTime) -> Result<(Uuid, Uuid), RepoError> {
+        Self::register(self, owner, new, now).await
     }
 
-    /// Ends the open assignment `current` of `lead`, opens `next`, and moves the lead row
-    /// to it; each step conditional on nothing having changed since it was read.
-    async fn switch(
-        conn: &impl ConnectionTrait,
-        row: &lead::Model,
-        end_reason: &str,
-        next: assignment::ActiveModel,
-        lead_update: lead::ActiveModel,
-        now_ms: i64,
-    ) -> Result<(), RepoError> {
-        let current = row.assignment_id.clone().unwrap_or_default();
-        let ended = assignment::Entity::update_many()
-            .col_expr(assignment::Column::EndedAt, Expr::value(now_ms))
-            .col_expr(assignment::Column::EndReason, Expr::value(end_reason))
-            .filter(assignment::Column::Id.eq(current.as_str()))
-            .filter(assignment::Column::EndedAt.is_null())
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
-        if ended.rows_affected != 1 {
-            return Err(RepoError::Conflict(format!("lead {} changed meanwhile", row.id)));
-        }
-        assignment::Entity::insert(next).exec_without_returning(conn).await.map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                RepoError::Conflict(format!("lead {} changed meanwhile", row.id))
-            }
-            _ => unavailable(e),
-        })?;
-        let moved = lead::Entity::update_many()
-            .set(lead_update)
-            .filter(lead::Column::Id.eq(row.id.as_str()))
-            .filter(lead::Column::AssignmentId.eq(current.as_str()))
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
-        if moved.rows_affected != 1 {
-            return Err(RepoError::Conflict(format!("lead {} changed meanwhile", row.id)));
-        }
-        Ok(())
+    async fn owned_page(&self, query: &OwnedQuery) -> Result<Page<Lead>, RepoError> {
+        self.list_owned(query).await
     }
 
-    /// DB 분배: moves every lead from `leader` to `recipient`, all or nothing.
-    ///
-    /// # Errors
-    /// Storage failures; [`RepoError::Conflict`] when a lead changed concurrently.
-    pub async fn distribute(
-        &self,
-        leader: &User,
-        recipient: &User,
-        ids: &[Uuid],
-        now: OffsetDateTime,
-    ) -> Result<TransferOutcome, RepoError> {
-        let now_ms = to_millis(now);
-        let txn = self.db.begin_write().await.map_err(unavailable)?;
-        let mut loaded = self.load_for_transfer(&*txn, ids).await?;
-        if let Some(refused) = first_refusal(ids, &loaded, |lead| lead.check_distribute(leader.id)) {
-            return Ok(Err(refused));
-        }
-        // Three statements for the whole list (the earlier assignments ended, the new ones
-        // inserted, the lead rows moved), each conditional on nothing having changed since
-        // the rows were read: a count short of the list is a concurrent change, and the
-        // transaction is dropped (nothing written). Rows are taken in id order.
-        let mut moved = Vec::with_capacity(ids.len());
-        let mut currents = Vec::with_capacity(ids.len());
-        let mut nexts = Vec::with_capacity(ids.len());
-        let mut new_ids = Vec::with_capacity(ids.len());
-        for id in sorted(ids) {
-            let Some((row, _)) = loaded.remove(&id) else { continue };
-            let current = row.assignment_id.clone().unwrap_or_default();
-            let next_id = new_id().to_string();
-            nexts.push(assignment::ActiveModel {
-                id: Set(next_id.clone()),
-                lead_id: Set(row.id.clone()),
-                owner_user_id: Set(recipient.id.to_string()),
-                owner_org_id: Set(recipient.org_id.to_string()),
-                source: Set(AssignmentSource::Distributed.as_str().to_owned()),
-                distributor_user_id: Set(Some(leader.id.to_string())),
-                order_line_id: Set(None),
-                restored_from_id: Set(row.assignment_id.clone()),
-                assigned_at: Set(now_ms),
-                used_at: Set(None),
-                ended_at: Set(None),
-                end_reason: Set(None),
-            });
-            moved.push((id, next_id.parse().map_err(|e| corrupt(&row.id, e))?));
-            new_ids.push((row.id.clone(), next_id));
-            currents.push(current);
-        }
-        if nexts.is_empty() {
-            txn.commit().await.map_err(unavailable)?;
-            return Ok(Ok(moved));
-        }
-        let expected = u64::try_from(nexts.len()).unwrap_or(u64::MAX);
-        let changed = || RepoError::Conflict("a lead of the list changed meanwhile".to_owned());
-        let ended = assignment::Entity::update_many()
-            .col_expr(assignment::Column::EndedAt, Expr::value(now_ms))
-            .col_expr(assignment::Column::EndReason, Expr::value("DISTRIBUTED"))
-            .filter(assignment::Column::Id.is_in(currents.iter().map(String::as_str)))
-            .filter(assignment::Column::EndedAt.is_null())
-            .exec(&*txn)
-            .await
-            .map_err(unavailable)?;
-        if ended.rows_affected != expected {
-            return Err(changed());
-        }
-        assignment::Entity::insert_many(nexts).exec_without_returning(&*txn).await.map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => changed(),
-            _ => unavailable(e),
-        })?;
-        // Each lead's new assignment id; an assignment id belongs to one lead, so
-        // `assignment_id IN (currents)` holds for a lead exactly when it is still its own.
-        let mut next_for = new_ids.iter();
-        let Some((first_lead, first_next)) = next_for.next() else { return Err(changed()) };
-        let mut case =
-            Expr::case(Expr::col(lead::Column::Id).eq(first_lead.as_str()), Expr::value(first_next.as_str()));
-        for (lead_id, next_id) in next_for {
-            case = case.case(Expr::col(lead::Column::Id).eq(lead_id.as_str()), Expr::value(next_id.as_str()));
-        }
-        let moved_rows = lead::Entity::update_many()
-            .col_expr(lead::Column::OwnerUserId, Expr::value(recipient.id.to_string()))
-            .col_expr(lead::Column::OwnerOrgId, Expr::value(recipient.org_id.to_string()))
-            .col_expr(lead::Column::AssignmentId, case.finally(Expr::col(lead::Column::AssignmentId)).into())
-            .col_expr(lead::Column::AssignmentSource, Expr::value(AssignmentSource::Distributed.as_str()))
-            .col_expr(lead::Column::DistributorUserId, Expr::value(leader.id.to_string()))
-            .col_expr(lead::Column::AssignedAt, Expr::value(now_ms))
-            .col_expr(lead::Column::UsedAt, Expr::value(Option::<i64>::None))
-            .col_expr(lead::Column::LastDistributedAt, Expr::value(now_ms))
-            .col_expr(lead::Column::UpdatedAt, Expr::value(now_ms))
-            .filter(lead::Column::Id.is_in(new_ids.iter().map(|(lead_id, _)| lead_id.as_str())))
-            .filter(lead::Column::AssignmentId.is_in(currents.iter().map(String::as_str)))
-            .exec(&*txn)
-            .await
-            .map_err(unavailable)?;
-        if moved_rows.rows_affected != expected {
-            return Err(changed());
-        }
-        txn.commit().await.map_err(unavailable)?;
-        Ok(Ok(moved))
+    async fn lead_with_history(&self, id: Uuid) -> Result<Option<(Lead, Vec<AssignmentRecord>)>, RepoError> {
+        let Some(lead) = self.get(id).await? else { return Ok(None) };
+        Ok(Some((lead, self.history(id).await?)))
     }
 
-    /// DB 분배 회수: gives every lead back to `leader` with the rights they had before
-    /// (their earlier assignment's `usedAt` and distributor), all or nothing.
-    ///
-    /// # Errors
-    /// Storage failures; [`RepoError::Conflict`] when a lead changed concurrently.
-    pub async fn recall(&self, leader: &User, ids: &[Uuid], now: OffsetDateTime) -> Result<TransferOutcome, RepoError> {
-        let now_ms = to_millis(now);
-        let txn = self.db.begin_write().await.map_err(unavailable)?;
-        let mut loaded = self.load_for_transfer(&*txn, ids).await?;
-        if let Some(refused) = first_refusal(ids, &loaded, |lead| lead.check_recall(leader.id)) {
-            return Ok(Err(refused));
-        }
-        let mut moved = Vec::with_capacity(ids.len());
-        for id in sorted(ids) {
-            let Some((row, _)) = loaded.remove(&id) else { continue };
-            let current = row.assignment_id.clone().unwrap_or_default();
-            let given = assignment::Entity::find_by_id(current).one(&*txn).await.map_err(unavailable)?;
-            let restored = match given.and_then(|g| g.restored_from_id) {
-                Some(prev) => assignment::Entity::find_by_id(prev).one(&*txn).await.map_err(unavailable)?,
-                None => None,
-            };
-            let used_at = restored.as_ref().and_then(|r| r.used_at);
-            let distributor = restored.as_ref().and_then(|r| r.distributor_user_id.clone());
-            let next_id = new_id().to_string();
-            let next = assignment::ActiveModel {
-                id: Set(next_id.clone()),
-                lead_id: Set(row.id.clone()),
-                owner_user_id: Set(leader.id.to_string()),
-                owner_org_id: Set(leader.org_id.to_string()),
-                source: Set(AssignmentSource::Recalled.as_str().to_owned()),
-                distributor_user_id: Set(distributor.clone()),
-                order_line_id: Set(restored.as_ref().and_then(|r| r.order_line_id.clone())),
-                restored_from_id: Set(restored.as_ref().and_then(|r| r.restored_from_id.clone())),
-                assigned_at: Set(now_ms),
-                used_at: Set(used_at),
-                ended_at: Set(None),
-                end_reason: Set(None),
-            };
-            let update = lead::ActiveModel {
-                owner_user_id: Set(Some(leader.id.to_string())),
-                owner_org_id: Set(Some(leader.org_id.to_string())),
-                assignment_id: Set(Some(next_id.clone())),
-                assignment_source: Set(Some(AssignmentSource::Recalled.as_str().to_owned())),
-                distributor_user_id: Set(distributor),
-                assigned_at: Set(Some(now_ms)),
-                used_at: Set(used_at),
-                updated_at: Set(now_ms),
-                ..Default::default()
-            };
-            Self::switch(&*txn, &row, "RECALLED", next, update, now_ms).await?;
-            moved.push((id, next_id.parse().map_err(|e| corrupt(&row.id, e))?));
-        }
-        txn.commit().await.map_err(unavailable)?;
-        Ok(Ok(moved))
+    async fn mark_used(&self, lead_id: Uuid, owner: &User, access: PiiAccess) -> Result<Option<Lead>, RepoError> {
+        self.use_lead(lead_id, owner, access).await
     }
 
-    /// Open assignments per lead (for invariant checks): leads with other than one.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn leads_without_exactly_one_open_assignment(&self) -> Result<u64, RepoError> {
-        let conn = self.db.conn();
-        let open: Vec<(String, i64)> = assignment::Entity::find()
-            .select_only()
-            .column(assignment::Column::LeadId)
-            .column_as(Expr::from(Func::count(Expr::col(assignment::Column::Id))), "n")
-            .filter(assignment::Column::EndedAt.is_null())
-            .group_by(assignment::Column::LeadId)
-            .into_tuple()
-            .all(conn)
-            .await
-            .map_err(unavailable)?;
-        let leads = lead::Entity::find().count(conn).await.map_err(unavailable)?;
-        let well = open.iter().filter(|(_, n)| *n == 1).count() as u64;
-        Ok(leads - std::cmp::Ord::min(well, leads))
+    async fn owned_among(&self, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Lead>, RepoError> {
+        Self::owned_among(self, owner, ids).await
     }
-}
 
-/// Inserts an AS request row and copies its status onto the lead (the AS issue's write
-/// side will go through here; tests use it to exercise `hasAs`).
-///
-/// # Errors
-/// Storage failures.
-pub async fn record_as_status(
-    conn: &impl ConnectionTrait,
-    lead_id: Uuid,
-    requester: Uuid,
-    status: AsStatus,
-    at: OffsetDateTime,
-) -> Result<Uuid, DbErr> {
-    let id = new_id();
-    let Some(row) = lead::Entity::find_by_id(lead_id.to_string()).one(conn).await? else {
-        return Err(DbErr::RecordNotFound(format!("lead {lead_id}")));
-    };
-    let model = as_request::ActiveModel {
-        id: Set(id.to_string()),
-        lead_id: Set(lead_id.to_string()),
-        assignment_id: Set(row.assignment_id.unwrap_or_default()),
-        requester_user_id: Set(requester.to_string()),
-        reason_code: Set("ETC".to_owned()),
-        description: Set(String::new()),
-        status: Set(status.as_str().to_owned()),
-        created_at: Set(to_millis(at)),
-        updated_at: Set(to_millis(at)),
-        auto_approved: Set(false),
-        ..Default::default()
-    };
-    as_request::Entity::insert(model).exec_without_returning(conn).await?;
-    lead::Entity::update_many()
-        .col_expr(lead::Column::LatestAsStatus, Expr::value(status.as_str()))
-        .filter(lead::Column::Id.eq(lead_id.to_string()))
-        .exec(conn)
-        .await?;
-    Ok(id)
+    async fn reveal_log(&self, leads: &[Uuid], template: &PiiAccess) -> Result<(), RepoError> {
+        self.log_reveals(leads, template).await
+    }
+
+    async fn transfer<D>(&self, ids: &[Uuid], decide: D) -> Result<TransferOutcome, RepoError>
+    where
+        D: FnOnce(&[TransferCandidate]) -> Result<Vec<Handover>, (Uuid, TransferRefusal)> + Send,
+    {
+        self.run_transfer(ids, decide).await
+    }
 }

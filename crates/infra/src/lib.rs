@@ -40,6 +40,7 @@ pub mod seal_backfill;
 pub mod source_status;
 mod timestamp;
 pub mod tokens;
+pub mod transfers;
 pub mod users;
 pub mod vault;
 

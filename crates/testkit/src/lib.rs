@@ -10,8 +10,11 @@
 //! Panicking is how this crate reports a broken test environment, hence the allow below.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod as_status;
 pub mod memory;
 pub mod redact;
+
+pub use as_status::record_as_status;
 
 use infra::db::{Db, PoolSettings};
 use sea_orm::{ConnectionTrait, Database};

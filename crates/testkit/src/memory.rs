@@ -2,7 +2,6 @@
 
 // Each area's in-memory ports, in their own files.
 mod leads;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::leads::*;
 mod intake;
 #[allow(unused_imports)] // until the area fills it; removed at merge

@@ -1,4 +1,8 @@
-//! LDBDS v1 leads (seed 000): register, the owned list, one lead, use, contacts.
+//! LDBDS v1 leads (seed 000): register, the owned list, one lead, use, contacts,
+//! distribution and recall.
+//!
+//! Handlers extract, call `domain::service::leads`, and shape the reply: every rule
+//! (ownership, visibility, the leader's role, the reveal log) is decided there.
 //!
 //! Every lead response has the seed's fields exactly (`birth_date` stays snake case).
 //! PII is masked unless the caller owns the lead and has used it; a lead the caller
@@ -6,35 +10,34 @@
 //! access log, committed before the response is built (a reveal that cannot be logged
 //! fails).
 
-use std::collections::HashSet;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::error::FieldError;
-use domain::identity::Role;
 use domain::identity::User;
 use domain::lead::{
-    AssignmentRecord, AwaySortKey, Lead, LeadFields, LeadSearch, ListScope, NewLead, OwnedQuery, OwnedSortKey,
-    TransferRefusal, Visibility, parse_yn,
+    AssignmentRecord, AwaySortKey, Gender, Lead, LeadFields, LeadSearch, ListFilter, MAX_CONTACT_IDS, OwnedSortKey,
+    Visibility, parse_lead_ids, parse_yn,
 };
-use domain::pagination::{PageRequest, SortKey, SortOrder};
+use domain::pagination::{PageRequest, SortKey};
 use domain::pii::mask;
-use domain::ports::{PiiAccess, ReferenceRepository};
+use domain::ports::{Clock, LeadRepository, ReferenceRepository, UserRepository};
+use domain::principal::Principal;
+use domain::service::leads::{LeadService, RevealTrace};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user, limit_reveal, limit_search};
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::{ApiError, ErrorResponse, reveal_refusal_code};
 use crate::extract::{ActingBody, ActingQuery, lead_id, optional_body};
-use crate::gate::LeaderOrKey;
-use crate::idempotency::Principal;
+use crate::idempotency;
 use crate::params::{PageParams, SortParams, page_and_sort};
 use crate::state::AppState;
-use crate::wire::{Pagination, timestamp};
+use crate::wire::{Pagination, ProductRef, timestamp};
 
-/// The most ids `POST /api/v1/leads/contacts` takes.
-pub const MAX_CONTACT_IDS: usize = 100;
+mod transfers;
+
+pub use self::transfers::*;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // `distributed-away` before `{leadId}`: the literal path must win.
@@ -48,22 +51,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(use_lead);
 }
 
-fn lead_not_found() -> ApiError {
-    ApiError::not_found("LEAD_NOT_FOUND", "no such lead among yours")
+/// The leads use cases over the state's repositories.
+fn leads(
+    state: &AppState,
+) -> LeadService<'_, impl LeadRepository, impl ReferenceRepository, impl UserRepository, dyn Clock> {
+    LeadService::new(&state.leads, &state.reference, &state.users, &*state.clock)
 }
 
-/// The product of a lead.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProductRef {
-    pub id: Uuid,
-    pub name: String,
+/// The member a call acts for, and the caller acting as them.
+async fn member(state: &AppState, caller: &Caller, mohom_id: Option<&str>) -> Result<(User, Principal), ApiError> {
+    let user = acting_user(state, caller, mohom_id).await?;
+    Ok((user.clone(), caller.principal().acting_as(user)))
 }
 
-/// One AS request of a lead.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LeadAsRef {
-    /// `REQUESTED`, `IN_REVIEW`, `APPROVED`, `REJECTED` or `CANCELLED`.
-    pub status: String,
+/// Where a reveal happens, for the access log.
+fn trace(endpoint: &'static str) -> RevealTrace {
+    RevealTrace { endpoint, request_id: crate::request_id::current() }
 }
 
 /// A lead, with the seed's field names.
@@ -126,42 +129,90 @@ impl LeadDto {
     }
 }
 
-fn access(state: &AppState, caller: &Caller, user: &User, endpoint: &str, fields: Vec<&'static str>) -> PiiAccess {
-    PiiAccess {
-        org_id: user.org_id,
-        user_id: Some(user.id),
-        actor: caller.actor(),
-        subject_kind: "lead",
-        subject_id: Uuid::nil(),
-        fields,
-        endpoint: endpoint.to_owned(),
-        request_id: crate::request_id::current(),
-        at: state.clock.now(),
-    }
+/// One AS request of a lead.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadAsRef {
+    /// `REQUESTED`, `IN_REVIEW`, `APPROVED`, `REJECTED` or `CANCELLED`.
+    pub status: String,
 }
-
-const REVEALED_FIELDS: [&str; 6] = ["name", "phone", "email", "address", "birth_date", "memo"];
 
 /// DB 단건 등록.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateLeadV1Request {
+    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub mohom_id: Option<String>,
+    #[schema(format = Uuid)]
     pub product_id: String,
+    /// 1 to 100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// A Korean or Vietnamese mobile number (`010-1234-5678`, `+84 399 333 999`; dots,
+    /// parentheses and `0082`/`0084` are read too).
+    #[schema(
+        pattern = r"^(?:(?:\+82[ -]?|0)1[016789][ -]?[0-9]{3,4}[ -]?[0-9]{4}|(?:\+84[ -]?|0)[35789](?:[0-9][ -]?[0-9]{3}[ -]?[0-9]{4}|[0-9]{2}[ -]?[0-9]{3}[ -]?[0-9]{3}))$"
+    )]
     pub phone: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// A region `code` of `GET /api/v1/regions`.
+    #[schema(min_length = 1, example = "서울")]
     pub region: String,
+    /// At most 300 characters, no control characters but line feeds.
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub address: Option<String>,
+    /// `YYYY-MM-DD`, from 1900-01-01 to today.
     #[serde(rename = "birth_date")]
+    #[schema(pattern = r"^(?:19[0-9]{2}|20[0-9]{2})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub birth_date: Option<String>,
     /// `MALE` or `FEMALE`.
+    #[schema(schema_with = gender_code)]
     pub gender: Option<String>,
+    /// At most 2000 characters, no control characters but line feeds.
+    #[schema(max_length = 2000, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub memo: Option<String>,
     /// A JSON object (at most 8 KiB serialized), never PII.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+}
+
+/// `gender`: `MALE`, `FEMALE` or null (`domain::lead::Gender`).
+fn gender_code() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let mut values: Vec<serde_json::Value> = Gender::ALL.iter().map(|g| g.as_str().into()).collect();
+    values.push(serde_json::Value::Null);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
+        .description(Some("`MALE` or `FEMALE`."))
+        .build()
+}
+
+impl CreateLeadV1Request {
+    /// The lead fields of this request, `metadata` serialized (an object, or none).
+    fn fields(&self) -> Result<LeadFields<'_>, ApiError> {
+        let metadata = match &self.metadata {
+            None | Some(serde_json::Value::Null) => None,
+            Some(value @ serde_json::Value::Object(_)) => Some(value.to_string()),
+            Some(_) => return Err(ApiError::invalid("metadata", "must be a JSON object")),
+        };
+        Ok(LeadFields {
+            product_id: Some(&self.product_id),
+            name: Some(&self.name),
+            phone: Some(&self.phone),
+            email: self.email.as_deref(),
+            region: Some(&self.region),
+            address: self.address.as_deref(),
+            birth_date: self.birth_date.as_deref(),
+            gender: self.gender.as_deref(),
+            memo: self.memo.as_deref(),
+            metadata,
+        })
+    }
 }
 
 /// The registered lead.
@@ -171,6 +222,11 @@ pub struct LeadCreated {
     pub id: Uuid,
     pub assignment_id: Uuid,
     pub created_at: String,
+}
+
+/// The idempotency scope of a member-scoped call.
+fn replay_scope(caller: &Caller, member: &User) -> idempotency::Principal {
+    idempotency::Principal::acting(caller, member)
 }
 
 /// DB 단건 등록: a lead the member found, owned at once (`REGISTERED`).
@@ -193,45 +249,15 @@ pub async fn create_lead(
     body: web::Json<CreateLeadV1Request>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let owner = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &Principal::acting(&caller, &owner), &req, &body, || async {
-        let metadata = match &body.metadata {
-            None | Some(serde_json::Value::Null) => None,
-            Some(value @ serde_json::Value::Object(_)) => {
-                let text = value.to_string();
-                if text.len() > 8192 {
-                    return Err(ApiError::invalid("metadata", "must be at most 8 KiB"));
-                }
-                Some(text)
-            }
-            Some(_) => return Err(ApiError::invalid("metadata", "must be a JSON object")),
+    let (owner, principal) = member(&state, &caller, body.mohom_id.as_deref()).await?;
+    idempotency::run(&state, &replay_scope(&caller, &owner), &req, &body, || async {
+        let created = leads(&state).register(&principal, &body.fields()?).await?;
+        let reply = LeadCreated {
+            id: created.id,
+            assignment_id: created.assignment_id,
+            created_at: timestamp(created.created_at),
         };
-        let today = state.clock.now().date();
-        let new = NewLead::parse(
-            &LeadFields {
-                product_id: Some(&body.product_id),
-                name: Some(&body.name),
-                phone: Some(&body.phone),
-                email: body.email.as_deref(),
-                region: Some(&body.region),
-                address: body.address.as_deref(),
-                birth_date: body.birth_date.as_deref(),
-                gender: body.gender.as_deref(),
-                memo: body.memo.as_deref(),
-                metadata,
-            },
-            today,
-        )?;
-        let regions = state.reference.list_regions(None).await?;
-        if !regions.iter().any(|r| r.code == new.region) {
-            return Err(ApiError::invalid("region", "must be a code of GET /api/v1/regions"));
-        }
-        if state.reference.find_product(new.product_id).await?.is_none() {
-            return Err(ApiError::not_found("PRODUCT_NOT_FOUND", format!("product {} does not exist", new.product_id)));
-        }
-        let (id, assignment_id) = state.leads.register(&owner, &new, state.clock.now()).await?;
-        let created = LeadCreated { id, assignment_id, created_at: timestamp(state.clock.now()) };
-        Ok((StatusCode::CREATED, created))
+        Ok((StatusCode::CREATED, reply))
     })
     .await
 }
@@ -267,6 +293,43 @@ fn optional_uuid(raw: Option<&str>, field: &str, errors: &mut Vec<FieldError>) -
     raw.parse().map_err(|_| errors.push(FieldError::new(field, "must be a UUID"))).ok()
 }
 
+/// Parses the filters shared by both lead lists, reporting every bad one at once.
+fn list_filter<K: SortKey + Into<domain::lead::ListSortColumn>>(
+    filter: &OwnedFilter,
+    page: &PageParams,
+    sort: &SortParams,
+) -> Result<ListFilter, ApiError> {
+    let mut errors = Vec::new();
+    let paging = page_and_sort::<K>(page, sort).map_err(|e| {
+        if let ApiError::Validation(d) = e {
+            errors.extend(d);
+        }
+    });
+    let used = parse_yn(filter.used.as_deref(), "used").map_err(|e| errors.extend(e.0)).ok().flatten();
+    let has_as = parse_yn(filter.has_as.as_deref(), "hasAs").map_err(|e| errors.extend(e.0)).ok().flatten();
+    let product_id = optional_uuid(filter.product_id.as_deref(), "productId", &mut errors);
+    let provider_id = optional_uuid(filter.provider_id.as_deref(), "providerId", &mut errors);
+    let search = filter
+        .search
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .and_then(|s| LeadSearch::parse(s).map_err(|e| errors.extend(e.0)).ok());
+    let (page, sort): (PageRequest, domain::pagination::Sort<K>) = match paging {
+        Ok(ps) if errors.is_empty() => ps,
+        _ => return Err(ApiError::Validation(errors)),
+    };
+    Ok(ListFilter {
+        used,
+        has_as,
+        product_id,
+        provider_id,
+        search,
+        page,
+        sort_column: sort.key.into(),
+        sort_order: sort.order,
+    })
+}
+
 /// 소유 DB 리스트: the caller's leads; contacts masked unless the lead is used.
 ///
 /// `sortBy`: `assignedAt` (default) or `usedAt` (unused leads last).
@@ -289,60 +352,16 @@ pub async fn list_owned(
     page: web::Query<PageParams>,
     sort: web::Query<SortParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
-    let query = list_query::<OwnedSortKey>(ListScope::Owned(owner.id), &filter, &page, &sort)?;
-    if query.search.is_some() {
+    let (owner, principal) = member(&state, &caller, filter.mohom_id.as_deref()).await?;
+    let list = list_filter::<OwnedSortKey>(&filter, &page, &sort)?;
+    if list.search.is_some() {
         limit_search(&state, owner.id)?;
     }
-    let result = state.leads.list_owned(&query).await?;
-    let revealed: Vec<Uuid> =
-        result.items.iter().filter(|l| l.visibility_for(owner.id) == Visibility::Revealed).map(|l| l.id).collect();
-    let template = access(&state, &caller, &owner, "GET /api/v1/leads", REVEALED_FIELDS.to_vec());
-    state.leads.log_reveals(&revealed, &template).await?;
+    let page = leads(&state).list_owned(&principal, list, &trace("GET /api/v1/leads")).await?;
     Ok(HttpResponse::Ok().json(LeadsListResponse {
-        pagination: Pagination::from(&result),
-        data: result.items.iter().map(|l| LeadDto::new(l, l.visibility_for(owner.id))).collect(),
+        pagination: Pagination::from(&page),
+        data: page.items.iter().map(|s| LeadDto::new(&s.lead, s.visibility)).collect(),
     }))
-}
-
-/// Parses the filters shared by both lead lists, reporting every bad one at once.
-fn list_query<K: SortKey + Into<domain::lead::ListSortColumn>>(
-    scope: ListScope,
-    filter: &OwnedFilter,
-    page: &PageParams,
-    sort: &SortParams,
-) -> Result<OwnedQuery, ApiError> {
-    let mut errors = Vec::new();
-    let paging = page_and_sort::<K>(page, sort).map_err(|e| {
-        if let ApiError::Validation(d) = e {
-            errors.extend(d);
-        }
-    });
-    let used = parse_yn(filter.used.as_deref(), "used").map_err(|e| errors.extend(e.0)).ok().flatten();
-    let has_as = parse_yn(filter.has_as.as_deref(), "hasAs").map_err(|e| errors.extend(e.0)).ok().flatten();
-    let product_id = optional_uuid(filter.product_id.as_deref(), "productId", &mut errors);
-    let provider_id = optional_uuid(filter.provider_id.as_deref(), "providerId", &mut errors);
-    let search = filter
-        .search
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .and_then(|s| LeadSearch::parse(s).map_err(|e| errors.extend(e.0)).ok());
-    let (page, sort): (PageRequest, domain::pagination::Sort<K>) = match paging {
-        Ok(ps) if errors.is_empty() => ps,
-        _ => return Err(ApiError::Validation(errors)),
-    };
-    let sort_order: SortOrder = sort.order;
-    Ok(OwnedQuery {
-        scope,
-        used,
-        has_as,
-        product_id,
-        provider_id,
-        search,
-        page,
-        sort_column: sort.key.into(),
-        sort_order,
-    })
 }
 
 /// A lead in the distributed-away list: always masked, with its current owner.
@@ -386,13 +405,13 @@ pub async fn distributed_away(
     page: web::Query<PageParams>,
     sort: web::Query<SortParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let leader = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
-    let query = list_query::<AwaySortKey>(ListScope::DistributedBy(leader.id), &filter, &page, &sort)?;
-    if query.search.is_some() {
+    let (leader, principal) = member(&state, &caller, filter.mohom_id.as_deref()).await?;
+    let list = list_filter::<AwaySortKey>(&filter, &page, &sort)?;
+    if list.search.is_some() {
         limit_search(&state, leader.id)?;
     }
-    let result = state.leads.list_owned(&query).await?;
-    let data = result
+    let page = leads(&state).distributed_away(&principal, list).await?;
+    let data = page
         .items
         .iter()
         .map(|l| DistributedLeadDto {
@@ -401,175 +420,30 @@ pub async fn distributed_away(
             distributed_at: l.last_distributed_at.map(timestamp),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(DistributedAwayResponse { pagination: Pagination::from(&result), data }))
+    Ok(HttpResponse::Ok().json(DistributedAwayResponse { pagination: Pagination::from(&page), data }))
 }
 
-/// The most ids a distribution or recall takes.
-pub const MAX_TRANSFER_IDS: usize = 500;
+/// A UUID in its hyphenated form (what every id this API returns looks like).
+const UUID_PATTERN: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
-/// DB 분배.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DistributeRequest {
-    pub mohom_id: Option<String>,
-    /// A user of the same org.
-    pub to_mohom_id: String,
-    /// 1 to 500 distinct lead ids.
-    pub lead_ids: Vec<String>,
+/// `leadIds` of at most `max` distinct ids ([`parse_lead_ids`]).
+pub(crate) fn lead_ids(max: usize, description: &str) -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let id = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        .pattern(Some(UUID_PATTERN));
+    ArrayBuilder::new()
+        .items(id)
+        .description(Some(description))
+        .min_items(Some(1))
+        .max_items(Some(max))
+        .unique_items(true)
+        .build()
 }
 
-/// DB 분배 회수.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RecallRequest {
-    pub mohom_id: Option<String>,
-    /// 1 to 500 distinct lead ids.
-    pub lead_ids: Vec<String>,
-}
-
-/// One lead moved and its new assignment.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MovedLead {
-    pub lead_id: Uuid,
-    pub assignment_id: Uuid,
-}
-
-/// The result of a distribution.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DistributeResponse {
-    pub distributed: usize,
-    pub assignments: Vec<MovedLead>,
-}
-
-/// The result of a recall.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecallResponse {
-    pub recalled: usize,
-    pub assignments: Vec<MovedLead>,
-}
-
-fn parse_ids(raw: &[String], max: usize) -> Result<Vec<Uuid>, ApiError> {
-    if raw.is_empty() || raw.len() > max {
-        return Err(ApiError::invalid("leadIds", &format!("must hold 1 to {max} ids")));
-    }
-    let mut seen = HashSet::new();
-    raw.iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let id: Uuid = text.parse().map_err(|_| ApiError::invalid(&format!("leadIds[{i}]"), "must be a UUID"))?;
-            if seen.insert(id) { Ok(id) } else { Err(ApiError::invalid(&format!("leadIds[{i}]"), "is a duplicate")) }
-        })
-        .collect()
-}
-
-fn refusal_error(id: Uuid, refusal: TransferRefusal) -> ApiError {
-    match refusal {
-        TransferRefusal::NotFound => ApiError::not_found("LEAD_NOT_FOUND", format!("lead {id} is not yours to move")),
-        TransferRefusal::OpenAs => ApiError::conflict("LEAD_HAS_OPEN_AS", format!("lead {id} has an open AS request")),
-        TransferRefusal::AlreadyUsed => {
-            ApiError::conflict("LEAD_ALREADY_USED", format!("lead {id} was used by its owner"))
-        }
-    }
-}
-
-fn transfer_error(err: domain::error::RepoError) -> ApiError {
-    match err {
-        domain::error::RepoError::Conflict(what) => {
-            ApiError::conflict("LEAD_CONFLICT", format!("{what}; nothing was moved, retry"))
-        }
-        other => other.into(),
-    }
-}
-
-/// The moved leads of a transfer, or its error.
-fn moved_leads(
-    outcome: Result<infra::leads::TransferOutcome, domain::error::RepoError>,
-) -> Result<Vec<MovedLead>, ApiError> {
-    let moved = outcome.map_err(transfer_error)?.map_err(|(id, refusal)| refusal_error(id, refusal))?;
-    Ok(moved.into_iter().map(|(lead_id, assignment_id)| MovedLead { lead_id, assignment_id }).collect())
-}
-
-fn require_leader(user: &User) -> Result<(), ApiError> {
-    if user.role == Role::Leader {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only a LEADER distributes and recalls leads"))
-    }
-}
-
-/// DB 분배: all or nothing; each lead owned by the caller (a `LEADER`) with no open AS;
-/// the recipient an active user of the same org.
-#[utoipa::path(
-    tag = "leads",
-    request_body = DistributeRequest,
-    responses(
-        (status = 200, body = DistributeResponse, description = "every lead moved"),
-        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED: ids empty, over 500, duplicate or malformed; recipient is the caller"),
-        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
-        (status = 403, body = ErrorResponse, description = "FORBIDDEN: not a LEADER"),
-        (status = 404, body = ErrorResponse, description = "USER_NOT_FOUND or LEAD_NOT_FOUND"),
-        (status = 409, body = ErrorResponse, description = "LEAD_HAS_OPEN_AS or LEAD_CONFLICT"),
-    ),
-    security(("api_key" = []), ("bearer" = []))
-)]
-#[post("/api/v1/leads/distribute")]
-pub async fn distribute(
-    state: web::Data<AppState>,
-    LeaderOrKey(caller): LeaderOrKey,
-    req: HttpRequest,
-    body: web::Json<DistributeRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let ids = parse_ids(&body.lead_ids, MAX_TRANSFER_IDS)?;
-    let leader = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    require_leader(&leader)?;
-    let to = domain::identity::MohomId::parse(&body.to_mohom_id)
-        .map_err(|_| ApiError::invalid("toMohomId", "must be a mohomId"))?;
-    if to.as_str() == leader.mohom_id.as_str() {
-        return Err(ApiError::invalid("toMohomId", "must be another user"));
-    }
-    let recipient =
-        domain::service::users::UserService::new(&state.users, &*state.clock).get(leader.org_id, &to).await?;
-    crate::idempotency::run(&state, &Principal::acting(&caller, &leader), &req, &body, || async {
-        let assignments = moved_leads(state.leads.distribute(&leader, &recipient, &ids, state.clock.now()).await)?;
-        Ok((StatusCode::OK, DistributeResponse { distributed: assignments.len(), assignments }))
-    })
-    .await
-}
-
-/// DB 분배 회수: all or nothing; each lead's open assignment was distributed by the
-/// caller (a `LEADER`), is unused, and has no open AS. The caller gets back exactly the
-/// rights they had before (a lead they had used is still used for them).
-#[utoipa::path(
-    tag = "leads",
-    request_body = RecallRequest,
-    responses(
-        (status = 200, body = RecallResponse, description = "every lead recalled"),
-        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED"),
-        (status = 401, body = ErrorResponse, description = "UNAUTHORIZED"),
-        (status = 403, body = ErrorResponse, description = "FORBIDDEN: not a LEADER"),
-        (status = 404, body = ErrorResponse, description = "LEAD_NOT_FOUND: unknown, or not distributed by the caller"),
-        (status = 409, body = ErrorResponse, description = "LEAD_ALREADY_USED, LEAD_HAS_OPEN_AS or LEAD_CONFLICT"),
-    ),
-    security(("api_key" = []), ("bearer" = []))
-)]
-#[post("/api/v1/leads/recall")]
-pub async fn recall(
-    state: web::Data<AppState>,
-    LeaderOrKey(caller): LeaderOrKey,
-    req: HttpRequest,
-    body: web::Json<RecallRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let ids = parse_ids(&body.lead_ids, MAX_TRANSFER_IDS)?;
-    let leader = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    require_leader(&leader)?;
-    crate::idempotency::run(&state, &Principal::acting(&caller, &leader), &req, &body, || async {
-        let assignments = moved_leads(state.leads.recall(&leader, &ids, state.clock.now()).await)?;
-        Ok((StatusCode::OK, RecallResponse { recalled: assignments.len(), assignments }))
-    })
-    .await
+fn contact_ids() -> utoipa::openapi::schema::Array {
+    lead_ids(MAX_CONTACT_IDS, "At most 100 distinct lead ids.")
 }
 
 /// One period of ownership.
@@ -611,10 +485,13 @@ pub struct LeadDetail {
     pub assignments: Vec<AssignmentDto>,
 }
 
-/// `GET /api/v1/leads/contacts` (and the other POST-only siblings) is not a lead id but a
-/// wrong method: 405, not 400.
+/// The literal paths beside `/api/v1/leads/{leadId}` that take POST only: a GET there is
+/// a wrong method (405), not a malformed lead id (400).
+pub const POST_ONLY_SIBLINGS: [&str; 3] =
+    ["/api/v1/leads/contacts", "/api/v1/leads/distribute", "/api/v1/leads/recall"];
+
 fn not_a_sibling(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
-    crate::openapi::documents("GET", ctx.head().uri.path())
+    !POST_ONLY_SIBLINGS.contains(&ctx.head().uri.path())
 }
 
 /// 소유 DB 단건 조회: owner only; masked unless used; with the assignment history.
@@ -636,21 +513,11 @@ pub async fn get_lead(
     query: web::Query<ActingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = lead_id(&path)?;
-    let owner = acting_user(&state, &caller, query.mohom_id.as_deref()).await?;
-    let lead = state.leads.get(id).await?.ok_or_else(lead_not_found)?;
-    let visibility = lead.visibility_for(owner.id);
-    let owns = lead.assignment.as_ref().is_some_and(|a| a.owner_user_id == owner.id);
-    if !owns {
-        return Err(lead_not_found());
-    }
-    if visibility == Visibility::Revealed {
-        let template = access(&state, &caller, &owner, "GET /api/v1/leads/{leadId}", REVEALED_FIELDS.to_vec());
-        state.leads.log_reveals(&[id], &template).await?;
-    }
-    let history = state.leads.history(id).await?;
+    let (_, principal) = member(&state, &caller, query.mohom_id.as_deref()).await?;
+    let detail = leads(&state).detail(&principal, id, &trace("GET /api/v1/leads/{leadId}")).await?;
     Ok(HttpResponse::Ok().json(LeadDetail {
-        lead: LeadDto::new(&lead, visibility),
-        assignments: history.iter().map(AssignmentDto::from).collect(),
+        lead: LeadDto::new(&detail.shown.lead, detail.shown.visibility),
+        assignments: detail.history.iter().map(AssignmentDto::from).collect(),
     }))
 }
 
@@ -679,10 +546,12 @@ pub async fn use_lead(
     let body = optional_body(&req, body)?;
     let id = lead_id(&path)?;
     let mohom = body.and_then(|b| b.mohom_id).or_else(|| query.mohom_id.clone());
-    let owner = acting_user(&state, &caller, mohom.as_deref()).await?;
+    let (owner, principal) = member(&state, &caller, mohom.as_deref()).await?;
     limit_reveal(&state, owner.id)?;
-    let template = access(&state, &caller, &owner, "POST /api/v1/leads/{leadId}/use", REVEALED_FIELDS.to_vec());
-    let lead = state.leads.use_lead(id, &owner, template).await.map_err(ApiError::from)?.ok_or_else(lead_not_found)?;
+    let lead = leads(&state)
+        .use_lead(&principal, id, &trace("POST /api/v1/leads/{leadId}/use"))
+        .await
+        .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(LeadDto::new(&lead, Visibility::Revealed)))
 }
 
@@ -690,8 +559,10 @@ pub async fn use_lead(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContactsRequest {
+    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub mohom_id: Option<String>,
     /// At most 100 distinct lead ids.
+    #[schema(schema_with = contact_ids)]
     pub lead_ids: Vec<String>,
 }
 
@@ -736,22 +607,18 @@ pub async fn contacts(
     caller: Caller,
     body: web::Json<ContactsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ids = parse_ids(&body.lead_ids, MAX_CONTACT_IDS)?;
-    let owner = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
+    let ids = parse_lead_ids(&body.lead_ids, MAX_CONTACT_IDS)?;
+    let (owner, principal) = member(&state, &caller, body.mohom_id.as_deref()).await?;
     limit_reveal(&state, owner.id)?;
-    let outcomes = state.leads.owned_for_reveal(&owner, &ids).await?;
-    let mut data = Vec::new();
-    let mut rejected = Vec::new();
+    let outcomes = leads(&state).contacts(&principal, &ids, &trace("POST /api/v1/leads/contacts")).await?;
+    let (mut data, mut rejected) = (Vec::new(), Vec::new());
     for (id, outcome) in outcomes {
         match outcome {
             Ok(lead) => {
                 data.push(ContactDto { id, name: lead.pii.name.as_str().to_owned(), phone: lead.pii.phone.national() })
             }
-            Err(refusal) => rejected.push(RejectedContact { id, reason: refusal.code().to_owned() }),
+            Err(refusal) => rejected.push(RejectedContact { id, reason: reveal_refusal_code(refusal).to_owned() }),
         }
     }
-    let revealed: Vec<Uuid> = data.iter().map(|c| c.id).collect();
-    let template = access(&state, &caller, &owner, "POST /api/v1/leads/contacts", vec!["name", "phone"]);
-    state.leads.log_reveals(&revealed, &template).await?;
     Ok(HttpResponse::Ok().json(ContactsResponse { data, rejected }))
 }

@@ -18,8 +18,8 @@ use crate::error::{ApiError, ErrorResponse};
 use crate::extract::{ActingBody, ActingQuery, optional_body};
 use crate::idempotency::Principal;
 use crate::params::{PageParams, instant};
-use crate::routes::leads::ProductRef;
 use crate::state::AppState;
+use crate::wire::ProductRef;
 use crate::wire::{Pagination, timestamp};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

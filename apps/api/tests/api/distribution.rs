@@ -160,8 +160,8 @@ async fn distribute_refusals_body(db: TestDb) {
         .await;
     assert_eq!(reply.status, 400, "over 500 ids");
     let leader_id: Uuid = infra::fixtures::org_id_by_code(t.app.db.db.conn(), "mohom").await.unwrap().unwrap();
-    infra::leads::record_as_status(
-        t.app.db.db.conn(),
+    testkit::record_as_status(
+        &t.app.db,
         a.parse().unwrap(),
         leader_id,
         domain::lead::AsStatus::Requested,
@@ -210,8 +210,8 @@ async fn away_body(db: TestDb) {
     assert_eq!(t.distribute("leader", "m-2", &[&b, &c]).await.status, 200);
     t.use_lead("m-2", &b).await;
     let org: Uuid = infra::fixtures::org_id_by_code(t.app.db.db.conn(), "mohom").await.unwrap().unwrap();
-    infra::leads::record_as_status(
-        t.app.db.db.conn(),
+    testkit::record_as_status(
+        &t.app.db,
         b.parse().unwrap(),
         org,
         domain::lead::AsStatus::Rejected,

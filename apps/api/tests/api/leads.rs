@@ -12,6 +12,7 @@ testkit::on_both_backends! { actix_web::test;
     contacts_reveal_only_used_owned_leads => contacts_body;
     the_owned_list_filters_and_sorts => list_body;
     a_user_who_owns_leads_cannot_be_deleted => owns_leads_body;
+    the_api_and_the_intake_refuse_metadata_over_8_kib_alike => metadata_cap_body;
 }
 
 async fn product_id(app: &TestApp, code: &str) -> Uuid {
@@ -279,8 +280,8 @@ async fn list_body(db: TestDb) {
     ))
     .await;
     let m1: Uuid = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.unwrap().unwrap();
-    infra::leads::record_as_status(
-        app.db.db.conn(),
+    testkit::record_as_status(
+        &app.db,
         a.parse().unwrap(),
         m1,
         domain::lead::AsStatus::InReview,
@@ -288,8 +289,8 @@ async fn list_body(db: TestDb) {
     )
     .await
     .unwrap();
-    infra::leads::record_as_status(
-        app.db.db.conn(),
+    testkit::record_as_status(
+        &app.db,
         c.parse().unwrap(),
         m1,
         domain::lead::AsStatus::Cancelled,
@@ -367,4 +368,92 @@ async fn owns_leads_body(db: TestDb) {
     assert_eq!(app.get("/api/v1/users?search=01011112222").await.json()["pagination"]["total"], 1, "still active");
     let free = app.send(app.with_key(TestRequest::delete().uri("/api/v1/users/m-2"), &app.partner_key)).await;
     assert_eq!(free.status, 200);
+}
+
+/// `POST /api/v1/leads` and the intake's create share `NewLead::parse`, so metadata over
+/// 8 KiB is the same 400 on both doors (the import shares it too, see
+/// `domain::import` tests), and nothing is written.
+async fn metadata_cap_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    setup(&app).await;
+    let product = product_id(&app, "INS-HEALTH").await;
+    let big = "x".repeat(domain::lead::MAX_METADATA_BYTES);
+    let register = serde_json::json!({
+        "mohomId": "m-1", "productId": product, "name": "홍길동", "phone": "01012345678", "region": "서울",
+        "metadata": {"note": big}
+    });
+    let intake = serde_json::json!({
+        "name": "Nguyen Van A", "mobileNumber": "0399000777", "regionCode": "79", "houseInformation": big
+    });
+    let replies = [
+        app.send(app.with_key(TestRequest::post().uri("/api/v1/leads").set_json(&register), &app.partner_key)).await,
+        app.send(
+            app.with_key(
+                TestRequest::post()
+                    .uri("/lead-platform/v1/leads/create")
+                    .insert_header(("source", "TCB"))
+                    .set_json(&intake),
+                &app.partner_key,
+            ),
+        )
+        .await,
+    ];
+    for reply in replies {
+        assert_eq!((reply.status.as_u16(), reply.code().as_str()), (400, "VALIDATION_FAILED"), "{}", reply.text);
+        assert_eq!(
+            reply.json()["error"]["details"],
+            serde_json::json!([{"field": "metadata", "reason": "must be at most 8 KiB"}])
+        );
+    }
+    let list = app.send(get(&app, "/api/v1/leads?mohomId=m-1")).await.json();
+    assert_eq!(list["pagination"]["total"], 0, "nothing was registered");
+    let small = serde_json::json!({"mohomId": "m-1", "productId": product, "name": "홍길동", "phone": "01012345678", "region": "서울", "metadata": {"note": "x"}});
+    let ok = app.send(app.with_key(TestRequest::post().uri("/api/v1/leads").set_json(&small), &app.partner_key)).await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+}
+
+/// A GET on a POST-only path beside `{leadId}` is a wrong method, not a bad lead id.
+#[actix_web::test]
+async fn a_get_on_a_post_only_sibling_is_405() {
+    let app = TestApp::new(TestDb::sqlite().await).await;
+    for path in api::routes::leads::POST_ONLY_SIBLINGS {
+        let reply = app.send(get(&app, &format!("{path}?mohomId=m-1"))).await;
+        assert_eq!(reply.status.as_u16(), 405, "{path}: {}", reply.text);
+        assert!(api::openapi::allowed_methods(path).is_some_and(|m| m == "POST"), "{path} is documented POST only");
+    }
+}
+
+/// The document states the lead rules the domain enforces, from the same constants.
+#[test]
+fn the_document_states_the_domains_lead_rules() {
+    use domain::lead::{
+        MAX_ADDRESS_CHARS, MAX_CONTACT_IDS, MAX_MEMO_CHARS, MAX_TRANSFER_IDS, NAME_PATTERN, PHONE_PATTERN, TEXT_PATTERN,
+    };
+    let doc: serde_json::Value = serde_json::from_str(&api::openapi::document_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let create = &schemas["CreateLeadV1Request"]["properties"];
+    assert_eq!(create["phone"]["pattern"], PHONE_PATTERN);
+    assert_eq!(create["name"]["pattern"], NAME_PATTERN);
+    assert_eq!(create["name"]["maxLength"], domain::pii::PersonName::MAX_CHARS);
+    assert_eq!(create["email"]["maxLength"], domain::pii::Email::MAX_CHARS);
+    assert_eq!(
+        (&create["address"]["pattern"], &create["address"]["maxLength"]),
+        (&TEXT_PATTERN.into(), &MAX_ADDRESS_CHARS.into())
+    );
+    assert_eq!(
+        (&create["memo"]["pattern"], &create["memo"]["maxLength"]),
+        (&TEXT_PATTERN.into(), &MAX_MEMO_CHARS.into())
+    );
+    assert_eq!(create["gender"]["enum"], serde_json::json!(["MALE", "FEMALE", null]));
+    for (schema, max) in [
+        ("ContactsRequest", MAX_CONTACT_IDS),
+        ("DistributeRequest", MAX_TRANSFER_IDS),
+        ("RecallRequest", MAX_TRANSFER_IDS),
+    ] {
+        let properties = &schemas[schema]["properties"];
+        assert_eq!(properties["leadIds"]["maxItems"], max, "{schema}");
+        assert_eq!(properties["mohomId"]["pattern"], api::openapi::MOHOM_ID_PATTERN, "{schema}");
+    }
+    assert_eq!(schemas["CreateLeadV1Request"]["properties"]["mohomId"]["pattern"], api::openapi::MOHOM_ID_PATTERN);
+    assert_eq!(schemas["DistributeRequest"]["properties"]["toMohomId"]["pattern"], api::openapi::MOHOM_ID_PATTERN);
 }

@@ -268,3 +268,28 @@ proptest! {
         prop_assert_eq!(phone[0].reason.as_str(), "must be text or a whole positive number");
     }
 }
+
+/// The import and the API's lead doors share `NewLead::parse`, metadata cap included: an
+/// import row can carry no metadata at all (a `metadata` column is ignored, never
+/// imported), and the fields an import row becomes are refused over the cap exactly as
+/// `POST /api/v1/leads` and the intake refuse them (`metadata`: "must be at most 8 KiB").
+#[test]
+fn the_import_and_the_api_agree_on_the_metadata_cap() {
+    let header = Header::parse(&labels(&["이름", "연락처", "지역", "metadata"])).unwrap();
+    assert_eq!(header.ignored, vec!["metadata".to_owned()]);
+    let big = format!("{{\"k\":\"{}\"}}", "x".repeat(crate::lead::MAX_METADATA_BYTES));
+    let cells = [text("홍길동"), text("010-1234-5678"), text("서울"), text(&big)];
+    let lead = parse_row(&header, 2, &cells, product(), &regions(), TODAY).unwrap().unwrap();
+    assert_eq!(lead.metadata, None, "the import never takes metadata");
+    let product_text = product().to_string();
+    let fields = LeadFields {
+        product_id: Some(&product_text),
+        name: Some("홍길동"),
+        phone: Some("010-1234-5678"),
+        region: Some("서울"),
+        metadata: Some(big),
+        ..LeadFields::default()
+    };
+    let refused = NewLead::parse(&fields, TODAY).unwrap_err();
+    assert_eq!(refused.0, vec![FieldError::new("metadata", "must be at most 8 KiB")]);
+}

@@ -179,7 +179,7 @@ async fn model_body(db: TestDb) {
         [AsStatus::Requested, AsStatus::InReview, AsStatus::Approved, AsStatus::Rejected, AsStatus::Cancelled];
     for i in (3..LEADS).step_by(11) {
         let status = statuses[i % statuses.len()];
-        infra::leads::record_as_status(db.db.conn(), rows[i].id, rows[i].owner, status, used_base).await.unwrap();
+        testkit::record_as_status(&db, rows[i].id, rows[i].owner, status, used_base).await.unwrap();
         rows[i].latest_as = Some(status);
     }
 

@@ -229,9 +229,7 @@ async fn backfill_body(db: TestDb) {
     let order = w.order(None).await;
     let case = w.case(None).await;
     let as_id =
-        infra::leads::record_as_status(db.db.conn(), lead, w.owner.id, AsStatus::Requested, OffsetDateTime::now_utc())
-            .await
-            .unwrap();
+        testkit::record_as_status(&db, lead, w.owner.id, AsStatus::Requested, OffsetDateTime::now_utc()).await.unwrap();
     let history = Uuid::now_v7();
     exec(&db, &format!("UPDATE leads SET metadata = '{json_text}', source_detail = '{json_text}' WHERE id = '{lead}'"))
         .await;
