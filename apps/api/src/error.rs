@@ -377,6 +377,23 @@ impl From<infra::orgs::OrgError> for ApiError {
 
 // -- orders --
 
+impl From<domain::service::orders::OrderRefusal> for ApiError {
+    /// Another member's order answers as an unknown one (404 `ORDER_NOT_FOUND`).
+    fn from(err: domain::service::orders::OrderRefusal) -> Self {
+        use domain::service::orders::OrderRefusal;
+        match err {
+            OrderRefusal::NoActingMember => Self::invalid("mohomId", "is required with an API key"),
+            OrderRefusal::Invalid(e) => e.into(),
+            e @ OrderRefusal::ProductNotFound(_) => Self::not_found("PRODUCT_NOT_FOUND", e.to_string()),
+            e @ OrderRefusal::ProductNotOnSale(_) => Self::conflict("PRODUCT_NOT_ON_SALE", e.to_string()),
+            e @ OrderRefusal::NotFound => Self::not_found("ORDER_NOT_FOUND", e.to_string()),
+            e @ OrderRefusal::NotCancellable(_) => Self::conflict("ORDER_NOT_CANCELLABLE", e.to_string()),
+            e @ OrderRefusal::ChangedMeanwhile(_) => Self::conflict("ORDER_CONFLICT", e.to_string()),
+            OrderRefusal::Repo(e) => e.into(),
+        }
+    }
+}
+
 // -- as_claims --
 
 // -- counsel --

@@ -8,7 +8,6 @@ mod intake;
 #[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::intake::*;
 mod orders;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::orders::*;
 mod as_claims;
 #[allow(unused_imports)] // until the area fills it; removed at merge
@@ -17,7 +16,6 @@ mod counsel;
 #[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::counsel::*;
 mod files;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::files::*;
 
 use std::sync::Mutex;
