@@ -8,17 +8,17 @@
 //!   body (bounded by the declared size, not the JSON limit), refuses it at the first
 //!   byte past that size, and stores nothing unless the whole body is exactly the
 //!   declared size, type and magic bytes (see `infra::files`);
-//! - [`From<FileUseError>`](infra::files::FileUseError) gives the AS endpoints the codes
-//!   of a file key that cannot be used.
+//! - the rules are `domain::service::files`'s; their refusals reach the wire through
+//!   `crate::error` (the AS endpoints' file-key codes too).
 
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, post, put, web};
-use domain::files::{NewUpload, UploadRequest};
+use domain::files::{IssuedUpload, UploadReceipt, UploadRequest};
+use domain::service::files::FileService;
 use futures_util::StreamExt;
-use infra::files::{FileUseError, IssuedUpload, UploadError, UploadReceipt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -103,14 +103,16 @@ pub async fn presign(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let user = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &Principal::acting(&caller, &user), &req, &body, || async {
-        let upload = NewUpload::parse(&UploadRequest {
+    let idempotent = Principal::acting(&caller, &user);
+    let principal = caller.principal().acting_as(user);
+    crate::idempotency::run(&state, &idempotent, &req, &body, || async {
+        let request = UploadRequest {
             file_name: &body.file_name,
             content_type: &body.content_type,
             size: body.size,
             purpose: &body.purpose,
-        })?;
-        let issued = state.files.presign(user.org_id, user.id, &upload, state.clock.now()).await?;
+        };
+        let issued = FileService::new(&state.files, &*state.clock).presign(&principal, &request).await?;
         Ok((StatusCode::CREATED, PresignedResponse::from(issued)))
     })
     .await
@@ -150,27 +152,6 @@ impl From<UploadReceipt> for UploadedResponse {
     }
 }
 
-fn upload_error(err: UploadError) -> ApiError {
-    match err {
-        UploadError::NotLocal | UploadError::InvalidSignature => {
-            ApiError::Forbidden { code: "UPLOAD_URL_INVALID", message: "the upload URL is not valid".to_owned() }
-        }
-        UploadError::Expired => {
-            ApiError::Forbidden { code: "UPLOAD_URL_EXPIRED", message: "the upload URL has expired".to_owned() }
-        }
-        UploadError::AlreadyUploaded => ApiError::conflict("UPLOAD_URL_USED", "this upload URL was already used"),
-        e @ UploadError::ContentTypeMismatch { .. } => {
-            ApiError::Forbidden { code: "UPLOAD_CONTENT_TYPE_MISMATCH", message: e.to_string() }
-        }
-        UploadError::TooLarge { limit } => ApiError::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(0) },
-        e @ (UploadError::Incomplete { .. } | UploadError::ContentMismatch { .. }) => {
-            ApiError::invalid("body", &e.to_string())
-        }
-        UploadError::Io(e) => ApiError::Internal(anyhow::Error::new(e).context("file store")),
-        UploadError::Repo(e) => e.into(),
-    }
-}
-
 /// Local upload: the file's bytes, to the URL `POST /api/v1/files/presigned` returned.
 ///
 /// Authorized by the URL's signature alone (no API key). The body must be exactly the
@@ -199,42 +180,15 @@ pub async fn receive_upload(
 ) -> Result<HttpResponse, ApiError> {
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let content_length = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
-    let mut incoming = state
-        .files
-        .begin_upload(
-            path.into_inner(),
-            params.expires,
-            params.signature.expose(),
-            header(CONTENT_TYPE),
-            content_length,
-            state.clock.now(),
-        )
-        .await
-        .map_err(upload_error)?;
+    let key = path.into_inner();
+    let service = FileService::new(&state.files, &*state.clock);
+    let mut incoming = service
+        .begin_upload(key, params.expires, params.signature.expose(), header(CONTENT_TYPE), content_length)
+        .await?;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::invalid("body", &format!("could not be read: {e}")))?;
-        incoming.write(&chunk).await.map_err(upload_error)?;
+        incoming.write(&chunk).await?;
     }
-    let receipt = incoming.finish(state.clock.now()).await.map_err(upload_error)?;
+    let receipt = incoming.finish(state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(UploadedResponse::from(receipt)))
-}
-
-impl From<FileUseError> for ApiError {
-    /// The answers to a file key an AS request cannot use: another owner's key is
-    /// "not found" like an unknown one.
-    fn from(err: FileUseError) -> Self {
-        match err {
-            FileUseError::NotFound(key) => ApiError::not_found("FILE_NOT_FOUND", format!("no file {key} among yours")),
-            FileUseError::NotUploaded(key) => {
-                ApiError::conflict("FILE_NOT_UPLOADED", format!("file {key} is not uploaded completely"))
-            }
-            FileUseError::WrongPurpose(key) => {
-                ApiError::conflict("FILE_WRONG_PURPOSE", format!("file {key} was uploaded for another purpose"))
-            }
-            FileUseError::AlreadyAttached(key) => {
-                ApiError::conflict("FILE_ALREADY_ATTACHED", format!("file {key} is already attached to an AS request"))
-            }
-            FileUseError::Repo(e) => e.into(),
-        }
-    }
 }

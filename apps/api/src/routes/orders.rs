@@ -48,7 +48,7 @@ pub struct CreateOrderRequest {
     #[schema(format = Uuid)]
     pub product_id: String,
     /// One line per region.
-    #[schema(min_items = 1, unique_items)]
+    #[schema(min_items = 1)]
     pub regions: Vec<RegionQuantity>,
     /// At most this many leads a day (in the product's time zone).
     #[schema(minimum = 1)]
