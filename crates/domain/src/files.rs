@@ -40,6 +40,28 @@ code_enum!(
     FilePurpose { AsEvidence => "AS_EVIDENCE" }
 );
 
+impl FilePurpose {
+    /// The kinds of file uploaded for this purpose: AS evidence is a photo, a document or
+    /// a call recording, so every [`FileType`].
+    #[must_use]
+    pub fn file_types(self) -> &'static [FileType] {
+        match self {
+            Self::AsEvidence => FileType::ALL,
+        }
+    }
+}
+
+/// The content types an upload may be sent with (canonical only), over every purpose,
+/// in [`FileType::ALL`] order: what the upload endpoint declares it takes.
+#[must_use]
+pub fn upload_content_types() -> Vec<&'static str> {
+    FileType::ALL
+        .iter()
+        .filter(|t| FilePurpose::ALL.iter().any(|p| p.file_types().contains(t)))
+        .map(|t| t.content_type())
+        .collect()
+}
+
 /// An accepted kind of file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileType {
@@ -290,6 +312,11 @@ impl NewUpload {
                     FilePurpose::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             ));
+        }
+        if let (Some(file_type), Some(purpose)) = (file_type, purpose)
+            && !purpose.file_types().contains(&file_type)
+        {
+            errors.push(FieldError::new("contentType", format!("is not uploaded for {purpose}")));
         }
         match (file_name, file_type, size, purpose) {
             (Some(file_name), Some(file_type), Some(size), Some(purpose)) if errors.is_empty() => {
@@ -548,6 +575,16 @@ mod tests {
         assert!(!spoofed.is_complete_upload_of(FileType::Png, 8), "magic");
         let untyped = StoredObject { content_type: None, ..object };
         assert!(!untyped.is_complete_upload_of(FileType::Png, 8));
+    }
+
+    #[test]
+    fn an_upload_is_sent_with_a_canonical_type_of_its_purpose() {
+        assert_eq!(
+            upload_content_types(),
+            ["image/jpeg", "image/png", "image/webp", "application/pdf", "audio/mpeg", "audio/mp4", "audio/wav"]
+        );
+        assert!(upload_content_types().iter().all(|ct| FileType::from_canonical(ct).is_some()));
+        assert_eq!(FilePurpose::AsEvidence.file_types(), FileType::ALL, "evidence may be any accepted file");
     }
 
     #[test]

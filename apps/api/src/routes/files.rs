@@ -16,11 +16,13 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, post, put, web};
-use domain::files::{IssuedUpload, UploadReceipt, UploadRequest};
+use domain::files::{FilePurpose, FileType, IssuedUpload, UploadReceipt, UploadRequest, upload_content_types};
 use domain::service::files::FileService;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{Content, RefOr};
+use utoipa::{IntoParams, Modify, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
@@ -38,17 +40,62 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresignedRequest {
     /// The user the call acts for (required with an API key).
+    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub mohom_id: Option<String>,
     /// The client's file name; stored sanitized (no path, no control characters).
+    // Not blank, at most `domain::files::MAX_RAW_FILE_NAME_BYTES` (a test checks the bound).
+    #[schema(min_length = 1, max_length = 1024, pattern = "\\S")]
     pub file_name: String,
-    /// `image/jpeg`, `image/png`, `image/webp`, `application/pdf`, `audio/mpeg`,
-    /// `audio/mp4` or `audio/wav` (aliases such as `audio/x-m4a` are accepted and
-    /// answered with the canonical type the upload must send).
+    // Described and enumerated by `content_type_schema`.
+    #[schema(schema_with = content_type_schema)]
     pub content_type: String,
     /// Bytes, 1 to 20971520 (20 MiB).
+    // The bound is `domain::files::MAX_FILE_BYTES` (a test checks it).
+    #[schema(minimum = 1, maximum = 20971520)]
     pub size: i64,
-    /// `AS_EVIDENCE`.
+    // Described and enumerated by `purpose_schema`.
+    #[schema(schema_with = purpose_schema)]
     pub purpose: String,
+}
+
+/// `contentType`: every spelling `domain::files::FileType` accepts.
+fn content_type_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "`image/jpeg`, `image/png`, `image/webp`, `application/pdf`, `audio/mpeg`,\n`audio/mp4` or `audio/wav` \
+             (aliases such as `audio/x-m4a` are accepted and\nanswered with the canonical type the upload must send).",
+        ))
+        .enum_values(Some(FileType::ACCEPTED))
+        .build()
+}
+
+/// `purpose`: a `domain::files::FilePurpose`.
+fn purpose_schema() -> Object {
+    let codes: Vec<String> = FilePurpose::ALL.iter().map(|p| format!("`{p}`")).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!("{}.", codes.join(", "))))
+        .enum_values(Some(FilePurpose::ALL.iter().map(|p| p.as_str())))
+        .build()
+}
+
+/// The upload's request body as the document states it: the file's bytes
+/// (`type: string, format: binary`) under each content type an upload may be sent with
+/// (`domain::files::upload_content_types`), so that a client generated from the document
+/// sends the file's own type, which the upload URL was signed for.
+pub struct UploadBody;
+
+impl Modify for UploadBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operation = openapi.paths.paths.get_mut("/api/v1/files/upload/{fileKey}").and_then(|i| i.put.as_mut());
+        let Some(RefOr::T(body)) = operation.and_then(|o| o.request_body.as_mut()) else { return };
+        let bytes = || ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+        body.content = upload_content_types()
+            .into_iter()
+            .map(|content_type| (content_type.to_owned(), RefOr::T(Content::new(Some(bytes())))))
+            .collect();
+    }
 }
 
 /// Where and how to upload.
@@ -160,6 +207,7 @@ impl From<UploadReceipt> for UploadedResponse {
 #[utoipa::path(
     tag = "files",
     params(("fileKey" = Uuid, Path, description = "The file key"), UploadParams),
+    // The content types and the binary schema are set by `UploadBody`.
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The file's bytes, sent with the declared Content-Type (e.g. image/png)"),
     responses(
