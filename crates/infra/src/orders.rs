@@ -71,7 +71,8 @@ impl SeaOrderRepository {
         let now_ms = to_millis(now);
         let today = calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt(TABLE, &key, e))?;
         let quantity = lines.quantity();
-        let priced = amounts(product.unit_price, quantity, product.prices_exclude_vat).map_err(|e| corrupt(TABLE, &key, e))?;
+        let priced =
+            amounts(product.unit_price, quantity, product.prices_exclude_vat).map_err(|e| corrupt(TABLE, &key, e))?;
         let (memo_enc, memo_key_id) =
             ORDER_MEMO.seal_opt(&self.keyring, &key, memo.as_deref()).map_err(|e| corrupt(TABLE, &key, e))?;
         let row = order::ActiveModel {
@@ -176,7 +177,8 @@ impl SeaOrderRepository {
             };
             order_line::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
         }
-        let status = OrderStatus::Pending.after_delivery(delivered_total, quantity).map_err(|e| corrupt(TABLE, &key, e))?;
+        let status =
+            OrderStatus::Pending.after_delivery(delivered_total, quantity).map_err(|e| corrupt(TABLE, &key, e))?;
         order::Entity::update_many()
             .col_expr(order::Column::Delivered, Expr::value(i64::try_from(delivered_total).unwrap_or(i64::MAX)))
             .col_expr(order::Column::DeliveredToday, Expr::value(i64::try_from(delivered_total).unwrap_or(i64::MAX)))

@@ -4,9 +4,7 @@
 
 use std::sync::Mutex;
 
-use domain::files::{
-    FileOwner, FilePurpose, FileType, FileUseError, StoredObject, UploadError, UploadRequest,
-};
+use domain::files::{FileOwner, FilePurpose, FileType, FileUseError, StoredObject, UploadError, UploadRequest};
 use domain::identity::{MohomId, Role, User, UserStatus};
 use domain::pii::PersonName;
 use domain::principal::{Credential, Principal};
@@ -70,7 +68,8 @@ impl World {
     }
 
     async fn issue(&self, principal: &Principal, size: i64) -> Uuid {
-        let request = UploadRequest { file_name: "증빙.png", content_type: "image/png", size, purpose: "AS_EVIDENCE" };
+        let request =
+            UploadRequest { file_name: "증빙.png", content_type: "image/png", size, purpose: "AS_EVIDENCE" };
         self.service().presign(principal, &request).await.unwrap().file_key
     }
 
@@ -95,7 +94,8 @@ async fn an_upload_url_is_issued_for_a_valid_request_of_the_acting_member_only()
     let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
     assert_eq!(fields, ["fileName", "contentType", "size", "purpose"], "every bad field at once");
     let nobody = Principal { acting: None, ..w.me.clone() };
-    let good = UploadRequest { file_name: "a/../통화.m4a", content_type: "audio/x-m4a", size: 10, purpose: "AS_EVIDENCE" };
+    let good =
+        UploadRequest { file_name: "a/../통화.m4a", content_type: "audio/x-m4a", size: 10, purpose: "AS_EVIDENCE" };
     assert!(matches!(w.service().presign(&nobody, &good).await, Err(PresignRefusal::NoActingMember)));
     assert!(w.files.files.lock().unwrap().is_empty(), "nothing recorded for a refusal");
 

@@ -13,9 +13,7 @@ use domain::reference::{
     AllocationPolicy, AsPolicy, AsPolicyParts, AsReasonCode, AsWindowStart, Compensation, Country, OrgKind, Product,
     Region,
 };
-use domain::service::orders::{
-    OrderListQuery, OrderRefusal, OrderRequest, OrderService, line_amount, line_status,
-};
+use domain::service::orders::{OrderListQuery, OrderRefusal, OrderRequest, OrderService, line_amount, line_status};
 use testkit::memory::{FixedClock, MemoryOrderRepository, MemoryReferenceRepository};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -261,10 +259,7 @@ async fn a_member_reads_only_its_own_orders_filtered_and_summed() {
 async fn a_call_that_acts_for_no_member_is_refused() {
     let w = World::new();
     let key_only = Principal { acting: None, ..w.buyer.clone() };
-    assert!(matches!(
-        w.service().place(&key_only, w.request(&[("서울", 1)])).await,
-        Err(OrderRefusal::NoActingMember)
-    ));
+    assert!(matches!(w.service().place(&key_only, w.request(&[("서울", 1)])).await, Err(OrderRefusal::NoActingMember)));
     let all = OrderListQuery::default();
     assert!(matches!(
         w.service().list(&key_only, all, PageRequest::default()).await,

@@ -7,7 +7,7 @@
 //! - the upload endpoint is authorized by its URL's signature alone; it streams the
 //!   body (bounded by the declared size, not the JSON limit), refuses it at the first
 //!   byte past that size, and stores nothing unless the whole body is exactly the
-//!   declared size, type and magic bytes (see `infra::files`);
+//!   declared size, type and magic bytes (`domain::service::files`);
 //! - the rules are `domain::service::files`'s; their refusals reach the wire through
 //!   `crate::error` (the AS endpoints' file-key codes too).
 
@@ -90,7 +90,9 @@ impl Modify for UploadBody {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let operation = openapi.paths.paths.get_mut("/api/v1/files/upload/{fileKey}").and_then(|i| i.put.as_mut());
         let Some(RefOr::T(body)) = operation.and_then(|o| o.request_body.as_mut()) else { return };
-        let bytes = || ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+        let bytes = || {
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        };
         body.content = upload_content_types()
             .into_iter()
             .map(|content_type| (content_type.to_owned(), RefOr::T(Content::new(Some(bytes())))))

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::error::RepoError;
 use crate::files::{
-    EvidenceFile, FileOwner, IssuedUpload, NewUpload, PresignedPut, StoredFile, StoredObject, UploadError,
-    UploadSlot, UploadTarget,
+    EvidenceFile, FileOwner, IssuedUpload, NewUpload, PresignedPut, StoredFile, StoredObject, UploadError, UploadSlot,
+    UploadTarget,
 };
 
 /// Object storage for uploads (the local data directory, or an S3-compatible store).

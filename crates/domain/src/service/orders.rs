@@ -102,7 +102,7 @@ impl OrderListQuery<'_> {
                 })
             })
             .transpose()?;
-        let product_id = self.product_id.map(|raw| product_id(raw)).transpose()?;
+        let product_id = self.product_id.map(product_id).transpose()?;
         Ok(OrderFilter { status, product_id, from: instant(self.from, "from")?, to: instant(self.to, "to")? })
     }
 }
@@ -166,9 +166,8 @@ where
         let buyer = acting(principal)?;
         let product_id = product_id(&request.product_id)?;
         let regions = self.reference.list_regions(None).await?;
-        let lines = NewOrderLines::parse(&request.regions, request.daily_limit, |code| {
-            regions.iter().any(|r| r.code == code)
-        })?;
+        let lines =
+            NewOrderLines::parse(&request.regions, request.daily_limit, |code| regions.iter().any(|r| r.code == code))?;
         if request.memo.as_ref().is_some_and(|memo| memo.chars().count() > MAX_MEMO_CHARS) {
             return Err(ValidationError::single("memo", format!("must be at most {MAX_MEMO_CHARS} characters")).into());
         }

@@ -1,5 +1,7 @@
-//! Uploaded files: presigned upload URLs, the local upload receiver, and the checks an
-//! AS request runs before it takes a file as evidence.
+//! Uploaded files: the storage side of `domain::service::files` (the [`FileRepository`]
+//! port over the `uploaded_files` rows and the local or S3 store), the local upload
+//! receiver, and attaching files to an AS request inside its transaction. The rules
+//! (URL, body and use checks) are the domain's; this module stores what they decide.
 //!
 //! Invariants:
 //! - a row of `uploaded_files` is written (`PENDING`) before its URL is handed out; it
@@ -10,8 +12,9 @@
 //! - a failed local upload leaves no file and the row `PENDING`; the first complete
 //!   upload wins, any later PUT with the same URL is refused;
 //! - a file is usable only by its owner (org and user), for its purpose, once uploaded,
-//!   and by one AS request: [`attach`] is a single conditional update, so two AS
-//!   requests can never share a file; another owner's key answers as an unknown one;
+//!   and by one AS request (`domain::service::files::attach_refusal`): [`attach`] is a
+//!   single conditional update, so two AS requests can never share a file; another
+//!   owner's key answers as an unknown one;
 //! - the stored object's name is the file key (a UUID), never the client's file name;
 //! - the client's (sanitized) file name is stored only as a vault envelope
 //!   (`file_name_enc`, AAD `uploaded_files` / `file_name` / file key), and a local file's
@@ -417,10 +420,8 @@ impl FileRepository for Files {
 
     async fn upload_slot(&self, file_key: Uuid) -> Result<Option<UploadSlot>, UploadError> {
         let Store::Local(_) = &*self.store else { return Err(UploadError::NotLocal) };
-        let found = uploaded_file::Entity::find_by_id(file_key.to_string())
-            .one(self.db.conn())
-            .await
-            .map_err(unavailable)?;
+        let found =
+            uploaded_file::Entity::find_by_id(file_key.to_string()).one(self.db.conn()).await.map_err(unavailable)?;
         // A size that cannot have been declared answers as an unknown key.
         let Some((row, size)) = found.and_then(|row| u64::try_from(row.size).ok().map(|size| (row, size))) else {
             return Ok(None);

@@ -38,12 +38,7 @@ pub struct MemoryFileRepository {
 
 impl Default for MemoryFileRepository {
     fn default() -> Self {
-        Self {
-            files: Mutex::default(),
-            remote: false,
-            objects: Mutex::default(),
-            ttl: Duration::minutes(15),
-        }
+        Self { files: Mutex::default(), remote: false, objects: Mutex::default(), ttl: Duration::minutes(15) }
     }
 }
 

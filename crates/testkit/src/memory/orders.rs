@@ -69,7 +69,12 @@ impl OrderRepository for MemoryOrderRepository {
             let delivered = allowance.min(*waiting);
             *waiting -= delivered;
             delivered_total += delivered;
-            stored_lines.push(OrderLine { id: new_id(), region: line.region.clone(), quantity: line.quantity, delivered });
+            stored_lines.push(OrderLine {
+                id: new_id(),
+                region: line.region.clone(),
+                quantity: line.quantity,
+                delivered,
+            });
         }
         let status = OrderStatus::Pending.after_delivery(delivered_total, quantity).map_err(bad)?;
         let id = new_id();
@@ -121,7 +126,7 @@ impl OrderRepository for MemoryOrderRepository {
         for o in &matching {
             summary.add(o.status, o.quantity, o.delivered, o.amounts.total.as_decimal(), o.refunded.as_decimal());
         }
-        matching.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        matching.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
         let total = matching.len() as u64;
         let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         let limit = usize::try_from(page.limit()).unwrap_or(usize::MAX);
