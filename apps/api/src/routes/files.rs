@@ -43,14 +43,14 @@ pub struct PresignedRequest {
     #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub mohom_id: Option<String>,
     /// The client's file name; stored sanitized (no path, no control characters).
-    // Not blank, at most `domain::files::MAX_RAW_FILE_NAME_BYTES` (a test checks the bound).
+    // Not blank, at most `domain::files::MAX_RAW_FILE_NAME_BYTES` (tests/api/files.rs checks it).
     #[schema(min_length = 1, max_length = 1024, pattern = "\\S")]
     pub file_name: String,
     // Described and enumerated by `content_type_schema`.
     #[schema(schema_with = content_type_schema)]
     pub content_type: String,
     /// Bytes, 1 to 20971520 (20 MiB).
-    // The bound is `domain::files::MAX_FILE_BYTES` (a test checks it).
+    // Up to `domain::files::MAX_FILE_BYTES` (tests/api/files.rs checks it).
     #[schema(minimum = 1, maximum = 20971520)]
     pub size: i64,
     // Described and enumerated by `purpose_schema`.

@@ -34,7 +34,7 @@ pub struct RegionQuantity {
     #[schema(min_length = 1, example = "서울")]
     pub region: String,
     /// At least 1.
-    // The bounds of `domain::order::MAX_LINE_QUANTITY` (checked by a test in openapi.rs).
+    // Up to `domain::order::MAX_LINE_QUANTITY` (tests/api/orders.rs checks the document says so).
     #[schema(minimum = 1, maximum = 100000)]
     pub quantity: i64,
 }
