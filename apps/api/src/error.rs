@@ -417,6 +417,23 @@ pub fn reveal_refusal_code(refusal: domain::lead::RevealRefusal) -> &'static str
 
 // -- orders --
 
+impl From<domain::service::orders::OrderRefusal> for ApiError {
+    /// Another member's order answers as an unknown one (404 `ORDER_NOT_FOUND`).
+    fn from(err: domain::service::orders::OrderRefusal) -> Self {
+        use domain::service::orders::OrderRefusal;
+        match err {
+            OrderRefusal::NoActingMember => Self::invalid("mohomId", "is required with an API key"),
+            OrderRefusal::Invalid(e) => e.into(),
+            e @ OrderRefusal::ProductNotFound(_) => Self::not_found("PRODUCT_NOT_FOUND", e.to_string()),
+            e @ OrderRefusal::ProductNotOnSale(_) => Self::conflict("PRODUCT_NOT_ON_SALE", e.to_string()),
+            e @ OrderRefusal::NotFound => Self::not_found("ORDER_NOT_FOUND", e.to_string()),
+            e @ OrderRefusal::NotCancellable(_) => Self::conflict("ORDER_NOT_CANCELLABLE", e.to_string()),
+            e @ OrderRefusal::ChangedMeanwhile(_) => Self::conflict("ORDER_CONFLICT", e.to_string()),
+            OrderRefusal::Repo(e) => e.into(),
+        }
+    }
+}
+
 // -- as_claims --
 
 impl From<domain::as_claim::AsRefusal> for ApiError {
@@ -481,6 +498,64 @@ impl From<domain::as_claim::AsError> for ApiError {
 // -- counsel --
 
 // -- files --
+
+impl From<domain::service::files::PresignRefusal> for ApiError {
+    fn from(err: domain::service::files::PresignRefusal) -> Self {
+        use domain::service::files::PresignRefusal;
+        match err {
+            PresignRefusal::NoActingMember => Self::invalid("mohomId", "is required with an API key"),
+            PresignRefusal::Invalid(e) => e.into(),
+            PresignRefusal::Repo(e) => e.into(),
+        }
+    }
+}
+
+impl From<domain::files::UploadError> for ApiError {
+    /// A URL that is not this server's, tampered or expired is 403; a used one 409; a
+    /// body larger than declared 413, shorter or of another type 400.
+    fn from(err: domain::files::UploadError) -> Self {
+        use domain::files::UploadError;
+        match err {
+            UploadError::NotLocal | UploadError::InvalidSignature => {
+                Self::Forbidden { code: "UPLOAD_URL_INVALID", message: "the upload URL is not valid".to_owned() }
+            }
+            UploadError::Expired => {
+                Self::Forbidden { code: "UPLOAD_URL_EXPIRED", message: "the upload URL has expired".to_owned() }
+            }
+            UploadError::AlreadyUploaded => Self::conflict("UPLOAD_URL_USED", "this upload URL was already used"),
+            e @ UploadError::ContentTypeMismatch { .. } => {
+                Self::Forbidden { code: "UPLOAD_CONTENT_TYPE_MISMATCH", message: e.to_string() }
+            }
+            UploadError::TooLarge { limit } => Self::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(0) },
+            e @ (UploadError::Incomplete { .. } | UploadError::ContentMismatch { .. }) => {
+                Self::invalid("body", &e.to_string())
+            }
+            UploadError::Io(e) => Self::Internal(anyhow::Error::new(e).context("file store")),
+            UploadError::Repo(e) => e.into(),
+        }
+    }
+}
+
+impl From<domain::files::FileUseError> for ApiError {
+    /// The answers to a file key an AS request cannot use: another owner's key is
+    /// "not found" like an unknown one.
+    fn from(err: domain::files::FileUseError) -> Self {
+        use domain::files::FileUseError;
+        match err {
+            FileUseError::NotFound(key) => Self::not_found("FILE_NOT_FOUND", format!("no file {key} among yours")),
+            FileUseError::NotUploaded(key) => {
+                Self::conflict("FILE_NOT_UPLOADED", format!("file {key} is not uploaded completely"))
+            }
+            FileUseError::WrongPurpose(key) => {
+                Self::conflict("FILE_WRONG_PURPOSE", format!("file {key} was uploaded for another purpose"))
+            }
+            FileUseError::AlreadyAttached(key) => {
+                Self::conflict("FILE_ALREADY_ATTACHED", format!("file {key} is already attached to an AS request"))
+            }
+            FileUseError::Repo(e) => e.into(),
+        }
+    }
+}
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {

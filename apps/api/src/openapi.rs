@@ -15,6 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use crate::routes::files::UploadBody;
 use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orders, orgs, reference, users};
 
 #[derive(OpenApi)]
@@ -83,7 +84,7 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         orgs::create_api_key,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest)),
-    modifiers(&ApiKeyScheme, &Contract),
+    modifiers(&ApiKeyScheme, &Contract, &UploadBody),
     tags(
         (name = "reference", description = "Products, AS policies, regions, AS reasons"),
         (name = "auth", description = "Access tokens and SSO login"),
@@ -412,16 +413,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
                     list.push(serde_json::Value::Null);
                 }
             }
-            ("contentType", RefOr::T(Schema::Object(o))) if schema == "PresignedRequest" => {
-                o.enum_values = values(domain::files::FileType::ACCEPTED);
-            }
-            ("purpose", RefOr::T(Schema::Object(o))) if schema == "PresignedRequest" => {
-                o.enum_values = values(domain::files::FilePurpose::ALL.iter().map(|p| p.as_str()));
-            }
-            ("size", RefOr::T(Schema::Object(o))) if schema == "PresignedRequest" => {
-                o.minimum = Some(1.into());
-                o.maximum = Some(domain::files::MAX_FILE_BYTES.into());
-            }
             ("state", RefOr::T(Schema::Object(o))) => o.enum_values = values(["Y", "N"]),
             ("autoDivDtlNo", RefOr::T(Schema::Object(o))) => {
                 o.pattern = Some(domain::counsel::DETAIL_PATTERN.to_owned());
@@ -454,7 +445,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
                     v
                 });
             }
-            ("regions", RefOr::T(Schema::Array(array))) if schema == "CreateOrderRequest" => array.min_items = Some(1),
             ("code", RefOr::T(Schema::Object(o)))
                 if schema == "CreateOrgRequest" || schema == "CreateSourceRequest" =>
             {
@@ -465,13 +455,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
             }
             ("defaultProductId", RefOr::T(Schema::Object(o))) => {
                 o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
-            }
-            ("quantity", RefOr::T(Schema::Object(o))) if schema == "RegionQuantity" => {
-                o.minimum = Some(1.into());
-                o.maximum = Some(domain::order::MAX_LINE_QUANTITY.into());
-            }
-            ("dailyLimit", RefOr::T(Schema::Object(o))) if schema == "CreateOrderRequest" => {
-                o.minimum = Some(1.into());
             }
             _ => {}
         }

@@ -10,9 +10,10 @@
 //! - an upload's content is what it declares: [`FileType::matches`] checks its magic
 //!   bytes (the first [`SNIFF_LEN`] bytes, or all of a shorter file), and a mismatch is
 //!   refused;
-//! - storage is reached only through [`FileStorage`]: presign a PUT, look at an object.
-
-use std::future::Future;
+//! - storage is reached only through the ports of `crate::ports` (`FileStorage`:
+//!   presign a PUT, look at an object; `FileRepository`: the uploads' records);
+//! - a file is usable only by its [`FileOwner`], for its [`FilePurpose`], once uploaded,
+//!   by one AS request ([`FileUseError`] says why not; `crate::service::files` decides).
 
 use time::OffsetDateTime;
 use unicode_normalization::UnicodeNormalization;
@@ -38,6 +39,28 @@ code_enum!(
     /// What a file is uploaded for; a file key is usable only for its purpose.
     FilePurpose { AsEvidence => "AS_EVIDENCE" }
 );
+
+impl FilePurpose {
+    /// The kinds of file uploaded for this purpose: AS evidence is a photo, a document or
+    /// a call recording, so every [`FileType`].
+    #[must_use]
+    pub fn file_types(self) -> &'static [FileType] {
+        match self {
+            Self::AsEvidence => FileType::ALL,
+        }
+    }
+}
+
+/// The content types an upload may be sent with (canonical only), over every purpose,
+/// in [`FileType::ALL`] order: what the upload endpoint declares it takes.
+#[must_use]
+pub fn upload_content_types() -> Vec<&'static str> {
+    FileType::ALL
+        .iter()
+        .filter(|t| FilePurpose::ALL.iter().any(|p| p.file_types().contains(t)))
+        .map(|t| t.content_type())
+        .collect()
+}
 
 /// An accepted kind of file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -290,6 +313,11 @@ impl NewUpload {
                 ),
             ));
         }
+        if let (Some(file_type), Some(purpose)) = (file_type, purpose)
+            && !purpose.file_types().contains(&file_type)
+        {
+            errors.push(FieldError::new("contentType", format!("is not uploaded for {purpose}")));
+        }
         match (file_name, file_type, size, purpose) {
             (Some(file_name), Some(file_type), Some(size), Some(purpose)) if errors.is_empty() => {
                 Ok(Self { file_name, file_type, size, purpose })
@@ -344,16 +372,126 @@ impl StoredObject {
     }
 }
 
-/// Object storage for uploads (the local data directory, or an S3-compatible store).
-pub trait FileStorage: Send + Sync {
-    /// A URL the client may PUT the file to until `target.expires_at`.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] when a URL cannot be made (bad configuration).
-    fn presign_put(&self, target: &UploadTarget) -> Result<PresignedPut, RepoError>;
+/// Whose a file is: the org and the user who asked for its upload URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileOwner {
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+}
 
-    /// The stored object under `file_key`, `None` when there is none.
-    fn stat(&self, file_key: Uuid) -> impl Future<Output = Result<Option<StoredObject>, RepoError>> + Send;
+/// A presigned upload just issued. Its `Debug` hides the URL (its signature is the
+/// upload's credential).
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedUpload {
+    pub file_key: Uuid,
+    pub url: String,
+    /// Always `PUT`.
+    pub method: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub expires_at: OffsetDateTime,
+}
+
+crate::redacting_debug!(IssuedUpload { show: [file_key, method, headers, expires_at], redact: [url] });
+
+/// What an upload URL was issued for, as stored when it was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadSlot {
+    pub file_key: Uuid,
+    pub org_id: Uuid,
+    pub purpose: FilePurpose,
+    pub file_type: FileType,
+    pub size: u64,
+    /// The URL's own expiry, to the second.
+    pub expires_at: OffsetDateTime,
+    /// A complete upload was stored already.
+    pub uploaded: bool,
+}
+
+/// What a completed upload stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadReceipt {
+    pub file_key: Uuid,
+    pub size: u64,
+    /// SHA-256 of the bytes as sent, lowercase hex.
+    pub sha256: String,
+    pub uploaded_at: OffsetDateTime,
+}
+
+/// Why a local upload is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The server stores files on S3: there is no local upload.
+    #[error("uploads go to the object store, not to this server")]
+    NotLocal,
+    /// Unknown key, or a signature that does not match the URL's parameters.
+    #[error("the upload URL is not valid")]
+    InvalidSignature,
+    #[error("the upload URL has expired")]
+    Expired,
+    #[error("this upload URL was already used")]
+    AlreadyUploaded,
+    #[error("the Content-Type must be {expected}, as declared")]
+    ContentTypeMismatch { expected: String },
+    #[error("the body is larger than the declared {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the body has {received} bytes, {expected} were declared")]
+    Incomplete { expected: u64, received: u64 },
+    #[error("the content is not {expected}")]
+    ContentMismatch { expected: String },
+    #[error("file storage failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+/// One stored file as the use checks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredFile {
+    pub file_key: Uuid,
+    pub owner: FileOwner,
+    /// `None` for a purpose this server does not know.
+    pub purpose: Option<FilePurpose>,
+    /// `None` for a stored type that is not canonical.
+    pub file_type: Option<FileType>,
+    /// The declared size.
+    pub size: u64,
+    /// Its complete content is stored.
+    pub uploaded: bool,
+    /// An AS request took it as evidence.
+    pub attached: bool,
+}
+
+/// One evidence file as an AS shows it. Its `Debug` hides the file name (a person chose it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct EvidenceFile {
+    pub file_key: Uuid,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub uploaded_at: Option<OffsetDateTime>,
+}
+
+crate::redacting_debug!(EvidenceFile {
+    show: [file_key, content_type, size, sha256, uploaded_at],
+    redact: [file_name]
+});
+
+/// Why a file key cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FileUseError {
+    /// Unknown, or another org's or user's (the same answer: no existence leak).
+    #[error("file {0} not found")]
+    NotFound(Uuid),
+    /// Not uploaded completely (or, on S3, the stored object is not what was declared).
+    #[error("file {0} is not uploaded")]
+    NotUploaded(Uuid),
+    #[error("file {0} was uploaded for another purpose")]
+    WrongPurpose(Uuid),
+    #[error("file {0} is already attached to an AS request")]
+    AlreadyAttached(Uuid),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
 }
 
 #[cfg(test)]
@@ -437,6 +575,16 @@ mod tests {
         assert!(!spoofed.is_complete_upload_of(FileType::Png, 8), "magic");
         let untyped = StoredObject { content_type: None, ..object };
         assert!(!untyped.is_complete_upload_of(FileType::Png, 8));
+    }
+
+    #[test]
+    fn an_upload_is_sent_with_a_canonical_type_of_its_purpose() {
+        assert_eq!(
+            upload_content_types(),
+            ["image/jpeg", "image/png", "image/webp", "application/pdf", "audio/mpeg", "audio/mp4", "audio/wav"]
+        );
+        assert!(upload_content_types().iter().all(|ct| FileType::from_canonical(ct).is_some()));
+        assert_eq!(FilePurpose::AsEvidence.file_types(), FileType::ALL, "evidence may be any accepted file");
     }
 
     #[test]

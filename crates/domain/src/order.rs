@@ -79,6 +79,25 @@ pub struct NewOrderLines {
 /// The most leads one line may ask for.
 pub const MAX_LINE_QUANTITY: u64 = 100_000;
 
+/// The longest buyer's memo, in characters.
+pub const MAX_MEMO_CHARS: usize = 1000;
+
+code_enum!(
+    /// Where one line of an order is: `OPEN` while it takes leads, `FULL` once delivered,
+    /// `CLOSED` when its order was cancelled before it was full.
+    LineStatus { Open => "OPEN", Full => "FULL", Closed => "CLOSED" }
+);
+
+/// Order list filters (`status`, `productId`, `from` inclusive and `to` exclusive on the
+/// creation time).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub product_id: Option<uuid::Uuid>,
+    pub from: Option<time::OffsetDateTime>,
+    pub to: Option<time::OffsetDateTime>,
+}
+
 impl NewOrderLines {
     /// Checks every line against the allowed region codes, reporting all problems at once.
     ///

@@ -10,7 +10,6 @@ mod intake;
 #[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::intake::*;
 mod orders;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::orders::*;
 mod as_claims;
 pub use self::as_claims::*;
@@ -18,7 +17,6 @@ mod counsel;
 #[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::counsel::*;
 mod files;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::files::*;
 
 use std::future::Future;

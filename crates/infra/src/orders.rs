@@ -17,8 +17,9 @@ use domain::identity::User;
 use domain::ids::new_id;
 use domain::lead::{AssignmentSource, LeadStatus};
 use domain::money::Money;
-use domain::order::{NewOrderLines, Order, OrderError, OrderLine, OrderStatus, OrderSummary, amounts};
+use domain::order::{NewOrderLines, Order, OrderError, OrderFilter, OrderLine, OrderStatus, OrderSummary, amounts};
 use domain::pagination::{Page, PageRequest};
+use domain::ports::OrderRepository;
 use domain::reference::Product;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
@@ -30,7 +31,7 @@ use uuid::Uuid;
 use crate::crypto::{Keyring, ORDER_MEMO};
 use crate::db::Db;
 use crate::entities::{assignment, lead, order, order_line, product};
-use crate::error::unavailable;
+use crate::error::{corrupt, unavailable};
 use crate::pools;
 use crate::{from_millis, to_millis};
 
@@ -40,22 +41,11 @@ pub struct SeaOrderRepository {
     keyring: Arc<Keyring>,
 }
 
-fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
-    tracing::error!(table = "orders", id, %what, "unreadable row");
-    RepoError::Corrupted(format!("orders/{id}"))
-}
+/// The table named when a row of it cannot be read back.
+const TABLE: &str = "orders";
 
 fn minor(id: &str, money: Money) -> Result<i64, RepoError> {
-    money.to_minor().map_err(|e| corrupt(id, e))
-}
-
-/// Order list filters (`status`, `productId`, `from`, `to` on the creation time).
-#[derive(Debug, Clone, Default)]
-pub struct OrderFilter {
-    pub status: Option<OrderStatus>,
-    pub product_id: Option<Uuid>,
-    pub from: Option<OffsetDateTime>,
-    pub to: Option<OffsetDateTime>,
+    money.to_minor().map_err(|e| corrupt(TABLE, id, e))
 }
 
 impl SeaOrderRepository {
@@ -79,11 +69,12 @@ impl SeaOrderRepository {
         let id = new_id();
         let key = id.to_string();
         let now_ms = to_millis(now);
-        let today = calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt(&key, e))?;
+        let today = calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt(TABLE, &key, e))?;
         let quantity = lines.quantity();
-        let priced = amounts(product.unit_price, quantity, product.prices_exclude_vat).map_err(|e| corrupt(&key, e))?;
+        let priced =
+            amounts(product.unit_price, quantity, product.prices_exclude_vat).map_err(|e| corrupt(TABLE, &key, e))?;
         let (memo_enc, memo_key_id) =
-            ORDER_MEMO.seal_opt(&self.keyring, &key, memo.as_deref()).map_err(|e| corrupt(&key, e))?;
+            ORDER_MEMO.seal_opt(&self.keyring, &key, memo.as_deref()).map_err(|e| corrupt(TABLE, &key, e))?;
         let row = order::ActiveModel {
             id: Set(key.clone()),
             org_id: Set(buyer.org_id.to_string()),
@@ -186,7 +177,8 @@ impl SeaOrderRepository {
             };
             order_line::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
         }
-        let status = OrderStatus::Pending.after_delivery(delivered_total, quantity).map_err(|e| corrupt(&key, e))?;
+        let status =
+            OrderStatus::Pending.after_delivery(delivered_total, quantity).map_err(|e| corrupt(TABLE, &key, e))?;
         order::Entity::update_many()
             .col_expr(order::Column::Delivered, Expr::value(i64::try_from(delivered_total).unwrap_or(i64::MAX)))
             .col_expr(order::Column::DeliveredToday, Expr::value(i64::try_from(delivered_total).unwrap_or(i64::MAX)))
@@ -223,7 +215,7 @@ impl SeaOrderRepository {
         rows.into_iter()
             .map(|row| {
                 let id = row.id.clone();
-                let bad = |e: &dyn std::fmt::Display| corrupt(&id, e);
+                let bad = |e: &dyn std::fmt::Display| corrupt(TABLE, &id, e);
                 let money = |m: i64| Money::from_minor(m).map_err(|e| bad(&e));
                 let count = |n: i64| u64::try_from(n).map_err(|e| bad(&e));
                 Ok(Order {
@@ -319,9 +311,9 @@ impl SeaOrderRepository {
             .await
             .map_err(unavailable)?;
         for (id, status, quantity, delivered, total, refunded) in &all {
-            let status: OrderStatus = status.parse().map_err(|e| corrupt(id, e))?;
-            let total = Money::from_minor(*total).map_err(|e| corrupt(id, e))?.as_decimal();
-            let refunded = Money::from_minor(*refunded).map_err(|e| corrupt(id, e))?.as_decimal();
+            let status: OrderStatus = status.parse().map_err(|e| corrupt(TABLE, id, e))?;
+            let total = Money::from_minor(*total).map_err(|e| corrupt(TABLE, id, e))?.as_decimal();
+            let refunded = Money::from_minor(*refunded).map_err(|e| corrupt(TABLE, id, e))?.as_decimal();
             summary.add(
                 status,
                 u64::try_from(*quantity).unwrap_or(0),
@@ -377,14 +369,14 @@ impl SeaOrderRepository {
         let Some(row) = order::Entity::find_by_id(key.clone()).one(&*txn).await.map_err(unavailable)? else {
             return Ok(None);
         };
-        let status: OrderStatus = row.status.parse().map_err(|e| corrupt(&key, e))?;
+        let status: OrderStatus = row.status.parse().map_err(|e| corrupt(TABLE, &key, e))?;
         let cancelled = match status.cancel() {
             Ok(next) => next,
             Err(refusal) => return Ok(Some(Err(refusal))),
         };
         let undelivered = u64::try_from(row.quantity - row.delivered).unwrap_or(0);
-        let unit = Money::from_minor(row.unit_price_minor).map_err(|e| corrupt(&key, e))?;
-        let refund = amounts(unit, undelivered, row.prices_exclude_vat).map_err(|e| corrupt(&key, e))?.total;
+        let unit = Money::from_minor(row.unit_price_minor).map_err(|e| corrupt(TABLE, &key, e))?;
+        let refund = amounts(unit, undelivered, row.prices_exclude_vat).map_err(|e| corrupt(TABLE, &key, e))?.total;
         let now_ms = to_millis(now);
         let done = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(cancelled.as_str()))
@@ -421,5 +413,41 @@ impl SeaOrderRepository {
             .count(self.db.conn())
             .await
             .map_err(unavailable)
+    }
+}
+
+/// The use cases' port: each method is the inherent one of the same purpose.
+impl OrderRepository for SeaOrderRepository {
+    async fn place_order(
+        &self,
+        buyer: &User,
+        product: &Product,
+        lines: &NewOrderLines,
+        memo: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Uuid, RepoError> {
+        self.create(buyer, product, lines, memo, now).await
+    }
+
+    async fn order_of(&self, buyer: Uuid, id: Uuid) -> Result<Option<Order>, RepoError> {
+        self.get(buyer, id).await
+    }
+
+    async fn orders_of(
+        &self,
+        buyer: Uuid,
+        filter: &OrderFilter,
+        page: PageRequest,
+    ) -> Result<(Page<Order>, OrderSummary), RepoError> {
+        self.list(buyer, filter, page).await
+    }
+
+    async fn cancel_order(
+        &self,
+        buyer: Uuid,
+        id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<Result<Order, OrderError>>, RepoError> {
+        self.cancel(buyer, id, now).await
     }
 }

@@ -7,20 +7,22 @@
 //! - the upload endpoint is authorized by its URL's signature alone; it streams the
 //!   body (bounded by the declared size, not the JSON limit), refuses it at the first
 //!   byte past that size, and stores nothing unless the whole body is exactly the
-//!   declared size, type and magic bytes (see `infra::files`);
-//! - [`From<FileUseError>`](infra::files::FileUseError) gives the AS endpoints the codes
-//!   of a file key that cannot be used.
+//!   declared size, type and magic bytes (`domain::service::files`);
+//! - the rules are `domain::service::files`'s; their refusals reach the wire through
+//!   `crate::error` (the AS endpoints' file-key codes too).
 
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, post, put, web};
-use domain::files::{NewUpload, UploadRequest};
+use domain::files::{FilePurpose, FileType, IssuedUpload, UploadReceipt, UploadRequest, upload_content_types};
+use domain::service::files::FileService;
 use futures_util::StreamExt;
-use infra::files::{FileUseError, IssuedUpload, UploadError, UploadReceipt};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{Content, RefOr};
+use utoipa::{IntoParams, Modify, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
@@ -38,17 +40,64 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresignedRequest {
     /// The user the call acts for (required with an API key).
+    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub mohom_id: Option<String>,
     /// The client's file name; stored sanitized (no path, no control characters).
+    // Not blank, at most `domain::files::MAX_RAW_FILE_NAME_BYTES` (tests/api/files.rs checks it).
+    #[schema(min_length = 1, max_length = 1024, pattern = "\\S")]
     pub file_name: String,
-    /// `image/jpeg`, `image/png`, `image/webp`, `application/pdf`, `audio/mpeg`,
-    /// `audio/mp4` or `audio/wav` (aliases such as `audio/x-m4a` are accepted and
-    /// answered with the canonical type the upload must send).
+    // Described and enumerated by `content_type_schema`.
+    #[schema(schema_with = content_type_schema)]
     pub content_type: String,
     /// Bytes, 1 to 20971520 (20 MiB).
+    // Up to `domain::files::MAX_FILE_BYTES` (tests/api/files.rs checks it).
+    #[schema(minimum = 1, maximum = 20971520)]
     pub size: i64,
-    /// `AS_EVIDENCE`.
+    // Described and enumerated by `purpose_schema`.
+    #[schema(schema_with = purpose_schema)]
     pub purpose: String,
+}
+
+/// `contentType`: every spelling `domain::files::FileType` accepts.
+fn content_type_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "`image/jpeg`, `image/png`, `image/webp`, `application/pdf`, `audio/mpeg`,\n`audio/mp4` or `audio/wav` \
+             (aliases such as `audio/x-m4a` are accepted and\nanswered with the canonical type the upload must send).",
+        ))
+        .enum_values(Some(FileType::ACCEPTED))
+        .build()
+}
+
+/// `purpose`: a `domain::files::FilePurpose`.
+fn purpose_schema() -> Object {
+    let codes: Vec<String> = FilePurpose::ALL.iter().map(|p| format!("`{p}`")).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!("{}.", codes.join(", "))))
+        .enum_values(Some(FilePurpose::ALL.iter().map(|p| p.as_str())))
+        .build()
+}
+
+/// The upload's request body as the document states it: the file's bytes
+/// (`type: string, format: binary`) under each content type an upload may be sent with
+/// (`domain::files::upload_content_types`), so that a client generated from the document
+/// sends the file's own type, which the upload URL was signed for.
+pub struct UploadBody;
+
+impl Modify for UploadBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operation = openapi.paths.paths.get_mut("/api/v1/files/upload/{fileKey}").and_then(|i| i.put.as_mut());
+        let Some(RefOr::T(body)) = operation.and_then(|o| o.request_body.as_mut()) else { return };
+        let bytes = || {
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        };
+        body.content = upload_content_types()
+            .into_iter()
+            .map(|content_type| (content_type.to_owned(), RefOr::T(Content::new(Some(bytes())))))
+            .collect();
+    }
 }
 
 /// Where and how to upload.
@@ -103,14 +152,16 @@ pub async fn presign(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let user = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &Principal::acting(&caller, &user), &req, &body, || async {
-        let upload = NewUpload::parse(&UploadRequest {
+    let idempotent = Principal::acting(&caller, &user);
+    let principal = caller.principal().acting_as(user);
+    crate::idempotency::run(&state, &idempotent, &req, &body, || async {
+        let request = UploadRequest {
             file_name: &body.file_name,
             content_type: &body.content_type,
             size: body.size,
             purpose: &body.purpose,
-        })?;
-        let issued = state.files.presign(user.org_id, user.id, &upload, state.clock.now()).await?;
+        };
+        let issued = FileService::new(&state.files, &*state.clock).presign(&principal, &request).await?;
         Ok((StatusCode::CREATED, PresignedResponse::from(issued)))
     })
     .await
@@ -150,27 +201,6 @@ impl From<UploadReceipt> for UploadedResponse {
     }
 }
 
-fn upload_error(err: UploadError) -> ApiError {
-    match err {
-        UploadError::NotLocal | UploadError::InvalidSignature => {
-            ApiError::Forbidden { code: "UPLOAD_URL_INVALID", message: "the upload URL is not valid".to_owned() }
-        }
-        UploadError::Expired => {
-            ApiError::Forbidden { code: "UPLOAD_URL_EXPIRED", message: "the upload URL has expired".to_owned() }
-        }
-        UploadError::AlreadyUploaded => ApiError::conflict("UPLOAD_URL_USED", "this upload URL was already used"),
-        e @ UploadError::ContentTypeMismatch { .. } => {
-            ApiError::Forbidden { code: "UPLOAD_CONTENT_TYPE_MISMATCH", message: e.to_string() }
-        }
-        UploadError::TooLarge { limit } => ApiError::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(0) },
-        e @ (UploadError::Incomplete { .. } | UploadError::ContentMismatch { .. }) => {
-            ApiError::invalid("body", &e.to_string())
-        }
-        UploadError::Io(e) => ApiError::Internal(anyhow::Error::new(e).context("file store")),
-        UploadError::Repo(e) => e.into(),
-    }
-}
-
 /// Local upload: the file's bytes, to the URL `POST /api/v1/files/presigned` returned.
 ///
 /// Authorized by the URL's signature alone (no API key). The body must be exactly the
@@ -179,6 +209,7 @@ fn upload_error(err: UploadError) -> ApiError {
 #[utoipa::path(
     tag = "files",
     params(("fileKey" = Uuid, Path, description = "The file key"), UploadParams),
+    // The content types and the binary schema are set by `UploadBody`.
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The file's bytes, sent with the declared Content-Type (e.g. image/png)"),
     responses(
@@ -199,42 +230,15 @@ pub async fn receive_upload(
 ) -> Result<HttpResponse, ApiError> {
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let content_length = header(CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
-    let mut incoming = state
-        .files
-        .begin_upload(
-            path.into_inner(),
-            params.expires,
-            params.signature.expose(),
-            header(CONTENT_TYPE),
-            content_length,
-            state.clock.now(),
-        )
-        .await
-        .map_err(upload_error)?;
+    let key = path.into_inner();
+    let service = FileService::new(&state.files, &*state.clock);
+    let mut incoming = service
+        .begin_upload(key, params.expires, params.signature.expose(), header(CONTENT_TYPE), content_length)
+        .await?;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::invalid("body", &format!("could not be read: {e}")))?;
-        incoming.write(&chunk).await.map_err(upload_error)?;
+        incoming.write(&chunk).await?;
     }
-    let receipt = incoming.finish(state.clock.now()).await.map_err(upload_error)?;
+    let receipt = incoming.finish(state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(UploadedResponse::from(receipt)))
-}
-
-impl From<FileUseError> for ApiError {
-    /// The answers to a file key an AS request cannot use: another owner's key is
-    /// "not found" like an unknown one.
-    fn from(err: FileUseError) -> Self {
-        match err {
-            FileUseError::NotFound(key) => ApiError::not_found("FILE_NOT_FOUND", format!("no file {key} among yours")),
-            FileUseError::NotUploaded(key) => {
-                ApiError::conflict("FILE_NOT_UPLOADED", format!("file {key} is not uploaded completely"))
-            }
-            FileUseError::WrongPurpose(key) => {
-                ApiError::conflict("FILE_WRONG_PURPOSE", format!("file {key} was uploaded for another purpose"))
-            }
-            FileUseError::AlreadyAttached(key) => {
-                ApiError::conflict("FILE_ALREADY_ATTACHED", format!("file {key} is already attached to an AS request"))
-            }
-            FileUseError::Repo(e) => e.into(),
-        }
-    }
 }

@@ -6,9 +6,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use domain::order::{NewOrderLines, Order, OrderStatus};
-use domain::ports::ReferenceRepository;
-use infra::orders::OrderFilter;
+use domain::order::{Order, OrderLine, OrderSummary};
+use domain::ports::{Clock, OrderRepository, ReferenceRepository};
+use domain::service::orders::{OrderListQuery, OrderRequest, OrderService, line_amount, line_status};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
 use crate::extract::{ActingBody, ActingQuery, optional_body};
 use crate::idempotency::Principal;
-use crate::params::{PageParams, instant};
+use crate::params::PageParams;
 use crate::state::AppState;
 use crate::wire::ProductRef;
 use crate::wire::{Pagination, timestamp};
@@ -26,17 +26,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_order).service(list_orders).service(get_order).service(cancel_order);
 }
 
-fn order_not_found() -> ApiError {
-    ApiError::not_found("ORDER_NOT_FOUND", "no such order among yours")
-}
-
 /// One `{region, quantity}` line.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegionQuantity {
     /// A region `code` of `GET /api/v1/regions`.
+    #[schema(min_length = 1, example = "서울")]
     pub region: String,
     /// At least 1.
+    // Up to `domain::order::MAX_LINE_QUANTITY` (tests/api/orders.rs checks the document says so).
+    #[schema(minimum = 1, maximum = 100000)]
     pub quantity: i64,
 }
 
@@ -44,11 +43,18 @@ pub struct RegionQuantity {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOrderRequest {
+    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub mohom_id: Option<String>,
+    #[schema(format = Uuid)]
     pub product_id: String,
+    /// One line per region.
+    #[schema(min_items = 1)]
     pub regions: Vec<RegionQuantity>,
     /// At most this many leads a day (in the product's time zone).
+    #[schema(minimum = 1)]
     pub daily_limit: Option<i64>,
+    /// At most 1000 characters; a blank memo is none.
+    #[schema(max_length = 1000)]
     pub memo: Option<String>,
 }
 
@@ -101,34 +107,28 @@ pub struct OrderDto {
     pub cancelled_at: Option<String>,
 }
 
+impl OrderLineDto {
+    fn of(order: &Order, line: &OrderLine) -> Self {
+        Self {
+            id: line.id,
+            region: line.region.clone(),
+            quantity: line.quantity,
+            delivered: line.delivered,
+            unit_price: order.unit_price.to_string(),
+            amount: line_amount(order, line).map(|m| m.to_string()).unwrap_or_default(),
+            status: line_status(order, line).as_str(),
+        }
+    }
+}
+
 impl From<&Order> for OrderDto {
     fn from(o: &Order) -> Self {
-        let line_amount =
-            |q: u64| domain::order::amounts(o.unit_price, q, false).map(|a| a.subtotal.to_string()).unwrap_or_default();
         Self {
             id: o.id,
             product_id: o.product_id,
             product: ProductRef { id: o.product_id, name: o.product_name.clone() },
             status: o.status.as_str().to_owned(),
-            lines: o
-                .lines
-                .iter()
-                .map(|l| OrderLineDto {
-                    id: l.id,
-                    region: l.region.clone(),
-                    quantity: l.quantity,
-                    delivered: l.delivered,
-                    unit_price: o.unit_price.to_string(),
-                    amount: line_amount(l.quantity),
-                    status: if l.delivered >= l.quantity {
-                        "FULL"
-                    } else if o.status == OrderStatus::Cancelled {
-                        "CLOSED"
-                    } else {
-                        "OPEN"
-                    },
-                })
-                .collect(),
+            lines: o.lines.iter().map(|line| OrderLineDto::of(o, line)).collect(),
             quantity: o.quantity,
             delivered_quantity: o.delivered,
             unit_price: o.unit_price.to_string(),
@@ -144,6 +144,11 @@ impl From<&Order> for OrderDto {
             cancelled_at: o.cancelled_at.map(timestamp),
         }
     }
+}
+
+/// The order use cases over the app's stores.
+fn service(state: &AppState) -> OrderService<'_, impl OrderRepository, impl ReferenceRepository, dyn Clock> {
+    OrderService::new(&state.orders, &state.reference, &*state.clock)
 }
 
 /// 주문 등록: places an order; matching pool leads are delivered at once, oldest first.
@@ -168,24 +173,16 @@ pub async fn create_order(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let buyer = acting_user(&state, &caller, body.mohom_id.as_deref()).await?;
-    crate::idempotency::run(&state, &Principal::acting(&caller, &buyer), &req, &body, || async {
-        let product_id: Uuid = body.product_id.parse().map_err(|_| ApiError::invalid("productId", "must be a UUID"))?;
-        let regions = state.reference.list_regions(None).await?;
-        let raw: Vec<(String, i64)> = body.regions.iter().map(|r| (r.region.clone(), r.quantity)).collect();
-        let lines = NewOrderLines::parse(&raw, body.daily_limit, |code| regions.iter().any(|r| r.code == code))?;
-        if body.memo.as_ref().is_some_and(|memo| memo.chars().count() > 1000) {
-            return Err(ApiError::invalid("memo", "must be at most 1000 characters"));
-        }
-        let product =
-            state.reference.find_product(product_id).await?.ok_or_else(|| {
-                ApiError::not_found("PRODUCT_NOT_FOUND", format!("product {product_id} does not exist"))
-            })?;
-        if !product.on_sale {
-            return Err(ApiError::conflict("PRODUCT_NOT_ON_SALE", format!("product {product_id} is not on sale")));
-        }
-        let memo = body.memo.clone().filter(|m| !m.trim().is_empty());
-        let id = state.orders.create(&buyer, &product, &lines, memo, state.clock.now()).await?;
-        let order = state.orders.get(buyer.id, id).await?.ok_or_else(order_not_found)?;
+    let idempotent = Principal::acting(&caller, &buyer);
+    let principal = caller.principal().acting_as(buyer);
+    crate::idempotency::run(&state, &idempotent, &req, &body, || async {
+        let request = OrderRequest {
+            product_id: body.product_id.clone(),
+            regions: body.regions.iter().map(|r| (r.region.clone(), r.quantity)).collect(),
+            daily_limit: body.daily_limit,
+            memo: body.memo.clone(),
+        };
+        let order = service(&state).place(&principal, request).await?;
         Ok((StatusCode::CREATED, OrderDto::from(&order)))
     })
     .await
@@ -261,30 +258,25 @@ pub async fn list_orders(
     filter: web::Query<OrderListFilter>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let buyer = acting_user(&state, &caller, filter.mohom_id.as_deref()).await?;
+    let principal = crate::auth::principal(&state, &caller, filter.mohom_id.as_deref()).await?;
     let page = page.parse()?;
-    let status =
-        match filter.status.as_deref() {
-            Some(raw) => Some(raw.parse::<OrderStatus>().map_err(|_| {
-                ApiError::invalid("status", "must be one of PENDING, IN_PROGRESS, COMPLETED, CANCELLED")
-            })?),
-            None => None,
-        };
-    let product_id = match filter.product_id.as_deref() {
-        Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| ApiError::invalid("productId", "must be a UUID"))?),
-        None => None,
+    let query = OrderListQuery {
+        status: filter.status.as_deref(),
+        product_id: filter.product_id.as_deref(),
+        from: filter.from.as_deref(),
+        to: filter.to.as_deref(),
     };
-    let query = OrderFilter {
-        status,
-        product_id,
-        from: instant(filter.from.as_deref(), "from")?,
-        to: instant(filter.to.as_deref(), "to")?,
-    };
-    let (result, summary) = state.orders.list(buyer.id, &query, page).await?;
+    let (result, summary) = service(&state).list(&principal, query, page).await?;
     Ok(HttpResponse::Ok().json(OrdersListWithSummaryResponse {
         pagination: Pagination::from(&result),
         data: result.items.iter().map(OrderDto::from).collect(),
-        summary: OrdersSummary {
+        summary: OrdersSummary::from(&summary),
+    }))
+}
+
+impl From<&OrderSummary> for OrdersSummary {
+    fn from(summary: &OrderSummary) -> Self {
+        Self {
             total_orders: summary.total_orders,
             total_quantity: summary.total_quantity,
             delivered_quantity: summary.delivered_quantity,
@@ -297,8 +289,8 @@ pub async fn list_orders(
                 completed: summary.completed,
                 cancelled: summary.cancelled,
             },
-        },
-    }))
+        }
+    }
 }
 
 fn money_text(value: rust_decimal::Decimal) -> String {
@@ -328,8 +320,8 @@ pub async fn get_order(
     query: web::Query<ActingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = order_id(&path)?;
-    let buyer = acting_user(&state, &caller, query.mohom_id.as_deref()).await?;
-    let order = state.orders.get(buyer.id, id).await?.ok_or_else(order_not_found)?;
+    let principal = crate::auth::principal(&state, &caller, query.mohom_id.as_deref()).await?;
+    let order = service(&state).detail(&principal, id).await?;
     Ok(HttpResponse::Ok().json(OrderDto::from(&order)))
 }
 
@@ -359,14 +351,7 @@ pub async fn cancel_order(
     let body = optional_body(&req, body)?;
     let id = order_id(&path)?;
     let mohom = body.and_then(|b| b.mohom_id).or_else(|| query.mohom_id.clone());
-    let buyer = acting_user(&state, &caller, mohom.as_deref()).await?;
-    let outcome = state.orders.cancel(buyer.id, id, state.clock.now()).await.map_err(|e| match e {
-        domain::error::RepoError::Conflict(what) => ApiError::conflict("ORDER_CONFLICT", format!("{what}; retry")),
-        other => other.into(),
-    })?;
-    match outcome {
-        None => Err(order_not_found().into()),
-        Some(Err(refusal)) => Err(ApiError::conflict("ORDER_NOT_CANCELLABLE", refusal.to_string()).into()),
-        Some(Ok(order)) => Ok(HttpResponse::Ok().json(OrderDto::from(&order))),
-    }
+    let principal = crate::auth::principal(&state, &caller, mohom.as_deref()).await?;
+    let order = service(&state).cancel(&principal, id).await.map_err(ApiError::from)?;
+    Ok(HttpResponse::Ok().json(OrderDto::from(&order)))
 }

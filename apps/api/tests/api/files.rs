@@ -461,3 +461,38 @@ async fn start_up_body(db: TestDb) {
     api::startup::prepare(settings).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), sealed, "a second start leaves the sealed file as it is");
 }
+
+fn document() -> serde_json::Value {
+    serde_json::from_str(&api::openapi::document_json()).expect("the document is JSON")
+}
+
+#[test]
+fn the_upload_is_declared_as_the_file_bytes_under_each_type_an_upload_may_be_sent_with() {
+    let doc = document();
+    let content = doc["paths"]["/api/v1/files/upload/{fileKey}"]["put"]["requestBody"]["content"]
+        .as_object()
+        .expect("the upload has a request body");
+    let mut expected = domain::files::upload_content_types();
+    expected.sort_unstable();
+    assert_eq!(content.keys().map(String::as_str).collect::<Vec<_>>(), expected, "the purposes' types, no other");
+    assert!(content.contains_key("image/png") && !content.contains_key("application/octet-stream"));
+    for (content_type, body) in content {
+        assert_eq!(body["schema"], serde_json::json!({"type": "string", "format": "binary"}), "{content_type}");
+    }
+}
+
+#[test]
+fn the_presigned_request_states_the_rules_of_an_upload_request() {
+    let doc = document();
+    let fields = &doc["components"]["schemas"]["PresignedRequest"]["properties"];
+    assert_eq!(fields["mohomId"]["pattern"], api::openapi::MOHOM_ID_PATTERN);
+    assert_eq!(fields["fileName"]["minLength"], 1);
+    assert_eq!(fields["fileName"]["maxLength"], domain::files::MAX_RAW_FILE_NAME_BYTES, "the raw name's bound");
+    assert_eq!(fields["fileName"]["pattern"], r"\S", "not blank");
+    assert_eq!(fields["size"]["minimum"], 1);
+    assert_eq!(fields["size"]["maximum"], domain::files::MAX_FILE_BYTES);
+    assert_eq!(fields["contentType"]["enum"], serde_json::json!(domain::files::FileType::ACCEPTED));
+    let purposes: Vec<&str> = FilePurpose::ALL.iter().map(|p| p.as_str()).collect();
+    assert_eq!(fields["purpose"]["enum"], serde_json::json!(purposes));
+    assert_eq!(fields["purpose"]["description"], "`AS_EVIDENCE`.");
+}

@@ -255,3 +255,18 @@ async fn list_body(db: TestDb) {
         assert_eq!((reply.status.as_u16(), reply.code().as_str()), (400, "VALIDATION_FAILED"), "{bad}");
     }
 }
+
+#[test]
+fn the_order_request_states_the_rules_of_an_order() {
+    let doc: serde_json::Value = serde_json::from_str(&api::openapi::document_json()).expect("JSON");
+    let order = &doc["components"]["schemas"]["CreateOrderRequest"]["properties"];
+    assert_eq!(order["mohomId"]["pattern"], api::openapi::MOHOM_ID_PATTERN);
+    assert_eq!(order["productId"]["format"], "uuid");
+    assert_eq!(order["regions"]["minItems"], 1);
+    assert_eq!(order["dailyLimit"]["minimum"], 1);
+    assert_eq!(order["memo"]["maxLength"], domain::order::MAX_MEMO_CHARS);
+    let line = &doc["components"]["schemas"]["RegionQuantity"]["properties"];
+    assert_eq!(line["region"]["minLength"], 1);
+    assert_eq!(line["quantity"]["minimum"], 1);
+    assert_eq!(line["quantity"]["maximum"], domain::order::MAX_LINE_QUANTITY);
+}

@@ -22,7 +22,9 @@
 use std::path::PathBuf;
 
 use domain::error::RepoError;
-use domain::files::{FileStorage, FileType, PresignedPut, SNIFF_LEN, StoredObject, UploadTarget};
+use domain::files::{FileType, PresignedPut, StoredObject, UploadReceipt, UploadTarget};
+use domain::ports::FileStorage;
+use domain::service::files::UploadGuard;
 use ring::digest;
 use ring::hkdf::{HKDF_SHA256, Salt};
 use ring::hmac;
@@ -179,14 +181,11 @@ impl LocalStore {
             sealer,
             db,
             file_key,
-            file_type,
-            size,
+            guard: UploadGuard::new(file_type, size),
             final_path: self.final_path(file_key),
             temp_path,
             file: Some(file),
             hasher: digest::Context::new(&digest::SHA256),
-            received: 0,
-            head: Vec::with_capacity(SNIFF_LEN),
         })
     }
 }
@@ -228,16 +227,6 @@ impl FileStorage for LocalStore {
     }
 }
 
-/// What a completed upload stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadReceipt {
-    pub file_key: Uuid,
-    pub size: u64,
-    /// Lowercase hex.
-    pub sha256: String,
-    pub uploaded_at: OffsetDateTime,
-}
-
 /// Whose a local file is: what its sealing binds besides its key.
 pub(super) struct Owner {
     pub(super) org_id: String,
@@ -256,22 +245,15 @@ pub struct IncomingFile {
     sealer: SealingStream,
     db: Db,
     file_key: Uuid,
-    file_type: FileType,
-    size: u64,
+    /// The declared size and type, measured chunk by chunk.
+    guard: UploadGuard,
     final_path: PathBuf,
     temp_path: PathBuf,
     file: Option<tokio::fs::File>,
     hasher: digest::Context,
-    received: u64,
-    head: Vec<u8>,
 }
 
 impl IncomingFile {
-    /// How many leading bytes decide the type: all of a file shorter than [`SNIFF_LEN`].
-    fn sniff_len(&self) -> usize {
-        usize::try_from(self.size).map_or(SNIFF_LEN, |size| size.min(SNIFF_LEN))
-    }
-
     /// Takes the next chunk of the body.
     ///
     /// # Errors
@@ -279,20 +261,8 @@ impl IncomingFile {
     /// [`UploadError::ContentMismatch`] as soon as the leading bytes show another type;
     /// [`UploadError::Io`] when the temporary file cannot be written.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), UploadError> {
-        let len = chunk.len() as u64;
-        if self.received + len > self.size {
-            return Err(UploadError::TooLarge { limit: self.size });
-        }
+        self.guard.accept(chunk)?;
         self.hasher.update(chunk);
-        self.received += len;
-        let wanted = self.sniff_len();
-        if self.head.len() < wanted {
-            let take = (wanted - self.head.len()).min(chunk.len());
-            self.head.extend_from_slice(&chunk[..take]);
-            if self.head.len() == wanted && !self.file_type.matches(&self.head) {
-                return Err(UploadError::ContentMismatch { expected: self.file_type.content_type().to_owned() });
-            }
-        }
         let Some(file) = self.file.as_mut() else {
             return Err(UploadError::Io(std::io::Error::other("upload already finished")));
         };
@@ -317,9 +287,7 @@ impl IncomingFile {
     /// when another upload of the key completed first; I/O and database errors (the
     /// final file is then removed and the row stays `PENDING`).
     pub async fn finish(mut self, now: OffsetDateTime) -> Result<UploadReceipt, UploadError> {
-        if self.received != self.size {
-            return Err(UploadError::Incomplete { expected: self.size, received: self.received });
-        }
+        self.guard.complete()?;
         let Some(mut file) = self.file.take() else {
             return Err(UploadError::Io(std::io::Error::other("upload already finished")));
         };
@@ -350,7 +318,7 @@ impl IncomingFile {
             let _ = tokio::fs::remove_file(&self.final_path).await;
             return Err(e);
         }
-        Ok(UploadReceipt { file_key: self.file_key, size: self.size, sha256, uploaded_at: now })
+        Ok(UploadReceipt { file_key: self.file_key, size: self.guard.size(), sha256, uploaded_at: now })
     }
 }
 

@@ -1,5 +1,7 @@
-//! Uploaded files: presigned upload URLs, the local upload receiver, and the checks an
-//! AS request runs before it takes a file as evidence.
+//! Uploaded files: the storage side of `domain::service::files` (the [`FileRepository`]
+//! port over the `uploaded_files` rows and the local or S3 store), the local upload
+//! receiver, and attaching files to an AS request inside its transaction. The rules
+//! (URL, body and use checks) are the domain's; this module stores what they decide.
 //!
 //! Invariants:
 //! - a row of `uploaded_files` is written (`PENDING`) before its URL is handed out; it
@@ -10,8 +12,9 @@
 //! - a failed local upload leaves no file and the row `PENDING`; the first complete
 //!   upload wins, any later PUT with the same URL is refused;
 //! - a file is usable only by its owner (org and user), for its purpose, once uploaded,
-//!   and by one AS request: [`attach`] is a single conditional update, so two AS
-//!   requests can never share a file; another owner's key answers as an unknown one;
+//!   and by one AS request (`domain::service::files::attach_refusal`): [`attach`] is a
+//!   single conditional update, so two AS requests can never share a file; another
+//!   owner's key answers as an unknown one;
 //! - the stored object's name is the file key (a UUID), never the client's file name;
 //! - the client's (sanitized) file name is stored only as a vault envelope
 //!   (`file_name_enc`, AAD `uploaded_files` / `file_name` / file key), and a local file's
@@ -27,99 +30,32 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::error::RepoError;
-use domain::files::{FilePurpose, FileStorage, FileType, NewUpload, PresignedPut, StoredObject, UploadTarget};
+use domain::files::{
+    FileOwner, FilePurpose, FileType, NewUpload, PresignedPut, StoredFile, StoredObject, UploadSlot, UploadTarget,
+};
+use domain::ports::{Clock, FileRepository, FileStorage};
+use domain::service::files::{FileService, attach_refusal};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 pub use at_rest::{AtRestReport, KeyUse, key_use, rotate_keys, seal_legacy};
-pub use local::{IncomingFile, LocalStore, UploadReceipt};
+// The domain's vocabulary of uploads, under the paths its storage callers and tests
+// have always used (`infra::files::FileUseError`, ...): the same types, not copies.
+pub use domain::files::{EvidenceFile, FileUseError, IssuedUpload, UploadError, UploadReceipt};
+pub use local::{IncomingFile, LocalStore};
 pub use s3::S3Store;
 
 use crate::config::{FilesBackend, Settings};
 use crate::crypto::{FieldContext, Keyring};
 use crate::db::Db;
 use crate::entities::uploaded_file;
-use crate::error::unavailable;
+use crate::error::{corrupt, unavailable};
 use crate::{from_millis, to_millis};
 
 const PENDING: &str = "PENDING";
 const UPLOADED: &str = "UPLOADED";
-
-/// One evidence file as an AS shows it. Its `Debug` hides the file name (a person chose it).
-#[derive(Clone, PartialEq, Eq)]
-pub struct EvidenceFile {
-    pub file_key: Uuid,
-    pub file_name: String,
-    pub content_type: String,
-    pub size: u64,
-    pub sha256: Option<String>,
-    pub uploaded_at: Option<OffsetDateTime>,
-}
-
-domain::redacting_debug!(EvidenceFile {
-    show: [file_key, content_type, size, sha256, uploaded_at],
-    redact: [file_name]
-});
-
-/// Why a file key cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum FileUseError {
-    /// Unknown, or another org's or user's (the same answer: no existence leak).
-    #[error("file {0} not found")]
-    NotFound(Uuid),
-    /// Not uploaded completely (or, on S3, the stored object is not what was declared).
-    #[error("file {0} is not uploaded")]
-    NotUploaded(Uuid),
-    #[error("file {0} was uploaded for another purpose")]
-    WrongPurpose(Uuid),
-    #[error("file {0} is already attached to an AS request")]
-    AlreadyAttached(Uuid),
-    #[error(transparent)]
-    Repo(#[from] RepoError),
-}
-
-/// A presigned upload just issued. Its `Debug` hides the URL (its signature is the
-/// upload's credential).
-#[derive(Clone, PartialEq, Eq)]
-pub struct IssuedUpload {
-    pub file_key: Uuid,
-    pub url: String,
-    /// Always `PUT`.
-    pub method: &'static str,
-    pub headers: Vec<(String, String)>,
-    pub expires_at: OffsetDateTime,
-}
-
-domain::redacting_debug!(IssuedUpload { show: [file_key, method, headers, expires_at], redact: [url] });
-
-/// Why a local upload is refused.
-#[derive(Debug, thiserror::Error)]
-pub enum UploadError {
-    /// The server stores files on S3: there is no local upload.
-    #[error("uploads go to the object store, not to this server")]
-    NotLocal,
-    /// Unknown key, or a signature that does not match the URL's parameters.
-    #[error("the upload URL is not valid")]
-    InvalidSignature,
-    #[error("the upload URL has expired")]
-    Expired,
-    #[error("this upload URL was already used")]
-    AlreadyUploaded,
-    #[error("the Content-Type must be {expected}, as declared")]
-    ContentTypeMismatch { expected: String },
-    #[error("the body is larger than the declared {limit} bytes")]
-    TooLarge { limit: u64 },
-    #[error("the body has {received} bytes, {expected} were declared")]
-    Incomplete { expected: u64, received: u64 },
-    #[error("the content is not {expected}")]
-    ContentMismatch { expected: String },
-    #[error("file storage failed: {0}")]
-    Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Repo(#[from] RepoError),
-}
 
 /// Where files are stored.
 enum Store {
@@ -155,9 +91,35 @@ impl std::fmt::Debug for Files {
     }
 }
 
-/// A file row's owner and state, as the checks need them.
+/// The table named when a row of it cannot be read back.
+const TABLE: &str = "uploaded_files";
+
+/// A clock stopped at one instant: the storage calls that take `now` run the use cases
+/// at that instant.
+struct At(OffsetDateTime);
+
+impl Clock for At {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
 fn row_key(model: &uploaded_file::Model) -> Result<Uuid, RepoError> {
-    model.file_key.parse().map_err(|_| RepoError::Corrupted(format!("uploaded_files/{}: key", model.file_key)))
+    model.file_key.parse().map_err(|e| corrupt(TABLE, &model.file_key, e))
+}
+
+/// A file row's owner and state, as the use checks need them.
+fn stored(model: &uploaded_file::Model) -> Result<StoredFile, RepoError> {
+    let id = |text: &str| text.parse::<Uuid>().map_err(|e| corrupt(TABLE, &model.file_key, e));
+    Ok(StoredFile {
+        file_key: row_key(model)?,
+        owner: FileOwner { org_id: id(&model.org_id)?, user_id: id(&model.user_id)? },
+        purpose: model.purpose.parse().ok(),
+        file_type: FileType::from_canonical(&model.content_type),
+        size: u64::try_from(model.size).unwrap_or_default(),
+        uploaded: model.status == UPLOADED,
+        attached: model.as_id.is_some(),
+    })
 }
 
 /// Where a row's file name envelope lives.
@@ -171,7 +133,7 @@ fn file_name(model: &uploaded_file::Model, keyring: &Keyring) -> Result<String, 
     match &model.file_name_enc {
         Some(sealed) => keyring
             .decrypt_string(sealed, &name_context(&model.file_key))
-            .map_err(|e| RepoError::Corrupted(format!("uploaded_files/{}: file_name: {e}", model.file_key))),
+            .map_err(|e| corrupt(TABLE, &model.file_key, format!("file_name: {e}"))),
         None => Ok(model.file_name.clone()),
     }
 }
@@ -195,27 +157,6 @@ async fn rows(conn: &impl ConnectionTrait, keys: &[Uuid]) -> Result<HashMap<Uuid
         .await
         .map_err(unavailable)?;
     found.into_iter().map(|m| Ok((row_key(&m)?, m))).collect()
-}
-
-/// The first problem of one file for one use, `None` when it may be used (uploaded or
-/// not: the caller decides).
-fn refusal(
-    key: Uuid,
-    row: Option<&uploaded_file::Model>,
-    org_id: Uuid,
-    user_id: Uuid,
-    purpose: FilePurpose,
-) -> Option<FileUseError> {
-    let Some(row) = row.filter(|r| r.org_id == org_id.to_string() && r.user_id == user_id.to_string()) else {
-        return Some(FileUseError::NotFound(key));
-    };
-    if row.purpose != purpose.as_str() {
-        return Some(FileUseError::WrongPurpose(key));
-    }
-    if row.as_id.is_some() {
-        return Some(FileUseError::AlreadyAttached(key));
-    }
-    None
 }
 
 impl Files {
@@ -280,9 +221,8 @@ impl Files {
         Ok(IssuedUpload { file_key, url: put.url, method: "PUT", headers: put.headers, expires_at: put.expires_at })
     }
 
-    /// Starts receiving the body of a local upload, after checking the URL: a known key
-    /// and a matching signature, not used yet, not expired, and the declared
-    /// `Content-Type` (and `Content-Length`, when sent).
+    /// Starts receiving the body of a local upload, after the checks of
+    /// [`FileService::begin_upload`] at `now`.
     ///
     /// # Errors
     /// [`UploadError::NotLocal`] on S3; the URL and header refusals of [`UploadError`].
@@ -295,40 +235,11 @@ impl Files {
         content_length: Option<u64>,
         now: OffsetDateTime,
     ) -> Result<IncomingFile, UploadError> {
-        let Store::Local(store) = &*self.store else { return Err(UploadError::NotLocal) };
-        let row = uploaded_file::Entity::find_by_id(file_key.to_string())
-            .one(self.db.conn())
-            .await
-            .map_err(unavailable)?
-            .ok_or(UploadError::InvalidSignature)?;
-        let size = u64::try_from(row.size).map_err(|_| UploadError::InvalidSignature)?;
-        if !store.verify(file_key, expires, &row.content_type, size, signature) || expires * 1000 != row.expires_at {
-            return Err(UploadError::InvalidSignature);
-        }
-        if row.status == UPLOADED {
-            return Err(UploadError::AlreadyUploaded);
-        }
-        if now.unix_timestamp() >= expires {
-            return Err(UploadError::Expired);
-        }
-        let file_type = FileType::from_canonical(&row.content_type)
-            .ok_or_else(|| RepoError::Corrupted(format!("uploaded_files/{file_key}: content_type")))?;
-        let sent = content_type.map(|ct| ct.trim().to_ascii_lowercase());
-        if sent.as_deref() != Some(row.content_type.as_str()) {
-            return Err(UploadError::ContentTypeMismatch { expected: row.content_type });
-        }
-        match content_length {
-            Some(length) if length > size => return Err(UploadError::TooLarge { limit: size }),
-            Some(length) if length < size => return Err(UploadError::Incomplete { expected: size, received: length }),
-            _ => {}
-        }
-        let owner = local::Owner { org_id: row.org_id, purpose: row.purpose };
-        store.receive(self.db.clone(), &self.keyring, file_key, owner, file_type, size).await
+        FileService::new(self, &At(now)).begin_upload(file_key, expires, signature, content_type, content_length).await
     }
 
-    /// Before an AS request is written: every key exists for (org, user), has the
-    /// purpose, is not attached, and is uploaded (on S3 the object is looked at now, its
-    /// size, type and magic bytes checked, and the row marked `UPLOADED`). Returns the
+    /// Before an AS request is written, the checks of [`FileService::confirm_for_use`] at
+    /// `now` (on S3 the object is looked at, and the row marked `UPLOADED`). Returns the
     /// files in the order given.
     ///
     /// # Errors
@@ -341,21 +252,7 @@ impl Files {
         keys: &[Uuid],
         now: OffsetDateTime,
     ) -> Result<Vec<EvidenceFile>, FileUseError> {
-        let mut found = rows(self.db.conn(), keys).await?;
-        for key in keys {
-            if let Some(refused) = refusal(*key, found.get(key), org_id, user_id, purpose) {
-                return Err(refused);
-            }
-        }
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let Some(row) = found.get_mut(key) else { return Err(FileUseError::NotFound(*key)) };
-            if row.status != UPLOADED {
-                self.confirm_stored(row, now).await?;
-            }
-            out.push(evidence(row, &self.keyring)?);
-        }
-        Ok(out)
+        FileService::new(self, &At(now)).confirm_for_use(FileOwner { org_id, user_id }, purpose, keys).await
     }
 
     /// Writes the plaintext of an uploaded local file of `org_id` to `sink`, opened chunk
@@ -389,34 +286,6 @@ impl Files {
         let owner = local::Owner { org_id: row.org_id, purpose: row.purpose };
         Ok(store.read(&self.keyring, file_key, &owner, sink).await?)
     }
-
-    /// Marks a `PENDING` row `UPLOADED` when the store holds its complete content
-    /// (S3 only: a local upload is marked by its own request). The mark is written on
-    /// its own, outside any AS transaction, on purpose: it records what the store showed,
-    /// which stays true if the claim is then refused, and keeps the HEAD out of the
-    /// claim's locks (`docs/as.md`).
-    async fn confirm_stored(&self, row: &mut uploaded_file::Model, now: OffsetDateTime) -> Result<(), FileUseError> {
-        let key = row_key(row)?;
-        let Store::S3(store) = &*self.store else { return Err(FileUseError::NotUploaded(key)) };
-        let file_type = FileType::from_canonical(&row.content_type).ok_or(FileUseError::NotUploaded(key))?;
-        let size = u64::try_from(row.size).unwrap_or_default();
-        let stored: Option<StoredObject> = store.stat(key).await?;
-        if !stored.is_some_and(|object| object.is_complete_upload_of(file_type, size)) {
-            return Err(FileUseError::NotUploaded(key));
-        }
-        let at = to_millis(now);
-        uploaded_file::Entity::update_many()
-            .col_expr(uploaded_file::Column::Status, Expr::value(UPLOADED))
-            .col_expr(uploaded_file::Column::UploadedAt, Expr::value(at))
-            .filter(uploaded_file::Column::FileKey.eq(key.to_string()))
-            .filter(uploaded_file::Column::Status.eq(PENDING))
-            .exec(self.db.conn())
-            .await
-            .map_err(unavailable)?;
-        row.status = UPLOADED.to_owned();
-        row.uploaded_at = Some(at);
-        Ok(())
-    }
 }
 
 /// Inside the AS transaction: attaches the keys to `as_id` with one conditional update
@@ -445,14 +314,13 @@ pub async fn attach(
     if distinct.is_empty() {
         return Ok(());
     }
-    let classify = |found: &HashMap<Uuid, uploaded_file::Model>| {
-        distinct.iter().find_map(|key| {
-            let row = found.get(key);
-            refusal(*key, row, org_id, user_id, purpose)
-                .or_else(|| row.filter(|r| r.status != UPLOADED).map(|_| FileUseError::NotUploaded(*key)))
-        })
-    };
-    if let Some(refused) = classify(&rows(conn, &distinct).await?) {
+    let owner = FileOwner { org_id, user_id };
+    let found = rows(conn, &distinct).await?;
+    let mut files = HashMap::with_capacity(found.len());
+    for (key, row) in &found {
+        files.insert(*key, stored(row)?);
+    }
+    if let Some(refused) = distinct.iter().find_map(|key| attach_refusal(*key, files.get(key), owner, purpose)) {
         return Err(refused);
     }
     let changed = uploaded_file::Entity::update_many()
@@ -510,7 +378,7 @@ pub async fn evidence_of(
             .as_id
             .as_deref()
             .and_then(|id| id.parse::<Uuid>().ok())
-            .ok_or_else(|| RepoError::Corrupted(format!("uploaded_files/{}: as_id", row.file_key)))?;
+            .ok_or_else(|| corrupt(TABLE, &row.file_key, "as_id"))?;
         out.entry(as_id).or_default().push(evidence(row, keyring)?);
     }
     Ok(out)
@@ -535,4 +403,83 @@ pub async fn file_state(
 pub async fn count(conn: &impl ConnectionTrait) -> Result<u64, RepoError> {
     use sea_orm::PaginatorTrait;
     uploaded_file::Entity::find().count(conn).await.map_err(unavailable)
+}
+
+/// The files use cases' port over the database and the configured store.
+impl FileRepository for Files {
+    type Incoming = IncomingFile;
+
+    async fn issue_upload(
+        &self,
+        owner: FileOwner,
+        upload: &NewUpload,
+        now: OffsetDateTime,
+    ) -> Result<IssuedUpload, RepoError> {
+        self.presign(owner.org_id, owner.user_id, upload, now).await
+    }
+
+    async fn upload_slot(&self, file_key: Uuid) -> Result<Option<UploadSlot>, UploadError> {
+        let Store::Local(_) = &*self.store else { return Err(UploadError::NotLocal) };
+        let found =
+            uploaded_file::Entity::find_by_id(file_key.to_string()).one(self.db.conn()).await.map_err(unavailable)?;
+        // A size that cannot have been declared answers as an unknown key.
+        let Some((row, size)) = found.and_then(|row| u64::try_from(row.size).ok().map(|size| (row, size))) else {
+            return Ok(None);
+        };
+        let bad = |what: &str| corrupt(TABLE, &row.file_key, what);
+        Ok(Some(UploadSlot {
+            file_key,
+            org_id: row.org_id.parse().map_err(|_| bad("org_id"))?,
+            purpose: row.purpose.parse().map_err(|_| bad("purpose"))?,
+            file_type: FileType::from_canonical(&row.content_type).ok_or_else(|| bad("content_type"))?,
+            size,
+            expires_at: from_millis(row.expires_at),
+            uploaded: row.status == UPLOADED,
+        }))
+    }
+
+    fn signs(&self, slot: &UploadSlot, expires: i64, signature: &str) -> bool {
+        match &*self.store {
+            Store::Local(store) => {
+                store.verify(slot.file_key, expires, slot.file_type.content_type(), slot.size, signature)
+            }
+            Store::S3(_) => false,
+        }
+    }
+
+    async fn receive(&self, slot: &UploadSlot) -> Result<IncomingFile, UploadError> {
+        let Store::Local(store) = &*self.store else { return Err(UploadError::NotLocal) };
+        let owner = local::Owner { org_id: slot.org_id.to_string(), purpose: slot.purpose.as_str().to_owned() };
+        store.receive(self.db.clone(), &self.keyring, slot.file_key, owner, slot.file_type, slot.size).await
+    }
+
+    async fn stored_files(&self, keys: &[Uuid]) -> Result<Vec<StoredFile>, RepoError> {
+        rows(self.db.conn(), keys).await?.values().map(stored).collect()
+    }
+
+    async fn remote_object(&self, file_key: Uuid) -> Result<Option<StoredObject>, RepoError> {
+        match &*self.store {
+            Store::S3(store) => store.stat(file_key).await,
+            Store::Local(_) => Ok(None),
+        }
+    }
+
+    async fn mark_uploaded(&self, file_key: Uuid, now: OffsetDateTime) -> Result<(), RepoError> {
+        // Written on its own, outside any AS transaction, on purpose: it records what the
+        // store showed, which stays true if the claim is then refused, and keeps the
+        // store's HEAD out of the claim's locks (`docs/as.md`).
+        uploaded_file::Entity::update_many()
+            .col_expr(uploaded_file::Column::Status, Expr::value(UPLOADED))
+            .col_expr(uploaded_file::Column::UploadedAt, Expr::value(to_millis(now)))
+            .filter(uploaded_file::Column::FileKey.eq(file_key.to_string()))
+            .filter(uploaded_file::Column::Status.eq(PENDING))
+            .exec(self.db.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn evidence(&self, keys: &[Uuid]) -> Result<Vec<EvidenceFile>, RepoError> {
+        rows(self.db.conn(), keys).await?.values().map(|row| evidence(row, &self.keyring)).collect()
+    }
 }

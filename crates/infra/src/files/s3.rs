@@ -18,7 +18,8 @@ use std::io::Read;
 use std::time::Duration;
 
 use domain::error::RepoError;
-use domain::files::{FileStorage, PresignedPut, SNIFF_LEN, StoredObject, UploadTarget};
+use domain::files::{PresignedPut, SNIFF_LEN, StoredObject, UploadTarget};
+use domain::ports::FileStorage;
 use rusty_s3::actions::{GetObject, HeadObject, PutObject, S3Action};
 use rusty_s3::{Bucket, Credentials, UrlStyle};
 use time::OffsetDateTime;
