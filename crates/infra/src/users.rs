@@ -268,6 +268,27 @@ impl UserRepository for SeaUserRepository {
         let items = rows.into_iter().map(|r| self.read_row(r)).collect::<Result<_, _>>()?;
         Ok(Page { items, request: query.page, total })
     }
+
+    async fn find_for_token(&self, id: Uuid) -> Result<Option<(User, i64)>, RepoError> {
+        Self::find_for_token(self, id).await
+    }
+}
+
+/// User changes are audited through the same connection and keyring (the entry's
+/// detail sealed).
+impl domain::ports::AuditLog for SeaUserRepository {
+    async fn record(&self, event: &domain::ports::AuditEvent) -> Result<(), RepoError> {
+        let entry = crate::audit::AuditEntry {
+            org_id: event.org_id,
+            actor: &event.actor,
+            action: event.action,
+            entity: event.entity,
+            entity_id: event.entity_id.as_deref(),
+            request_id: event.request_id.as_deref(),
+            detail: event.detail.clone(),
+        };
+        crate::audit::record(&self.conn, &self.keyring, entry, event.at).await.map_err(unavailable)
+    }
 }
 
 /// Rows per encryption key id (`ldbds keys status`).

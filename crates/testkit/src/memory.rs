@@ -5,7 +5,6 @@ mod leads;
 #[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::leads::*;
 mod intake;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::intake::*;
 mod orders;
 #[allow(unused_imports)] // until the area fills it; removed at merge
