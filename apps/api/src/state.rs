@@ -10,6 +10,7 @@ use infra::db::Db;
 use infra::files::Files;
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
+use infra::orgs::SeaOrgRepository;
 use infra::reference::SeaReferenceRepository;
 use infra::tokens::TokenIssuer;
 use infra::users::SeaUserRepository;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub files: Files,
     /// Counsel queues, managers and cases.
     pub counsel: SeaCounselRepository,
+    /// Organizations, their sources and API keys (onboarding), and their SSO settings.
+    pub orgs: SeaOrgRepository,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
             orders: SeaOrderRepository::new(db.clone(), Arc::clone(&keyring)),
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
+            orgs: SeaOrgRepository::new(db.clone(), Arc::clone(&keyring)),
             files,
             db,
             settings: Arc::new(settings),

@@ -12,7 +12,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::service::orgs::{Actor, Code, IssuedApiKey, NewOrg, NewSource, OnboardError, Org, OrgService, Source};
-use infra::orgs::SeaOrgRepository;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -25,19 +24,6 @@ use crate::wire::timestamp;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_org).service(list_orgs).service(create_source).service(create_api_key);
-}
-
-impl From<OnboardError> for ApiError {
-    fn from(err: OnboardError) -> Self {
-        let message = err.to_string();
-        match err {
-            OnboardError::OrgNotFound => ApiError::not_found("ORG_NOT_FOUND", message),
-            OnboardError::OrgExists => ApiError::conflict("ORG_ALREADY_EXISTS", message),
-            OnboardError::SourceExists => ApiError::conflict("SOURCE_ALREADY_EXISTS", message),
-            OnboardError::ProductNotFound => ApiError::not_found("PRODUCT_NOT_FOUND", message),
-            OnboardError::Repo(e) => e.into(),
-        }
-    }
 }
 
 /// A new partner organization.
@@ -193,9 +179,8 @@ pub async fn create_org(
     let body = body.into_inner();
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let new = NewOrg::parse(&body.code, &body.name, &body.kind)?;
-        let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
         let actor = caller.actor();
-        let org = OrgService::new(&repo, &state.reference, &*state.clock).create_org(Actor(&actor), new).await?;
+        let org = OrgService::new(&state.orgs, &state.reference, &*state.clock).create_org(Actor(&actor), new).await?;
         Ok((StatusCode::CREATED, OrgResponse::from(&org)))
     })
     .await
@@ -213,8 +198,7 @@ pub async fn create_org(
 )]
 #[get("/api/v1/orgs")]
 pub async fn list_orgs(state: web::Data<AppState>, _admin: OperatorAdmin) -> Result<HttpResponse, ApiError> {
-    let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
-    let orgs = OrgService::new(&repo, &state.reference, &*state.clock).list_orgs().await?;
+    let orgs = OrgService::new(&state.orgs, &state.reference, &*state.clock).list_orgs().await?;
     let data = orgs.iter().map(|o| OrgListItem { org: OrgResponse::from(&o.org), held_leads: o.held_leads }).collect();
     Ok(HttpResponse::Ok().json(OrgsListResponse { data }))
 }
@@ -246,9 +230,8 @@ pub async fn create_source(
     let body = body.into_inner();
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let new = NewSource::parse(&body.code, body.name.as_deref(), body.default_product_id)?;
-        let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
         let actor = caller.actor();
-        let source = OrgService::new(&repo, &state.reference, &*state.clock)
+        let source = OrgService::new(&state.orgs, &state.reference, &*state.clock)
             .add_source(Actor(&actor), org_code.as_str(), new)
             .await?;
         Ok((StatusCode::CREATED, source_response(&source, org_code.as_str())))
@@ -282,9 +265,8 @@ pub async fn create_api_key(
     let org_code = path_code(&path)?;
     let label = body.and_then(|b| b.label);
     let label = domain::service::orgs::parse_label(label.as_deref().unwrap_or("onboarding")).map_err(ApiError::from)?;
-    let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
     let actor = caller.actor();
-    let key = OrgService::new(&repo, &state.reference, &*state.clock)
+    let key = OrgService::new(&state.orgs, &state.reference, &*state.clock)
         .issue_api_key(Actor(&actor), org_code.as_str(), &label)
         .await
         .map_err(ApiError::from)?;

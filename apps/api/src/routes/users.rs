@@ -8,8 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use domain::identity::{MohomId, NewUser, Role, User, UserChange, UserFields, UserQuery, UserSearchTerm, UserSortKey};
 use domain::pii::mask;
-use domain::service::users::{OrgScope, UserError, UserService};
-use infra::audit::{AuditEntry, record};
+use domain::service::users::{ActedBy, OrgScope, UserService};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -24,20 +23,6 @@ use crate::wire::{Pagination, timestamp};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_user).service(update_user).service(list_users).service(delete_user);
-}
-
-impl From<UserError> for ApiError {
-    fn from(err: UserError) -> Self {
-        match err {
-            UserError::NotFound => ApiError::not_found("USER_NOT_FOUND", "no such user in this organization"),
-            UserError::AlreadyExists => ApiError::conflict("USER_ALREADY_EXISTS", "a user with this mohomId exists"),
-            UserError::RoleNotAllowed { role, kind } => ApiError::Forbidden {
-                code: "ROLE_NOT_ALLOWED",
-                message: format!("a {kind} organization cannot hold {role} users"),
-            },
-            UserError::Repo(e) => e.into(),
-        }
-    }
 }
 
 /// The org whose users this caller manages.
@@ -132,23 +117,6 @@ pub struct UserFilter {
     pub search: Option<String>,
 }
 
-async fn audit(state: &AppState, caller: &Caller, action: &str, user: &User) -> Result<(), ApiError> {
-    let request_id = crate::request_id::current();
-    let entry = AuditEntry {
-        org_id: Some(user.org_id),
-        actor: &caller.actor(),
-        action,
-        entity: "user",
-        entity_id: Some(&user.id.to_string()),
-        request_id: request_id.as_deref(),
-        detail: serde_json::json!({ "mohomId": user.mohom_id.as_str(), "role": user.role.as_str() }),
-    };
-    record(state.db.conn(), &state.keyring, entry, state.clock.now()).await.map_err(|e| {
-        tracing::warn!(error = %e, "audit record failed");
-        ApiError::Unavailable
-    })
-}
-
 /// 사용자 추가: creates a user of the caller's org (or revives a deleted one).
 #[utoipa::path(
     tag = "users",
@@ -180,8 +148,9 @@ pub async fn create_user(
             role: Some(&body.role),
             team_id: body.team_id.as_deref(),
         })?;
-        let user = UserService::new(&state.users, &*state.clock).create(scope, new).await?;
-        audit(&state, &caller, "user.created", &user).await?;
+        let (actor, request_id) = (caller.actor(), crate::request_id::current());
+        let by = ActedBy { actor: &actor, request_id: request_id.as_deref() };
+        let user = UserService::new(&state.users, &*state.clock).create(by, scope, new).await?;
         Ok((StatusCode::CREATED, UserResponse::from(&user)))
     })
     .await
@@ -222,8 +191,9 @@ pub async fn update_user(
         role: body.role.as_deref(),
         team_id: body.team_id.as_deref(),
     })?;
-    let user = UserService::new(&state.users, &*state.clock).update(scope, &mohom_id, change).await?;
-    audit(&state, &caller, "user.updated", &user).await?;
+    let (actor, request_id) = (caller.actor(), crate::request_id::current());
+    let by = ActedBy { actor: &actor, request_id: request_id.as_deref() };
+    let user = UserService::new(&state.users, &*state.clock).update(by, scope, &mohom_id, change).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }
 
@@ -302,7 +272,8 @@ pub async fn delete_user(
             format!("the user owns {owned} leads: distribute or recall them first"),
         ));
     }
-    let user = service.delete(scope.org_id, &mohom_id).await?;
-    audit(&state, &caller, "user.deleted", &user).await?;
+    let (actor, request_id) = (caller.actor(), crate::request_id::current());
+    let by = ActedBy { actor: &actor, request_id: request_id.as_deref() };
+    let user = service.delete(by, scope.org_id, &mohom_id).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }
