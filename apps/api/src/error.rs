@@ -420,6 +420,10 @@ impl From<domain::service::users::UserError> for ApiError {
                 code: "ROLE_NOT_ALLOWED",
                 message: format!("a {kind} organization cannot hold {role} users"),
             },
+            UserError::OwnsLeads { count } => Self::conflict(
+                "USER_OWNS_LEADS",
+                format!("the user owns {count} leads: distribute or recall them first"),
+            ),
             UserError::Repo(e) => e.into(),
         }
     }

@@ -270,15 +270,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
             ("productId", RefOr::T(Schema::Object(o))) if schema != "ProductAsPolicyResponse" => {
                 o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
             }
-            ("role", RefOr::T(Schema::Object(o))) if schema.ends_with("UserRequest") => {
-                o.enum_values = values(Role::ALL.iter().map(|r| r.as_str()));
-                // An update may send `"role": null` (no change): the enumeration says so.
-                if schema == "UpdateUserRequest"
-                    && let Some(list) = o.enum_values.as_mut()
-                {
-                    list.push(serde_json::Value::Null);
-                }
-            }
             ("contentType", RefOr::T(Schema::Object(o))) if schema == "PresignedRequest" => {
                 o.enum_values = values(domain::files::FileType::ACCEPTED);
             }
@@ -356,17 +347,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
                 }
             }
             ("regions", RefOr::T(Schema::Array(array))) if schema == "CreateOrderRequest" => array.min_items = Some(1),
-            ("code", RefOr::T(Schema::Object(o)))
-                if schema == "CreateOrgRequest" || schema == "CreateSourceRequest" =>
-            {
-                o.pattern = Some(domain::service::orgs::CODE_PATTERN.to_owned());
-            }
-            ("kind", RefOr::T(Schema::Object(o))) if schema == "CreateOrgRequest" => {
-                o.enum_values = values(["PARTNER", "PROVIDER"]);
-            }
-            ("defaultProductId", RefOr::T(Schema::Object(o))) => {
-                o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
-            }
             ("quantity", RefOr::T(Schema::Object(o))) if schema == "RegionQuantity" => {
                 o.minimum = Some(1.into());
                 o.maximum = Some(domain::order::MAX_LINE_QUANTITY.into());

@@ -76,6 +76,8 @@ pub trait UserRepository: Send + Sync {
     /// A user by id, deleted or not, with its generation now (a token names the
     /// generation it was minted at).
     fn find_for_token(&self, id: Uuid) -> impl Future<Output = Result<Option<(User, i64)>, RepoError>> + Send;
+    /// How many leads the user owns now.
+    fn owned_leads(&self, user_id: Uuid) -> impl Future<Output = Result<u64, RepoError>> + Send;
 }
 
 /// One audited action, for the append-only audit log.

@@ -272,6 +272,15 @@ impl UserRepository for SeaUserRepository {
     async fn find_for_token(&self, id: Uuid) -> Result<Option<(User, i64)>, RepoError> {
         Self::find_for_token(self, id).await
     }
+
+    async fn owned_leads(&self, user_id: Uuid) -> Result<u64, RepoError> {
+        use crate::entities::lead;
+        lead::Entity::find()
+            .filter(lead::Column::OwnerUserId.eq(user_id.to_string()))
+            .count(&self.conn)
+            .await
+            .map_err(unavailable)
+    }
 }
 
 /// User changes are audited through the same connection and keyring (the entry's

@@ -74,13 +74,25 @@ pub enum Gender {
 pub struct IntakeLeadRequest {
     /// LDBDS extension: the source's own id for this lead (1 to 128 characters, unique
     /// per source). `changeStatus` names the lead by it (`lead_source_id`).
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub lead_source_id: Option<String>,
+    /// 1 to 100 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// A Vietnamese mobile number (`[35789]` + 8 digits), nationally (`0…`) or with `+84`,
+    /// digits optionally grouped by spaces, dots or hyphens.
+    #[schema(example = "0399123456", pattern = r"^(\+84 ?|0)[35789]([ .-]?[0-9]){8}$")]
     pub mobile_number: String,
     pub home_phone: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     pub gender: Option<Gender>,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, from 1900 to today.
+    #[schema(pattern = r"^(19[0-9]{2}|20[01][0-9]|202[0-5])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub birth_date: Option<String>,
     pub id_number: Option<String>,
     pub family_book: Option<String>,
@@ -104,6 +116,7 @@ pub struct IntakeLeadRequest {
     pub house_number: Option<String>,
     pub street: Option<String>,
     /// A province code of `GET /api/v1/regions` (e.g. `79`).
+    #[schema(example = "79", pattern = "^[0-9]{2}$")]
     pub region_code: Option<String>,
     pub district_code: Option<String>,
     pub ward_code: Option<String>,
@@ -117,9 +130,19 @@ pub struct IntakeLeadRequest {
 pub struct WebFormLeadRequest {
     /// LDBDS extension: the source's own id for this lead (1 to 128 characters, unique
     /// per source). `changeStatus` names the lead by it (`lead_source_id`).
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub lead_source_id: Option<String>,
+    /// 1 to 100 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub full_name: String,
+    /// A Vietnamese mobile number, as `mobileNumber`.
+    #[schema(example = "0912345678", pattern = r"^(\+84 ?|0)[35789]([ .-]?[0-9]){8}$")]
     pub phone_number: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub demand: String,
     /// A project code mapped for the source selects its product (else the default one).
@@ -128,11 +151,14 @@ pub struct WebFormLeadRequest {
     pub purpose: Option<String>,
     pub apartment: Option<String>,
     pub gender: Option<Gender>,
+    /// At most 300 characters.
+    #[schema(max_length = 300)]
     pub address: Option<String>,
     pub id_number: Option<String>,
     pub apartment_type: Option<String>,
     pub balcony_view: Option<String>,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, from 1900 to today.
+    #[schema(pattern = r"^(19[0-9]{2}|20[01][0-9]|202[0-5])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub birth_day: Option<String>,
 }
 
@@ -318,6 +344,7 @@ pub enum HouseInformation {
 #[serde(deny_unknown_fields)]
 pub struct ChangeStatusRequest {
     /// The source's own id for the lead, or the LDBDS lead id.
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub lead_source_id: String,
     /// Ignored (personal).
     pub name: Option<String>,
@@ -342,6 +369,7 @@ pub struct ChangeStatusRequest {
     pub meeting_time: Option<String>,
     pub channel: Option<String>,
     /// The source's status of the lead, 1 to 32 characters.
+    #[schema(example = "CONTACTED", min_length = 1, max_length = 32, pattern = r"\S")]
     pub status: String,
     /// Free text, stored encrypted.
     pub note: Option<String>,

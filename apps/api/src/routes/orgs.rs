@@ -11,6 +11,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::reference::OrgKind;
 use domain::service::orgs::{Actor, Code, IssuedApiKey, NewOrg, NewSource, OnboardError, Org, OrgService, Source};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,18 +27,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_org).service(list_orgs).service(create_source).service(create_api_key);
 }
 
+/// `kind` of a new org: the kinds onboarding makes (there is one operator).
+#[allow(deprecated)] // `example`, as the derived schemas write it
+fn org_kind_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("`PARTNER` (or `PROVIDER`); there is one operator."))
+        .enum_values(Some([OrgKind::Partner.as_str(), OrgKind::Provider.as_str()]))
+        .example(Some("PARTNER".into()))
+        .build()
+}
+
 /// A new partner organization.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOrgRequest {
     /// Unique; 1 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
-    #[schema(example = "partner-2")]
+    #[schema(example = "partner-2", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub code: String,
     /// 1 to 200 characters.
     #[schema(example = "Partner Two")]
     pub name: String,
-    /// `PARTNER` (or `PROVIDER`); there is one operator.
-    #[schema(example = "PARTNER")]
+    #[schema(schema_with = org_kind_schema)]
     pub kind: String,
 }
 
@@ -88,7 +99,7 @@ pub struct OrgsListResponse {
 pub struct CreateSourceRequest {
     /// The intake's `source` header value; unique across organizations, same format as
     /// an org code.
-    #[schema(example = "SRC2")]
+    #[schema(example = "SRC2", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub code: String,
     /// The product the source's leads go to when no project code selects another.
     pub default_product_id: Uuid,

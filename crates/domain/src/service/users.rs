@@ -6,6 +6,7 @@
 //! - `mohomId` is unique per org; creating a deleted user's `mohomId` again revives that
 //!   user with the new data (history stays attached to one id);
 //! - delete is soft and idempotent only in the sense that a second delete is "not found";
+//!   a user who owns leads is not deleted;
 //! - every create, update and delete appends its audit entry (`user.created`,
 //!   `user.updated`, `user.deleted`, with the `mohomId` and role) once the change is
 //!   stored; a failed entry fails the call.
@@ -27,6 +28,9 @@ pub enum UserError {
     AlreadyExists,
     #[error("a {kind} organization cannot hold {role} users")]
     RoleNotAllowed { role: Role, kind: OrgKind },
+    /// A user who owns leads is not deleted: its leads would have no owner.
+    #[error("the user owns {count} leads: distribute or recall them first")]
+    OwnsLeads { count: u64 },
     #[error(transparent)]
     Repo(RepoError),
 }
@@ -168,12 +172,17 @@ impl<R: UserRepository + AuditLog + ?Sized, C: Clock + ?Sized> UserService<'_, R
         Ok(updated)
     }
 
-    /// Soft-deletes an active user.
+    /// Soft-deletes an active user who owns no lead.
     ///
     /// # Errors
-    /// [`UserError::NotFound`] for an unknown or already deleted user.
+    /// [`UserError::NotFound`] for an unknown or already deleted user,
+    /// [`UserError::OwnsLeads`], or a storage failure.
     pub async fn delete(&self, by: ActedBy<'_>, org_id: Uuid, mohom_id: &MohomId) -> Result<User, UserError> {
         let current = self.get(org_id, mohom_id).await?;
+        let count = self.repo.owned_leads(current.id).await?;
+        if count > 0 {
+            return Err(UserError::OwnsLeads { count });
+        }
         let deleted = User { status: UserStatus::Deleted, updated_at: self.clock.now(), ..current };
         self.repo.update(&deleted).await?;
         self.audit(by, "user.deleted", &deleted).await?;
