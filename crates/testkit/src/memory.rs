@@ -18,6 +18,9 @@ pub use self::counsel::*;
 mod files;
 #[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::files::*;
+// Users, their audit, SSO and tokens.
+mod users;
+pub use self::users::*;
 
 use std::sync::Mutex;
 
