@@ -257,15 +257,11 @@ impl SeaOrgRepository {
     }
 }
 
-fn onboard_unavailable(err: DbErr) -> RepoError {
-    unavailable(err)
-}
-
 /// A unique-index violation is the code being taken; anything else is the database.
 fn code_taken(what: &str) -> impl Fn(DbErr) -> domain::error::RepoError + '_ {
     move |err| match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => domain::error::RepoError::Conflict(what.to_owned()),
-        _ => onboard_unavailable(err),
+        _ => unavailable(err),
     }
 }
 
@@ -290,12 +286,12 @@ async fn audit_write(
         request_id: None,
         detail,
     };
-    crate::audit::record(conn, keyring, entry, at).await.map_err(onboard_unavailable)
+    crate::audit::record(conn, keyring, entry, at).await.map_err(unavailable)
 }
 
 impl domain::ports::OrgRepository for SeaOrgRepository {
     async fn insert_org(&self, org: &domain::service::orgs::Org, actor: &str) -> Result<(), domain::error::RepoError> {
-        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
         let row = organization::ActiveModel {
             id: Set(org.id.to_string()),
             code: Set(org.code.clone()),
@@ -321,7 +317,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             org.created_at,
         )
         .await?;
-        txn.commit().await.map_err(onboard_unavailable)
+        txn.commit().await.map_err(unavailable)
     }
 
     async fn list_orgs(&self) -> Result<Vec<domain::service::orgs::Org>, domain::error::RepoError> {
@@ -331,7 +327,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             .order_by_asc(organization::Column::Id)
             .all(self.db.conn())
             .await
-            .map_err(onboard_unavailable)?;
+            .map_err(unavailable)?;
         rows.iter().map(to_org).collect()
     }
 
@@ -347,7 +343,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             .into_tuple()
             .all(self.db.conn())
             .await
-            .map_err(onboard_unavailable)?;
+            .map_err(unavailable)?;
         rows.into_iter()
             .map(|(org, n)| {
                 let id =
@@ -362,7 +358,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             .filter(organization::Column::Code.eq(code))
             .one(self.db.conn())
             .await
-            .map_err(onboard_unavailable)?;
+            .map_err(unavailable)?;
         row.as_ref().map(to_org).transpose()
     }
 
@@ -372,7 +368,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
         actor: &str,
     ) -> Result<(), domain::error::RepoError> {
         use crate::entities::source as source_entity;
-        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
         let row = source_entity::ActiveModel {
             id: Set(source.id.to_string()),
             code: Set(source.code.clone()),
@@ -396,7 +392,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             source.created_at,
         )
         .await?;
-        txn.commit().await.map_err(onboard_unavailable)
+        txn.commit().await.map_err(unavailable)
     }
 
     async fn issue_api_key(
@@ -406,9 +402,9 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<domain::service::orgs::IssuedApiKey, domain::error::RepoError> {
-        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
         let key = crate::api_keys::issue(&*txn, org_id, label, &["*"], now).await.map_err(|e| match e {
-            crate::api_keys::ApiKeyError::Db(e) => onboard_unavailable(e),
+            crate::api_keys::ApiKeyError::Db(e) => unavailable(e),
             crate::api_keys::ApiKeyError::Random
             | crate::api_keys::ApiKeyError::UnknownScope(_)
             | crate::api_keys::ApiKeyError::NoScope => domain::error::RepoError::Unavailable(e.to_string()),
@@ -426,7 +422,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             now,
         )
         .await?;
-        txn.commit().await.map_err(onboard_unavailable)?;
+        txn.commit().await.map_err(unavailable)?;
         Ok(domain::service::orgs::IssuedApiKey {
             id: key.id,
             org_id,

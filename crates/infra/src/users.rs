@@ -55,8 +55,7 @@ fn ctx<'a>(column: &'a str, id: &'a str) -> FieldContext<'a> {
 }
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
-    tracing::error!(table = "users", id, %what, "unreadable row");
-    RepoError::Corrupted(format!("users/{id}"))
+    crate::error::corrupt("users", id, what)
 }
 
 impl SeaUserRepository {
