@@ -357,20 +357,6 @@ impl From<RepoError> for ApiError {
     }
 }
 
-impl From<infra::orgs::OrgError> for ApiError {
-    /// A database error is the database being unavailable (503, as from a repository);
-    /// a row that cannot be read back is a server fault (500).
-    fn from(err: infra::orgs::OrgError) -> Self {
-        match err {
-            infra::orgs::OrgError::Db(e) => {
-                tracing::warn!(error = %e, "database error");
-                Self::Unavailable
-            }
-            other => Self::Internal(anyhow::Error::new(other)),
-        }
-    }
-}
-
 // Domain refusals to HTTP, one block per area (leads, intake, orders, AS, counsel,
 // files), each `impl From<Refusal> for ApiError`.
 
@@ -414,6 +400,74 @@ pub fn reveal_refusal_code(refusal: domain::lead::RevealRefusal) -> &'static str
 }
 
 // -- intake --
+
+impl From<domain::service::intake::IntakeRefusal> for ApiError {
+    fn from(err: domain::service::intake::IntakeRefusal) -> Self {
+        use domain::service::intake::IntakeRefusal;
+        let message = err.to_string();
+        match err {
+            IntakeRefusal::NotOurSource => Self::invalid("source", "is not a source of this organization"),
+            IntakeRefusal::NoProduct => Self::invalid("source", "has no default product"),
+            IntakeRefusal::Invalid(e) => e.into(),
+            IntakeRefusal::DuplicatePhone { .. } | IntakeRefusal::DuplicateSourceLeadId { .. } => {
+                Self::conflict("DUPLICATE_LEAD", message)
+            }
+            IntakeRefusal::LeadNotFound => Self::not_found("LEAD_NOT_FOUND", message),
+            IntakeRefusal::Repo(e) => e.into(),
+        }
+    }
+}
+
+impl From<domain::service::tokens::TokenRefusal> for ApiError {
+    fn from(err: domain::service::tokens::TokenRefusal) -> Self {
+        use domain::service::tokens::TokenRefusal;
+        match err {
+            TokenRefusal::Unauthorized(reason) => {
+                tracing::info!(reason, "SSO login refused");
+                Self::Unauthorized
+            }
+            TokenRefusal::NoRedirect => {
+                Self::invalid("redirectUri", "is not allowed and the organization has no default")
+            }
+            TokenRefusal::UserNotFound => Self::not_found("USER_NOT_FOUND", "no such user in this organization"),
+            TokenRefusal::Mint(e) => Self::Internal(e.into()),
+            TokenRefusal::Repo(e) => e.into(),
+        }
+    }
+}
+
+impl From<domain::service::orgs::OnboardError> for ApiError {
+    fn from(err: domain::service::orgs::OnboardError) -> Self {
+        use domain::service::orgs::OnboardError;
+        let message = err.to_string();
+        match err {
+            OnboardError::OrgNotFound => Self::not_found("ORG_NOT_FOUND", message),
+            OnboardError::OrgExists => Self::conflict("ORG_ALREADY_EXISTS", message),
+            OnboardError::SourceExists => Self::conflict("SOURCE_ALREADY_EXISTS", message),
+            OnboardError::ProductNotFound => Self::not_found("PRODUCT_NOT_FOUND", message),
+            OnboardError::Repo(e) => e.into(),
+        }
+    }
+}
+
+impl From<domain::service::users::UserError> for ApiError {
+    fn from(err: domain::service::users::UserError) -> Self {
+        use domain::service::users::UserError;
+        match err {
+            UserError::NotFound => Self::not_found("USER_NOT_FOUND", "no such user in this organization"),
+            UserError::AlreadyExists => Self::conflict("USER_ALREADY_EXISTS", "a user with this mohomId exists"),
+            UserError::RoleNotAllowed { role, kind } => Self::Forbidden {
+                code: "ROLE_NOT_ALLOWED",
+                message: format!("a {kind} organization cannot hold {role} users"),
+            },
+            UserError::OwnsLeads { count } => Self::conflict(
+                "USER_OWNS_LEADS",
+                format!("the user owns {count} leads: distribute or recall them first"),
+            ),
+            UserError::Repo(e) => e.into(),
+        }
+    }
+}
 
 // -- orders --
 

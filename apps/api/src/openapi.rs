@@ -404,15 +404,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
             ("productId", RefOr::T(Schema::Object(o))) if schema != "ProductAsPolicyResponse" => {
                 o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
             }
-            ("role", RefOr::T(Schema::Object(o))) if schema.ends_with("UserRequest") => {
-                o.enum_values = values(Role::ALL.iter().map(|r| r.as_str()));
-                // An update may send `"role": null` (no change): the enumeration says so.
-                if schema == "UpdateUserRequest"
-                    && let Some(list) = o.enum_values.as_mut()
-                {
-                    list.push(serde_json::Value::Null);
-                }
-            }
             ("state", RefOr::T(Schema::Object(o))) => o.enum_values = values(["Y", "N"]),
             ("autoDivDtlNo", RefOr::T(Schema::Object(o))) => {
                 o.pattern = Some(domain::counsel::DETAIL_PATTERN.to_owned());
@@ -444,17 +435,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
                     v.push(serde_json::Value::Null);
                     v
                 });
-            }
-            ("code", RefOr::T(Schema::Object(o)))
-                if schema == "CreateOrgRequest" || schema == "CreateSourceRequest" =>
-            {
-                o.pattern = Some(domain::service::orgs::CODE_PATTERN.to_owned());
-            }
-            ("kind", RefOr::T(Schema::Object(o))) if schema == "CreateOrgRequest" => {
-                o.enum_values = values(["PARTNER", "PROVIDER"]);
-            }
-            ("defaultProductId", RefOr::T(Schema::Object(o))) => {
-                o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
             }
             _ => {}
         }

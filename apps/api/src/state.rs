@@ -11,6 +11,7 @@ use infra::db::Db;
 use infra::files::Files;
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
+use infra::orgs::SeaOrgRepository;
 use infra::reference::SeaReferenceRepository;
 use infra::tokens::TokenIssuer;
 use infra::users::SeaUserRepository;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub counsel: SeaCounselRepository,
     /// AS requests: claims, transitions and their effects on leads and orders.
     pub as_claims: SeaAsClaimRepository,
+    /// Organizations, their sources and API keys (onboarding), and their SSO settings.
+    pub orgs: SeaOrgRepository,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             orders: SeaOrderRepository::new(db.clone(), Arc::clone(&keyring)),
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
             as_claims: SeaAsClaimRepository::new(db.clone(), Arc::clone(&keyring)),
+            orgs: SeaOrgRepository::new(db.clone(), Arc::clone(&keyring)),
             files,
             db,
             settings: Arc::new(settings),

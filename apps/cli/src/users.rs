@@ -6,7 +6,7 @@
 //!   field at once; the org's kind decides which roles it may hold (`UserService`);
 //! - personal data is encrypted and blind-indexed by `SeaUserRepository`, and printed
 //!   masked only;
-//! - a creation is audited (`user.created`, actor `cli`) like the API's.
+//! - a creation is audited (`user.created`, actor `cli`) by `UserService`, like the API's.
 //!
 //! Bad input (a field, an unknown org, a role the org may not hold, an existing
 //! `mohomId`) exits with 2; storage failures with 1.
@@ -18,10 +18,10 @@ use domain::identity::{NewUser, User, UserFields, UserQuery, UserSortKey, roles_
 use domain::pagination::{MAX_LIMIT, PageRequest, Sort, SortOrder};
 use domain::pii::mask;
 use domain::ports::SystemClock;
-use domain::service::users::{OrgScope, UserError, UserService};
+use domain::service::orgs::Org;
+use domain::service::users::{ActedBy, OrgScope, UserError, UserService};
 use infra::config::Settings;
 use infra::db::Db;
-use infra::orgs::Org;
 use infra::users::SeaUserRepository;
 
 use crate::Usage;
@@ -109,22 +109,9 @@ pub(crate) async fn run(settings: Settings, command: UsersCommand) -> anyhow::Re
                 team_id: team.as_deref(),
             })
             .map_err(usage)?;
-            let user = service.create(OrgScope { org_id: org.id, kind: org.kind }, new).await.map_err(refusal)?;
-            infra::audit::record(
-                db.conn(),
-                &keyring,
-                infra::audit::AuditEntry {
-                    org_id: Some(org.id),
-                    actor: "cli",
-                    action: "user.created",
-                    entity: "user",
-                    entity_id: Some(&user.id.to_string()),
-                    request_id: None,
-                    detail: serde_json::json!({ "mohomId": user.mohom_id.as_str(), "role": user.role.as_str() }),
-                },
-                user.updated_at,
-            )
-            .await?;
+            let by = ActedBy { actor: "cli", request_id: None };
+            let scope = OrgScope { org_id: org.id, kind: org.kind };
+            let user = service.create(by, scope, new).await.map_err(refusal)?;
             print!("user created in {}: ", org.code);
             print_user(&user);
         }

@@ -17,6 +17,7 @@ pub mod files;
 pub mod identity;
 pub mod ids;
 pub mod import;
+pub mod intake;
 pub mod lead;
 pub mod money;
 pub mod order;

@@ -7,7 +7,6 @@
 mod leads;
 pub use self::leads::*;
 mod intake;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::intake::*;
 mod orders;
 pub use self::orders::*;
@@ -27,8 +26,9 @@ use uuid::Uuid;
 use crate::error::RepoError;
 use crate::identity::{MohomId, User, UserQuery};
 use crate::pagination::Page;
-use crate::reference::{AsReason, Country, Product, ProductQuery, Region};
+use crate::reference::{AsReason, Country, OrgKind, Product, ProductQuery, Region};
 use crate::service::orgs::{IssuedApiKey, Org, Source};
+use crate::service::tokens::{AccessToken, OrgSso, SsoIdentity, TokenGrant, TokenMintError};
 
 /// The current time. Use cases never read the system clock themselves.
 pub trait Clock: Send + Sync {
@@ -69,6 +69,71 @@ pub trait UserRepository: Send + Sync {
     fn update(&self, user: &User) -> impl Future<Output = Result<(), RepoError>> + Send;
     /// Active users of the org matching the query, one page and the total.
     fn list(&self, org_id: Uuid, query: &UserQuery) -> impl Future<Output = Result<Page<User>, RepoError>> + Send;
+    /// A user by id, deleted or not, with its generation now (a token names the
+    /// generation it was minted at).
+    fn find_for_token(&self, id: Uuid) -> impl Future<Output = Result<Option<(User, i64)>, RepoError>> + Send;
+    /// How many leads the user owns now.
+    fn owned_leads(&self, user_id: Uuid) -> impl Future<Output = Result<u64, RepoError>> + Send;
+}
+
+/// One audited action, for the append-only audit log.
+#[derive(Clone)]
+pub struct AuditEvent {
+    pub org_id: Option<Uuid>,
+    /// `key:<id>`, `user:<id>`, `cli` or `system`.
+    pub actor: String,
+    /// `user.created`, ...
+    pub action: &'static str,
+    /// `user`, ...
+    pub entity: &'static str,
+    pub entity_id: Option<String>,
+    pub request_id: Option<String>,
+    /// What changed (may quote what a person typed: sealed by the adapter).
+    pub detail: serde_json::Value,
+    pub at: OffsetDateTime,
+}
+
+crate::redacting_debug!(AuditEvent {
+    show: [org_id, actor, action, entity, entity_id, request_id, at],
+    redact: [detail]
+});
+
+/// The audit log: entries are appended, never changed.
+pub trait AuditLog: Send + Sync {
+    fn record(&self, event: &AuditEvent) -> impl Future<Output = Result<(), RepoError>> + Send;
+}
+
+/// Partner SSO: an org's settings and the single use of SSO token ids.
+pub trait SsoRepository: Send + Sync {
+    /// The org's kind and its SSO settings (`None` without an SSO secret); `None` for an
+    /// unknown org.
+    fn sso_of(&self, org_id: Uuid)
+    -> impl Future<Output = Result<Option<(OrgKind, Option<OrgSso>)>, RepoError>> + Send;
+    /// Remembers an SSO token id until its token can no longer verify; false when it was
+    /// already used (a replay).
+    fn consume_sso_jti(
+        &self,
+        org_id: Uuid,
+        jti: &str,
+        expires_at: i64,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, RepoError>> + Send;
+}
+
+/// Access tokens and the verification of partner-signed SSO tokens (the cryptography
+/// stays in the adapter).
+pub trait AccessTokens: Send + Sync {
+    /// A signed access token for the grant, valid for the configured lifetime.
+    ///
+    /// # Errors
+    /// A signing failure.
+    fn mint(&self, grant: &TokenGrant<'_>, now: OffsetDateTime) -> Result<AccessToken, TokenMintError>;
+    /// The org an SSO token names in its `iss`, read without verification (to find the
+    /// secret that verifies it); `None` when there is none.
+    fn sso_issuer(&self, token: &str) -> Option<Uuid>;
+    /// What the SSO token says, when it verifies with the org's secret (HS256, `iss` the
+    /// org, expiring within 5 minutes, with `sub` and `jti`).
+    fn verify_sso(&self, token: &str, org_id: Uuid, secret: &[u8], now: OffsetDateTime) -> Option<SsoIdentity>;
 }
 
 /// Organizations, their lead sources and API keys (onboarding). Each write records its

@@ -29,8 +29,8 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::intake::{IntakeIds, IntakeOutcome};
 use crate::leads::SeaLeadRepository;
+use domain::intake::{IntakeIds, IntakeOutcome};
 
 /// Why an import could not run (a bad row is not one of these: it is reported).
 #[derive(Debug, thiserror::Error)]

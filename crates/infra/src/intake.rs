@@ -29,6 +29,7 @@ use domain::allocation::{Eligibility, SkipReason, Slot, Stored, line_eligibility
 use domain::calendar;
 use domain::error::RepoError;
 use domain::ids::new_id;
+use domain::intake::{IntakeIds, IntakeOutcome};
 use domain::lead::{AssignmentSource, LeadStatus, NewLead};
 use domain::order::OrderStatus;
 use domain::reference::Product;
@@ -38,46 +39,14 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::entities::{assignment, lead, order, order_line};
-use crate::error::unavailable;
+use crate::error::{corrupt, unavailable};
 use crate::leads::{PHONE_INDEX, SeaLeadRepository};
 use crate::to_millis;
 use crate::{batch_delivery, pools};
 
-/// What a source sends besides the lead itself: national id numbers (encrypted, never
-/// indexed, never shown) and its own id for the lead (`leadSourceId`, unique per source).
-#[derive(Debug, Clone, Default)]
-pub struct IntakeIds {
-    pub id_number: Option<String>,
-    pub passport: Option<String>,
-    pub family_book: Option<String>,
-    pub source_lead_id: Option<String>,
-}
-
-/// The conflict an intake reports when the source already used its `source_lead_id`.
+/// The conflict [`SeaLeadRepository::intake`] reports when the source already used its
+/// `source_lead_id` (the intake port reports it as `IntakeWrite::SourceLeadIdTaken`).
 pub const SOURCE_LEAD_ID_TAKEN: &str = "leads.source_lead_id";
-
-/// What became of an intake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IntakeOutcome {
-    /// A lead of the same phone and product from the same provider org arrived inside the
-    /// duplicate window; nothing was written.
-    Duplicate { earlier: Uuid },
-    /// Only another provider org sent this phone and product inside the window: the lead
-    /// is stored flagged `DUPLICATE_OTHER_PROVIDER` for the operator and delivered to no
-    /// order. `as_if_delivered`: whether an order line would have taken it had it been
-    /// fresh (the single intake computes it under the pool's lock, so the caller's answer
-    /// is the fresh lead's; a batch, which is the operator's, leaves it false).
-    Held { lead: Uuid, as_if_delivered: bool },
-    /// In the pool, waiting for an order.
-    Pooled { lead: Uuid },
-    /// Delivered at once to an order line.
-    Delivered { lead: Uuid, order: Uuid },
-}
-
-fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
-    tracing::error!(table = "order_lines", id, %what, "unreadable row");
-    RepoError::Corrupted(format!("order_lines/{id}"))
-}
 
 impl SeaLeadRepository {
     /// Takes a lead from a source (see the module invariants).
@@ -184,7 +153,7 @@ impl SeaLeadRepository {
                 .map_err(unavailable)?;
             for row in rows.into_iter().filter(|r| r.product_id == product_key && r.created_at >= window_start) {
                 let phone = self.decrypt_pii(&row)?.phone.e164().to_owned();
-                let id = row.id.parse().map_err(|e| corrupt(&row.id, e))?;
+                let id = row.id.parse().map_err(|e| corrupt("leads", &row.id, e))?;
                 let own = row.provider_org_id == provider_key;
                 known.entry(row.phone_bidx).or_default().push((phone, id, own));
             }
@@ -235,7 +204,7 @@ impl SeaLeadRepository {
                 d.source,
                 now_ms,
             ));
-            let order = d.order_id.parse().map_err(|e| corrupt(&d.order_id, e))?;
+            let order = d.order_id.parse().map_err(|e| corrupt("orders", &d.order_id, e))?;
             outcomes[*at] = IntakeOutcome::Delivered { lead: *lead_id, order };
         }
         rows.extend(held);
@@ -300,7 +269,7 @@ impl SeaLeadRepository {
                 continue;
             }
             if candidate.provider_org_id == provider_key {
-                let earlier = candidate.id.parse().map_err(|e| corrupt(&candidate.id, e))?;
+                let earlier = candidate.id.parse().map_err(|e| corrupt("leads", &candidate.id, e))?;
                 return Ok(IntakeOutcome::Duplicate { earlier });
             }
             // Another provider's: decided only once no lead of this org matches.
@@ -387,7 +356,8 @@ impl SeaLeadRepository {
             .into_iter()
             .map(|o| (o.id.clone(), o))
             .collect();
-        let today = calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt(&product_key, e))?;
+        let today =
+            calendar::day_start_ms(now_ms, &product.time_zone).map_err(|e| corrupt("products", &product_key, e))?;
         let mut slots: Vec<(Slot<usize>, Option<u64>)> = lines
             .iter()
             .enumerate()
@@ -425,7 +395,7 @@ impl SeaLeadRepository {
             if !deliver {
                 // The line's eligibility already holds the order's guard as read under the
                 // pool's lock (open, under quantity, under today's limit).
-                return order_row.id.parse().map(Some).map_err(|e| corrupt(&order_row.id, e));
+                return order_row.id.parse().map(Some).map_err(|e| corrupt("orders", &order_row.id, e));
             }
             // The order row is shared by the order's pools: its guard (still open, under
             // its quantity and today's limit) is checked by the update itself.
@@ -464,7 +434,7 @@ impl SeaLeadRepository {
             self.write_ledger(conn, &lines, &decision.writes, Some(chosen)).await?;
             pools::set_picks(conn, &product_key, region, decision.picks).await?;
             self.deliver(conn, line, order_row, lead_id, now_ms).await?;
-            return order_row.id.parse().map(Some).map_err(|e| corrupt(&order_row.id, e));
+            return order_row.id.parse().map(Some).map_err(|e| corrupt("orders", &order_row.id, e));
         }
     }
 
@@ -518,11 +488,11 @@ impl SeaLeadRepository {
             .one(conn)
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| corrupt(&order_row.id, "order vanished"))?;
-        let status: OrderStatus = current.status.parse().map_err(|e| corrupt(&current.id, e))?;
+            .ok_or_else(|| corrupt("orders", &order_row.id, "order vanished"))?;
+        let status: OrderStatus = current.status.parse().map_err(|e| corrupt("orders", &current.id, e))?;
         let delivered = u64::try_from(current.delivered).unwrap_or(0);
         let quantity = u64::try_from(current.quantity).unwrap_or(0);
-        let next = status.after_delivery(delivered, quantity).map_err(|e| corrupt(&current.id, e))?;
+        let next = status.after_delivery(delivered, quantity).map_err(|e| corrupt("orders", &current.id, e))?;
         if next != status {
             order::Entity::update_many()
                 .col_expr(order::Column::Status, Expr::value(next.as_str()))

@@ -29,6 +29,7 @@ pub mod fixtures;
 pub mod idempotency;
 pub mod import;
 pub mod intake;
+mod intake_port;
 pub mod leads;
 pub mod orders;
 pub mod orgs;

@@ -11,72 +11,58 @@
 //! writes nothing), and each org, source or API key is written in one transaction with
 //! its audit entry.
 
+use std::collections::BTreeMap;
+
+use domain::error::RepoError;
+use domain::intake::Source;
 use domain::reference::OrgKind;
+use domain::service::orgs::Org;
+use domain::service::tokens::OrgSso;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::crypto::{CryptoError, FieldContext, Keyring};
+use crate::crypto::{FieldContext, Keyring};
 use crate::entities::{organization, sso_token_use};
-
-/// An organization.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Org {
-    pub id: Uuid,
-    pub code: String,
-    pub name: String,
-    pub kind: OrgKind,
-}
-
-/// An org's SSO configuration, decrypted.
-pub struct OrgSso {
-    pub secret: Vec<u8>,
-    pub redirect_allowlist: Vec<String>,
-    pub default_redirect: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum OrgError {
-    #[error(transparent)]
-    Db(#[from] DbErr),
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
-    #[error("organization row {0} is corrupted")]
-    Corrupt(String),
-}
+use crate::error::{corrupt, unavailable};
 
 fn sso_ctx(id: &str) -> FieldContext<'_> {
     FieldContext { table: "organizations", column: "sso_secret", row_id: id }
 }
 
-fn to_org(row: &organization::Model) -> Result<Org, OrgError> {
+fn to_org(row: &organization::Model) -> Result<Org, RepoError> {
     Ok(Org {
-        id: row.id.parse().map_err(|_| OrgError::Corrupt(row.id.clone()))?,
+        id: row.id.parse().map_err(|e| corrupt("organizations", &row.id, e))?,
         code: row.code.clone(),
         name: row.name.clone(),
-        kind: row.kind.parse().map_err(|_| OrgError::Corrupt(row.id.clone()))?,
+        kind: row.kind.parse().map_err(|e| corrupt("organizations", &row.id, e))?,
+        created_at: crate::from_millis(row.created_at),
     })
 }
 
 /// # Errors
-/// The driver's error or a corrupted row.
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Org>, OrgError> {
-    let row = organization::Entity::find_by_id(id.to_string()).one(conn).await?;
+/// Storage failures or a corrupted row.
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Org>, RepoError> {
+    let row = organization::Entity::find_by_id(id.to_string()).one(conn).await.map_err(unavailable)?;
     row.as_ref().map(to_org).transpose()
 }
 
 /// # Errors
-/// The driver's error or a corrupted row.
-pub async fn find_by_code(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Org>, OrgError> {
-    let row = organization::Entity::find().filter(organization::Column::Code.eq(code)).one(conn).await?;
+/// Storage failures or a corrupted row.
+pub async fn find_by_code(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Org>, RepoError> {
+    let row = organization::Entity::find()
+        .filter(organization::Column::Code.eq(code))
+        .one(conn)
+        .await
+        .map_err(unavailable)?;
     row.as_ref().map(to_org).transpose()
 }
 
 /// Sets an org's SSO secret (encrypted), redirect allow-list and default redirect.
 ///
 /// # Errors
-/// Encryption or the driver's error.
+/// Encryption or storage failures.
 pub async fn set_sso(
     conn: &impl ConnectionTrait,
     keyring: &Keyring,
@@ -84,28 +70,36 @@ pub async fn set_sso(
     secret: &[u8],
     allowlist: &[String],
     default_redirect: Option<&str>,
-) -> Result<(), OrgError> {
+) -> Result<(), RepoError> {
     let id = org_id.to_string();
-    let sealed = keyring.encrypt(secret, &sso_ctx(&id))?;
+    let sealed = keyring.encrypt(secret, &sso_ctx(&id)).map_err(|e| RepoError::Unavailable(e.to_string()))?;
     organization::Entity::update_many()
         .col_expr(organization::Column::SsoSecretEnc, Expr::value(sealed))
         .col_expr(organization::Column::SsoRedirectAllowlist, Expr::value(allowlist.join("\n")))
         .col_expr(organization::Column::SsoDefaultRedirect, Expr::value(default_redirect.map(str::to_owned)))
         .filter(organization::Column::Id.eq(id.as_str()))
         .exec(conn)
-        .await?;
+        .await
+        .map_err(unavailable)?;
     Ok(())
 }
 
 /// An org's SSO configuration, or `None` when it has no SSO secret.
 ///
 /// # Errors
-/// Decryption (a tampered or retired-key secret) or the driver's error.
-pub async fn sso(conn: &impl ConnectionTrait, keyring: &Keyring, org_id: Uuid) -> Result<Option<OrgSso>, OrgError> {
+/// Decryption (a tampered or retired-key secret: a corrupted row) or storage failures.
+pub async fn sso(conn: &impl ConnectionTrait, keyring: &Keyring, org_id: Uuid) -> Result<Option<OrgSso>, RepoError> {
     let id = org_id.to_string();
-    let Some(row) = organization::Entity::find_by_id(id.clone()).one(conn).await? else { return Ok(None) };
+    let Some(row) = organization::Entity::find_by_id(id.clone()).one(conn).await.map_err(unavailable)? else {
+        return Ok(None);
+    };
+    sso_of_row(keyring, row)
+}
+
+/// The org's decrypted SSO configuration, if it has a secret.
+fn sso_of_row(keyring: &Keyring, row: organization::Model) -> Result<Option<OrgSso>, RepoError> {
     let Some(sealed) = row.sso_secret_enc else { return Ok(None) };
-    let secret = keyring.decrypt(&sealed, &sso_ctx(&id))?;
+    let secret = keyring.decrypt(&sealed, &sso_ctx(&row.id)).map_err(|e| corrupt("organizations", &row.id, e))?;
     let redirect_allowlist = row
         .sso_redirect_allowlist
         .unwrap_or_default()
@@ -169,30 +163,34 @@ pub async fn replace_sso_envelope(conn: &impl ConnectionTrait, org_id: &str, env
         .map(|_| ())
 }
 
-/// A lead source: its org and default product.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    pub id: Uuid,
-    pub code: String,
-    pub org_id: Uuid,
-    pub default_product_id: Option<Uuid>,
-}
-
-/// A source by its code (the intake's `source` header).
+/// A source by its code (the intake's `source` header), with its project map.
 ///
 /// # Errors
-/// The driver's error or a corrupted row.
-pub async fn find_source(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Source>, OrgError> {
-    use crate::entities::source;
-    let Some(row) = source::Entity::find().filter(source::Column::Code.eq(code)).one(conn).await? else {
+/// Storage failures or a corrupted row.
+pub async fn find_source(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Source>, RepoError> {
+    use crate::entities::{source, source_project};
+    let Some(row) =
+        source::Entity::find().filter(source::Column::Code.eq(code)).one(conn).await.map_err(unavailable)?
+    else {
         return Ok(None);
     };
-    let bad = || OrgError::Corrupt(row.id.clone());
+    let bad = |e: uuid::Error| corrupt("sources", &row.id, e);
+    let mapped = source_project::Entity::find()
+        .filter(source_project::Column::SourceId.eq(row.id.as_str()))
+        .all(conn)
+        .await
+        .map_err(unavailable)?;
+    let mut projects = BTreeMap::new();
+    for m in mapped {
+        let product = m.product_id.parse().map_err(|e| corrupt("source_projects", &m.source_id, e))?;
+        projects.insert(m.project_code, product);
+    }
     Ok(Some(Source {
-        id: row.id.parse().map_err(|_| bad())?,
+        id: row.id.parse().map_err(bad)?,
         code: row.code.clone(),
-        org_id: row.org_id.parse().map_err(|_| bad())?,
-        default_product_id: row.default_product_id.as_deref().map(str::parse).transpose().map_err(|_| bad())?,
+        org_id: row.org_id.parse().map_err(bad)?,
+        default_product_id: row.default_product_id.as_deref().map(str::parse).transpose().map_err(bad)?,
+        projects,
     }))
 }
 
@@ -200,19 +198,18 @@ pub async fn find_source(conn: &impl ConnectionTrait, code: &str) -> Result<Opti
 /// mapped for that source. Codes are compared exactly (the caller trims them).
 ///
 /// # Errors
-/// The driver's error or a corrupted row.
+/// Storage failures or a corrupted row.
 pub async fn product_for_project(
     conn: &impl ConnectionTrait,
     source_id: Uuid,
     code: &str,
-) -> Result<Option<Uuid>, OrgError> {
+) -> Result<Option<Uuid>, RepoError> {
     use crate::entities::source_project;
     let key = (source_id.to_string(), code.to_owned());
-    let Some(row) = source_project::Entity::find_by_id(key).one(conn).await? else { return Ok(None) };
-    row.product_id
-        .parse()
-        .map(Some)
-        .map_err(|_| OrgError::Corrupt(format!("source_projects/{}/{}", row.source_id, row.project_code)))
+    let Some(row) = source_project::Entity::find_by_id(key).one(conn).await.map_err(unavailable)? else {
+        return Ok(None);
+    };
+    row.product_id.parse().map(Some).map_err(|e| corrupt("source_projects", &row.source_id, e))
 }
 
 /// Maps a source's project code to a product, replacing an earlier mapping of that code.
@@ -260,30 +257,12 @@ impl SeaOrgRepository {
     }
 }
 
-fn onboard_unavailable(err: DbErr) -> domain::error::RepoError {
-    crate::error::unavailable(err)
-}
-
 /// A unique-index violation is the code being taken; anything else is the database.
 fn code_taken(what: &str) -> impl Fn(DbErr) -> domain::error::RepoError + '_ {
     move |err| match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => domain::error::RepoError::Conflict(what.to_owned()),
-        _ => onboard_unavailable(err),
+        _ => unavailable(err),
     }
-}
-
-fn domain_org(row: &organization::Model) -> Result<domain::service::orgs::Org, domain::error::RepoError> {
-    let org = to_org(row).map_err(|e| {
-        tracing::error!(table = "organizations", id = %row.id, error = %e, "unreadable row");
-        domain::error::RepoError::Corrupted(format!("organizations/{}", row.id))
-    })?;
-    Ok(domain::service::orgs::Org {
-        id: org.id,
-        code: org.code,
-        name: org.name,
-        kind: org.kind,
-        created_at: crate::from_millis(row.created_at),
-    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -307,12 +286,12 @@ async fn audit_write(
         request_id: None,
         detail,
     };
-    crate::audit::record(conn, keyring, entry, at).await.map_err(onboard_unavailable)
+    crate::audit::record(conn, keyring, entry, at).await.map_err(unavailable)
 }
 
 impl domain::ports::OrgRepository for SeaOrgRepository {
     async fn insert_org(&self, org: &domain::service::orgs::Org, actor: &str) -> Result<(), domain::error::RepoError> {
-        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
         let row = organization::ActiveModel {
             id: Set(org.id.to_string()),
             code: Set(org.code.clone()),
@@ -338,7 +317,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             org.created_at,
         )
         .await?;
-        txn.commit().await.map_err(onboard_unavailable)
+        txn.commit().await.map_err(unavailable)
     }
 
     async fn list_orgs(&self) -> Result<Vec<domain::service::orgs::Org>, domain::error::RepoError> {
@@ -348,8 +327,8 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             .order_by_asc(organization::Column::Id)
             .all(self.db.conn())
             .await
-            .map_err(onboard_unavailable)?;
-        rows.iter().map(domain_org).collect()
+            .map_err(unavailable)?;
+        rows.iter().map(to_org).collect()
     }
 
     async fn held_leads_by_provider(&self) -> Result<Vec<(Uuid, u64)>, domain::error::RepoError> {
@@ -364,7 +343,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             .into_tuple()
             .all(self.db.conn())
             .await
-            .map_err(onboard_unavailable)?;
+            .map_err(unavailable)?;
         rows.into_iter()
             .map(|(org, n)| {
                 let id =
@@ -379,8 +358,8 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             .filter(organization::Column::Code.eq(code))
             .one(self.db.conn())
             .await
-            .map_err(onboard_unavailable)?;
-        row.as_ref().map(domain_org).transpose()
+            .map_err(unavailable)?;
+        row.as_ref().map(to_org).transpose()
     }
 
     async fn insert_source(
@@ -389,7 +368,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
         actor: &str,
     ) -> Result<(), domain::error::RepoError> {
         use crate::entities::source as source_entity;
-        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
         let row = source_entity::ActiveModel {
             id: Set(source.id.to_string()),
             code: Set(source.code.clone()),
@@ -413,7 +392,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             source.created_at,
         )
         .await?;
-        txn.commit().await.map_err(onboard_unavailable)
+        txn.commit().await.map_err(unavailable)
     }
 
     async fn issue_api_key(
@@ -423,9 +402,9 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<domain::service::orgs::IssuedApiKey, domain::error::RepoError> {
-        let txn = self.db.begin_write().await.map_err(onboard_unavailable)?;
+        let txn = self.db.begin_write().await.map_err(unavailable)?;
         let key = crate::api_keys::issue(&*txn, org_id, label, &["*"], now).await.map_err(|e| match e {
-            crate::api_keys::ApiKeyError::Db(e) => onboard_unavailable(e),
+            crate::api_keys::ApiKeyError::Db(e) => unavailable(e),
             crate::api_keys::ApiKeyError::Random
             | crate::api_keys::ApiKeyError::UnknownScope(_)
             | crate::api_keys::ApiKeyError::NoScope => domain::error::RepoError::Unavailable(e.to_string()),
@@ -443,7 +422,7 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             now,
         )
         .await?;
-        txn.commit().await.map_err(onboard_unavailable)?;
+        txn.commit().await.map_err(unavailable)?;
         Ok(domain::service::orgs::IssuedApiKey {
             id: key.id,
             org_id,
@@ -451,5 +430,25 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             key: domain::service::orgs::ApiKeySecret::new(key.plaintext),
             created_at: now,
         })
+    }
+}
+
+impl domain::ports::SsoRepository for SeaOrgRepository {
+    async fn sso_of(&self, org_id: Uuid) -> Result<Option<(OrgKind, Option<OrgSso>)>, RepoError> {
+        let row =
+            organization::Entity::find_by_id(org_id.to_string()).one(self.db.conn()).await.map_err(unavailable)?;
+        let Some(row) = row else { return Ok(None) };
+        let kind: OrgKind = row.kind.parse().map_err(|e| corrupt("organizations", &row.id, e))?;
+        Ok(Some((kind, sso_of_row(&self.keyring, row)?)))
+    }
+
+    async fn consume_sso_jti(
+        &self,
+        org_id: Uuid,
+        jti: &str,
+        expires_at: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool, RepoError> {
+        consume_sso_jti(self.db.conn(), org_id, jti, expires_at, now).await.map_err(unavailable)
     }
 }

@@ -14,14 +14,15 @@
 //!   the lead id), and so is the report's detail (free JSON such as `sale`: column
 //!   `source_detail`, sealed into `source_detail_enc`, the plaintext column left `NULL`);
 //! - the source's id is written with the lead, inside the intake's transaction
-//!   (`IntakeIds::source_lead_id`). The create handler checks first that the id is free
+//!   (`IntakeIds::source_lead_id`). The intake use case checks first that the id is free
 //!   and names the earlier lead when it is not; of two concurrent creates with one id
 //!   that both pass that check, the unique index fails the second insert, its
-//!   transaction writes nothing, and the caller gets 409 `DUPLICATE_LEAD`;
+//!   transaction writes nothing, and the use case refuses it as a duplicate;
 //! - [`SeaLeadRepository::set_source_lead_id`] gives an existing lead an id afterwards
 //!   (operators, tests), under the same index.
 
 use domain::error::RepoError;
+use domain::intake::{SourceLead, SourceLeadIdSet, SourceSide, SourceStatusReport};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
@@ -37,56 +38,8 @@ use crate::{from_millis, to_millis};
 const NOTE_COLUMN: &str = "source_note";
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
-    tracing::error!(table = "leads", id, %what, "unreadable row");
-    RepoError::Corrupted(format!("leads/{id}"))
+    crate::error::corrupt("leads", id, what)
 }
-
-/// What storing a source's id for a lead came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceLeadIdSet {
-    Stored,
-    /// Another lead of the source holds this id (a concurrent create won the race).
-    Taken,
-}
-
-/// A status report of a source (`changeStatus`), already validated.
-#[derive(Clone)]
-pub struct SourceStatusReport {
-    /// 1 to 32 characters.
-    pub status: String,
-    /// PII-grade free text: sealed.
-    pub note: Option<String>,
-    /// The report's non-personal fields, as a JSON object.
-    pub detail: serde_json::Value,
-}
-
-// The note is PII-grade free text and the detail may carry a sale a person typed: not printed.
-domain::redacting_debug!(SourceStatusReport { show: [status], redact: [note, detail] });
-
-/// A lead as its source sees it after a report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceLead {
-    pub id: Uuid,
-    pub source_lead_id: Option<String>,
-    /// The lead's LDBDS lifecycle status (`POOL`, `ASSIGNED`, ...).
-    pub status: String,
-    pub source_status: Option<String>,
-    pub source_status_at: Option<OffsetDateTime>,
-}
-
-/// Everything stored of a lead's source side, the note decrypted: for operators and
-/// tests. It is not a reveal path: nothing here may reach a client unlogged.
-#[derive(Clone, PartialEq)]
-pub struct SourceSide {
-    pub lead: SourceLead,
-    pub source_id: Option<Uuid>,
-    pub product_id: Uuid,
-    pub detail: Option<serde_json::Value>,
-    pub note: Option<String>,
-}
-
-// The note is PII-grade free text and the detail may carry a sale a person typed: not printed.
-domain::redacting_debug!(SourceSide { show: [lead, source_id, product_id], redact: [note, detail] });
 
 /// The lifecycle status a source is shown: a held lead shows what its source was told at
 /// intake, never the flag.

@@ -225,6 +225,45 @@ pub fn sign_sso(claims: &SsoClaims, secret: &[u8]) -> Result<String, TokenError>
         .map_err(|e| TokenError::Signing(e.to_string()))
 }
 
+impl domain::ports::AccessTokens for TokenIssuer {
+    fn mint(
+        &self,
+        grant: &domain::service::tokens::TokenGrant<'_>,
+        now: OffsetDateTime,
+    ) -> Result<domain::service::tokens::AccessToken, domain::service::tokens::TokenMintError> {
+        let subject = TokenSubject {
+            user_id: grant.user.id,
+            org_id: grant.user.org_id,
+            mohom_id: grant.user.mohom_id.as_str(),
+            role: grant.user.role.as_str(),
+            generation: grant.generation,
+            key_id: grant.key_id,
+        };
+        let token = self.issue(&subject, now).map_err(|e| domain::service::tokens::TokenMintError(e.to_string()))?;
+        Ok(domain::service::tokens::AccessToken { token, expires_in: self.ttl_secs })
+    }
+
+    fn sso_issuer(&self, token: &str) -> Option<Uuid> {
+        sso_issuer_unverified(token).ok().and_then(|iss| iss.parse().ok())
+    }
+
+    fn verify_sso(
+        &self,
+        token: &str,
+        org_id: Uuid,
+        secret: &[u8],
+        now: OffsetDateTime,
+    ) -> Option<domain::service::tokens::SsoIdentity> {
+        let claims = verify_sso(token, org_id, secret, self.leeway, now).ok()?;
+        Some(domain::service::tokens::SsoIdentity {
+            sub: claims.sub,
+            name: claims.name,
+            exp: claims.exp,
+            jti: claims.jti,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,8 +55,7 @@ fn ctx<'a>(column: &'a str, id: &'a str) -> FieldContext<'a> {
 }
 
 fn corrupt(id: &str, what: impl std::fmt::Display) -> RepoError {
-    tracing::error!(table = "users", id, %what, "unreadable row");
-    RepoError::Corrupted(format!("users/{id}"))
+    crate::error::corrupt("users", id, what)
 }
 
 impl SeaUserRepository {
@@ -267,6 +266,36 @@ impl UserRepository for SeaUserRepository {
             select.offset(query.page.offset()).limit(query.page.limit()).all(&self.conn).await.map_err(unavailable)?;
         let items = rows.into_iter().map(|r| self.read_row(r)).collect::<Result<_, _>>()?;
         Ok(Page { items, request: query.page, total })
+    }
+
+    async fn find_for_token(&self, id: Uuid) -> Result<Option<(User, i64)>, RepoError> {
+        Self::find_for_token(self, id).await
+    }
+
+    async fn owned_leads(&self, user_id: Uuid) -> Result<u64, RepoError> {
+        use crate::entities::lead;
+        lead::Entity::find()
+            .filter(lead::Column::OwnerUserId.eq(user_id.to_string()))
+            .count(&self.conn)
+            .await
+            .map_err(unavailable)
+    }
+}
+
+/// User changes are audited through the same connection and keyring (the entry's
+/// detail sealed).
+impl domain::ports::AuditLog for SeaUserRepository {
+    async fn record(&self, event: &domain::ports::AuditEvent) -> Result<(), RepoError> {
+        let entry = crate::audit::AuditEntry {
+            org_id: event.org_id,
+            actor: &event.actor,
+            action: event.action,
+            entity: event.entity,
+            entity_id: event.entity_id.as_deref(),
+            request_id: event.request_id.as_deref(),
+            detail: event.detail.clone(),
+        };
+        crate::audit::record(&self.conn, &self.keyring, entry, event.at).await.map_err(unavailable)
     }
 }
 

@@ -4,7 +4,6 @@
 mod leads;
 pub use self::leads::*;
 mod intake;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::intake::*;
 mod orders;
 pub use self::orders::*;
@@ -15,6 +14,9 @@ mod counsel;
 pub use self::counsel::*;
 mod files;
 pub use self::files::*;
+// Users, their audit, SSO and tokens.
+mod users;
+pub use self::users::*;
 
 use std::sync::Mutex;
 

@@ -13,14 +13,9 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use domain::identity::{MohomId, Role, User, UserStatus};
-use domain::pii::PersonName;
-use domain::ports::UserRepository;
-use domain::reference::OrgKind;
-use infra::tokens::{self, SsoClaims, TokenSubject};
+use domain::service::tokens::{AccessToken, TokenService};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::auth::{Caller, acting_user};
 use crate::error::{ApiError, ErrorResponse};
@@ -56,25 +51,10 @@ pub struct TokenQuery {
     pub mohom_id: Option<String>,
 }
 
-/// A token for the user as stored now (its current generation), minted by `key_id` (`None`
-/// for SSO); 404 `USER_NOT_FOUND` if the user was deleted in the meantime.
-async fn token_for(state: &AppState, user_id: Uuid, key_id: Option<Uuid>) -> Result<(TokenResponse, User), ApiError> {
-    let (user, generation) = state
-        .users
-        .find_for_token(user_id)
-        .await?
-        .filter(|(u, _)| u.is_active())
-        .ok_or_else(|| ApiError::not_found("USER_NOT_FOUND", "no such user in this organization"))?;
-    let subject = TokenSubject {
-        user_id: user.id,
-        org_id: user.org_id,
-        mohom_id: user.mohom_id.as_str(),
-        role: user.role.as_str(),
-        generation,
-        key_id,
-    };
-    let access_token = state.tokens.issue(&subject, state.clock.now()).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok((TokenResponse { access_token, token_type: "Bearer", expires_in: state.tokens.ttl_secs() }, user))
+impl From<AccessToken> for TokenResponse {
+    fn from(token: AccessToken) -> Self {
+        Self { access_token: token.token, token_type: "Bearer", expires_in: token.expires_in }
+    }
 }
 
 /// 인증토큰 발급: an access token for `mohomId`, authenticated by the org's API key.
@@ -100,8 +80,10 @@ pub async fn issue_token(
         return Err(ApiError::forbidden("tokens are issued to an organization's API key"));
     };
     let user = acting_user(&state, &caller, query.mohom_id.as_deref()).await?;
-    let (token, _) = token_for(&state, user.id, Some(key.key_id)).await?;
-    Ok(HttpResponse::Ok().json(token))
+    let (token, _) = TokenService::new(&state.users, &state.orgs, &*state.tokens, &*state.clock)
+        .token_for(user.id, Some(key.key_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(token)))
 }
 
 /// SSO login parameters.
@@ -138,11 +120,6 @@ domain::redacting_debug!(SsoLoginResponse {
     redact: [access_token, redirect_uri]
 });
 
-fn unauthorized(reason: &str) -> ApiError {
-    tracing::info!(reason, "SSO login refused");
-    ApiError::Unauthorized
-}
-
 /// SSO 로그인: verifies the partner's token, creates or updates the user, then redirects
 /// to `redirectUri#accessToken=...` (302), or answers `SsoLoginResponse` to
 /// `Accept: application/json`.
@@ -169,37 +146,9 @@ pub async fn sso_login(
         .map(|t| t.expose().as_str())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::invalid("token", "is required"))?;
-    let now = state.clock.now();
-    let org_id = tokens::sso_issuer_unverified(token)
-        .ok()
-        .and_then(|iss| iss.parse::<Uuid>().ok())
-        .ok_or_else(|| unauthorized("no org id in iss"))?;
-    let org = infra::orgs::find(state.db.conn(), org_id)
-        .await?
-        .filter(|o| o.kind == OrgKind::Partner)
-        .ok_or_else(|| unauthorized("unknown or non-partner org"))?;
-    let sso = infra::orgs::sso(state.db.conn(), &state.keyring, org.id)
-        .await?
-        .ok_or_else(|| unauthorized("org has no SSO secret"))?;
-    let claims: SsoClaims = tokens::verify_sso(token, org.id, &sso.secret, state.settings.jwt.leeway_secs, now)
-        .map_err(|_| unauthorized("verification failed"))?;
-    let mohom_id = MohomId::parse(&claims.sub).map_err(|_| unauthorized("bad sub"))?;
-    let name = PersonName::parse(&claims.name).map_err(|_| unauthorized("bad name"))?;
-    let redirect = match query.redirect_uri.as_deref() {
-        Some(uri) if sso.redirect_allowlist.iter().any(|allowed| allowed == uri) => uri.to_owned(),
-        _ => sso
-            .default_redirect
-            .clone()
-            .ok_or_else(|| ApiError::invalid("redirectUri", "is not allowed and the organization has no default"))?,
-    };
-    if !infra::orgs::consume_sso_jti(state.db.conn(), org.id, &claims.jti, claims.exp, now)
-        .await
-        .map_err(|e| ApiError::from(infra::orgs::OrgError::Db(e)))?
-    {
-        return Err(unauthorized("replayed jti"));
-    }
-    let user = upsert_sso_user(&state, org.id, mohom_id, name).await?;
-    let (token, user) = token_for(&state, user.id, None).await?;
+    let service = TokenService::new(&state.users, &state.orgs, &*state.tokens, &*state.clock);
+    let login = service.sso_login(token, query.redirect_uri.as_deref()).await?;
+    let (token, redirect) = (TokenResponse::from(login.token), login.redirect);
     let wants_json =
         req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
     if wants_json {
@@ -208,47 +157,10 @@ pub async fn sso_login(
             token_type: "Bearer",
             expires_in: token.expires_in,
             redirect_uri: redirect,
-            user: UserResponse::from(&user),
+            user: UserResponse::from(&login.user),
         }));
     }
     let location =
         format!("{redirect}#accessToken={}&tokenType=Bearer&expiresIn={}", token.access_token, token.expires_in);
     Ok(HttpResponse::Found().insert_header((header::LOCATION, location)).finish())
-}
-
-/// Creates the SSO user as a `MEMBER`, or refreshes the name of an existing one; a
-/// deleted user cannot log in.
-async fn upsert_sso_user(
-    state: &AppState,
-    org_id: Uuid,
-    mohom_id: MohomId,
-    name: PersonName,
-) -> Result<User, ApiError> {
-    let now = state.clock.now();
-    match state.users.find(org_id, &mohom_id).await? {
-        Some(user) if user.status == UserStatus::Deleted => Err(unauthorized("deleted user")),
-        Some(user) => {
-            let updated = User { name, updated_at: now, ..user };
-            state.users.update(&updated).await?;
-            Ok(updated)
-        }
-        None => {
-            // SSO users arrive without phone or email, so they are built here, not by NewUser.
-            let user = User {
-                id: domain::ids::new_id(),
-                org_id,
-                mohom_id,
-                role: Role::Member,
-                team_id: None,
-                name,
-                phone: None,
-                email: None,
-                status: UserStatus::Active,
-                created_at: now,
-                updated_at: now,
-            };
-            state.users.insert(&user).await?;
-            Ok(user)
-        }
-    }
 }

@@ -10,25 +10,19 @@
 //! `changeStatus` lets a source report its own status of a lead it sent, naming it by
 //! `lead_source_id` (its own id for the lead, sent as `leadSourceId` at create, or the
 //! LDBDS lead id). It writes only the source's side of the lead (see
-//! `infra::source_status`): the personal fields of its body are accepted and ignored.
+//! `domain::service::intake`): the personal fields of its body are accepted and ignored.
+//!
+//! The rules are `domain::service::intake`; the handlers read the body's shape, call,
+//! answer.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, put, web};
-use domain::error::RepoError;
-use domain::lead::{LeadFields, LeadStatus, NewLead};
-use domain::pii::PhoneNumber;
-use domain::ports::ReferenceRepository;
-use domain::reference::Country;
-use infra::intake::{IntakeIds, IntakeOutcome, SOURCE_LEAD_ID_TAKEN};
-use infra::orgs::Source;
-use infra::source_status::SourceStatusReport;
+use domain::intake::IntakeIds;
+use domain::service::intake::{IntakeCreated, IntakeLead, IntakeService, StatusChanged, StatusReportInput};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::gate::ApiKeyOnly;
 use crate::idempotency::Principal;
@@ -80,13 +74,25 @@ pub enum Gender {
 pub struct IntakeLeadRequest {
     /// LDBDS extension: the source's own id for this lead (1 to 128 characters, unique
     /// per source). `changeStatus` names the lead by it (`lead_source_id`).
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub lead_source_id: Option<String>,
+    /// 1 to 100 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// A Vietnamese mobile number (`[35789]` + 8 digits), nationally (`0…`) or with `+84`,
+    /// digits optionally grouped by spaces, dots or hyphens.
+    #[schema(example = "0399123456", pattern = r"^(\+84 ?|0)[35789]([ .-]?[0-9]){8}$")]
     pub mobile_number: String,
     pub home_phone: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     pub gender: Option<Gender>,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, from 1900 to today.
+    #[schema(pattern = r"^(19[0-9]{2}|20[01][0-9]|202[0-5])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub birth_date: Option<String>,
     pub id_number: Option<String>,
     pub family_book: Option<String>,
@@ -110,6 +116,7 @@ pub struct IntakeLeadRequest {
     pub house_number: Option<String>,
     pub street: Option<String>,
     /// A province code of `GET /api/v1/regions` (e.g. `79`).
+    #[schema(example = "79", pattern = "^[0-9]{2}$")]
     pub region_code: Option<String>,
     pub district_code: Option<String>,
     pub ward_code: Option<String>,
@@ -123,9 +130,19 @@ pub struct IntakeLeadRequest {
 pub struct WebFormLeadRequest {
     /// LDBDS extension: the source's own id for this lead (1 to 128 characters, unique
     /// per source). `changeStatus` names the lead by it (`lead_source_id`).
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub lead_source_id: Option<String>,
+    /// 1 to 100 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub full_name: String,
+    /// A Vietnamese mobile number, as `mobileNumber`.
+    #[schema(example = "0912345678", pattern = r"^(\+84 ?|0)[35789]([ .-]?[0-9]){8}$")]
     pub phone_number: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub demand: String,
     /// A project code mapped for the source selects its product (else the default one).
@@ -134,11 +151,14 @@ pub struct WebFormLeadRequest {
     pub purpose: Option<String>,
     pub apartment: Option<String>,
     pub gender: Option<Gender>,
+    /// At most 300 characters.
+    #[schema(max_length = 300)]
     pub address: Option<String>,
     pub id_number: Option<String>,
     pub apartment_type: Option<String>,
     pub balcony_view: Option<String>,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, from 1900 to today.
+    #[schema(pattern = r"^(19[0-9]{2}|20[01][0-9]|202[0-5])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub birth_day: Option<String>,
 }
 
@@ -151,30 +171,19 @@ pub struct IntakeLeadCreated {
     pub status: &'static str,
 }
 
-struct Parsed {
-    name: String,
-    phone: String,
-    email: Option<String>,
-    gender: Option<&'static str>,
-    birth_date: Option<String>,
-    address: Option<String>,
-    region: Option<String>,
-    project: Option<String>,
-    source_lead_id: Option<String>,
-    ids: IntakeIds,
-    metadata: serde_json::Map<String, serde_json::Value>,
-}
-
-fn gender_text(g: Gender) -> &'static str {
-    match g {
-        Gender::Male => "MALE",
-        Gender::Female => "FEMALE",
+impl From<Gender> for domain::lead::Gender {
+    fn from(g: Gender) -> Self {
+        match g {
+            Gender::Male => Self::Male,
+            Gender::Female => Self::Female,
+        }
     }
 }
 
-/// The fields of a body that are neither the lead's own nor national ids.
-fn metadata_of(value: &serde_json::Value, own: &[&str]) -> serde_json::Map<String, serde_json::Value> {
-    value
+/// The fields of a body that are neither the lead's own nor national ids, as JSON text
+/// (none when there are none).
+fn metadata_of(value: &serde_json::Value, own: &[&str]) -> Option<String> {
+    let fields: serde_json::Map<String, serde_json::Value> = value
         .as_object()
         .map(|o| {
             o.iter()
@@ -182,26 +191,26 @@ fn metadata_of(value: &serde_json::Value, own: &[&str]) -> serde_json::Map<Strin
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (!fields.is_empty()).then(|| serde_json::Value::Object(fields).to_string())
 }
 
-fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
-    let invalid = <ApiError as From<serde_json::Error>>::from;
+/// Either body shape (the web form is told by its `fullName`) as the use case's input.
+fn parse_body(value: serde_json::Value) -> Result<IntakeLead, ApiError> {
     if value.get("fullName").is_some() {
         let own = ["fullName", "phoneNumber", "email", "gender", "birthDay", "address", "idNumber", "leadSourceId"];
         let metadata = metadata_of(&value, &own);
-        let form: WebFormLeadRequest = serde_json::from_value(value).map_err(invalid)?;
-        return Ok(Parsed {
+        let form: WebFormLeadRequest = serde_json::from_value(value)?;
+        return Ok(IntakeLead {
             name: form.full_name,
             phone: form.phone_number,
             email: Some(form.email),
-            gender: form.gender.map(gender_text),
+            gender: form.gender.map(Into::into),
             birth_date: form.birth_day,
             address: form.address,
             region: None,
             project: Some(form.project),
-            source_lead_id: form.lead_source_id,
-            ids: IntakeIds { id_number: form.id_number, ..IntakeIds::default() },
+            ids: IntakeIds { id_number: form.id_number, source_lead_id: form.lead_source_id, ..IntakeIds::default() },
             metadata,
         });
     }
@@ -221,67 +230,38 @@ fn parse_body(value: serde_json::Value) -> Result<Parsed, ApiError> {
         "leadSourceId",
     ];
     let metadata = metadata_of(&value, &own);
-    let lead: IntakeLeadRequest = serde_json::from_value(value).map_err(invalid)?;
+    let lead: IntakeLeadRequest = serde_json::from_value(value)?;
     let address = match (lead.house_number.as_deref(), lead.street.as_deref()) {
         (None, None) => None,
         (a, b) => Some([a, b].into_iter().flatten().collect::<Vec<_>>().join(" ")),
     };
-    Ok(Parsed {
+    Ok(IntakeLead {
         name: lead.name,
         phone: lead.mobile_number,
         email: lead.email,
-        gender: lead.gender.map(gender_text),
+        gender: lead.gender.map(Into::into),
         birth_date: lead.birth_date,
         address,
         region: lead.region_code,
         project: lead.project_code,
-        source_lead_id: lead.lead_source_id,
         ids: IntakeIds {
             id_number: lead.id_number,
             passport: lead.passport,
             family_book: lead.family_book,
-            source_lead_id: None,
+            source_lead_id: lead.lead_source_id,
         },
         metadata,
     })
 }
 
-/// The source the `source` header names, when it is a source of the caller's org (an
-/// unknown source and another org's get the same answer).
-async fn source_of(state: &AppState, caller: &Caller, req: &HttpRequest) -> Result<Source, ApiError> {
-    let code = req.headers().get("source").and_then(|v| v.to_str().ok()).unwrap_or_default().trim().to_owned();
-    match infra::orgs::find_source(state.db.conn(), &code).await? {
-        Some(source) if matches!(caller, Caller::Key(k) if k.org_id == source.org_id) => Ok(source),
-        _ => Err(ApiError::invalid("source", "is not a source of this organization")),
-    }
+/// The `source` header's value (empty when absent or unreadable).
+fn source_header(req: &HttpRequest) -> &str {
+    req.headers().get("source").and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
-/// The longest source id for a lead (`leads.source_lead_id`).
-const MAX_SOURCE_LEAD_ID: usize = 128;
-
-/// A trimmed source id for a lead, 1 to 128 characters.
-fn source_lead_id(field: &str, raw: &str) -> Result<String, ApiError> {
-    let id = raw.trim();
-    if id.is_empty() || id.chars().count() > MAX_SOURCE_LEAD_ID {
-        return Err(ApiError::invalid(field, "must be 1 to 128 characters"));
-    }
-    Ok(id.to_owned())
-}
-
-/// The product of an intake: the one the project code is mapped to for the source, else
-/// the source's default.
-async fn product_of(state: &AppState, source: &Source, project: Option<&str>) -> Result<Uuid, ApiError> {
-    let mapped = match project.map(str::trim).filter(|p| !p.is_empty()) {
-        Some(code) => infra::orgs::product_for_project(state.db.conn(), source.id, code).await?,
-        None => None,
-    };
-    mapped.or(source.default_product_id).ok_or_else(|| ApiError::invalid("source", "has no default product"))
-}
-
-fn duplicate_source_lead_id(earlier: impl std::fmt::Display) -> ApiError {
-    ApiError::Conflict {
-        code: "DUPLICATE_LEAD",
-        message: format!("a lead with this leadSourceId from this source arrived earlier: {earlier}"),
+impl From<IntakeCreated> for IntakeLeadCreated {
+    fn from(created: IntakeCreated) -> Self {
+        Self { id: created.lead, status: created.status.as_str() }
     }
 }
 
@@ -296,7 +276,7 @@ fn duplicate_source_lead_id(earlier: impl std::fmt::Display) -> ApiError {
 /// kept for the operator, flagged `DUPLICATE_OTHER_PROVIDER`, and delivered to no order.
 #[utoipa::path(
     tag = "intake",
-    params(("source" = String, Header, description = "The source code, e.g. TCB")),
+    params(("source" = String, Header, description = "The source code, e.g. TCB", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", example = "TCB")),
     request_body(content = IntakeLeadRequest, description = "The seed's first object, or its web-form object (`WebFormLeadRequest`)"),
     responses(
         (status = 201, body = IntakeLeadCreated, description = "the lead, pooled or delivered"),
@@ -313,89 +293,15 @@ pub async fn create_intake_lead(
     req: HttpRequest,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let source = source_of(&state, &caller, &req).await?;
+    let service = IntakeService::new(&state.leads, &state.reference, &*state.clock);
+    let source = service.source(&caller.principal(), source_header(&req)).await?;
     let value = body.into_inner();
     // The source is part of the request: the same key and body under another source of
     // the org is another request, never this one's reply.
     let fingerprint = (source.id, &value);
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &fingerprint, || async {
-        let parsed = parse_body(value.clone())?;
-        let phone = PhoneNumber::parse_for(&parsed.phone, Country::Vn)
-            .map_err(|_| ApiError::invalid("mobileNumber", "must be a Vietnamese mobile number"))?;
-        let source_lead_id =
-            parsed.source_lead_id.as_deref().map(|id| source_lead_id("leadSourceId", id)).transpose()?;
-        let product_id = product_of(&state, &source, parsed.project.as_deref()).await?;
-        let product = state
-            .reference
-            .find_product(product_id)
-            .await?
-            .ok_or_else(|| ApiError::invalid("source", "has no default product"))?;
-        let region = match parsed.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-            Some(code) => {
-                let regions = state.reference.list_regions(None).await?;
-                if !regions.iter().any(|r| r.code == code) {
-                    return Err(ApiError::invalid("regionCode", "must be a province code of GET /api/v1/regions"));
-                }
-                code.to_owned()
-            }
-            None => String::new(),
-        };
-        let product_text = product.id.to_string();
-        let metadata =
-            (!parsed.metadata.is_empty()).then(|| serde_json::Value::Object(parsed.metadata.clone()).to_string());
-        let fields = LeadFields {
-            product_id: Some(&product_text),
-            name: Some(&parsed.name),
-            phone: Some(phone.e164()),
-            email: parsed.email.as_deref(),
-            // Web-form leads carry no province: they are validated without one and pooled
-            // unrouted (region ""), so no order line takes them automatically.
-            region: Some(if region.is_empty() { "unrouted" } else { &region }),
-            address: parsed.address.as_deref(),
-            birth_date: parsed.birth_date.as_deref(),
-            gender: parsed.gender,
-            memo: None,
-            metadata,
-        };
-        let mut new = NewLead::parse(&fields, state.clock.now().date())?;
-        new.region = region;
-        // Checked first to name the earlier lead; a create racing with the same id is
-        // refused by the unique index inside the intake's transaction (nothing written).
-        if let Some(id) = source_lead_id.as_deref()
-            && let Some(earlier) = state.leads.lead_by_source_lead_id(source.id, id).await?
-        {
-            return Err(duplicate_source_lead_id(earlier));
-        }
-        let mut ids = parsed.ids.clone();
-        ids.source_lead_id.clone_from(&source_lead_id);
-        let taken = |e: &RepoError| matches!(e, RepoError::Conflict(what) if what == SOURCE_LEAD_ID_TAKEN);
-        let outcome = match state.leads.intake(&product, &new, &ids, source.org_id, source.id, state.clock.now()).await
-        {
-            Ok(outcome) => outcome,
-            Err(e) if taken(&e) => {
-                let id = source_lead_id.as_deref().unwrap_or_default();
-                let earlier = state.leads.lead_by_source_lead_id(source.id, id).await?;
-                return Err(duplicate_source_lead_id(
-                    earlier.map_or_else(|| "another lead".to_owned(), |e| e.to_string()),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let (lead, status) = match outcome {
-            IntakeOutcome::Duplicate { earlier } => {
-                return Err(ApiError::Conflict {
-                    code: "DUPLICATE_LEAD",
-                    message: format!("a lead with this phone for this product arrived earlier: {earlier}"),
-                });
-            }
-            IntakeOutcome::Pooled { lead } => (lead, "POOL"),
-            IntakeOutcome::Delivered { lead, .. } => (lead, "ASSIGNED"),
-            // Another provider org sent this phone: the lead is held for the operator, and
-            // the caller gets a fresh lead's answer (its own new id, the status the offer
-            // would have given), so nothing tells it the other lead exists.
-            IntakeOutcome::Held { lead, as_if_delivered } => (lead, if as_if_delivered { "ASSIGNED" } else { "POOL" }),
-        };
-        Ok((StatusCode::CREATED, IntakeLeadCreated { id: lead, status }))
+        let created = service.create(&source, parse_body(value.clone())?).await?;
+        Ok((StatusCode::CREATED, IntakeLeadCreated::from(created)))
     })
     .await
 }
@@ -438,6 +344,7 @@ pub enum HouseInformation {
 #[serde(deny_unknown_fields)]
 pub struct ChangeStatusRequest {
     /// The source's own id for the lead, or the LDBDS lead id.
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     pub lead_source_id: String,
     /// Ignored (personal).
     pub name: Option<String>,
@@ -462,6 +369,7 @@ pub struct ChangeStatusRequest {
     pub meeting_time: Option<String>,
     pub channel: Option<String>,
     /// The source's status of the lead, 1 to 32 characters.
+    #[schema(example = "CONTACTED", min_length = 1, max_length = 32, pattern = r"\S")]
     pub status: String,
     /// Free text, stored encrypted.
     pub note: Option<String>,
@@ -492,53 +400,48 @@ pub struct SourceStatusChanged {
     pub source_status_at: String,
 }
 
-/// The lifecycle status a source is shown: a held lead (`DUPLICATE_OTHER_PROVIDER`) is
-/// shown as waiting in the pool, since the flag is the operator's and would tell the
-/// source that another provider sent the phone.
-fn source_view(status: String) -> String {
-    if status == LeadStatus::DuplicateOtherProvider.as_str() { LeadStatus::Pool.as_str().to_owned() } else { status }
-}
-
-/// The longest source status (`leads.source_status`).
-const MAX_SOURCE_STATUS: usize = 32;
-
 /// A field's JSON form (`null` when absent).
 fn json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-/// The validated report of a status body: personal fields left out.
-fn report_of(body: &ChangeStatusRequest) -> Result<SourceStatusReport, ApiError> {
-    let status = body.status.trim();
-    if status.is_empty() || status.chars().count() > MAX_SOURCE_STATUS {
-        return Err(ApiError::invalid("status", "must be 1 to 32 characters"));
-    }
-    for (field, value) in [("request_time", &body.request_time), ("meeting_time", &body.meeting_time)] {
-        if let Some(at) = value
-            && OffsetDateTime::parse(at, &Rfc3339).is_err()
-        {
-            return Err(ApiError::invalid(field, "must be an RFC 3339 date-time"));
+impl From<&ChangeStatusRequest> for StatusReportInput {
+    /// The report's fields, the personal ones left out.
+    fn from(body: &ChangeStatusRequest) -> Self {
+        let fields: [(&str, serde_json::Value); 11] = [
+            ("lead_score", json(&body.lead_score)),
+            ("sale", body.sale.clone().unwrap_or_default()),
+            ("channel", json(&body.channel)),
+            ("house_type", json(&body.house_type)),
+            ("house_information", json(&body.house_information)),
+            ("house_price", json(&body.house_price)),
+            ("project_code", json(&body.project_code)),
+            ("project_name", json(&body.project_name)),
+            ("city_code", json(&body.city_code)),
+            ("district_code", json(&body.district_code)),
+            ("ward_code", json(&body.ward_code)),
+        ];
+        Self {
+            lead_key: body.lead_source_id.clone(),
+            status: body.status.clone(),
+            note: body.note.clone(),
+            request_time: body.request_time.clone(),
+            meeting_time: body.meeting_time.clone(),
+            detail: fields.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.to_owned(), v)).collect(),
         }
     }
-    let fields: [(&str, serde_json::Value); 14] = [
-        ("status", status.into()),
-        ("meeting_time", json(&body.meeting_time)),
-        ("request_time", json(&body.request_time)),
-        ("lead_score", json(&body.lead_score)),
-        ("sale", body.sale.clone().unwrap_or_default()),
-        ("channel", json(&body.channel)),
-        ("house_type", json(&body.house_type)),
-        ("house_information", json(&body.house_information)),
-        ("house_price", json(&body.house_price)),
-        ("project_code", json(&body.project_code)),
-        ("project_name", json(&body.project_name)),
-        ("city_code", json(&body.city_code)),
-        ("district_code", json(&body.district_code)),
-        ("ward_code", json(&body.ward_code)),
-    ];
-    let detail = fields.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.to_owned(), v)).collect();
-    let note = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
-    Ok(SourceStatusReport { status: status.to_owned(), note, detail: serde_json::Value::Object(detail) })
+}
+
+impl From<StatusChanged> for SourceStatusChanged {
+    fn from(changed: StatusChanged) -> Self {
+        Self {
+            id: changed.lead.id,
+            lead_source_id: changed.lead.source_lead_id,
+            status: changed.lead.status,
+            source_status: changed.reported,
+            source_status_at: changed.lead.source_status_at.map(crate::wire::timestamp).unwrap_or_default(),
+        }
+    }
 }
 
 /// 리드 상태 변경 (a source's status of its lead): stores the source's status, its
@@ -546,7 +449,7 @@ fn report_of(body: &ChangeStatusRequest) -> Result<SourceStatusReport, ApiError>
 /// `lead_source_id`. The lead's contact, product, owner and lifecycle are untouched.
 #[utoipa::path(
     tag = "intake",
-    params(("source" = String, Header, description = "The source code, e.g. TCB")),
+    params(("source" = String, Header, description = "The source code, e.g. TCB", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", example = "TCB")),
     request_body(content = ChangeStatusRequest, description = "The seed's status object (snake_case)"),
     responses(
         (status = 200, body = SourceStatusChanged, description = "the report is stored"),
@@ -563,27 +466,13 @@ pub async fn change_source_status(
     req: HttpRequest,
     body: web::Json<ChangeStatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let source = source_of(&state, &caller, &req).await?;
+    let service = IntakeService::new(&state.leads, &state.reference, &*state.clock);
+    let source = service.source(&caller.principal(), source_header(&req)).await?;
     let body = body.into_inner();
     let fingerprint = (source.id, &body);
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &fingerprint, || async {
-        let key = body.lead_source_id.trim();
-        if key.is_empty() {
-            return Err(ApiError::invalid("lead_source_id", "must not be empty"));
-        }
-        let report = report_of(&body)?;
-        let lead =
-            state.leads.report_source_status(source.id, key, &report, state.clock.now()).await?.ok_or_else(|| {
-                ApiError::not_found("LEAD_NOT_FOUND", "no lead of this source has this lead_source_id")
-            })?;
-        let changed = SourceStatusChanged {
-            id: lead.id,
-            lead_source_id: lead.source_lead_id,
-            status: source_view(lead.status),
-            source_status: report.status,
-            source_status_at: lead.source_status_at.map(crate::wire::timestamp).unwrap_or_default(),
-        };
-        Ok((StatusCode::OK, changed))
+        let changed = service.change_status(&source, StatusReportInput::from(&body)).await?;
+        Ok((StatusCode::OK, SourceStatusChanged::from(changed)))
     })
     .await
 }

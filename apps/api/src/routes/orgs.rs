@@ -11,8 +11,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::reference::OrgKind;
 use domain::service::orgs::{Actor, Code, IssuedApiKey, NewOrg, NewSource, OnboardError, Org, OrgService, Source};
-use infra::orgs::SeaOrgRepository;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -27,17 +27,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_org).service(list_orgs).service(create_source).service(create_api_key);
 }
 
-impl From<OnboardError> for ApiError {
-    fn from(err: OnboardError) -> Self {
-        let message = err.to_string();
-        match err {
-            OnboardError::OrgNotFound => ApiError::not_found("ORG_NOT_FOUND", message),
-            OnboardError::OrgExists => ApiError::conflict("ORG_ALREADY_EXISTS", message),
-            OnboardError::SourceExists => ApiError::conflict("SOURCE_ALREADY_EXISTS", message),
-            OnboardError::ProductNotFound => ApiError::not_found("PRODUCT_NOT_FOUND", message),
-            OnboardError::Repo(e) => e.into(),
-        }
-    }
+/// `kind` of a new org: the kinds onboarding makes (there is one operator).
+#[allow(deprecated)] // `example`, as the derived schemas write it
+fn org_kind_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("`PARTNER` (or `PROVIDER`); there is one operator."))
+        .enum_values(Some([OrgKind::Partner.as_str(), OrgKind::Provider.as_str()]))
+        .example(Some("PARTNER".into()))
+        .build()
 }
 
 /// A new partner organization.
@@ -45,13 +43,12 @@ impl From<OnboardError> for ApiError {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOrgRequest {
     /// Unique; 1 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
-    #[schema(example = "partner-2")]
+    #[schema(example = "partner-2", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub code: String,
     /// 1 to 200 characters.
     #[schema(example = "Partner Two")]
     pub name: String,
-    /// `PARTNER` (or `PROVIDER`); there is one operator.
-    #[schema(example = "PARTNER")]
+    #[schema(schema_with = org_kind_schema)]
     pub kind: String,
 }
 
@@ -102,7 +99,7 @@ pub struct OrgsListResponse {
 pub struct CreateSourceRequest {
     /// The intake's `source` header value; unique across organizations, same format as
     /// an org code.
-    #[schema(example = "SRC2")]
+    #[schema(example = "SRC2", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub code: String,
     /// The product the source's leads go to when no project code selects another.
     pub default_product_id: Uuid,
@@ -193,9 +190,8 @@ pub async fn create_org(
     let body = body.into_inner();
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let new = NewOrg::parse(&body.code, &body.name, &body.kind)?;
-        let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
         let actor = caller.actor();
-        let org = OrgService::new(&repo, &state.reference, &*state.clock).create_org(Actor(&actor), new).await?;
+        let org = OrgService::new(&state.orgs, &state.reference, &*state.clock).create_org(Actor(&actor), new).await?;
         Ok((StatusCode::CREATED, OrgResponse::from(&org)))
     })
     .await
@@ -213,8 +209,7 @@ pub async fn create_org(
 )]
 #[get("/api/v1/orgs")]
 pub async fn list_orgs(state: web::Data<AppState>, _admin: OperatorAdmin) -> Result<HttpResponse, ApiError> {
-    let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
-    let orgs = OrgService::new(&repo, &state.reference, &*state.clock).list_orgs().await?;
+    let orgs = OrgService::new(&state.orgs, &state.reference, &*state.clock).list_orgs().await?;
     let data = orgs.iter().map(|o| OrgListItem { org: OrgResponse::from(&o.org), held_leads: o.held_leads }).collect();
     Ok(HttpResponse::Ok().json(OrgsListResponse { data }))
 }
@@ -246,9 +241,8 @@ pub async fn create_source(
     let body = body.into_inner();
     crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
         let new = NewSource::parse(&body.code, body.name.as_deref(), body.default_product_id)?;
-        let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
         let actor = caller.actor();
-        let source = OrgService::new(&repo, &state.reference, &*state.clock)
+        let source = OrgService::new(&state.orgs, &state.reference, &*state.clock)
             .add_source(Actor(&actor), org_code.as_str(), new)
             .await?;
         Ok((StatusCode::CREATED, source_response(&source, org_code.as_str())))
@@ -282,9 +276,8 @@ pub async fn create_api_key(
     let org_code = path_code(&path)?;
     let label = body.and_then(|b| b.label);
     let label = domain::service::orgs::parse_label(label.as_deref().unwrap_or("onboarding")).map_err(ApiError::from)?;
-    let repo = SeaOrgRepository::new(state.db.clone(), std::sync::Arc::clone(&state.keyring));
     let actor = caller.actor();
-    let key = OrgService::new(&repo, &state.reference, &*state.clock)
+    let key = OrgService::new(&state.orgs, &state.reference, &*state.clock)
         .issue_api_key(Actor(&actor), org_code.as_str(), &label)
         .await
         .map_err(ApiError::from)?;

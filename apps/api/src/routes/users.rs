@@ -8,8 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use domain::identity::{MohomId, NewUser, Role, User, UserChange, UserFields, UserQuery, UserSearchTerm, UserSortKey};
 use domain::pii::mask;
-use domain::service::users::{OrgScope, UserError, UserService};
-use infra::audit::{AuditEntry, record};
+use domain::service::users::{ActedBy, OrgScope, UserService};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -26,20 +25,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_user).service(update_user).service(list_users).service(delete_user);
 }
 
-impl From<UserError> for ApiError {
-    fn from(err: UserError) -> Self {
-        match err {
-            UserError::NotFound => ApiError::not_found("USER_NOT_FOUND", "no such user in this organization"),
-            UserError::AlreadyExists => ApiError::conflict("USER_ALREADY_EXISTS", "a user with this mohomId exists"),
-            UserError::RoleNotAllowed { role, kind } => ApiError::Forbidden {
-                code: "ROLE_NOT_ALLOWED",
-                message: format!("a {kind} organization cannot hold {role} users"),
-            },
-            UserError::Repo(e) => e.into(),
-        }
-    }
-}
-
 /// The org whose users this caller manages.
 /// The org a user admin manages: its own (`UserAdmin` has refused everyone else).
 fn scope(caller: &Caller) -> Result<OrgScope, ApiError> {
@@ -47,23 +32,56 @@ fn scope(caller: &Caller) -> Result<OrgScope, ApiError> {
     Ok(OrgScope { org_id: caller.org_id(), kind: caller.org_kind() })
 }
 
+/// `role` of a new user: one of the roles (which ones an org may hold depends on its kind).
+#[allow(deprecated)] // `example`, as the derived schemas write it
+fn role_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("`MEMBER` or `LEADER` (partner orgs), `CS_MANAGER` or `ADMIN` (the operator)."))
+        .enum_values(Some(Role::ALL.iter().map(|r| r.as_str())))
+        .example(Some("MEMBER".into()))
+        .build()
+}
+
+/// `role` of an update: a role, or null (no change).
+fn role_change_schema() -> utoipa::openapi::schema::Object {
+    let values = Role::ALL.iter().map(|r| serde_json::Value::from(r.as_str())).chain([serde_json::Value::Null]);
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some(values))
+        .build()
+}
+
 /// 사용자 추가.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// The partner's id of the user, unique in the org.
-    #[schema(example = "mohom-0001")]
+    #[schema(example = "mohom-0001", pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub mohom_id: String,
-    #[schema(example = "홍길동")]
+    /// 1 to 100 characters, not blank.
+    #[schema(
+        example = "홍길동",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// A Korean or Vietnamese mobile number, any common format.
-    #[schema(example = "010-1234-5678")]
+    #[schema(
+        example = "010-1234-5678",
+        pattern = r"^((\+82 ?|0)1[016789]([ .-]?[0-9]){7,8}|(\+84 ?|0)[35789]([ .-]?[0-9]){8})$"
+    )]
     pub phone: String,
-    #[schema(example = "hong@example.com")]
+    #[schema(example = "hong@example.com", format = Email, max_length = 254)]
     pub email: String,
-    /// `MEMBER` or `LEADER` (partner orgs), `CS_MANAGER` or `ADMIN` (the operator).
-    #[schema(example = "MEMBER")]
+    #[schema(schema_with = role_schema)]
     pub role: String,
+    /// 1 to 128 characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub team_id: Option<String>,
 }
 
@@ -74,6 +92,7 @@ pub struct UpdateUserRequest {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
+    #[schema(schema_with = role_change_schema)]
     pub role: Option<String>,
     pub team_id: Option<String>,
 }
@@ -132,23 +151,6 @@ pub struct UserFilter {
     pub search: Option<String>,
 }
 
-async fn audit(state: &AppState, caller: &Caller, action: &str, user: &User) -> Result<(), ApiError> {
-    let request_id = crate::request_id::current();
-    let entry = AuditEntry {
-        org_id: Some(user.org_id),
-        actor: &caller.actor(),
-        action,
-        entity: "user",
-        entity_id: Some(&user.id.to_string()),
-        request_id: request_id.as_deref(),
-        detail: serde_json::json!({ "mohomId": user.mohom_id.as_str(), "role": user.role.as_str() }),
-    };
-    record(state.db.conn(), &state.keyring, entry, state.clock.now()).await.map_err(|e| {
-        tracing::warn!(error = %e, "audit record failed");
-        ApiError::Unavailable
-    })
-}
-
 /// 사용자 추가: creates a user of the caller's org (or revives a deleted one).
 #[utoipa::path(
     tag = "users",
@@ -180,8 +182,9 @@ pub async fn create_user(
             role: Some(&body.role),
             team_id: body.team_id.as_deref(),
         })?;
-        let user = UserService::new(&state.users, &*state.clock).create(scope, new).await?;
-        audit(&state, &caller, "user.created", &user).await?;
+        let (actor, request_id) = (caller.actor(), crate::request_id::current());
+        let by = ActedBy { actor: &actor, request_id: request_id.as_deref() };
+        let user = UserService::new(&state.users, &*state.clock).create(by, scope, new).await?;
         Ok((StatusCode::CREATED, UserResponse::from(&user)))
     })
     .await
@@ -222,8 +225,9 @@ pub async fn update_user(
         role: body.role.as_deref(),
         team_id: body.team_id.as_deref(),
     })?;
-    let user = UserService::new(&state.users, &*state.clock).update(scope, &mohom_id, change).await?;
-    audit(&state, &caller, "user.updated", &user).await?;
+    let (actor, request_id) = (caller.actor(), crate::request_id::current());
+    let by = ActedBy { actor: &actor, request_id: request_id.as_deref() };
+    let user = UserService::new(&state.users, &*state.clock).update(by, scope, &mohom_id, change).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }
 
@@ -293,16 +297,8 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, ApiError> {
     let scope = scope(&caller)?;
     let mohom_id = path_mohom_id(&path)?;
-    let service = UserService::new(&state.users, &*state.clock);
-    let current = service.get(scope.org_id, &mohom_id).await?;
-    let owned = state.leads.count_owned(current.id).await?;
-    if owned > 0 {
-        return Err(ApiError::conflict(
-            "USER_OWNS_LEADS",
-            format!("the user owns {owned} leads: distribute or recall them first"),
-        ));
-    }
-    let user = service.delete(scope.org_id, &mohom_id).await?;
-    audit(&state, &caller, "user.deleted", &user).await?;
+    let (actor, request_id) = (caller.actor(), crate::request_id::current());
+    let by = ActedBy { actor: &actor, request_id: request_id.as_deref() };
+    let user = UserService::new(&state.users, &*state.clock).delete(by, scope.org_id, &mohom_id).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }

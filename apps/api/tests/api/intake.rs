@@ -1,8 +1,8 @@
 use actix_web::test::TestRequest;
+use domain::intake::IntakeIds;
+use domain::intake::SourceLeadIdSet;
 use domain::lead::{LeadFields, NewLead};
 use domain::ports::ReferenceRepository;
-use infra::intake::IntakeIds;
-use infra::source_status::SourceLeadIdSet;
 use testkit::TestDb;
 use uuid::Uuid;
 
@@ -190,11 +190,11 @@ async fn product(app: &TestApp, code: &str) -> Uuid {
     infra::fixtures::product_id_by_code(app.db.db.conn(), code).await.unwrap().unwrap()
 }
 
-async fn tcb(app: &TestApp) -> infra::orgs::Source {
+async fn tcb(app: &TestApp) -> domain::intake::Source {
     infra::orgs::find_source(app.db.db.conn(), "TCB").await.unwrap().unwrap()
 }
 
-async fn side(app: &TestApp, id: &str) -> infra::source_status::SourceSide {
+async fn side(app: &TestApp, id: &str) -> domain::intake::SourceSide {
     app.state.leads.source_side(id.parse().unwrap()).await.unwrap().unwrap()
 }
 

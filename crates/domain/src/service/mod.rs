@@ -12,4 +12,5 @@ pub mod leads;
 pub mod orders;
 pub mod orgs;
 pub mod reference;
+pub mod tokens;
 pub mod users;

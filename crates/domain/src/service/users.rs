@@ -5,7 +5,11 @@
 //! - the role of a user must be one its org's kind may hold ([`roles_for`]);
 //! - `mohomId` is unique per org; creating a deleted user's `mohomId` again revives that
 //!   user with the new data (history stays attached to one id);
-//! - delete is soft and idempotent only in the sense that a second delete is "not found".
+//! - delete is soft and idempotent only in the sense that a second delete is "not found";
+//!   a user who owns leads is not deleted;
+//! - every create, update and delete appends its audit entry (`user.created`,
+//!   `user.updated`, `user.deleted`, with the `mohomId` and role) once the change is
+//!   stored; a failed entry fails the call.
 
 use thiserror::Error;
 use uuid::Uuid;
@@ -13,7 +17,7 @@ use uuid::Uuid;
 use crate::error::RepoError;
 use crate::identity::{MohomId, NewUser, Role, User, UserChange, UserQuery, UserStatus, roles_for};
 use crate::pagination::Page;
-use crate::ports::{Clock, UserRepository};
+use crate::ports::{AuditEvent, AuditLog, Clock, UserRepository};
 use crate::reference::OrgKind;
 
 #[derive(Debug, Error)]
@@ -24,6 +28,9 @@ pub enum UserError {
     AlreadyExists,
     #[error("a {kind} organization cannot hold {role} users")]
     RoleNotAllowed { role: Role, kind: OrgKind },
+    /// A user who owns leads is not deleted: its leads would have no owner.
+    #[error("the user owns {count} leads: distribute or recall them first")]
+    OwnsLeads { count: u64 },
     #[error(transparent)]
     Repo(RepoError),
 }
@@ -55,6 +62,15 @@ impl OrgScope {
     }
 }
 
+/// Who makes a change, for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct ActedBy<'a> {
+    /// `key:<id>`, `user:<id>` or `cli`.
+    pub actor: &'a str,
+    /// The request that made it, when there is one.
+    pub request_id: Option<&'a str>,
+}
+
 pub struct UserService<'a, R: ?Sized, C: ?Sized> {
     repo: &'a R,
     clock: &'a C,
@@ -65,10 +81,30 @@ impl<'a, R: UserRepository + ?Sized, C: Clock + ?Sized> UserService<'a, R, C> {
         Self { repo, clock }
     }
 
+    /// An active user of the org.
+    ///
+    /// # Errors
+    /// [`UserError::NotFound`] for an unknown or deleted user.
+    pub async fn get(&self, org_id: Uuid, mohom_id: &MohomId) -> Result<User, UserError> {
+        match self.repo.find(org_id, mohom_id).await? {
+            Some(user) if user.is_active() => Ok(user),
+            _ => Err(UserError::NotFound),
+        }
+    }
+
+    /// # Errors
+    /// Only storage failures.
+    pub async fn list(&self, org_id: Uuid, query: &UserQuery) -> Result<Page<User>, UserError> {
+        Ok(self.repo.list(org_id, query).await?)
+    }
+}
+
+/// The changes, each with its audit entry.
+impl<R: UserRepository + AuditLog + ?Sized, C: Clock + ?Sized> UserService<'_, R, C> {
     /// # Errors
     /// [`UserError::RoleNotAllowed`], [`UserError::AlreadyExists`] for an active user
     /// with this `mohomId`, or a storage failure.
-    pub async fn create(&self, scope: OrgScope, new: NewUser) -> Result<User, UserError> {
+    pub async fn create(&self, by: ActedBy<'_>, scope: OrgScope, new: NewUser) -> Result<User, UserError> {
         scope.check_role(new.role)?;
         let now = self.clock.now();
         match self.repo.find(scope.org_id, &new.mohom_id).await? {
@@ -85,6 +121,7 @@ impl<'a, R: UserRepository + ?Sized, C: Clock + ?Sized> UserService<'a, R, C> {
                     ..deleted
                 };
                 self.repo.update(&revived).await?;
+                self.audit(by, "user.created", &revived).await?;
                 Ok(revived)
             }
             None => {
@@ -102,25 +139,21 @@ impl<'a, R: UserRepository + ?Sized, C: Clock + ?Sized> UserService<'a, R, C> {
                     updated_at: now,
                 };
                 self.repo.insert(&user).await?;
+                self.audit(by, "user.created", &user).await?;
                 Ok(user)
             }
         }
     }
 
-    /// An active user of the org.
-    ///
-    /// # Errors
-    /// [`UserError::NotFound`] for an unknown or deleted user.
-    pub async fn get(&self, org_id: Uuid, mohom_id: &MohomId) -> Result<User, UserError> {
-        match self.repo.find(org_id, mohom_id).await? {
-            Some(user) if user.is_active() => Ok(user),
-            _ => Err(UserError::NotFound),
-        }
-    }
-
     /// # Errors
     /// [`UserError::NotFound`], [`UserError::RoleNotAllowed`], or a storage failure.
-    pub async fn update(&self, scope: OrgScope, mohom_id: &MohomId, change: UserChange) -> Result<User, UserError> {
+    pub async fn update(
+        &self,
+        by: ActedBy<'_>,
+        scope: OrgScope,
+        mohom_id: &MohomId,
+        change: UserChange,
+    ) -> Result<User, UserError> {
         if let Some(role) = change.role {
             scope.check_role(role)?;
         }
@@ -135,23 +168,38 @@ impl<'a, R: UserRepository + ?Sized, C: Clock + ?Sized> UserService<'a, R, C> {
             ..current
         };
         self.repo.update(&updated).await?;
+        self.audit(by, "user.updated", &updated).await?;
         Ok(updated)
     }
 
-    /// Soft-deletes an active user.
+    /// Soft-deletes an active user who owns no lead.
     ///
     /// # Errors
-    /// [`UserError::NotFound`] for an unknown or already deleted user.
-    pub async fn delete(&self, org_id: Uuid, mohom_id: &MohomId) -> Result<User, UserError> {
+    /// [`UserError::NotFound`] for an unknown or already deleted user,
+    /// [`UserError::OwnsLeads`], or a storage failure.
+    pub async fn delete(&self, by: ActedBy<'_>, org_id: Uuid, mohom_id: &MohomId) -> Result<User, UserError> {
         let current = self.get(org_id, mohom_id).await?;
+        let count = self.repo.owned_leads(current.id).await?;
+        if count > 0 {
+            return Err(UserError::OwnsLeads { count });
+        }
         let deleted = User { status: UserStatus::Deleted, updated_at: self.clock.now(), ..current };
         self.repo.update(&deleted).await?;
+        self.audit(by, "user.deleted", &deleted).await?;
         Ok(deleted)
     }
 
-    /// # Errors
-    /// Only storage failures.
-    pub async fn list(&self, org_id: Uuid, query: &UserQuery) -> Result<Page<User>, UserError> {
-        Ok(self.repo.list(org_id, query).await?)
+    async fn audit(&self, by: ActedBy<'_>, action: &'static str, user: &User) -> Result<(), UserError> {
+        let event = AuditEvent {
+            org_id: Some(user.org_id),
+            actor: by.actor.to_owned(),
+            action,
+            entity: "user",
+            entity_id: Some(user.id.to_string()),
+            request_id: by.request_id.map(str::to_owned),
+            detail: serde_json::json!({ "mohomId": user.mohom_id.as_str(), "role": user.role.as_str() }),
+            at: self.clock.now(),
+        };
+        Ok(self.repo.record(&event).await?)
     }
 }

@@ -15,6 +15,7 @@ use domain::as_claim::{
 use domain::counsel::{MemberTerms, QueueKey};
 use domain::files::{FilePurpose, FileType, NewUpload};
 use domain::identity::{MohomId, Role, User, UserStatus};
+use domain::intake::{IntakeIds, IntakeOutcome};
 use domain::lead::{AsStatus, AssignmentSource, LeadFields, NewLead};
 use domain::order::{NewOrderLines, amounts};
 use domain::pii::{Email, PersonName, PhoneNumber};
@@ -23,7 +24,6 @@ use domain::reference::{AllocationPolicy, AsReasonCode, Compensation, Product};
 use infra::as_claims::SeaAsClaimRepository;
 use infra::counsel::SeaCounselRepository;
 use infra::files::Files;
-use infra::intake::{IntakeIds, IntakeOutcome};
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
 use infra::reference::SeaReferenceRepository;

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use domain::identity::{MohomId, Role, User, UserStatus};
+use domain::intake::{IntakeIds, IntakeOutcome};
 use domain::lead::{LeadFields, NewLead};
 use domain::order::NewOrderLines;
 use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::{ReferenceRepository, UserRepository};
-use infra::intake::{IntakeIds, IntakeOutcome};
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
 use infra::reference::SeaReferenceRepository;
