@@ -18,7 +18,7 @@ use domain::reference::{
     Region,
 };
 use domain::service::leads::{LeadError, LeadService, RevealTrace};
-use testkit::memory::{FixedClock, MemoryLeadRepository, MemoryReferenceRepository, MemoryUserDirectory};
+use testkit::memory::{FixedClock, MemoryLeadRepository, MemoryReferenceRepository, MemoryUserRepository};
 use time::Duration;
 use time::macros::datetime;
 use uuid::Uuid;
@@ -71,7 +71,7 @@ fn product() -> Product {
 struct World {
     leads: MemoryLeadRepository,
     reference: MemoryReferenceRepository,
-    users: MemoryUserDirectory,
+    users: MemoryUserRepository,
     clock: FixedClock,
     leader: User,
     member: User,
@@ -93,7 +93,7 @@ impl World {
                 products: vec![product()],
                 reasons: vec![],
             },
-            users: MemoryUserDirectory::with(vec![
+            users: MemoryUserRepository::with(vec![
                 leader.clone(),
                 member.clone(),
                 other_member.clone(),
@@ -109,7 +109,7 @@ impl World {
 
     fn service(
         &self,
-    ) -> LeadService<'_, MemoryLeadRepository, MemoryReferenceRepository, MemoryUserDirectory, FixedClock> {
+    ) -> LeadService<'_, MemoryLeadRepository, MemoryReferenceRepository, MemoryUserRepository, FixedClock> {
         LeadService::new(&self.leads, &self.reference, &self.users, &self.clock)
     }
 

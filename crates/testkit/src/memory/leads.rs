@@ -9,14 +9,14 @@
 use std::sync::Mutex;
 
 use domain::error::RepoError;
-use domain::identity::{User, UserQuery};
+use domain::identity::User;
 use domain::ids::new_id;
 use domain::lead::{
     AsStatus, AssignmentRecord, AssignmentSource, CurrentAssignment, Handover, Lead, LeadSearch, LeadStatus, ListScope,
     ListSortColumn, NewLead, OwnedQuery, PriorAssignment, TransferCandidate, TransferOutcome, TransferRefusal,
 };
 use domain::pagination::{Page, SortOrder};
-use domain::ports::{LeadRepository, PiiAccess, UserRepository};
+use domain::ports::{LeadRepository, PiiAccess};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -309,61 +309,5 @@ impl LeadRepository for MemoryLeadRepository {
             moved.push((h.lead_id, next_id));
         }
         Ok(Ok(moved))
-    }
-}
-
-/// Users in memory, for the use cases that look a member up.
-#[derive(Debug, Default)]
-pub struct MemoryUserDirectory {
-    users: Mutex<Vec<User>>,
-}
-
-impl MemoryUserDirectory {
-    /// A directory holding `users`.
-    pub fn with(users: Vec<User>) -> Self {
-        Self { users: Mutex::new(users) }
-    }
-
-    fn users(&self) -> std::sync::MutexGuard<'_, Vec<User>> {
-        self.users.lock().expect("user directory lock")
-    }
-}
-
-impl UserRepository for MemoryUserDirectory {
-    async fn find(&self, org_id: Uuid, mohom_id: &domain::identity::MohomId) -> Result<Option<User>, RepoError> {
-        Ok(self.users().iter().find(|u| u.org_id == org_id && &u.mohom_id == mohom_id).cloned())
-    }
-
-    async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepoError> {
-        Ok(self.users().iter().find(|u| u.id == id).cloned())
-    }
-
-    async fn insert(&self, user: &User) -> Result<(), RepoError> {
-        let mut users = self.users();
-        if users.iter().any(|u| u.org_id == user.org_id && u.mohom_id == user.mohom_id) {
-            return Err(RepoError::Conflict(format!("mohomId {} exists", user.mohom_id.as_str())));
-        }
-        users.push(user.clone());
-        Ok(())
-    }
-
-    async fn update(&self, user: &User) -> Result<(), RepoError> {
-        let mut users = self.users();
-        let stored = users.iter_mut().find(|u| u.id == user.id).ok_or(RepoError::NotFound)?;
-        *stored = user.clone();
-        Ok(())
-    }
-
-    /// The org's active users of the query's role, in insertion order, one page.
-    async fn list(&self, org_id: Uuid, query: &UserQuery) -> Result<Page<User>, RepoError> {
-        let users = self.users();
-        let hits: Vec<&User> = users
-            .iter()
-            .filter(|u| u.org_id == org_id && u.is_active() && query.role.is_none_or(|r| u.role == r))
-            .collect();
-        let total = hits.len() as u64;
-        let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
-        let limit = usize::try_from(query.page.limit()).unwrap_or(usize::MAX);
-        Ok(Page { items: hits.into_iter().skip(offset).take(limit).cloned().collect(), request: query.page, total })
     }
 }

@@ -28,6 +28,12 @@ pub struct MemoryUserRepository {
 }
 
 impl MemoryUserRepository {
+    /// A repository holding `users`, each at generation 1.
+    #[must_use]
+    pub fn with(users: Vec<User>) -> Self {
+        Self { users: Mutex::new(users.into_iter().map(|u| (u, 1)).collect()), ..Self::default() }
+    }
+
     /// The stored users.
     #[must_use]
     pub fn stored(&self) -> Vec<User> {
@@ -68,11 +74,18 @@ impl UserRepository for MemoryUserRepository {
         Ok(())
     }
 
+    /// The org's active users of the query's role, in insertion order, one page.
     async fn list(&self, org_id: Uuid, query: &UserQuery) -> Result<Page<User>, RepoError> {
         let users = self.users.lock().expect("users lock");
-        let items: Vec<User> =
-            users.iter().map(|(u, _)| u).filter(|u| u.org_id == org_id && u.is_active()).cloned().collect();
-        Ok(Page { total: items.len() as u64, items, request: query.page })
+        let hits: Vec<&User> = users
+            .iter()
+            .map(|(u, _)| u)
+            .filter(|u| u.org_id == org_id && u.is_active() && query.role.is_none_or(|r| u.role == r))
+            .collect();
+        let total = hits.len() as u64;
+        let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
+        let limit = usize::try_from(query.page.limit()).unwrap_or(usize::MAX);
+        Ok(Page { items: hits.into_iter().skip(offset).take(limit).cloned().collect(), request: query.page, total })
     }
 
     async fn find_for_token(&self, id: Uuid) -> Result<Option<(User, i64)>, RepoError> {
