@@ -14,7 +14,6 @@ mod as_claims;
 #[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::as_claims::*;
 mod counsel;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::counsel::*;
 mod files;
 #[allow(unused_imports)] // until the area fills it; removed at merge
