@@ -35,6 +35,8 @@ pub struct AppState {
     pub files: Files,
     /// Counsel queues, managers and cases.
     pub counsel: SeaCounselRepository,
+    /// The counsel `.xlsx` reader and writer (`domain::ports::CounselWorkbook`).
+    pub counsel_workbook: infra::counsel_excel::XlsxWorkbook,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
             orders: SeaOrderRepository::new(db.clone(), Arc::clone(&keyring)),
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
+            counsel_workbook: infra::counsel_excel::XlsxWorkbook,
             files,
             db,
             settings: Arc::new(settings),

@@ -12,6 +12,7 @@
 
 pub mod memory;
 pub mod redact;
+pub mod tables;
 
 use infra::db::{Db, PoolSettings};
 use sea_orm::{ConnectionTrait, Database};

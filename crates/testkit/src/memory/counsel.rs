@@ -140,7 +140,7 @@ impl CounselStore for MemoryCounselStore {
             return Err(CounselError::QueueExists(key.clone()));
         }
         let queue =
-            Queue { id: Uuid::new_v4(), key: key.clone(), name: name.as_str().to_owned(), policy, created_at: now };
+            Queue { id: domain::ids::new_id(), key: key.clone(), name: name.as_str().to_owned(), policy, created_at: now };
         s.queues.push(queue.clone());
         s.writes.push("create_queue");
         Ok(queue)
@@ -289,7 +289,7 @@ impl CounselStore for MemoryCounselStore {
         s.sweep(queue.id, now);
         let mut outcomes = Vec::with_capacity(cases.len());
         for new in cases {
-            let cnsl_no = Uuid::new_v4();
+            let cnsl_no = domain::ids::new_id();
             s.cases.push(CounselCase {
                 cnsl_no,
                 queue_id: queue.id,
@@ -505,7 +505,8 @@ impl CounselWorkbook for MemoryWorkbook {
         if data.peek().is_some_and(|(_, cells)| is_header_row(&map, cells)) {
             data.next();
         }
-        Sheet::new(map, data.collect())
+        let rows: Vec<(u64, Vec<Cell>)> = data.collect();
+        Sheet::new(map, rows)
     }
 
     async fn write(&self, rows: Vec<ExportRow>, offset: UtcOffset) -> Result<Vec<u8>, RepoError> {
