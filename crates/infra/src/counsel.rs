@@ -38,7 +38,7 @@ use std::sync::Arc;
 
 use domain::counsel::{
     AssignKind, Candidate, CaseOutcome, CaseStatus, ManagerFacts, ManagerRefusal, MemberTerms, Membership,
-    NewCounselCase, Queue, QueueKey, QueueName, candidate_refusal, judge_manager,
+    NewCounselCase, Queue, QueueKey, candidate_refusal, judge_manager,
 };
 use domain::error::RepoError;
 use domain::identity::{Role, UserStatus};
@@ -171,14 +171,15 @@ impl SeaCounselRepository {
     // -----------------------------------------------------------------------------------
     // Queues and memberships
 
-    /// Creates a queue (the policy is checked by `domain::counsel::parse_queue_policy`).
+    /// Creates a queue (its name a `domain::counsel::QueueName`, its policy checked by
+    /// `domain::counsel::parse_queue_policy`: the use case's).
     ///
     /// # Errors
     /// `QueueExists` for a key already used; storage failures.
     pub async fn create_queue(
         &self,
         key: &QueueKey,
-        name: &QueueName,
+        name: &str,
         policy: AllocationPolicy,
         now: OffsetDateTime,
     ) -> Result<Queue, CounselError> {
@@ -187,7 +188,7 @@ impl SeaCounselRepository {
             id: Set(id.to_string()),
             auto_div_gb_cd: Set(key.group.as_str().to_owned()),
             auto_div_dtl_no: Set(key.detail.clone()),
-            name: Set(name.as_str().to_owned()),
+            name: Set(name.to_owned()),
             policy: Set(policy.as_str().to_owned()),
             picks: Set(0),
             created_at: Set(to_millis(now)),
@@ -201,7 +202,7 @@ impl SeaCounselRepository {
         Ok(Queue {
             id,
             key: key.clone(),
-            name: name.as_str().to_owned(),
+            name: name.to_owned(),
             policy,
             created_at: from_millis(to_millis(now)),
         })

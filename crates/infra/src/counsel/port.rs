@@ -69,7 +69,7 @@ impl CounselStore for SeaCounselRepository {
         policy: AllocationPolicy,
         now: OffsetDateTime,
     ) -> Result<Queue, CounselError> {
-        Self::create_queue(self, key, name, policy, now).await
+        Self::create_queue(self, key, name.as_str(), policy, now).await
     }
 
     async fn list_queues(&self) -> Result<Vec<Queue>, RepoError> {
