@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AllocationStatsDto, AllocationStatsResponse, ChangePossibleResponse, CountResponse, ManagerDto,
-    ManagerListResponse, MembershipDto, MembershipListResponse, ValidateManagerResponse, given, optional_detail,
+    ManagerListResponse, MembershipDto, MembershipListResponse, ValidateManagerResponse, fields, given, optional_detail,
     optional_group, optional_login, optional_text, service,
 };
 use crate::error::{ApiError, ErrorResponse};
@@ -23,9 +23,10 @@ use crate::wire::timestamp;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangePossibleRequest {
     /// `Y` or `N`.
+    #[schema(schema_with = fields::state)]
     pub state: String,
     /// 자동배분번호 목록.
-    #[schema(min_items = 1)]
+    #[schema(schema_with = fields::auto_div_no_list)]
     pub auto_div_no_list: Vec<String>,
 }
 

@@ -18,6 +18,7 @@ use crate::wire::timestamp;
 pub struct QueueDto {
     pub auto_div_gb_cd: String,
     pub auto_div_gb_nm: String,
+    #[schema(pattern = "^[A-Za-z0-9]{1,20}$")]
     pub auto_div_dtl_no: String,
     pub name: String,
     /// `ROUND_ROBIN`, `WEIGHTED` or `LEAST_LOADED`.
@@ -45,6 +46,7 @@ pub struct MembershipDto {
     /// 자동배분번호.
     pub auto_div_no: String,
     pub auto_div_gb_cd: String,
+    #[schema(pattern = "^[A-Za-z0-9]{1,20}$")]
     pub auto_div_dtl_no: String,
     pub queue_name: String,
     pub policy: String,
@@ -54,6 +56,7 @@ pub struct MembershipDto {
     pub weight: u32,
     pub capacity: u32,
     /// `Y` or `N`.
+    #[schema(schema_with = fields::flag_described)]
     pub alloc_possible_yn: String,
     pub open_cases: u64,
     /// `Y` when the manager's account is active.
@@ -88,6 +91,7 @@ pub struct CaseDto {
     /// 상담번호.
     pub cnsl_no: Uuid,
     pub auto_div_gb_cd: String,
+    #[schema(pattern = "^[A-Za-z0-9]{1,20}$")]
     pub auto_div_dtl_no: String,
     pub cnsl_typ_no: String,
     pub ob_typ_no: Option<String>,
@@ -102,6 +106,7 @@ pub struct CaseDto {
     pub status: String,
     /// The assigned manager's login id (담당자ID, as `manualAssign` and the manager list
     /// name them).
+    #[schema(pattern = "^[A-Za-z0-9._@:-]{1,128}$")]
     pub aemp_id: Option<String>,
     pub auto_div_no: Option<String>,
     /// `AUTO` or `MANUAL`.
@@ -282,9 +287,11 @@ impl From<&StatsRow> for AllocationStatsDto {
 pub struct AllocationStatsDto {
     pub auto_div_no: String,
     pub auto_div_gb_cd: String,
+    #[schema(pattern = "^[A-Za-z0-9]{1,20}$")]
     pub auto_div_dtl_no: String,
     pub user_id: String,
     pub weight: u32,
+    #[schema(schema_with = fields::flag)]
     pub alloc_possible_yn: String,
     /// Assigned by the engine in the range.
     pub auto_assigned: u64,
@@ -443,3 +450,69 @@ impl From<&[PreviewRow]> for PreviewResponse {
 #[schema(value_type = String, format = Binary)]
 #[allow(dead_code)]
 pub struct XlsxFile(Vec<u8>);
+
+/// Field schemas the derive cannot state (enumerations, patterns of list items), from the
+/// domain's own lists so the document and the checks cannot drift apart.
+pub(super) mod fields {
+    use domain::counsel::{AutoDivGroup, QUEUE_POLICIES};
+    use serde_json::Value;
+    use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
+
+    fn strings(values: impl IntoIterator<Item = &'static str>, nullable: bool) -> Vec<Value> {
+        let mut out: Vec<Value> = values.into_iter().map(Value::from).collect();
+        if nullable {
+            out.push(Value::Null);
+        }
+        out
+    }
+
+    fn enumeration(values: Vec<Value>, nullable: bool, description: Option<&str>) -> Object {
+        let kind =
+            if nullable { SchemaType::from_iter([Type::String, Type::Null]) } else { SchemaType::new(Type::String) };
+        ObjectBuilder::new().schema_type(kind).enum_values(Some(values)).description(description).build()
+    }
+
+    /// `autoDivGbCd` of a request: CS023.
+    pub fn group() -> Object {
+        enumeration(strings(AutoDivGroup::ALL.iter().map(|g| g.as_str()), false), false, None)
+    }
+
+    /// `policy` of a new queue.
+    pub fn policy() -> Object {
+        let values = strings(QUEUE_POLICIES.iter().map(|p| p.as_str()), true);
+        enumeration(values, true, Some("`ROUND_ROBIN` (default), `WEIGHTED` or `LEAST_LOADED`."))
+    }
+
+    /// `allocPossibleYn` of a new member.
+    pub fn possible() -> Object {
+        enumeration(strings(["Y", "N"], true), true, Some("`Y` (default) or `N`."))
+    }
+
+    /// A membership's flag as sent (`Y`/`N`).
+    pub fn flag() -> Object {
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(strings(["Y", "N"], true))).build()
+    }
+
+    /// [`flag`], described.
+    pub fn flag_described() -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(strings(["Y", "N"], true)))
+            .description(Some("`Y` or `N`."))
+            .build()
+    }
+
+    /// `state` of the flag change.
+    pub fn state() -> Object {
+        enumeration(strings(["Y", "N"], false), false, Some("`Y` or `N`."))
+    }
+
+    /// `autoDivNoList`: membership numbers, braces tolerated (`{1000442}`, the seed's example).
+    pub fn auto_div_no_list() -> utoipa::openapi::schema::Array {
+        let item = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^([1-9][0-9]{0,17}|\{[1-9][0-9]{0,17}\})$"))
+            .build();
+        ArrayBuilder::new().items(item).description(Some("자동배분번호 목록.")).min_items(Some(1)).build()
+    }
+}

@@ -120,7 +120,11 @@ struct SaveFingerprint {
 #[utoipa::path(
     tag = "counsel",
     params(SaveExcelQuery),
-    request_body(content = Option<ExcelUpload>, content_type = "multipart/form-data"),
+    request_body(
+        content = ref("#/components/schemas/ExcelUpload"),
+        content_type = "multipart/form-data",
+        description = "The sheet to import; without it, the query's one case is saved",
+    ),
     responses(
         (status = 200, body = ImportResponse, description = "imported and distributed"),
         (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED (query), EXCEL_INVALID (not an .xlsx, a zip bomb, no rows)"),
@@ -202,10 +206,14 @@ pub struct CaseQuery {
 #[utoipa::path(
     tag = "counsel",
     params(CaseQuery),
-    request_body(content = Option<ExcelUpload>, content_type = "multipart/form-data"),
+    request_body(
+        content = ref("#/components/schemas/ExcelUpload"),
+        content_type = "multipart/form-data",
+        description = "A sheet to preview; without it, the matching cases are exported",
+    ),
     responses(
         (status = 200, description = "the .xlsx workbook, or the preview of an uploaded one", content(
-            (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(XlsxFile) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             (PreviewResponse = "application/json"),
         )),
         (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED, EXCEL_INVALID (a preview's file)"),

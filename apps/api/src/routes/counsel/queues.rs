@@ -9,7 +9,7 @@ use domain::service::counsel::{AddMember, NewQueue};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{MembershipDto, QueueDto, QueueListResponse, service};
+use super::{MembershipDto, QueueDto, QueueListResponse, fields, service};
 use crate::error::{ApiError, ErrorResponse};
 use crate::gate::{OperatorAdmin, OperatorStaff};
 use crate::idempotency::Principal;
@@ -19,11 +19,13 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateQueueRequest {
+    #[schema(schema_with = fields::group)]
     pub auto_div_gb_cd: String,
     #[schema(pattern = "^[A-Za-z0-9]{1,20}$")]
     pub auto_div_dtl_no: String,
     pub name: String,
     /// `ROUND_ROBIN` (default), `WEIGHTED` or `LEAST_LOADED`.
+    #[schema(schema_with = fields::policy)]
     pub policy: Option<String>,
 }
 
@@ -78,6 +80,7 @@ pub async fn list_queues(state: web::Data<AppState>, _staff: OperatorStaff) -> R
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddMemberRequest {
+    #[schema(schema_with = fields::group)]
     pub auto_div_gb_cd: String,
     #[schema(pattern = "^[A-Za-z0-9]{1,20}$")]
     pub auto_div_dtl_no: String,
@@ -91,6 +94,7 @@ pub struct AddMemberRequest {
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub capacity: Option<f64>,
     /// `Y` (default) or `N`.
+    #[schema(schema_with = fields::possible)]
     pub alloc_possible_yn: Option<String>,
 }
 
