@@ -421,7 +421,9 @@ impl From<domain::counsel_sheet::SheetError> for ApiError {
                     .collect(),
             },
             E::TooManyRows => Self::Unprocessable { code: "EXCEL_TOO_MANY_ROWS", message, details: vec![] },
-            E::NotXlsx(_) | E::ZipBomb(_) | E::Empty => Self::Refused { code: "EXCEL_INVALID", message, details: vec![] },
+            E::NotXlsx(_) | E::ZipBomb(_) | E::Empty => {
+                Self::Refused { code: "EXCEL_INVALID", message, details: vec![] }
+            }
         }
     }
 }

@@ -199,13 +199,7 @@ impl SeaCounselRepository {
             .await
             .map_err(|e| if is_unique_violation(&e) { CounselError::QueueExists(key.clone()) } else { db(e) })?;
         txn.commit().await.map_err(db)?;
-        Ok(Queue {
-            id,
-            key: key.clone(),
-            name: name.to_owned(),
-            policy,
-            created_at: from_millis(to_millis(now)),
-        })
+        Ok(Queue { id, key: key.clone(), name: name.to_owned(), policy, created_at: from_millis(to_millis(now)) })
     }
 
     /// Every queue, by group code and detail number.
@@ -336,7 +330,8 @@ impl SeaCounselRepository {
             .filter(counsel_case::Column::AutoDivNo.eq(auto_div_no))
             .filter(counsel_case::Column::Status.eq(CaseStatus::Assigned.as_str()))
             .exec(conn)
-            .await.map_err(db)?
+            .await
+            .map_err(db)?
             .rows_affected;
         let done = counsel_member::Entity::update_many()
             .col_expr(counsel_member::Column::RemovedAt, Expr::value(now_ms))
@@ -346,7 +341,8 @@ impl SeaCounselRepository {
             .filter(counsel_member::Column::AutoDivNo.eq(auto_div_no))
             .filter(counsel_member::Column::RemovedAt.is_null())
             .exec(conn)
-            .await.map_err(db)?;
+            .await
+            .map_err(db)?;
         if done.rows_affected != 1 {
             return Err(CounselError::MemberNotFound(auto_div_no));
         }
@@ -381,7 +377,8 @@ impl SeaCounselRepository {
             .filter(counsel_member::Column::AutoDivNo.is_in(numbers.iter().copied()))
             .filter(counsel_member::Column::RemovedAt.is_null())
             .all(conn)
-            .await.map_err(db)?;
+            .await
+            .map_err(db)?;
         if let Some(missing) = numbers.iter().find(|n| !rows.iter().any(|r| r.auto_div_no == **n)) {
             return Err(CounselError::MemberNotFound(*missing));
         }
@@ -512,7 +509,8 @@ impl SeaCounselRepository {
         let mut locked = lock_queue(conn, &case.queue_id).await?.ok_or(CounselError::CaseNotFound(cnsl_no))?;
         let case = counsel_case::Entity::find_by_id(key.clone())
             .one(conn)
-            .await.map_err(db)?
+            .await
+            .map_err(db)?
             .ok_or(CounselError::CaseNotFound(cnsl_no))?;
         if case.status != CaseStatus::Waiting.as_str() {
             return Err(CounselError::CaseNotWaiting(cnsl_no));

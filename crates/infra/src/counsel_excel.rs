@@ -43,9 +43,9 @@ use domain::counsel_sheet::{
     SheetError, SheetRow, is_blank_row, is_header_row,
 };
 use domain::error::RepoError;
-use domain::ports::CounselWorkbook;
 use domain::import::Cell;
 use domain::pii::mask::{mask_name, mask_phone};
+use domain::ports::CounselWorkbook;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 use time::{OffsetDateTime, UtcOffset};
 

@@ -100,8 +100,14 @@ fn cli() -> Principal {
 }
 
 fn manager(w: &World, login: &str) -> Principal {
-    let (u, _) = w.store.state.lock().unwrap().users.iter().find(|(u, _)| u.mohom_id.as_str() == login).unwrap().clone();
-    Principal { org_id: OPERATOR, org_kind: OrgKind::Operator, credential: Credential::Token { user_id: u.id }, acting: Some(u) }
+    let (u, _) =
+        w.store.state.lock().unwrap().users.iter().find(|(u, _)| u.mohom_id.as_str() == login).unwrap().clone();
+    Principal {
+        org_id: OPERATOR,
+        org_kind: OrgKind::Operator,
+        credential: Credential::Token { user_id: u.id },
+        acting: Some(u),
+    }
 }
 
 fn field(err: &CounselError) -> String {
@@ -147,7 +153,13 @@ async fn queues_refuse_fifo_bad_keys_and_duplicates() {
 async fn members_are_active_cs_managers_of_the_callers_org_with_bounded_terms() {
     let w = World::new();
     let k = w.queue("50", "10020").await;
-    let add = |login: &'static str, weight: u32, capacity: u32| AddMember { key: &k, login, weight, capacity, possible: true };
+    let add = |login: &'static str, weight: u32, capacity: u32| AddMember {
+        key: &k,
+        login,
+        weight,
+        capacity,
+        possible: true,
+    };
     let s = w.service();
     assert_eq!(field(&s.add_member(&key(), add("cs-1", 0, 10)).await.unwrap_err()), "weight");
     assert_eq!(field(&s.add_member(&key(), add("cs-1", 1, 10_001)).await.unwrap_err()), "capacity");
@@ -155,7 +167,10 @@ async fn members_are_active_cs_managers_of_the_callers_org_with_bounded_terms() 
     assert!(matches!(s.add_member(&key(), add("nobody", 1, 1)).await, Err(CounselError::UserNotFound)));
     assert!(matches!(s.add_member(&key(), add("gone", 1, 1)).await, Err(CounselError::UserNotFound)));
     assert!(
-        matches!(s.add_member(&key(), add("member", 1, 1)).await, Err(CounselError::NotAManager(ManagerRefusal::NotCsManager))),
+        matches!(
+            s.add_member(&key(), add("member", 1, 1)).await,
+            Err(CounselError::NotAManager(ManagerRefusal::NotCsManager))
+        ),
         "a MEMBER of the operator org is no manager"
     );
     assert_eq!(w.writes(), 1, "only the queue was written");
@@ -170,6 +185,9 @@ async fn members_are_active_cs_managers_of_the_callers_org_with_bounded_terms() 
     assert_eq!(s.update_member(&key(), member.auto_div_no, 3, 7).await.unwrap().terms.capacity, 7);
 }
 
+/// A login, the queue and department asked about, and the answer.
+type Check<'a> = (&'a str, Option<&'a QueueKey>, Option<&'a str>, Result<(), ManagerRefusal>);
+
 #[tokio::test]
 async fn check_manager_answers_in_a_fixed_order() {
     let w = World::new();
@@ -177,7 +195,7 @@ async fn check_manager_answers_in_a_fixed_order() {
     w.join(&k, "cs-1", 3).await;
     let missing = QueueKey::parse("50", "998").unwrap();
     let s = w.service();
-    let cases: [(&str, Option<&QueueKey>, Option<&str>, Result<(), ManagerRefusal>); 9] = [
+    let cases: [Check<'_>; 9] = [
         ("nobody", Some(&k), None, Err(ManagerRefusal::UserNotFound)),
         ("partner-1", None, None, Err(ManagerRefusal::UserNotFound)),
         ("gone", Some(&k), Some("zzz"), Err(ManagerRefusal::UserInactive)),
@@ -280,7 +298,10 @@ async fn imports_are_all_or_nothing_and_previews_save_nothing() {
     let one = s.save_one(&key(), &types, Some("M-3"), Some("O-3"), None).await.unwrap();
     let case = s.case(one.outcomes[0].cnsl_no).await.unwrap().case;
     assert_eq!((case.queue.detail.as_str(), case.ob_typ_no.as_deref()), ("10020", Some("10020")));
-    assert_eq!((case.mbr_no.as_deref(), case.ord_no.as_deref(), case.cust_tel.as_ref()), (Some("M-3"), Some("O-3"), None));
+    assert_eq!(
+        (case.mbr_no.as_deref(), case.ord_no.as_deref(), case.cust_tel.as_ref()),
+        (Some("M-3"), Some("O-3"), None)
+    );
 }
 
 #[tokio::test]

@@ -149,9 +149,6 @@ pub trait CounselWorkbook: Send + Sync {
     /// The data rows of the first sheet under `map` (blank rows and a header dropped).
     fn read(&self, bytes: Vec<u8>, map: ColumnMap) -> impl Future<Output = Result<Sheet, SheetError>> + Send;
     /// The rows as a workbook, times written at `offset`, customers masked.
-    fn write(
-        &self,
-        rows: Vec<ExportRow>,
-        offset: UtcOffset,
-    ) -> impl Future<Output = Result<Vec<u8>, RepoError>> + Send;
+    fn write(&self, rows: Vec<ExportRow>, offset: UtcOffset)
+    -> impl Future<Output = Result<Vec<u8>, RepoError>> + Send;
 }

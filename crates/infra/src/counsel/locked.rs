@@ -502,8 +502,11 @@ pub(crate) async fn complete_case_in(
         return Err(CounselError::CaseNotFound(cnsl_no));
     };
     let mut locked = lock_queue(conn, &case.queue_id).await?.ok_or(CounselError::CaseNotFound(cnsl_no))?;
-    let case =
-        counsel_case::Entity::find_by_id(key.clone()).one(conn).await.map_err(db)?.ok_or(CounselError::CaseNotFound(cnsl_no))?;
+    let case = counsel_case::Entity::find_by_id(key.clone())
+        .one(conn)
+        .await
+        .map_err(db)?
+        .ok_or(CounselError::CaseNotFound(cnsl_no))?;
     if case.status != CaseStatus::Assigned.as_str() {
         return Err(CounselError::CaseNotAssigned(cnsl_no));
     }
@@ -514,7 +517,8 @@ pub(crate) async fn complete_case_in(
         .filter(counsel_case::Column::CnslNo.eq(key.as_str()))
         .filter(counsel_case::Column::Status.eq(CaseStatus::Assigned.as_str()))
         .exec(conn)
-        .await.map_err(db)?;
+        .await
+        .map_err(db)?;
     if done.rows_affected != 1 {
         return Err(CounselError::CaseNotAssigned(cnsl_no));
     }
@@ -532,7 +536,8 @@ pub(super) async fn lock_member_queue(conn: &impl ConnectionTrait, auto_div_no: 
     let Some(row) = counsel_member::Entity::find_by_id(auto_div_no)
         .filter(counsel_member::Column::RemovedAt.is_null())
         .one(conn)
-        .await.map_err(db)?
+        .await
+        .map_err(db)?
     else {
         return Err(CounselError::MemberNotFound(auto_div_no));
     };

@@ -509,7 +509,10 @@ async fn refusals_body(db: TestDb) {
         Err(ManagerRefusal::DepartmentMismatch)
     );
     assert_eq!(w.repo.check_manager("ops-admin", Some(&k), Some("CS2")).await.unwrap(), Ok(()));
-    assert_eq!(w.repo.check_manager("ops-admin", Some(&key("998")), None).await.unwrap(), Err(ManagerRefusal::QueueNotFound));
+    assert_eq!(
+        w.repo.check_manager("ops-admin", Some(&key("998")), None).await.unwrap(),
+        Err(ManagerRefusal::QueueNotFound)
+    );
     assert_eq!(w.repo.check_manager("ops-admin", None, None).await.unwrap(), Ok(()), "no queue: may be a manager");
     assert_eq!(
         w.repo.check_manager("rf-a", None, None).await.unwrap(),

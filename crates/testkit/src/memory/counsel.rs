@@ -14,12 +14,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use domain::counsel::{
-    AssignKind, AutoDivGroup, Candidate, CaseFilter, CaseOutcome, CaseStatus, CounselCase, CounselError,
-    ManagerEntry, ManagerFacts, ManagerRefusal, ManagerStats, MemberTerms, Membership, NewCounselCase, Queue,
-    QueueKey, QueueName, candidate_refusal, member_eligibility,
-};
 use domain::allocation::Eligibility;
+use domain::counsel::{
+    AssignKind, AutoDivGroup, Candidate, CaseFilter, CaseOutcome, CaseStatus, CounselCase, CounselError, ManagerEntry,
+    ManagerFacts, ManagerRefusal, ManagerStats, MemberTerms, Membership, NewCounselCase, Queue, QueueKey, QueueName,
+    candidate_refusal, member_eligibility,
+};
 use domain::counsel_sheet::{ColumnMap, ExportRow, KnownCustomer, Sheet, SheetError, is_blank_row, is_header_row};
 use domain::error::RepoError;
 use domain::identity::{MohomId, User};
@@ -62,13 +62,7 @@ impl MemoryCounselStore {
 
 impl CounselState {
     fn candidate(&self, user: &User, operator_org: bool) -> Candidate {
-        Candidate {
-            user_id: user.id,
-            status: user.status,
-            role: user.role,
-            operator_org,
-            dept: user.team_id.clone(),
-        }
+        Candidate { user_id: user.id, status: user.status, role: user.role, operator_org, dept: user.team_id.clone() }
     }
 
     fn refresh(&mut self) {
@@ -139,8 +133,13 @@ impl CounselStore for MemoryCounselStore {
         if s.queue_by_key(key).is_some() {
             return Err(CounselError::QueueExists(key.clone()));
         }
-        let queue =
-            Queue { id: domain::ids::new_id(), key: key.clone(), name: name.as_str().to_owned(), policy, created_at: now };
+        let queue = Queue {
+            id: domain::ids::new_id(),
+            key: key.clone(),
+            name: name.as_str().to_owned(),
+            policy,
+            created_at: now,
+        };
         s.queues.push(queue.clone());
         s.writes.push("create_queue");
         Ok(queue)
@@ -165,11 +164,16 @@ impl CounselStore for MemoryCounselStore {
 
     async fn manager_facts(&self, login: &str, key: Option<&QueueKey>) -> Result<ManagerFacts, RepoError> {
         let s = self.lock();
-        let candidate =
-            s.users.iter().find(|(u, operator)| *operator && u.mohom_id.as_str() == login).map(|(u, o)| s.candidate(u, *o));
+        let candidate = s
+            .users
+            .iter()
+            .find(|(u, operator)| *operator && u.mohom_id.as_str() == login)
+            .map(|(u, o)| s.candidate(u, *o));
         let queue = key.map(|k| {
             s.queue_by_key(k).map(|q| {
-                candidate.as_ref().is_some_and(|c| s.members.iter().any(|m| m.queue_id == q.id && m.user_id == c.user_id))
+                candidate
+                    .as_ref()
+                    .is_some_and(|c| s.members.iter().any(|m| m.queue_id == q.id && m.user_id == c.user_id))
             })
         });
         Ok(ManagerFacts { candidate, queue })
@@ -447,9 +451,8 @@ impl CounselStore for MemoryCounselStore {
     ) -> Result<Vec<(Membership, ManagerStats)>, RepoError> {
         let members = self.memberships(group, detail, login).await?;
         let s = self.lock();
-        let within = |at: Option<OffsetDateTime>| {
-            at.is_some_and(|at| from.is_none_or(|f| at >= f) && to.is_none_or(|t| at < t))
-        };
+        let within =
+            |at: Option<OffsetDateTime>| at.is_some_and(|at| from.is_none_or(|f| at >= f) && to.is_none_or(|t| at < t));
         Ok(members
             .into_iter()
             .map(|m| {

@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AllocationStatsDto, AllocationStatsResponse, ChangePossibleResponse, CountResponse, ManagerDto,
-    ManagerListResponse, MembershipDto, MembershipListResponse, ValidateManagerResponse, fields, given, optional_detail,
-    optional_group, optional_login, optional_text, service,
+    ManagerListResponse, MembershipDto, MembershipListResponse, ValidateManagerResponse, fields, given,
+    optional_detail, optional_group, optional_login, optional_text, service,
 };
 use crate::error::{ApiError, ErrorResponse};
 use crate::gate::OperatorStaff;

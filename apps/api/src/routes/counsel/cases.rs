@@ -42,7 +42,8 @@ pub async fn manual_assign_list(
     let group = optional_group(given(query.auto_div_gb_cd.as_ref()), "autoDivGbCd")?;
     let detail = optional_detail(given(query.auto_div_dtl_no.as_ref()), "autoDivDtlNo")?;
     let cases = service(&state).waiting(group, detail).await?;
-    Ok(HttpResponse::Ok().json(CaseListResponse { total: cases.len(), data: cases.iter().map(CaseDto::from).collect() }))
+    Ok(HttpResponse::Ok()
+        .json(CaseListResponse { total: cases.len(), data: cases.iter().map(CaseDto::from).collect() }))
 }
 
 /// 수동배정.

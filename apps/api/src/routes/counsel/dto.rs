@@ -351,7 +351,6 @@ pub struct ChangePossibleResponse {
     pub data: Vec<MembershipDto>,
 }
 
-
 impl From<&ImportSummary> for ImportResponse {
     fn from(summary: &ImportSummary) -> Self {
         let assigned = summary.assigned();

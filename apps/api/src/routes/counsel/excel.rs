@@ -73,7 +73,8 @@ async fn excel_file(req: &HttpRequest, payload: web::Payload) -> Result<Vec<u8>,
     if declared.is_some_and(|len| len > MAX_FILE_BYTES + 64 * 1024) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let unreadable = |e: &dyn std::fmt::Display| ApiError::invalid("excelFile", &format!("unreadable multipart body: {e}"));
+    let unreadable =
+        |e: &dyn std::fmt::Display| ApiError::invalid("excelFile", &format!("unreadable multipart body: {e}"));
     let mut form = Multipart::new(req.headers(), payload);
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| unreadable(&e))?;
@@ -157,7 +158,8 @@ pub async fn save_excel(
     };
     if !is_multipart(&req) {
         let types = CaseTypes::parse(cnsl_typ_no.unwrap_or_default(), ob_typ_no.unwrap_or_default())?;
-        let (mbr_no, ord_no, accp_cont) = (given(q.mbr_no.as_ref()), given(q.ord_no.as_ref()), given(q.accp_cont.as_ref()));
+        let (mbr_no, ord_no, accp_cont) =
+            (given(q.mbr_no.as_ref()), given(q.ord_no.as_ref()), given(q.accp_cont.as_ref()));
         fingerprint.mbr_no = mbr_no.map(str::to_owned);
         fingerprint.ord_no = ord_no.map(str::to_owned);
         fingerprint.accp_cont = accp_cont.map(str::to_owned);

@@ -61,9 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The counsel use cases over the app's storage, workbook and clock.
-fn service(
-    state: &AppState,
-) -> CounselService<'_, impl CounselStore, impl CounselWorkbook, dyn Clock> {
+fn service(state: &AppState) -> CounselService<'_, impl CounselStore, impl CounselWorkbook, dyn Clock> {
     CounselService::new(&state.counsel, &state.counsel_workbook, &*state.clock)
 }
 

@@ -231,7 +231,8 @@ async fn lists_body(db: TestDb) {
 #[test]
 fn the_document_leaves_the_validated_queue_optional() {
     let doc: serde_json::Value = serde_json::from_str(&api::openapi::document_json()).unwrap();
-    let params = doc["paths"][format!("{PREFIX}/checkValidateManager")]["get"]["parameters"].as_array().unwrap().clone();
+    let params =
+        doc["paths"][format!("{PREFIX}/checkValidateManager")]["get"]["parameters"].as_array().unwrap().clone();
     let required = |name: &str| params.iter().find(|p| p["name"] == name).map(|p| p["required"].clone());
     assert_eq!(required("aempId"), Some(serde_json::json!(true)));
     assert_eq!(required("autoDivGbCd"), Some(serde_json::json!(false)));

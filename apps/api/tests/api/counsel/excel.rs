@@ -320,7 +320,10 @@ async fn preview_body(db: TestDb) {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     let preview = reply.json();
-    assert_eq!((preview["total"].as_u64(), preview["valid"].as_u64(), preview["invalid"].as_u64()), (Some(3), Some(2), Some(1)));
+    assert_eq!(
+        (preview["total"].as_u64(), preview["valid"].as_u64(), preview["invalid"].as_u64()),
+        (Some(3), Some(2), Some(1))
+    );
     assert_eq!(preview["rows"][0]["mbrNo"], "M-1001");
     assert_eq!(preview["rows"][0]["custTelNo"], "010****0001", "masked");
     assert_eq!(preview["rows"][1]["row"], 3);
@@ -352,7 +355,10 @@ async fn save_one_body(db: TestDb) {
     assert_eq!((saved.json()["imported"].as_u64(), saved.json()["assigned"].as_u64()), (Some(1), Some(1)));
     let cnsl_no = saved.json()["cases"][0]["cnslNo"].as_str().unwrap().to_owned();
     let read = w.get(&format!("/api/v1/counsel/cases/{cnsl_no}")).await.json();
-    assert_eq!((read["mbrNo"].as_str(), read["ordNo"].as_str(), read["obTypNo"].as_str()), (Some("M-7"), Some("O-7"), Some("100")));
+    assert_eq!(
+        (read["mbrNo"].as_str(), read["ordNo"].as_str(), read["obTypNo"].as_str()),
+        (Some("M-7"), Some("O-7"), Some("100"))
+    );
     assert_eq!(read["accpCont"], "재가입 안내");
     assert_eq!(read["aempId"], "cs-1");
     // Refusals name the field and save nothing.
@@ -394,5 +400,9 @@ fn the_document_names_the_excel_parts_as_the_server_does() {
     assert_eq!(explanation["chosen"]["type"], "integer", "{explanation}");
     assert_eq!(considered["autoDivNo"]["type"], "integer", "the engine's number, as the wire sends it");
     assert_eq!(considered["userId"]["format"], "uuid", "a user id, not a login id");
-    assert!(serde_json::to_string(&case["explanation"]).unwrap().contains("CaseExplanation"), "{}", case["explanation"]);
+    assert!(
+        serde_json::to_string(&case["explanation"]).unwrap().contains("CaseExplanation"),
+        "{}",
+        case["explanation"]
+    );
 }

@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use crate::helpers::{Reply, TestApp, member};
 
-
 testkit::on_both_backends! { actix_web::test;
     partners_are_refused_on_every_endpoint => partner_body;
 }

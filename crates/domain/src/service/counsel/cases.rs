@@ -52,11 +52,7 @@ impl<S: CounselStore + ?Sized, W: CounselWorkbook + ?Sized, C: Clock + ?Sized> C
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn waiting(
-        &self,
-        group: Option<AutoDivGroup>,
-        detail: Option<&str>,
-    ) -> Result<Vec<CaseView>, RepoError> {
+    pub async fn waiting(&self, group: Option<AutoDivGroup>, detail: Option<&str>) -> Result<Vec<CaseView>, RepoError> {
         let cases = self
             .store
             .waiting_cases()
