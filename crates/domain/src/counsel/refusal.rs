@@ -154,3 +154,42 @@ pub enum CounselError {
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(status: UserStatus, role: Role, operator_org: bool) -> Candidate {
+        Candidate { user_id: Uuid::nil(), status, role, operator_org, dept: Some("D1".into()) }
+    }
+
+    #[test]
+    fn a_member_is_an_active_cs_manager_or_admin_of_an_operator_org() {
+        assert_eq!(candidate_refusal(&candidate(UserStatus::Active, Role::CsManager, true)), None);
+        assert_eq!(candidate_refusal(&candidate(UserStatus::Active, Role::Admin, true)), None);
+        let refused = [
+            (candidate(UserStatus::Deleted, Role::CsManager, true), ManagerRefusal::UserInactive),
+            (candidate(UserStatus::Active, Role::Member, true), ManagerRefusal::NotCsManager),
+            (candidate(UserStatus::Active, Role::Admin, false), ManagerRefusal::NotCsManager),
+            (candidate(UserStatus::Deleted, Role::Member, false), ManagerRefusal::UserInactive),
+        ];
+        for (c, why) in refused {
+            assert_eq!(candidate_refusal(&c), Some(why), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_failing_check_is_the_answer() {
+        let ok = Some(candidate(UserStatus::Active, Role::CsManager, true));
+        let facts = |candidate: Option<Candidate>, queue| ManagerFacts { candidate, queue };
+        assert_eq!(judge_manager(&facts(None, Some(None)), Some("x")), Err(ManagerRefusal::UserNotFound));
+        let inactive = Some(candidate(UserStatus::Deleted, Role::Member, true));
+        assert_eq!(judge_manager(&facts(inactive, None), Some("x")), Err(ManagerRefusal::UserInactive));
+        assert_eq!(judge_manager(&facts(ok.clone(), Some(None)), Some("D2")), Err(ManagerRefusal::DepartmentMismatch));
+        assert_eq!(judge_manager(&facts(ok.clone(), Some(None)), Some("D1")), Err(ManagerRefusal::QueueNotFound));
+        assert_eq!(judge_manager(&facts(ok.clone(), Some(Some(true))), None), Err(ManagerRefusal::AlreadyMember));
+        assert_eq!(judge_manager(&facts(ok.clone(), Some(Some(false))), Some("D1")), Ok(()));
+        assert_eq!(judge_manager(&facts(ok, None), None), Ok(()), "no queue: may be a manager at all");
+        assert_eq!(ManagerRefusal::DepartmentMismatch.to_string(), "DEPARTMENT_MISMATCH");
+    }
+}

@@ -208,3 +208,49 @@ pub struct ExportRow {
     /// 배정일시.
     pub assigned_at: Option<OffsetDateTime>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types() -> CaseTypes {
+        CaseTypes::parse("10", "100").unwrap()
+    }
+
+    #[test]
+    fn one_case_follows_the_row_rules_of_its_cells() {
+        let case = single_case(&types(), Some("M-1"), None, Some("재가입 안내")).unwrap();
+        assert_eq!(
+            (case.mbr_no.as_deref(), case.ob_typ_no.as_deref(), case.cust_tel),
+            (Some("M-1"), Some("100"), None)
+        );
+        assert_eq!(single_case(&types(), None, Some("O-1"), None).unwrap().ord_no.as_deref(), Some("O-1"));
+        let fields = |e: ValidationError| e.0.into_iter().map(|f| f.field).collect::<Vec<_>>();
+        assert_eq!(fields(single_case(&types(), None, None, Some("x")).unwrap_err()), ["mbrNo"]);
+        assert_eq!(
+            fields(single_case(&types(), Some("a b"), Some(&"9".repeat(41)), None).unwrap_err()),
+            ["mbrNo", "ordNo"]
+        );
+        assert_eq!(fields(single_case(&types(), Some("M-1"), None, Some("bell\u{7}")).unwrap_err()), ["accpCont"]);
+    }
+
+    #[test]
+    fn a_preview_judges_each_row_where_a_save_refuses_them_all() {
+        let map = ColumnMap::parse("mbrNo,custTelNo").unwrap();
+        let text = |t: &str| Cell::Text(t.to_owned());
+        let rows = vec![(2, vec![text("M-1"), text("010-5555-0001")]), (3, vec![Cell::Empty, text("not a phone")])];
+        let sheet = Sheet::new(map, rows).unwrap();
+        let preview = sheet.preview(&types(), &HashMap::new()).unwrap();
+        assert!(preview[0].case.is_ok());
+        let errors = preview[1].case.as_ref().unwrap_err();
+        assert_eq!(errors.iter().map(|e| e.column).collect::<Vec<_>>(), [ColumnKey::CustTelNo, ColumnKey::MbrNo]);
+        assert!(matches!(sheet.cases(&types(), &HashMap::new()), Err(SheetError::Rows(e)) if e.len() == 2));
+        let empty = Sheet::new(ColumnMap::parse("mbrNo,custTelNo").unwrap(), Vec::new()).unwrap();
+        assert_eq!(empty.preview(&types(), &HashMap::new()).unwrap_err(), SheetError::Empty);
+        let too_many = vec![(2, Vec::new()); MAX_ROWS + 1];
+        assert_eq!(
+            Sheet::new(ColumnMap::parse("mbrNo,custTelNo").unwrap(), too_many).unwrap_err(),
+            SheetError::TooManyRows
+        );
+    }
+}
