@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ImportResponse, PreviewResponse, XlsxFile, given, optional_detail, optional_text, service};
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::gate::OperatorStaff;
 use crate::idempotency::{Principal, content_digest};
@@ -145,41 +146,80 @@ pub async fn save_excel(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let (cnsl_typ_no, ob_typ_no) = (given(q.cnsl_typ_no.as_ref()), given(q.ob_typ_no.as_ref()));
-    let mut fingerprint = SaveFingerprint {
-        excel_columns: q.excel_columns.clone(),
-        cnsl_typ_no: q.cnsl_typ_no.clone(),
-        ob_typ_no: q.ob_typ_no.clone(),
+    let query = query.into_inner();
+    let fingerprint = SaveFingerprint {
+        excel_columns: query.excel_columns.clone(),
+        cnsl_typ_no: query.cnsl_typ_no.clone(),
+        ob_typ_no: query.ob_typ_no.clone(),
         excel_file_sha256: None,
         mbr_no: None,
         ord_no: None,
         accp_cont: None,
     };
-    if !is_multipart(&req) {
-        let types = CaseTypes::parse(cnsl_typ_no.unwrap_or_default(), ob_typ_no.unwrap_or_default())?;
-        let (mbr_no, ord_no, accp_cont) =
-            (given(q.mbr_no.as_ref()), given(q.ord_no.as_ref()), given(q.accp_cont.as_ref()));
-        fingerprint.mbr_no = mbr_no.map(str::to_owned);
-        fingerprint.ord_no = ord_no.map(str::to_owned);
-        fingerprint.accp_cont = accp_cont.map(str::to_owned);
-        return crate::idempotency::run(&state, &Principal::caller(&caller), &req, &fingerprint, || async {
-            let saved = service(&state).save_one(&caller.principal(), &types, mbr_no, ord_no, accp_cont).await?;
-            Ok((StatusCode::OK, ImportResponse::from(&saved)))
-        })
-        .await;
+    if is_multipart(&req) {
+        import_file(&state, &caller, &query, fingerprint, &req, payload).await
+    } else {
+        save_fields(&state, &caller, &query, fingerprint, &req).await
     }
+}
+
+/// The sheet of a multipart save, imported all or nothing.
+async fn import_file(
+    state: &AppState,
+    caller: &Caller,
+    q: &SaveExcelQuery,
+    mut fingerprint: SaveFingerprint,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (cnsl_typ_no, ob_typ_no) = (given(q.cnsl_typ_no.as_ref()), given(q.ob_typ_no.as_ref()));
     let columns = given(q.excel_columns.as_ref()).unwrap_or_default();
     let (map, types) = parse_request(columns, cnsl_typ_no.unwrap_or_default(), ob_typ_no.unwrap_or_default())?;
     outbound_queue(types.ob_typ_no())?;
-    let bytes = excel_file(&req, payload).await?;
+    let bytes = excel_file(req, payload).await?;
     // A retry with the same Idempotency-Key and the same file replays the first answer.
     fingerprint.excel_file_sha256 = Some(content_digest(&bytes));
-    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &fingerprint, || async {
-        let imported = service(&state).import(&caller.principal(), map, &types, bytes).await?;
+    crate::idempotency::run(state, &Principal::caller(caller), req, &fingerprint, || async {
+        let imported = service(state).import(&caller.principal(), map, &types, bytes).await?;
         Ok((StatusCode::OK, ImportResponse::from(&imported)))
     })
     .await
+}
+
+/// The one case a save without a file names in its query.
+async fn save_fields(
+    state: &AppState,
+    caller: &Caller,
+    q: &SaveExcelQuery,
+    mut fingerprint: SaveFingerprint,
+    req: &HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (cnsl_typ_no, ob_typ_no) = (given(q.cnsl_typ_no.as_ref()), given(q.ob_typ_no.as_ref()));
+    let types = CaseTypes::parse(cnsl_typ_no.unwrap_or_default(), ob_typ_no.unwrap_or_default())?;
+    let (mbr_no, ord_no, accp_cont) = (given(q.mbr_no.as_ref()), given(q.ord_no.as_ref()), given(q.accp_cont.as_ref()));
+    fingerprint.mbr_no = mbr_no.map(str::to_owned);
+    fingerprint.ord_no = ord_no.map(str::to_owned);
+    fingerprint.accp_cont = accp_cont.map(str::to_owned);
+    crate::idempotency::run(state, &Principal::caller(caller), req, &fingerprint, || async {
+        let saved = service(state).save_one(&caller.principal(), &types, mbr_no, ord_no, accp_cont).await?;
+        Ok((StatusCode::OK, ImportResponse::from(&saved)))
+    })
+    .await
+}
+
+/// The sheet of a multipart export request, previewed: nothing saved.
+async fn preview_file(
+    state: &AppState,
+    q: &CaseQuery,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (cnsl_typ_no, ob_typ_no) = (given(q.cnsl_typ_no.as_ref()), given(q.ob_typ_no.as_ref()));
+    let columns = given(q.excel_columns.as_ref()).unwrap_or_default();
+    let (map, types) = parse_request(columns, cnsl_typ_no.unwrap_or_default(), ob_typ_no.unwrap_or_default())?;
+    let bytes = excel_file(req, payload).await?;
+    let rows = service(state).preview(map, &types, bytes).await?;
+    Ok(HttpResponse::Ok().json(PreviewResponse::from(rows.as_slice())))
 }
 
 /// Case filters of the export; with a file, the preview's `excelColumns`, `cnslTypNo`
@@ -235,12 +275,7 @@ pub async fn export_excel(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     if is_multipart(&req) {
-        let (cnsl_typ_no, ob_typ_no) = (given(q.cnsl_typ_no.as_ref()), given(q.ob_typ_no.as_ref()));
-        let columns = given(q.excel_columns.as_ref()).unwrap_or_default();
-        let (map, types) = parse_request(columns, cnsl_typ_no.unwrap_or_default(), ob_typ_no.unwrap_or_default())?;
-        let bytes = excel_file(&req, payload).await?;
-        let rows = service(&state).preview(map, &types, bytes).await?;
-        return Ok(HttpResponse::Ok().json(PreviewResponse::from(rows.as_slice())));
+        return preview_file(&state, &q, &req, payload).await;
     }
     let owned = |v: Option<&str>| v.map(str::to_owned);
     let filter = CaseFilter {
