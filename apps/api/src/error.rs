@@ -551,6 +551,53 @@ impl From<domain::as_claim::AsError> for ApiError {
 
 // -- counsel --
 
+impl From<domain::counsel::CounselError> for ApiError {
+    fn from(err: domain::counsel::CounselError) -> Self {
+        use domain::counsel::CounselError as E;
+        let message = err.to_string();
+        match err {
+            E::QueueNotFound(_) => Self::not_found("COUNSEL_QUEUE_NOT_FOUND", message),
+            E::QueueExists(_) => Self::conflict("COUNSEL_QUEUE_EXISTS", message),
+            E::MemberNotFound(_) => Self::not_found("COUNSEL_MEMBER_NOT_FOUND", message),
+            E::NotAManager(reason) => Self::conflict("COUNSEL_NOT_A_MANAGER", format!("{message} ({reason})")),
+            E::AlreadyMember => Self::conflict("COUNSEL_ALREADY_MEMBER", message),
+            E::NotAMember => Self::conflict("COUNSEL_NOT_A_MEMBER", message),
+            E::CaseNotFound(_) => Self::not_found("COUNSEL_CASE_NOT_FOUND", message),
+            E::CaseNotWaiting(_) => Self::conflict("COUNSEL_CASE_NOT_WAITING", message),
+            E::CaseNotAssigned(_) => Self::conflict("COUNSEL_CASE_NOT_ASSIGNED", message),
+            E::CaseIsAsReview(_) => Self::conflict("COUNSEL_CASE_IS_AS_REVIEW", message),
+            E::OverCapacity(_) => Self::conflict("COUNSEL_OVER_CAPACITY", message),
+            E::NotTheirCase => Self::forbidden(message),
+            E::UserNotFound => Self::not_found("USER_NOT_FOUND", message),
+            E::Invalid(invalid) => invalid.into(),
+            E::Sheet(sheet) => sheet.into(),
+            E::Repo(repo) => repo.into(),
+        }
+    }
+}
+
+impl From<domain::counsel_sheet::SheetError> for ApiError {
+    fn from(err: domain::counsel_sheet::SheetError) -> Self {
+        use domain::counsel_sheet::{MAX_FILE_BYTES, SheetError as E};
+        let message = err.to_string();
+        match err {
+            E::TooLarge { .. } => Self::PayloadTooLarge { limit: usize::try_from(MAX_FILE_BYTES).unwrap_or(0) },
+            E::Rows(rows) => Self::Unprocessable {
+                code: "EXCEL_ROWS_INVALID",
+                message,
+                details: rows
+                    .into_iter()
+                    .map(|r| FieldError::new(format!("excelFile.rows[{}].{}", r.row, r.column.as_str()), r.reason))
+                    .collect(),
+            },
+            E::TooManyRows => Self::Unprocessable { code: "EXCEL_TOO_MANY_ROWS", message, details: vec![] },
+            E::NotXlsx(_) | E::ZipBomb(_) | E::Empty => {
+                Self::Refused { code: "EXCEL_INVALID", message, details: vec![] }
+            }
+        }
+    }
+}
+
 // -- files --
 
 impl From<domain::service::files::PresignRefusal> for ApiError {

@@ -25,6 +25,9 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The SHA-256 of a request part that is not JSON (an uploaded file), for a fingerprint.
+pub use infra::idempotency::content_digest;
+
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotency-replayed";
 

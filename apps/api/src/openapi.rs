@@ -83,7 +83,7 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         orgs::create_source,
         orgs::create_api_key,
     ),
-    components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest)),
+    components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest, counsel::ExcelUpload)),
     modifiers(&ApiKeyScheme, &Contract, &UploadBody),
     tags(
         (name = "reference", description = "Products, AS policies, regions, AS reasons"),
@@ -344,7 +344,7 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
         // without it the answer is whether the user may be a counsel manager at all.)
         let required_here = match path.rsplit('/').next() {
             Some("checkValidateManager") => name == "aempId",
-            Some("saveObCsCounselInfoListExcel") => ["excelColumns", "cnslTypNo", "obTypNo"].contains(&name),
+            Some("saveObCsCounselInfoListExcel") => ["cnslTypNo", "obTypNo"].contains(&name),
             _ => false,
         };
         if required_here {
@@ -403,38 +403,6 @@ fn constrain_fields(schema: &str, object: &mut Object) {
             ("mohomId" | "toMohomId", RefOr::T(Schema::Object(o))) => o.pattern = Some(MOHOM_ID_PATTERN.to_owned()),
             ("productId", RefOr::T(Schema::Object(o))) if schema != "ProductAsPolicyResponse" => {
                 o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
-            }
-            ("state", RefOr::T(Schema::Object(o))) => o.enum_values = values(["Y", "N"]),
-            ("autoDivDtlNo", RefOr::T(Schema::Object(o))) => {
-                o.pattern = Some(domain::counsel::DETAIL_PATTERN.to_owned());
-            }
-            ("aempId", RefOr::T(Schema::Object(o))) => o.pattern = Some(MOHOM_ID_PATTERN.to_owned()),
-            ("cnslNo", RefOr::T(Schema::Object(o))) if schema.ends_with("Request") => {
-                o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
-            }
-            ("autoDivNoList", RefOr::T(Schema::Array(array))) => {
-                array.min_items = Some(1);
-                if let ArrayItems::RefOrSchema(items) = &mut array.items
-                    && let RefOr::T(Schema::Object(o)) = items.as_mut()
-                {
-                    o.pattern = Some(r"^([1-9][0-9]{0,17}|\{[1-9][0-9]{0,17}\})$".to_owned());
-                }
-            }
-            // Optional fields may be null, which their enumeration must say.
-            ("allocPossibleYn", RefOr::T(Schema::Object(o))) => {
-                o.enum_values = values(["Y", "N"]).map(|mut v| {
-                    v.push(serde_json::Value::Null);
-                    v
-                });
-            }
-            ("autoDivGbCd", RefOr::T(Schema::Object(o))) if schema.ends_with("Request") => {
-                o.enum_values = values(domain::counsel::AutoDivGroup::ALL.iter().map(|g| g.as_str()));
-            }
-            ("policy", RefOr::T(Schema::Object(o))) if schema == "CreateQueueRequest" => {
-                o.enum_values = values(domain::counsel::QUEUE_POLICIES.iter().map(|p| p.as_str())).map(|mut v| {
-                    v.push(serde_json::Value::Null);
-                    v
-                });
             }
             _ => {}
         }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub as_claims: SeaAsClaimRepository,
     /// Organizations, their sources and API keys (onboarding), and their SSO settings.
     pub orgs: SeaOrgRepository,
+    /// The counsel `.xlsx` reader and writer (`domain::ports::CounselWorkbook`).
+    pub counsel_workbook: infra::counsel_excel::XlsxWorkbook,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
             as_claims: SeaAsClaimRepository::new(db.clone(), Arc::clone(&keyring)),
             orgs: SeaOrgRepository::new(db.clone(), Arc::clone(&keyring)),
+            counsel_workbook: infra::counsel_excel::XlsxWorkbook,
             files,
             db,
             settings: Arc::new(settings),

@@ -1,17 +1,23 @@
 //! `ldbds counsel ...`: set up counsel allocation from the command line: queues, their
 //! CS managers (weight, capacity, the allocation-possible flag), and a look at both.
 //!
-//! The same repository as the operator API (`/api/v1/counsel/...`), so the rules are the
-//! same: a member is an active `CS_MANAGER` (or `ADMIN`) of the operator org, a queue's
-//! policy is `ROUND_ROBIN`, `WEIGHTED` or `LEAST_LOADED`, and switching a manager on or
-//! adding capacity sweeps the waiting cases at once. Bad input exits with 2.
+//! The same use cases as the operator API (`domain::service::counsel`, over the same
+//! repository), so the rules are the same: a queue's name is a `QueueName`, its policy is
+//! `ROUND_ROBIN`, `WEIGHTED` or `LEAST_LOADED`, a member is an active `CS_MANAGER` (or
+//! `ADMIN`) of an operator org, and switching a manager on or adding capacity sweeps the
+//! waiting cases at once. Bad input exits with 2.
 
 use std::sync::Arc;
 
 use clap::Subcommand;
-use domain::counsel::{MemberTerms, QueueKey, parse_queue_policy};
+use domain::counsel::{CounselError, Membership, QueueKey};
+use domain::ports::SystemClock;
+use domain::principal::{Credential, Principal};
+use domain::reference::OrgKind;
+use domain::service::counsel::{AddMember, CounselService, NewQueue};
 use infra::config::Settings;
-use infra::counsel::{CounselError, Membership, SeaCounselRepository};
+use infra::counsel::SeaCounselRepository;
+use infra::counsel_excel::XlsxWorkbook;
 
 use crate::Usage;
 
@@ -107,22 +113,23 @@ fn print_member(m: &Membership) {
     );
 }
 
+/// The command line's principal: the operator, by construction (no org of its own; a
+/// manager is looked up in any operator org).
+fn operator() -> Principal {
+    Principal { org_id: uuid::Uuid::nil(), org_kind: OrgKind::Operator, credential: Credential::Cli, acting: None }
+}
+
 pub(crate) async fn run(settings: Settings, command: CounselCommand) -> anyhow::Result<()> {
     let db = crate::open(&settings).await?;
     db.migrate_up().await?;
     let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
-    let keyring = Arc::new(keyring);
-    let counsel = SeaCounselRepository::new(db.clone(), keyring);
-    let now = time::OffsetDateTime::now_utc();
-    let actor = "cli";
+    let repo = SeaCounselRepository::new(db.clone(), Arc::new(keyring));
+    let counsel = CounselService::new(&repo, &XlsxWorkbook, &SystemClock);
+    let cli = operator();
     match command {
         CounselCommand::QueueAdd { group, detail, name, policy } => {
-            let policy = parse_queue_policy(&policy).map_err(usage)?;
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(usage("--name must not be blank"));
-            }
-            let queue = counsel.create_queue(&key(&group, &detail)?, name, policy, now).await.map_err(refusal)?;
+            let new = NewQueue { group: &group, detail: &detail, name: &name, policy: Some(&policy) };
+            let queue = counsel.create_queue(&cli, new).await.map_err(refusal)?;
             println!(
                 "queue {} {} created ({}, {})",
                 queue.key.group.as_str(),
@@ -132,26 +139,24 @@ pub(crate) async fn run(settings: Settings, command: CounselCommand) -> anyhow::
             );
         }
         CounselCommand::Queues => {
-            for q in counsel.list_queues().await? {
+            for q in counsel.queues().await? {
                 println!("{} {:<10} {:<12} {}", q.key.group.as_str(), q.key.detail, q.policy.as_str(), q.name);
             }
         }
         CounselCommand::MemberAdd { group, detail, user, weight, capacity, off } => {
-            let terms = MemberTerms::new(weight, capacity).map_err(usage)?;
-            let user_id = counsel
-                .operator_user_id(user.trim())
-                .await?
-                .ok_or_else(|| usage(format!("no active user {user} in an operator org")))?;
-            let member =
-                counsel.add_member(&key(&group, &detail)?, user_id, terms, !off, actor, now).await.map_err(refusal)?;
+            let key = key(&group, &detail)?;
+            let add = AddMember { key: &key, login: user.trim(), weight, capacity, possible: !off };
+            let member = counsel.add_member(&cli, add).await.map_err(|e| match e {
+                CounselError::UserNotFound => usage(format!("no active user {user} in an operator org")),
+                other => refusal(other),
+            })?;
             print_member(&member);
         }
         CounselCommand::MemberSet { auto_div_no, weight, capacity } => {
-            let terms = MemberTerms::new(weight, capacity).map_err(usage)?;
-            print_member(&counsel.update_member(auto_div_no, terms, actor, now).await.map_err(refusal)?);
+            print_member(&counsel.update_member(&cli, auto_div_no, weight, capacity).await.map_err(refusal)?);
         }
         CounselCommand::MemberRemove { auto_div_no } => {
-            let returned = counsel.remove_member(auto_div_no, actor, now).await.map_err(refusal)?;
+            let returned = counsel.remove_member(&cli, auto_div_no).await.map_err(refusal)?;
             println!("membership {auto_div_no} removed; {returned} open case(s) went back to the queue");
         }
         CounselCommand::Toggle { state, auto_div_nos } => {
@@ -160,10 +165,7 @@ pub(crate) async fn run(settings: Settings, command: CounselCommand) -> anyhow::
                 "N" => false,
                 _ => return Err(usage("--state must be Y or N")),
             };
-            if auto_div_nos.is_empty() {
-                return Err(usage("name at least one autoDivNo"));
-            }
-            for m in counsel.set_possible(&auto_div_nos, possible, actor, now).await.map_err(refusal)? {
+            for m in counsel.set_possible(&cli, &auto_div_nos, possible).await.map_err(refusal)? {
                 print_member(&m);
             }
         }

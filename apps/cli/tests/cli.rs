@@ -284,6 +284,27 @@ fn counsel_queues_are_set_up_from_the_command_line_and_refusals_exit_2() {
     assert_eq!(toggle.status.code(), Some(2), "{}", text(&toggle.stderr));
 }
 
+/// `ldbds counsel queue-add` takes names through `QueueName::parse`, as the API does: the
+/// same table runs through `POST /api/v1/counsel/queues` in `apps/api/tests/api/counsel/`.
+#[test]
+fn queue_names_are_judged_as_the_api_judges_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = ldbds(dir.path(), &["seed", "--demo"], &[]);
+    assert_eq!(seeded.status.code(), Some(0), "{}", text(&seeded.stderr));
+    for (i, (name, accepted)) in testkit::tables::QUEUE_NAMES.iter().enumerate() {
+        let detail = format!("{}", 700 + i);
+        let args = ["counsel", "queue-add", "--group", "10", "--detail", &detail, "--name", name];
+        let out = ldbds(dir.path(), &args, &[]);
+        if *accepted {
+            assert_eq!(out.status.code(), Some(0), "{name:?}: {}", text(&out.stderr));
+            assert!(text(&out.stdout).contains(&format!("({}, ROUND_ROBIN)", name.trim())), "{}", text(&out.stdout));
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{name:?}: {}", text(&out.stderr));
+            assert!(text(&out.stderr).contains("name: must be 1 to 100 printable characters"), "{}", text(&out.stderr));
+        }
+    }
+}
+
 /// Runs `ldbds` and asserts it exited 0; returns its stdout.
 fn ok(dir: &std::path::Path, args: &[&str]) -> String {
     let out = ldbds(dir, args, &[]);

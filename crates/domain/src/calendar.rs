@@ -45,6 +45,18 @@ pub fn local_date(instant: OffsetDateTime, zone: &str) -> Result<time::Date, Unk
         .map_err(|_| unknown())
 }
 
+/// The offset from UTC of `zone` at `instant` (for writing that instant's local time).
+///
+/// # Errors
+/// As [`day_start_ms`].
+pub fn offset_at(instant: OffsetDateTime, zone: &str) -> Result<time::UtcOffset, UnknownZone> {
+    let unknown = || UnknownZone(zone.to_owned());
+    let tz = jiff::tz::TimeZone::get(zone).map_err(|_| unknown())?;
+    let ms = i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).map_err(|_| unknown())?;
+    let offset = tz.to_offset(jiff::Timestamp::from_millisecond(ms).map_err(|_| unknown())?);
+    time::UtcOffset::from_whole_seconds(offset.seconds()).map_err(|_| unknown())
+}
+
 /// The instant (Unix milliseconds) at which `date` begins in `zone`.
 ///
 /// # Errors
@@ -72,6 +84,7 @@ mod tests {
 
     #[test]
     fn seoul_days_start_at_15_utc() {
+        assert_eq!(offset_at(datetime!(2026-11-24 14:59 UTC), "Asia/Seoul").map(|o| o.whole_hours()), Ok(9));
         // 2026-11-24 14:59 UTC is 23:59 in Seoul: still the 24th there.
         let late = ms(datetime!(2026-11-24 14:59 UTC));
         assert_eq!(day_start_ms(late, "Asia/Seoul"), Ok(ms(datetime!(2026-11-23 15:00 UTC))));

@@ -20,6 +20,42 @@ use crate::error::{FieldError, ValidationError};
 use crate::pii::{PersonName, PhoneNumber};
 use crate::reference::{AllocationPolicy, code_enum};
 
+mod records;
+mod refusal;
+
+pub use records::{CaseFilter, CaseOutcome, CounselCase, ManagerEntry, Membership, Queue};
+pub use refusal::{Candidate, CounselError, ManagerFacts, ManagerRefusal, candidate_refusal, judge_manager};
+
+/// The zone counsel's days are counted in (statistics ranges) and the export's times are
+/// written in.
+pub const COUNSEL_ZONE: &str = "Asia/Seoul";
+
+/// Most characters of a queue's name.
+pub const MAX_QUEUE_NAME_CHARS: usize = 100;
+
+/// A queue's display name: trimmed, 1 to [`MAX_QUEUE_NAME_CHARS`] characters, no control
+/// character. The API and `ldbds counsel queue-add` both take names through
+/// [`QueueName::parse`], so they accept and refuse the same ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueName(String);
+
+impl QueueName {
+    /// # Errors
+    /// A field error on `name` for a blank, over-long or control-holding name.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let name = raw.trim();
+        if name.is_empty() || name.chars().count() > MAX_QUEUE_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(ValidationError::single("name", "must be 1 to 100 printable characters"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 code_enum!(
     /// CS023: the kind of work a queue holds.
     AutoDivGroup { Inquiry => "10", AsReview => "20", Outbound => "50" }
@@ -234,7 +270,7 @@ pub fn stats_range(
     end_date: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), ValidationError> {
-    const SEOUL: &str = "Asia/Seoul";
+    const SEOUL: &str = COUNSEL_ZONE;
     let day_start = |date: time::Date| -> Result<OffsetDateTime, ValidationError> {
         let start = crate::calendar::date_start_ms(date, SEOUL)
             .map_err(|e| ValidationError::single("startDate", e.to_string()))?;
@@ -291,6 +327,16 @@ mod tests {
             assert_eq!(parse_auto_div_no(bad), None, "{bad}");
         }
         assert!(is_detail_number("10020") && !is_detail_number(" 10020") && !is_detail_number(""));
+    }
+
+    #[test]
+    fn queue_names_are_trimmed_printable_and_bounded() {
+        assert_eq!(QueueName::parse("  아웃바운드 1 ").unwrap().as_str(), "아웃바운드 1");
+        assert!(QueueName::parse(&"가".repeat(100)).is_ok());
+        for bad in ["", "   ", "a\u{7}b", "tab\tname"] {
+            assert_eq!(QueueName::parse(bad).unwrap_err().0[0].field, "name", "{bad:?}");
+        }
+        assert!(QueueName::parse(&"가".repeat(101)).is_err());
     }
 
     #[test]

@@ -586,5 +586,8 @@ pub fn validate_row_against(
     if errors.is_empty() { Ok(Some(case)) } else { Err(errors) }
 }
 
+mod workbook;
+pub use workbook::{ExportRow, PreviewRow, Sheet, SheetError, SheetRow, single_case};
+
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,6 @@ pub use self::orders::*;
 mod as_claims;
 pub use self::as_claims::*;
 mod counsel;
-#[allow(unused_imports)] // until the area fills it; removed at merge
 pub use self::counsel::*;
 mod files;
 pub use self::files::*;

@@ -1,6 +1,7 @@
-//! Counsel allocation storage (issue #8, seed 001): queues, memberships and cases, with
-//! the allocation engine (`domain::allocation::pick_stored`, unchanged) deciding who
-//! receives each case.
+//! Counsel allocation storage (seed 001): queues, memberships and cases, with the
+//! allocation engine (`domain::allocation::pick_stored`) deciding who receives each case.
+//! The records and refusals are the domain's (`domain::counsel`); this adapter implements
+//! `domain::ports::CounselStore` (`port`).
 //!
 //! Invariants:
 //! - every writer of a queue's members or cases first locks the queue's row
@@ -8,6 +9,8 @@
 //!   of [`Db::begin_write`] serializes writers), several queues in id order; the row's
 //!   `picks` is the ledger's clock. So the members need no row locks, a case is assigned
 //!   once, and a member's `open_cases` never passes its capacity through a pick;
+//! - a membership is written only for a user `domain::counsel::candidate_refusal`
+//!   accepts, judged under the queue's lock;
 //! - a case goes to an eligible membership (`domain::counsel::member_eligibility`: flag
 //!   `Y`, user active, under capacity) by the queue's policy, or waits (`WAITING`); every
 //!   event that can make someone eligible (a flag to `Y`, a new member, more capacity, a
@@ -28,36 +31,40 @@
 //! Layout: this file holds the types and the writers; `locked` the locked queue (ledger
 //! in memory, sweeps, case creation, completion; also the entry points other
 //! transactions call: [`open_case_in`], [`complete_case_in`]); `reads` the lists and
-//! statistics.
+//! statistics; `port` the port's implementation.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use domain::counsel::{AssignKind, CaseStatus, MemberTerms, NewCounselCase, QueueKey};
+use domain::counsel::{
+    AssignKind, Candidate, CaseOutcome, CaseStatus, ManagerFacts, ManagerRefusal, MemberTerms, Membership,
+    NewCounselCase, Queue, QueueKey, candidate_refusal, judge_manager,
+};
 use domain::error::RepoError;
 use domain::identity::{Role, UserStatus};
 use domain::ids::new_id;
-use domain::pii::{PersonName, PhoneNumber};
 use domain::reference::{AllocationPolicy, OrgKind};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     SqlErr,
 };
-use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::crypto::{BlindIndex, FieldContext, Keyring};
 use crate::db::Db;
 use crate::entities::{counsel_case, counsel_member, counsel_queue, organization, user};
-use crate::error::unavailable;
+use crate::error::{corrupt, unavailable};
 use crate::{from_millis, to_millis};
 
 mod locked;
+mod port;
 mod reads;
 pub(crate) mod review;
 
+/// The refusal type of this module's writers (the domain's), for the AS side's calls.
+pub(crate) use domain::counsel::CounselError;
 pub(crate) use locked::complete_case_in;
 pub(crate) use locked::open_case_in;
 use locked::{assign_case, create_in_locked, lock_member_queue, lock_queue, lock_queue_by_key, sweep};
@@ -66,140 +73,9 @@ use locked::{assign_case, create_in_locked, lock_member_queue, lock_queue, lock_
 pub const CUST_TEL_INDEX: BlindIndex =
     BlindIndex { table: "counsel_cases", column: "cust_tel", name: "cust_tel", bits: 16 };
 
-/// Why a user may not be a member of a queue ([`SeaCounselRepository::check_manager`],
-/// [`CounselError::NotAManager`]): stable codes.
-pub mod reason {
-    pub const USER_NOT_FOUND: &str = "USER_NOT_FOUND";
-    pub const USER_INACTIVE: &str = "USER_INACTIVE";
-    pub const NOT_CS_MANAGER: &str = "NOT_CS_MANAGER";
-    pub const DEPARTMENT_MISMATCH: &str = "DEPARTMENT_MISMATCH";
-    pub const ALREADY_MEMBER: &str = "ALREADY_MEMBER";
-    pub const QUEUE_NOT_FOUND: &str = "QUEUE_NOT_FOUND";
-}
-
-/// A refusal or a storage failure.
-#[derive(Debug, Error)]
-pub enum CounselError {
-    #[error("no counsel queue {0}")]
-    QueueNotFound(QueueKey),
-    #[error("counsel queue {0} already exists")]
-    QueueExists(QueueKey),
-    #[error("no live membership {0}")]
-    MemberNotFound(i64),
-    /// The user may not be a member (a [`reason`] code).
-    #[error("not a manager: {0}")]
-    NotAManager(&'static str),
-    #[error("already a member of the queue")]
-    AlreadyMember,
-    /// Manual assignment to a user without a live membership of the case's queue.
-    #[error("not a member of the case's queue")]
-    NotAMember,
-    #[error("no counsel case {0}")]
-    CaseNotFound(Uuid),
-    #[error("counsel case {0} is not waiting")]
-    CaseNotWaiting(Uuid),
-    #[error("counsel case {0} is not assigned")]
-    CaseNotAssigned(Uuid),
-    /// An AS-review case closes when its AS is approved or rejected, not on its own.
-    #[error("counsel case {0} reviews an AS request: approve or reject the AS, which closes the case")]
-    CaseIsAsReview(Uuid),
-    /// Manual assignment to a member whose open cases reached their capacity.
-    #[error("membership {0} is at its capacity")]
-    OverCapacity(i64),
-    #[error(transparent)]
-    Repo(#[from] RepoError),
-}
-
-impl From<DbErr> for CounselError {
-    fn from(err: DbErr) -> Self {
-        Self::Repo(unavailable(err))
-    }
-}
-
-/// A queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Queue {
-    pub id: Uuid,
-    pub key: QueueKey,
-    pub name: String,
-    pub policy: AllocationPolicy,
-    pub created_at: OffsetDateTime,
-}
-
-/// A live membership (`autoDivNo`) with its queue and manager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Membership {
-    pub auto_div_no: i64,
-    pub queue_id: Uuid,
-    pub queue: QueueKey,
-    pub queue_name: String,
-    pub policy: AllocationPolicy,
-    pub user_id: Uuid,
-    /// The manager's login id (the seed's `userId`/`aempId`).
-    pub mohom_id: String,
-    /// The manager's department (the seed's `deptCd`).
-    pub dept: Option<String>,
-    pub user_active: bool,
-    pub terms: MemberTerms,
-    /// Allocation possible (`Y`).
-    pub possible: bool,
-    pub open_cases: u64,
-    pub last_assigned_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-}
-
-/// A manager in auto-distribution (`getAutoDistributionManagerList`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManagerEntry {
-    pub user_id: Uuid,
-    pub mohom_id: String,
-    pub dept: Option<String>,
-    pub name: PersonName,
-    pub active: bool,
-    pub memberships: Vec<Membership>,
-}
-
-/// A case, PII decrypted (the API masks it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CounselCase {
-    pub cnsl_no: Uuid,
-    pub queue_id: Uuid,
-    pub queue: QueueKey,
-    pub cnsl_typ_no: String,
-    pub ob_typ_no: Option<String>,
-    pub mbr_no: Option<String>,
-    pub ord_no: Option<String>,
-    pub accp_cont: Option<String>,
-    pub cust_nm: Option<PersonName>,
-    pub cust_tel: Option<PhoneNumber>,
-    pub status: CaseStatus,
-    pub assignee_user_id: Option<Uuid>,
-    pub auto_div_no: Option<i64>,
-    pub assign_kind: Option<AssignKind>,
-    /// The engine's explanation of the assignment (policy, considered, skipped).
-    pub explanation: Option<serde_json::Value>,
-    pub as_id: Option<Uuid>,
-    pub created_at: OffsetDateTime,
-    pub assigned_at: Option<OffsetDateTime>,
-    pub completed_at: Option<OffsetDateTime>,
-}
-
-/// What became of a created case: its number and, when assigned at once, the membership
-/// and manager.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CaseOutcome {
-    pub cnsl_no: Uuid,
-    pub assignee: Option<(i64, Uuid)>,
-}
-
-/// Filters of the export (`getObCsCounselInfoListExcel`); `accp_cont` is a substring.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CaseFilter {
-    pub mbr_no: Option<String>,
-    pub ord_no: Option<String>,
-    pub accp_cont: Option<String>,
-    pub cnsl_typ_no: Option<String>,
-    pub ob_typ_no: Option<String>,
+/// A database error inside a counsel writer.
+fn db(err: DbErr) -> CounselError {
+    CounselError::Repo(unavailable(err))
 }
 
 /// Counsel storage over sea-orm, PII sealed with the shared keyring.
@@ -207,11 +83,6 @@ pub struct CaseFilter {
 pub struct SeaCounselRepository {
     db: Db,
     keyring: Arc<Keyring>,
-}
-
-fn corrupt(table: &str, id: &str, what: impl std::fmt::Display) -> RepoError {
-    tracing::error!(table, id, %what, "unreadable row");
-    RepoError::Corrupted(format!("{table}/{id}"))
 }
 
 fn ctx<'a>(column: &'a str, id: &'a str) -> FieldContext<'a> {
@@ -226,17 +97,16 @@ fn stored_pick(at: Option<u64>) -> Option<i64> {
     at.map(|a| i64::try_from(a).unwrap_or(i64::MAX))
 }
 
-/// Why `u` may not be a member of a queue (the rule `check_manager` and `add_member`
-/// share): active, `CS_MANAGER` or `ADMIN` of an operator org.
-fn manager_refusal(u: &user::Model, operator_orgs: &[String]) -> Option<&'static str> {
-    if u.status != UserStatus::Active.as_str() {
-        return Some(reason::USER_INACTIVE);
-    }
-    let role_ok = u.role == Role::CsManager.as_str() || u.role == Role::Admin.as_str();
-    if !role_ok || !operator_orgs.contains(&u.org_id) {
-        return Some(reason::NOT_CS_MANAGER);
-    }
-    None
+/// What the domain judges of a would-be member: `u` as a [`Candidate`].
+fn candidate(u: &user::Model, operator_orgs: &[String]) -> Result<Candidate, RepoError> {
+    let bad = |e: &dyn std::fmt::Display| corrupt("users", &u.id, e);
+    Ok(Candidate {
+        user_id: u.id.parse().map_err(|e| bad(&e))?,
+        status: u.status.parse::<UserStatus>().map_err(|e| bad(&e))?,
+        role: u.role.parse::<Role>().map_err(|e| bad(&e))?,
+        operator_org: operator_orgs.contains(&u.org_id),
+        dept: u.team_id.clone(),
+    })
 }
 
 async fn operator_orgs(conn: &impl ConnectionTrait) -> Result<Vec<String>, RepoError> {
@@ -301,7 +171,8 @@ impl SeaCounselRepository {
     // -----------------------------------------------------------------------------------
     // Queues and memberships
 
-    /// Creates a queue (the policy is checked by `domain::counsel::parse_queue_policy`).
+    /// Creates a queue (its name a `domain::counsel::QueueName`, its policy checked by
+    /// `domain::counsel::parse_queue_policy`: the use case's).
     ///
     /// # Errors
     /// `QueueExists` for a key already used; storage failures.
@@ -322,12 +193,12 @@ impl SeaCounselRepository {
             picks: Set(0),
             created_at: Set(to_millis(now)),
         };
-        let txn = self.db.begin_write().await?;
+        let txn = self.db.begin_write().await.map_err(db)?;
         counsel_queue::Entity::insert(row)
             .exec_without_returning(&*txn)
             .await
-            .map_err(|e| if is_unique_violation(&e) { CounselError::QueueExists(key.clone()) } else { e.into() })?;
-        txn.commit().await?;
+            .map_err(|e| if is_unique_violation(&e) { CounselError::QueueExists(key.clone()) } else { db(e) })?;
+        txn.commit().await.map_err(db)?;
         Ok(Queue { id, key: key.clone(), name: name.to_owned(), policy, created_at: from_millis(to_millis(now)) })
     }
 
@@ -362,14 +233,14 @@ impl SeaCounselRepository {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<Membership, CounselError> {
-        let txn = self.db.begin_write().await?;
+        let txn = self.db.begin_write().await.map_err(db)?;
         let conn = &*txn;
         let mut locked = lock_queue_by_key(conn, key).await?.ok_or_else(|| CounselError::QueueNotFound(key.clone()))?;
         let user_key = user_id.to_string();
-        let Some(u) = user::Entity::find_by_id(user_key.clone()).one(conn).await? else {
-            return Err(CounselError::NotAManager(reason::USER_NOT_FOUND));
+        let Some(u) = user::Entity::find_by_id(user_key.clone()).one(conn).await.map_err(db)? else {
+            return Err(CounselError::NotAManager(ManagerRefusal::UserNotFound));
         };
-        if let Some(why) = manager_refusal(&u, &operator_orgs(conn).await?) {
+        if let Some(why) = candidate_refusal(&candidate(&u, &operator_orgs(conn).await?)?) {
             return Err(CounselError::NotAManager(why));
         }
         if locked.members.iter().any(|m| m.row.user_id == user_key) {
@@ -394,7 +265,7 @@ impl SeaCounselRepository {
         let inserted = counsel_member::Entity::insert(row)
             .exec(conn)
             .await
-            .map_err(|e| if is_unique_violation(&e) { CounselError::AlreadyMember } else { e.into() })?;
+            .map_err(|e| if is_unique_violation(&e) { CounselError::AlreadyMember } else { db(e) })?;
         let auto_div_no = inserted.last_insert_id;
         let queue_id = locked.queue.id.clone();
         locked = lock_queue(conn, &queue_id).await?.ok_or_else(|| CounselError::QueueNotFound(key.clone()))?;
@@ -403,7 +274,7 @@ impl SeaCounselRepository {
         }
         locked.save(conn, now_ms).await?;
         let membership = self.membership_in(conn, auto_div_no).await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(db)?;
         Ok(membership)
     }
 
@@ -420,7 +291,7 @@ impl SeaCounselRepository {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<Membership, CounselError> {
-        let txn = self.db.begin_write().await?;
+        let txn = self.db.begin_write().await.map_err(db)?;
         let conn = &*txn;
         let mut locked = lock_member_queue(conn, auto_div_no).await?;
         let weight = i64::from(terms.weight);
@@ -435,7 +306,7 @@ impl SeaCounselRepository {
         sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         locked.save(conn, to_millis(now)).await?;
         let membership = self.membership_in(conn, auto_div_no).await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(db)?;
         Ok(membership)
     }
 
@@ -445,7 +316,7 @@ impl SeaCounselRepository {
     /// # Errors
     /// `MemberNotFound`; storage failures.
     pub async fn remove_member(&self, auto_div_no: i64, actor: &str, now: OffsetDateTime) -> Result<u64, CounselError> {
-        let txn = self.db.begin_write().await?;
+        let txn = self.db.begin_write().await.map_err(db)?;
         let conn = &*txn;
         let mut locked = lock_member_queue(conn, auto_div_no).await?;
         let now_ms = to_millis(now);
@@ -459,7 +330,8 @@ impl SeaCounselRepository {
             .filter(counsel_case::Column::AutoDivNo.eq(auto_div_no))
             .filter(counsel_case::Column::Status.eq(CaseStatus::Assigned.as_str()))
             .exec(conn)
-            .await?
+            .await
+            .map_err(db)?
             .rows_affected;
         let done = counsel_member::Entity::update_many()
             .col_expr(counsel_member::Column::RemovedAt, Expr::value(now_ms))
@@ -469,14 +341,15 @@ impl SeaCounselRepository {
             .filter(counsel_member::Column::AutoDivNo.eq(auto_div_no))
             .filter(counsel_member::Column::RemovedAt.is_null())
             .exec(conn)
-            .await?;
+            .await
+            .map_err(db)?;
         if done.rows_affected != 1 {
             return Err(CounselError::MemberNotFound(auto_div_no));
         }
         locked.members.retain(|m| m.row.auto_div_no != auto_div_no);
         sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         locked.save(conn, now_ms).await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(db)?;
         Ok(returned)
     }
 
@@ -498,13 +371,14 @@ impl SeaCounselRepository {
         if numbers.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin_write().await?;
+        let txn = self.db.begin_write().await.map_err(db)?;
         let conn = &*txn;
         let rows = counsel_member::Entity::find()
             .filter(counsel_member::Column::AutoDivNo.is_in(numbers.iter().copied()))
             .filter(counsel_member::Column::RemovedAt.is_null())
             .all(conn)
-            .await?;
+            .await
+            .map_err(db)?;
         if let Some(missing) = numbers.iter().find(|n| !rows.iter().any(|r| r.auto_div_no == **n)) {
             return Err(CounselError::MemberNotFound(*missing));
         }
@@ -537,12 +411,45 @@ impl SeaCounselRepository {
         for n in numbers {
             out.push(self.membership_in(conn, n).await?);
         }
-        txn.commit().await?;
+        txn.commit().await.map_err(db)?;
         Ok(out)
     }
 
+    /// What is known of the user with this login id in an operator org, and of the queue
+    /// (exists, already has them) when one is named.
+    ///
+    /// # Errors
+    /// Storage failures; a user row that does not parse.
+    pub async fn manager_facts(&self, mohom_id: &str, key: Option<&QueueKey>) -> Result<ManagerFacts, RepoError> {
+        let conn = self.db.conn();
+        let users = operator_users_by_mohom(conn, mohom_id).await?;
+        let orgs = operator_orgs(conn).await?;
+        let candidate = users.first().map(|u| candidate(u, &orgs)).transpose()?;
+        let queue = match key {
+            None => None,
+            Some(key) => match self.queue_row(key).await? {
+                None => Some(None),
+                Some(queue) => {
+                    let member = match users.first() {
+                        None => None,
+                        Some(u) => counsel_member::Entity::find()
+                            .filter(counsel_member::Column::QueueId.eq(queue.id.as_str()))
+                            .filter(counsel_member::Column::UserId.eq(u.id.as_str()))
+                            .filter(counsel_member::Column::RemovedAt.is_null())
+                            .one(conn)
+                            .await
+                            .map_err(unavailable)?,
+                    };
+                    Some(Some(member.is_some()))
+                }
+            },
+        };
+        Ok(ManagerFacts { candidate, queue })
+    }
+
     /// Whether the user (login id) may join the queue (without a queue: whether they may
-    /// be a member of any): `Ok(Err(reason))` when not.
+    /// be a member of any), judged by `domain::counsel::judge_manager`: `Ok(Err(why))`
+    /// when not.
     ///
     /// # Errors
     /// Storage failures.
@@ -551,28 +458,8 @@ impl SeaCounselRepository {
         mohom_id: &str,
         key: Option<&QueueKey>,
         dept: Option<&str>,
-    ) -> Result<Result<(), &'static str>, RepoError> {
-        let conn = self.db.conn();
-        let users = operator_users_by_mohom(conn, mohom_id).await?;
-        let Some(u) = users.first() else { return Ok(Err(reason::USER_NOT_FOUND)) };
-        if let Some(why) = manager_refusal(u, &operator_orgs(conn).await?) {
-            return Ok(Err(why));
-        }
-        if let Some(dept) = dept
-            && u.team_id.as_deref() != Some(dept)
-        {
-            return Ok(Err(reason::DEPARTMENT_MISMATCH));
-        }
-        let Some(key) = key else { return Ok(Ok(())) };
-        let Some(queue) = self.queue_row(key).await? else { return Ok(Err(reason::QUEUE_NOT_FOUND)) };
-        let member = counsel_member::Entity::find()
-            .filter(counsel_member::Column::QueueId.eq(queue.id.as_str()))
-            .filter(counsel_member::Column::UserId.eq(u.id.as_str()))
-            .filter(counsel_member::Column::RemovedAt.is_null())
-            .one(conn)
-            .await
-            .map_err(unavailable)?;
-        Ok(if member.is_some() { Err(reason::ALREADY_MEMBER) } else { Ok(()) })
+    ) -> Result<Result<(), ManagerRefusal>, RepoError> {
+        Ok(judge_manager(&self.manager_facts(mohom_id, key).await?, dept))
     }
 
     // -----------------------------------------------------------------------------------
@@ -591,11 +478,11 @@ impl SeaCounselRepository {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<Vec<CaseOutcome>, CounselError> {
-        let txn = self.db.begin_write().await?;
+        let txn = self.db.begin_write().await.map_err(db)?;
         let mut locked =
             lock_queue_by_key(&*txn, key).await?.ok_or_else(|| CounselError::QueueNotFound(key.clone()))?;
         let outcomes = create_in_locked(&*txn, &self.keyring, &mut locked, cases, actor, now).await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(db)?;
         Ok(outcomes)
     }
 
@@ -614,15 +501,16 @@ impl SeaCounselRepository {
         now: OffsetDateTime,
     ) -> Result<CaseOutcome, CounselError> {
         let key = cnsl_no.to_string();
-        let txn = self.db.begin_write().await?;
+        let txn = self.db.begin_write().await.map_err(db)?;
         let conn = &*txn;
-        let Some(case) = counsel_case::Entity::find_by_id(key.clone()).one(conn).await? else {
+        let Some(case) = counsel_case::Entity::find_by_id(key.clone()).one(conn).await.map_err(db)? else {
             return Err(CounselError::CaseNotFound(cnsl_no));
         };
         let mut locked = lock_queue(conn, &case.queue_id).await?.ok_or(CounselError::CaseNotFound(cnsl_no))?;
         let case = counsel_case::Entity::find_by_id(key.clone())
             .one(conn)
-            .await?
+            .await
+            .map_err(db)?
             .ok_or(CounselError::CaseNotFound(cnsl_no))?;
         if case.status != CaseStatus::Waiting.as_str() {
             return Err(CounselError::CaseNotWaiting(cnsl_no));
@@ -630,7 +518,7 @@ impl SeaCounselRepository {
         let user_key = user_id.to_string();
         let member = locked.members.iter().find(|m| m.row.user_id == user_key).ok_or(CounselError::NotAMember)?;
         if !member.active {
-            return Err(CounselError::NotAManager(reason::USER_INACTIVE));
+            return Err(CounselError::NotAManager(ManagerRefusal::UserInactive));
         }
         if member.open >= member.capacity {
             return Err(CounselError::OverCapacity(member.row.auto_div_no));
@@ -642,7 +530,7 @@ impl SeaCounselRepository {
             .ok_or_else(|| RepoError::Corrupted(format!("counsel_members/{auto_div_no}")))?;
         assign_case(conn, &self.keyring, &case, &decided, AssignKind::Manual, actor, now).await?;
         locked.save(conn, now_ms).await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(db)?;
         Ok(CaseOutcome { cnsl_no, assignee: Some((auto_div_no, user_id)) })
     }
 
@@ -653,15 +541,15 @@ impl SeaCounselRepository {
     /// # Errors
     /// `CaseNotFound`, `CaseIsAsReview`, `CaseNotAssigned`; storage failures.
     pub async fn complete_case(&self, cnsl_no: Uuid, actor: &str, now: OffsetDateTime) -> Result<(), CounselError> {
-        let txn = self.db.begin_write().await?;
+        let txn = self.db.begin_write().await.map_err(db)?;
         // A case's AS never changes, so reading it before the queue's lock is safe.
-        match counsel_case::Entity::find_by_id(cnsl_no.to_string()).one(&*txn).await? {
+        match counsel_case::Entity::find_by_id(cnsl_no.to_string()).one(&*txn).await.map_err(db)? {
             None => return Err(CounselError::CaseNotFound(cnsl_no)),
             Some(case) if case.as_id.is_some() => return Err(CounselError::CaseIsAsReview(cnsl_no)),
             Some(_) => {}
         }
         complete_case_in(&*txn, &self.keyring, cnsl_no, actor, now).await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(db)?;
         Ok(())
     }
 }

@@ -32,50 +32,24 @@
 //! - the sheet has Korean headers, a frozen header row, an auto-filter, fixed column widths,
 //!   and dates as real date-times (`yyyy-mm-dd hh:mm:ss`) in the caller's offset.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::{Cursor, Read, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use calamine::{Reader, Xlsx};
 use domain::counsel::{CaseStatus, NewCounselCase};
 use domain::counsel_sheet::{
-    CaseTypes, ColumnMap, KnownCustomer, MAX_FILE_BYTES, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, MAX_ZIP_ENTRIES, RowError,
-    is_blank_row, is_header_row, named_case, validate_row_against,
+    CaseTypes, ColumnMap, ExportRow, MAX_FILE_BYTES, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, MAX_ZIP_ENTRIES, Sheet,
+    SheetError, SheetRow, is_blank_row, is_header_row,
 };
+use domain::error::RepoError;
 use domain::import::Cell;
 use domain::pii::mask::{mask_name, mask_phone};
+use domain::ports::CounselWorkbook;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 use time::{OffsetDateTime, UtcOffset};
-use uuid::Uuid;
 
 use crate::import::xlsx_cell;
-
-/// Why an upload yields no cases.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SheetError {
-    /// Not a readable `.xlsx` workbook; the reason says what it is or what is broken.
-    #[error("not a readable .xlsx file: {0}")]
-    NotXlsx(String),
-    /// Over [`MAX_FILE_BYTES`].
-    #[error("the file is {bytes} bytes, over the {MAX_FILE_BYTES}-byte limit")]
-    TooLarge { bytes: u64 },
-    /// Over [`MAX_ROWS`] data rows.
-    #[error("the sheet has more than {MAX_ROWS} rows")]
-    TooManyRows,
-    /// The zip declares more than [`MAX_UNCOMPRESSED_BYTES`] uncompressed, or more than
-    /// [`MAX_ZIP_ENTRIES`] entries.
-    #[error("the file would decompress too far: {0}")]
-    ZipBomb(String),
-    /// Bad rows: every error of every row, in sheet order (nothing was imported).
-    #[error("{} error(s) in the rows; nothing imported", .0.len())]
-    Rows(Vec<RowError>),
-    /// No data row (a header alone, or blank rows only).
-    #[error("the sheet has no data rows")]
-    Empty,
-}
-
-/// A sheet row as read: its number in the sheet (1-based) and its cells from column A.
-pub type SheetRow = (u64, Vec<Cell>);
 
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -185,13 +159,6 @@ fn sheet_rows<R: Read + Seek>(workbook: &mut Xlsx<R>, columns: usize) -> Result<
     Ok(rows)
 }
 
-/// The data rows of an upload under its column map: blank rows and a header dropped.
-#[derive(Debug, Clone)]
-pub struct Sheet {
-    map: ColumnMap,
-    rows: Vec<SheetRow>,
-}
-
 /// The data rows of the first sheet under `map` (the first row not blank in the listed
 /// columns skipped when it is a header).
 ///
@@ -203,50 +170,7 @@ pub fn read_sheet(bytes: &[u8], map: &ColumnMap) -> Result<Sheet, SheetError> {
     if data.peek().is_some_and(|(_, cells)| is_header_row(map, cells)) {
         data.next();
     }
-    let rows: Vec<SheetRow> = data.collect();
-    if rows.len() > MAX_ROWS {
-        return Err(SheetError::TooManyRows);
-    }
-    Ok(Sheet { map: map.clone(), rows })
-}
-
-impl Sheet {
-    /// The cases the rows name in their `cnslNo` cells (each once), for the caller to look
-    /// up their customers.
-    #[must_use]
-    pub fn named_cases(&self) -> Vec<Uuid> {
-        let named: BTreeSet<Uuid> = self.rows.iter().filter_map(|(_, cells)| named_case(&self.map, cells)).collect();
-        named.into_iter().collect()
-    }
-
-    /// Every row validated as a case of `types`, all or nothing; a row naming a case takes
-    /// its customer from `known`.
-    ///
-    /// # Errors
-    /// [`SheetError::Rows`] with every error of every bad row, in sheet order;
-    /// [`SheetError::Empty`] when no row holds a case.
-    pub fn cases(
-        &self,
-        types: &CaseTypes,
-        known: &HashMap<Uuid, KnownCustomer>,
-    ) -> Result<Vec<NewCounselCase>, SheetError> {
-        let mut cases = Vec::with_capacity(self.rows.len());
-        let mut errors = Vec::new();
-        for (row, cells) in &self.rows {
-            match validate_row_against(&self.map, *row, cells, types, known) {
-                Ok(Some(case)) => cases.push(case),
-                Ok(None) => {}
-                Err(mut bad) => errors.append(&mut bad),
-            }
-        }
-        if !errors.is_empty() {
-            return Err(SheetError::Rows(errors));
-        }
-        if cases.is_empty() {
-            return Err(SheetError::Empty);
-        }
-        Ok(cases)
-    }
+    Sheet::new(map.clone(), data.collect())
 }
 
 /// The cases of an upload whose rows name no existing case: [`read_sheet`] then
@@ -256,37 +180,6 @@ impl Sheet {
 /// See [`SheetError`]; [`SheetError::Rows`] holds every error of every bad row.
 pub fn read_cases(bytes: &[u8], map: &ColumnMap, types: &CaseTypes) -> Result<Vec<NewCounselCase>, SheetError> {
     read_sheet(bytes, map)?.cases(types, &HashMap::new())
-}
-
-/// One case of the export. The customer's name and phone are plain: [`write_cases`] masks
-/// them. Pass the phone in the form to show (`PhoneNumber::national`, e.g. `01012345678`,
-/// masks to `010****5678`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportRow {
-    /// 상담번호.
-    pub cnsl_no: String,
-    /// 회원번호.
-    pub mbr_no: Option<String>,
-    /// 주문번호.
-    pub ord_no: Option<String>,
-    /// 접수내용.
-    pub accp_cont: Option<String>,
-    /// 고객명, plain (masked on writing).
-    pub cust_nm: Option<String>,
-    /// 고객연락처, plain (masked on writing).
-    pub cust_tel: Option<String>,
-    /// 상담유형번호.
-    pub cnsl_typ_no: String,
-    /// OB유형번호.
-    pub ob_typ_no: Option<String>,
-    /// 상태.
-    pub status: CaseStatus,
-    /// 담당자 (the manager's display name or id).
-    pub manager: Option<String>,
-    /// 접수일시.
-    pub received_at: OffsetDateTime,
-    /// 배정일시.
-    pub assigned_at: Option<OffsetDateTime>,
 }
 
 /// The export's columns: Korean header and width (in characters).
@@ -420,5 +313,25 @@ mod tests {
         assert_eq!(cell_text("짧다"), "짧다");
         let long = "가".repeat(40_000);
         assert_eq!(cell_text(&long).chars().count(), MAX_CELL_CHARS);
+    }
+}
+
+/// The `.xlsx` reader and writer behind `domain::ports::CounselWorkbook`: each call runs
+/// on tokio's blocking pool, off the request's worker.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct XlsxWorkbook;
+
+impl CounselWorkbook for XlsxWorkbook {
+    async fn read(&self, bytes: Vec<u8>, map: ColumnMap) -> Result<Sheet, SheetError> {
+        tokio::task::spawn_blocking(move || read_sheet(&bytes, &map))
+            .await
+            .unwrap_or_else(|e| Err(SheetError::NotXlsx(format!("the reader stopped: {e}"))))
+    }
+
+    async fn write(&self, rows: Vec<ExportRow>, offset: UtcOffset) -> Result<Vec<u8>, RepoError> {
+        tokio::task::spawn_blocking(move || write_cases(&rows, offset))
+            .await
+            .map_err(|e| RepoError::Unavailable(format!("excel writer: {e}")))?
+            .map_err(|e| RepoError::Unavailable(format!("excel writer: {e}")))
     }
 }

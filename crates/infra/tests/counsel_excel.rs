@@ -9,11 +9,12 @@ use std::time::Instant;
 use calamine::{Data, Reader, Xlsx};
 use domain::counsel::CaseStatus;
 use domain::counsel_sheet::{
-    CaseTypes, ColumnKey, ColumnMap, KnownCustomer, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, RowError, validate_row,
+    CaseTypes, ColumnKey, ColumnMap, ExportRow, KnownCustomer, MAX_ROWS, MAX_UNCOMPRESSED_BYTES, RowError, SheetError,
+    validate_row,
 };
 use domain::import::Cell;
 use domain::pii::{PersonName, PhoneNumber};
-use infra::counsel_excel::{ExportRow, SheetError, read_cases, read_rows, read_sheet, write_cases};
+use infra::counsel_excel::{read_cases, read_rows, read_sheet, write_cases};
 use proptest::prelude::*;
 use rust_xlsxwriter::Workbook;
 use time::macros::{datetime, offset};

@@ -13,6 +13,7 @@
 mod as_status;
 pub mod memory;
 pub mod redact;
+pub mod tables;
 
 pub use as_status::record_as_status;
 

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use domain::allocation::{Eligibility, Explanation, Slot, Stored, pick_stored};
-use domain::counsel::{AssignKind, CaseStatus, NewCounselCase, QueueKey};
+use domain::counsel::{AssignKind, CaseOutcome, CaseStatus, NewCounselCase, QueueKey};
 use domain::counsel_ledger::{freeze, manual_pick};
 use domain::error::RepoError;
 use domain::identity::UserStatus;
@@ -28,11 +28,11 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CUST_TEL_INDEX, CaseOutcome, CounselError, corrupt, count, ctx, stored_pick};
+use super::{CUST_TEL_INDEX, CounselError, count, ctx, db, stored_pick};
 use crate::as_claims::transitions;
 use crate::crypto::{COUNSEL_ACCP_CONT, Keyring};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, user};
-use crate::error::unavailable;
+use crate::error::{corrupt, unavailable};
 use crate::to_millis;
 
 /// A membership as the locked queue holds it.
@@ -498,12 +498,15 @@ pub(crate) async fn complete_case_in(
     now: OffsetDateTime,
 ) -> Result<(), CounselError> {
     let key = cnsl_no.to_string();
-    let Some(case) = counsel_case::Entity::find_by_id(key.clone()).one(conn).await? else {
+    let Some(case) = counsel_case::Entity::find_by_id(key.clone()).one(conn).await.map_err(db)? else {
         return Err(CounselError::CaseNotFound(cnsl_no));
     };
     let mut locked = lock_queue(conn, &case.queue_id).await?.ok_or(CounselError::CaseNotFound(cnsl_no))?;
-    let case =
-        counsel_case::Entity::find_by_id(key.clone()).one(conn).await?.ok_or(CounselError::CaseNotFound(cnsl_no))?;
+    let case = counsel_case::Entity::find_by_id(key.clone())
+        .one(conn)
+        .await
+        .map_err(db)?
+        .ok_or(CounselError::CaseNotFound(cnsl_no))?;
     if case.status != CaseStatus::Assigned.as_str() {
         return Err(CounselError::CaseNotAssigned(cnsl_no));
     }
@@ -514,7 +517,8 @@ pub(crate) async fn complete_case_in(
         .filter(counsel_case::Column::CnslNo.eq(key.as_str()))
         .filter(counsel_case::Column::Status.eq(CaseStatus::Assigned.as_str()))
         .exec(conn)
-        .await?;
+        .await
+        .map_err(db)?;
     if done.rows_affected != 1 {
         return Err(CounselError::CaseNotAssigned(cnsl_no));
     }
@@ -532,7 +536,8 @@ pub(super) async fn lock_member_queue(conn: &impl ConnectionTrait, auto_div_no: 
     let Some(row) = counsel_member::Entity::find_by_id(auto_div_no)
         .filter(counsel_member::Column::RemovedAt.is_null())
         .one(conn)
-        .await?
+        .await
+        .map_err(db)?
     else {
         return Err(CounselError::MemberNotFound(auto_div_no));
     };

@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use domain::counsel::{AssignKind, AutoDivGroup, CaseStatus, ManagerStats, MemberTerms, QueueKey};
+use domain::counsel::{
+    AssignKind, AutoDivGroup, CaseFilter, CaseStatus, CounselCase, CounselError, ManagerEntry, ManagerStats,
+    MemberTerms, Membership, Queue, QueueKey,
+};
 use domain::counsel_sheet::KnownCustomer;
 use domain::error::RepoError;
 use domain::identity::UserStatus;
@@ -13,13 +16,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{
-    CaseFilter, CounselCase, CounselError, ManagerEntry, Membership, Queue, SeaCounselRepository, corrupt, count, ctx,
-    operator_users_by_mohom, queue_from_row,
-};
+use super::{SeaCounselRepository, count, ctx, db, operator_users_by_mohom, queue_from_row};
 use crate::crypto::{COUNSEL_ACCP_CONT, FieldContext};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, user};
-use crate::error::unavailable;
+use crate::error::{corrupt, unavailable};
 use crate::{from_millis, to_millis};
 
 impl SeaCounselRepository {
@@ -282,7 +282,8 @@ impl SeaCounselRepository {
     ) -> Result<Membership, CounselError> {
         let row = counsel_member::Entity::find_by_id(auto_div_no)
             .one(conn)
-            .await?
+            .await
+            .map_err(db)?
             .ok_or(CounselError::MemberNotFound(auto_div_no))?;
         self.read_memberships(conn, vec![row])
             .await?

@@ -10,10 +10,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CounselError, complete_case_in, corrupt};
+use super::{CounselError, complete_case_in, db};
 use crate::crypto::Keyring;
 use crate::entities::{counsel_case, counsel_queue};
-use crate::error::unavailable;
+use crate::error::{corrupt, unavailable};
 use crate::to_millis;
 
 /// The review case of an AS, its queue locked by this transaction.
@@ -77,7 +77,8 @@ pub(crate) async fn close_review_in(
             .filter(counsel_case::Column::CnslNo.eq(case.cnsl_no.as_str()))
             .filter(counsel_case::Column::Status.eq(CaseStatus::Waiting.as_str()))
             .exec(conn)
-            .await?;
+            .await
+            .map_err(db)?;
     }
     Ok(())
 }

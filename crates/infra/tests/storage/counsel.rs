@@ -7,12 +7,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use domain::counsel::{AssignKind, CaseStatus, MemberTerms, NewCounselCase, QueueKey, shares};
+use domain::counsel::{
+    AssignKind, CaseFilter, CaseOutcome, CaseStatus, CounselError, ManagerRefusal, MemberTerms, Membership,
+    NewCounselCase, QueueKey, shares,
+};
 use domain::identity::{MohomId, Role, User, UserStatus};
 use domain::pii::{PersonName, PhoneNumber};
 use domain::ports::UserRepository;
 use domain::reference::AllocationPolicy;
-use infra::counsel::{CaseFilter, CaseOutcome, CounselError, Membership, SeaCounselRepository, reason};
+use infra::counsel::SeaCounselRepository;
 use infra::users::SeaUserRepository;
 use sea_orm::{ConnectionTrait, Statement};
 use testkit::TestDb;
@@ -490,34 +493,37 @@ async fn refusals_body(db: TestDb) {
     // Who may join.
     let member = user(&w, "partner-1", w.partner, Role::Member, None).await;
     let refused = w.repo.add_member(&k, member.id, MemberTerms::new(1, 1).unwrap(), true, "admin", t0()).await;
-    assert!(matches!(refused, Err(CounselError::NotAManager(reason::NOT_CS_MANAGER))), "{refused:?}");
+    assert!(matches!(refused, Err(CounselError::NotAManager(ManagerRefusal::NotCsManager))), "{refused:?}");
     let twice = w.repo.add_member(&k, ua.id, MemberTerms::new(1, 1).unwrap(), true, "admin", t0()).await;
     assert!(matches!(twice, Err(CounselError::AlreadyMember)), "{twice:?}");
     let ghost = w.repo.add_member(&k, Uuid::now_v7(), MemberTerms::new(1, 1).unwrap(), true, "admin", t0()).await;
-    assert!(matches!(ghost, Err(CounselError::NotAManager(reason::USER_NOT_FOUND))), "{ghost:?}");
+    assert!(matches!(ghost, Err(CounselError::NotAManager(ManagerRefusal::UserNotFound))), "{ghost:?}");
     let admin = user(&w, "ops-admin", w.operator, Role::Admin, Some("CS2")).await;
     assert_eq!(scalar(&db, "SELECT COUNT(*) FROM counsel_members").await, 1);
     // checkValidateManager.
-    assert_eq!(w.repo.check_manager("rf-a", Some(&k), None).await.unwrap(), Err(reason::ALREADY_MEMBER));
-    assert_eq!(w.repo.check_manager("nobody", Some(&k), None).await.unwrap(), Err(reason::USER_NOT_FOUND));
-    assert_eq!(w.repo.check_manager("partner-1", Some(&k), None).await.unwrap(), Err(reason::USER_NOT_FOUND));
+    assert_eq!(w.repo.check_manager("rf-a", Some(&k), None).await.unwrap(), Err(ManagerRefusal::AlreadyMember));
+    assert_eq!(w.repo.check_manager("nobody", Some(&k), None).await.unwrap(), Err(ManagerRefusal::UserNotFound));
+    assert_eq!(w.repo.check_manager("partner-1", Some(&k), None).await.unwrap(), Err(ManagerRefusal::UserNotFound));
     assert_eq!(
         w.repo.check_manager("ops-admin", Some(&k), Some("CS1")).await.unwrap(),
-        Err(reason::DEPARTMENT_MISMATCH)
+        Err(ManagerRefusal::DepartmentMismatch)
     );
     assert_eq!(w.repo.check_manager("ops-admin", Some(&k), Some("CS2")).await.unwrap(), Ok(()));
-    assert_eq!(w.repo.check_manager("ops-admin", Some(&key("998")), None).await.unwrap(), Err(reason::QUEUE_NOT_FOUND));
+    assert_eq!(
+        w.repo.check_manager("ops-admin", Some(&key("998")), None).await.unwrap(),
+        Err(ManagerRefusal::QueueNotFound)
+    );
     assert_eq!(w.repo.check_manager("ops-admin", None, None).await.unwrap(), Ok(()), "no queue: may be a manager");
     assert_eq!(
         w.repo.check_manager("rf-a", None, None).await.unwrap(),
         Ok(()),
         "a member of one queue may join others"
     );
-    assert_eq!(w.repo.check_manager("partner-1", None, None).await.unwrap(), Err(reason::USER_NOT_FOUND));
+    assert_eq!(w.repo.check_manager("partner-1", None, None).await.unwrap(), Err(ManagerRefusal::UserNotFound));
     let mut gone = admin.clone();
     gone.status = UserStatus::Deleted;
     w.users.update(&gone).await.unwrap();
-    assert_eq!(w.repo.check_manager("ops-admin", Some(&k), None).await.unwrap(), Err(reason::USER_INACTIVE));
+    assert_eq!(w.repo.check_manager("ops-admin", Some(&k), None).await.unwrap(), Err(ManagerRefusal::UserInactive));
     // Manual assignment: not a member, over capacity.
     let waiting = create(&w, &k, 0, 6, t0()).await;
     let other = manager(&w, "rf-b").await;

@@ -11,10 +11,9 @@
 //! - the cases go to the members by weight until each is at capacity; the rest wait,
 //!   oldest first, and no member ever holds more than its capacity.
 
-use domain::counsel::{AssignKind, CaseStatus, QueueKey};
+use domain::counsel::{AssignKind, CaseOutcome, CaseStatus, QueueKey};
 use domain::counsel_sheet::{CaseTypes, ColumnMap};
 use domain::reference::AllocationPolicy;
-use infra::counsel::CaseOutcome;
 use infra::counsel_excel::read_cases;
 use testkit::TestDb;
 
