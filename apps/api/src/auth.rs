@@ -43,7 +43,7 @@ use infra::api_keys::{self, KeyPrincipal};
 use infra::config::{BucketSettings, RateLimitSettings};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -310,7 +310,7 @@ fn check_scope(key: &KeyPrincipal, template: Option<&str>) -> Result<(), ApiErro
         return Ok(());
     }
     Err(ApiError::Forbidden {
-        code: "INSUFFICIENT_SCOPE",
+        code: ErrorCode::InsufficientScope,
         message: format!("this API key's scopes do not include `{}`", needed.unwrap_or("*")),
     })
 }
@@ -483,7 +483,7 @@ pub fn limit_reveal(state: &AppState, acting: Uuid) -> Result<(), ApiError> {
 /// 400 when an API key call lacks `mohomId`; 404 `USER_NOT_FOUND` for an unknown,
 /// deleted or other org's user.
 pub async fn acting_user(state: &AppState, caller: &Caller, mohom_id: Option<&str>) -> Result<User, ApiError> {
-    let not_found = || ApiError::not_found("USER_NOT_FOUND", "no such user in this organization");
+    let not_found = || ApiError::not_found(ErrorCode::UserNotFound, "no such user in this organization");
     match caller {
         Caller::Key(key) => {
             let raw = mohom_id.ok_or_else(|| ApiError::invalid("mohomId", "is required with an API key"))?;

@@ -242,20 +242,20 @@ pub enum ApiError {
     #[error("missing or invalid credentials")]
     Unauthorized,
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// 400 with a business code (an input the rules refuse, e.g. missing evidence),
     /// the offending fields in `details`.
     #[error("{message}")]
-    Refused { code: &'static str, message: String, details: Vec<FieldError> },
+    Refused { code: ErrorCode, message: String, details: Vec<FieldError> },
     /// 422 with a business code: a well-formed request whose content the rules refuse
     /// (the counsel API's convention, `api.md`: business errors are 409/422), the
     /// offending fields in `details`.
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String, details: Vec<FieldError> },
+    Unprocessable { code: ErrorCode, message: String, details: Vec<FieldError> },
     #[error("{message}")]
-    NotFound { code: &'static str, message: String },
+    NotFound { code: ErrorCode, message: String },
     #[error("this endpoint does not take this method; it takes {allow}")]
     MethodNotAllowed { allow: String },
     #[error("too many requests; retry after {retry_after_secs} s")]
@@ -275,42 +275,48 @@ pub enum ApiError {
 impl ApiError {
     /// The stable code of this error.
     #[must_use]
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => "VALIDATION_FAILED",
-            Self::InvalidJson(_) => "INVALID_JSON",
-            Self::InvalidQuery(_) => "INVALID_QUERY",
-            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
-            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::InvalidJson(_) => ErrorCode::InvalidJson,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::Unauthorized => ErrorCode::Unauthorized,
             Self::Forbidden { code, .. }
             | Self::Conflict { code, .. }
             | Self::Refused { code, .. }
-            | Self::Unprocessable { code, .. } => code,
-            Self::NotFound { code, .. } => code,
-            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
-            Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::InvalidIdempotencyKey => "INVALID_IDEMPOTENCY_KEY",
-            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
-            Self::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
-            Self::Unavailable => "SERVICE_UNAVAILABLE",
-            Self::Internal(_) => "INTERNAL_ERROR",
+            | Self::Unprocessable { code, .. } => *code,
+            Self::NotFound { code, .. } => *code,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::InvalidIdempotencyKey => ErrorCode::InvalidIdempotencyKey,
+            Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Self::IdempotencyKeyInProgress => ErrorCode::IdempotencyKeyInProgress,
+            Self::Unavailable => ErrorCode::ServiceUnavailable,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
+    /// The stable code of this error as it is sent (`error_code().as_str()`).
     #[must_use]
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    #[must_use]
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::NotFound { code, message: message.into() }
     }
 
     /// 403 `FORBIDDEN`: a known caller, a function its role may not use.
     #[must_use]
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::Forbidden { code: "FORBIDDEN", message: message.into() }
+        Self::Forbidden { code: ErrorCode::Forbidden, message: message.into() }
     }
 
     #[must_use]
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Conflict { code, message: message.into() }
     }
 
@@ -369,22 +375,26 @@ impl From<domain::service::leads::LeadError> for ApiError {
         match err {
             LeadError::Invalid(invalid) => invalid.into(),
             LeadError::NoActingMember => Self::invalid("mohomId", "is required with an API key"),
-            LeadError::NotFound => Self::not_found("LEAD_NOT_FOUND", "no such lead among yours"),
+            LeadError::NotFound => Self::not_found(ErrorCode::LeadNotFound, "no such lead among yours"),
             LeadError::ProductNotFound(id) => {
-                Self::not_found("PRODUCT_NOT_FOUND", format!("product {id} does not exist"))
+                Self::not_found(ErrorCode::ProductNotFound, format!("product {id} does not exist"))
             }
             LeadError::NotLeader => Self::forbidden("only a LEADER distributes and recalls leads"),
-            LeadError::RecipientNotFound => Self::not_found("USER_NOT_FOUND", "no such user in this organization"),
+            LeadError::RecipientNotFound => {
+                Self::not_found(ErrorCode::UserNotFound, "no such user in this organization")
+            }
             LeadError::Refused { lead, refusal: TransferRefusal::NotFound } => {
-                Self::not_found("LEAD_NOT_FOUND", format!("lead {lead} is not yours to move"))
+                Self::not_found(ErrorCode::LeadNotFound, format!("lead {lead} is not yours to move"))
             }
             LeadError::Refused { lead, refusal: TransferRefusal::OpenAs } => {
-                Self::conflict("LEAD_HAS_OPEN_AS", format!("lead {lead} has an open AS request"))
+                Self::conflict(ErrorCode::LeadHasOpenAs, format!("lead {lead} has an open AS request"))
             }
             LeadError::Refused { lead, refusal: TransferRefusal::AlreadyUsed } => {
-                Self::conflict("LEAD_ALREADY_USED", format!("lead {lead} was used by its owner"))
+                Self::conflict(ErrorCode::LeadAlreadyUsed, format!("lead {lead} was used by its owner"))
             }
-            LeadError::Conflict(what) => Self::conflict("LEAD_CONFLICT", format!("{what}; nothing was moved, retry")),
+            LeadError::Conflict(what) => {
+                Self::conflict(ErrorCode::LeadConflict, format!("{what}; nothing was moved, retry"))
+            }
             LeadError::Repo(err) => err.into(),
         }
     }
@@ -410,9 +420,9 @@ impl From<domain::service::intake::IntakeRefusal> for ApiError {
             IntakeRefusal::NoProduct => Self::invalid("source", "has no default product"),
             IntakeRefusal::Invalid(e) => e.into(),
             IntakeRefusal::DuplicatePhone { .. } | IntakeRefusal::DuplicateSourceLeadId { .. } => {
-                Self::conflict("DUPLICATE_LEAD", message)
+                Self::conflict(ErrorCode::DuplicateLead, message)
             }
-            IntakeRefusal::LeadNotFound => Self::not_found("LEAD_NOT_FOUND", message),
+            IntakeRefusal::LeadNotFound => Self::not_found(ErrorCode::LeadNotFound, message),
             IntakeRefusal::Repo(e) => e.into(),
         }
     }
@@ -429,7 +439,7 @@ impl From<domain::service::tokens::TokenRefusal> for ApiError {
             TokenRefusal::NoRedirect => {
                 Self::invalid("redirectUri", "is not allowed and the organization has no default")
             }
-            TokenRefusal::UserNotFound => Self::not_found("USER_NOT_FOUND", "no such user in this organization"),
+            TokenRefusal::UserNotFound => Self::not_found(ErrorCode::UserNotFound, "no such user in this organization"),
             TokenRefusal::Mint(e) => Self::Internal(e.into()),
             TokenRefusal::Repo(e) => e.into(),
         }
@@ -441,10 +451,10 @@ impl From<domain::service::orgs::OnboardError> for ApiError {
         use domain::service::orgs::OnboardError;
         let message = err.to_string();
         match err {
-            OnboardError::OrgNotFound => Self::not_found("ORG_NOT_FOUND", message),
-            OnboardError::OrgExists => Self::conflict("ORG_ALREADY_EXISTS", message),
-            OnboardError::SourceExists => Self::conflict("SOURCE_ALREADY_EXISTS", message),
-            OnboardError::ProductNotFound => Self::not_found("PRODUCT_NOT_FOUND", message),
+            OnboardError::OrgNotFound => Self::not_found(ErrorCode::OrgNotFound, message),
+            OnboardError::OrgExists => Self::conflict(ErrorCode::OrgAlreadyExists, message),
+            OnboardError::SourceExists => Self::conflict(ErrorCode::SourceAlreadyExists, message),
+            OnboardError::ProductNotFound => Self::not_found(ErrorCode::ProductNotFound, message),
             OnboardError::Repo(e) => e.into(),
         }
     }
@@ -454,14 +464,14 @@ impl From<domain::service::users::UserError> for ApiError {
     fn from(err: domain::service::users::UserError) -> Self {
         use domain::service::users::UserError;
         match err {
-            UserError::NotFound => Self::not_found("USER_NOT_FOUND", "no such user in this organization"),
-            UserError::AlreadyExists => Self::conflict("USER_ALREADY_EXISTS", "a user with this mohomId exists"),
+            UserError::NotFound => Self::not_found(ErrorCode::UserNotFound, "no such user in this organization"),
+            UserError::AlreadyExists => Self::conflict(ErrorCode::UserAlreadyExists, "a user with this mohomId exists"),
             UserError::RoleNotAllowed { role, kind } => Self::Forbidden {
-                code: "ROLE_NOT_ALLOWED",
+                code: ErrorCode::RoleNotAllowed,
                 message: format!("a {kind} organization cannot hold {role} users"),
             },
             UserError::OwnsLeads { count } => Self::conflict(
-                "USER_OWNS_LEADS",
+                ErrorCode::UserOwnsLeads,
                 format!("the user owns {count} leads: distribute or recall them first"),
             ),
             UserError::Repo(e) => e.into(),
@@ -478,11 +488,11 @@ impl From<domain::service::orders::OrderRefusal> for ApiError {
         match err {
             OrderRefusal::NoActingMember => Self::invalid("mohomId", "is required with an API key"),
             OrderRefusal::Invalid(e) => e.into(),
-            e @ OrderRefusal::ProductNotFound(_) => Self::not_found("PRODUCT_NOT_FOUND", e.to_string()),
-            e @ OrderRefusal::ProductNotOnSale(_) => Self::conflict("PRODUCT_NOT_ON_SALE", e.to_string()),
-            e @ OrderRefusal::NotFound => Self::not_found("ORDER_NOT_FOUND", e.to_string()),
-            e @ OrderRefusal::NotCancellable(_) => Self::conflict("ORDER_NOT_CANCELLABLE", e.to_string()),
-            e @ OrderRefusal::ChangedMeanwhile(_) => Self::conflict("ORDER_CONFLICT", e.to_string()),
+            e @ OrderRefusal::ProductNotFound(_) => Self::not_found(ErrorCode::ProductNotFound, e.to_string()),
+            e @ OrderRefusal::ProductNotOnSale(_) => Self::conflict(ErrorCode::ProductNotOnSale, e.to_string()),
+            e @ OrderRefusal::NotFound => Self::not_found(ErrorCode::OrderNotFound, e.to_string()),
+            e @ OrderRefusal::NotCancellable(_) => Self::conflict(ErrorCode::OrderNotCancellable, e.to_string()),
+            e @ OrderRefusal::ChangedMeanwhile(_) => Self::conflict(ErrorCode::OrderConflict, e.to_string()),
             OrderRefusal::Repo(e) => e.into(),
         }
     }
@@ -495,21 +505,21 @@ impl From<domain::as_claim::AsRefusal> for ApiError {
         use domain::as_claim::AsRefusal;
         let message = refusal.to_string();
         match refusal {
-            AsRefusal::NotPurchased(_) => Self::conflict("AS_NOT_ALLOWED", message),
+            AsRefusal::NotPurchased(_) => Self::conflict(ErrorCode::AsNotAllowed, message),
             AsRefusal::ReasonNotAllowed(_) => Self::Refused {
-                code: "AS_REASON_NOT_ALLOWED",
+                code: ErrorCode::AsReasonNotAllowed,
                 details: vec![FieldError::new("reasonCode", "is not accepted by the product's AS policy")],
                 message,
             },
             AsRefusal::EvidenceRequired(_) => Self::Refused {
-                code: "AS_EVIDENCE_REQUIRED",
+                code: ErrorCode::AsEvidenceRequired,
                 details: vec![FieldError::new("fileKeys", "needs at least one uploaded file")],
                 message,
             },
-            AsRefusal::WindowClosed(_) => Self::conflict("AS_WINDOW_CLOSED", message),
-            AsRefusal::AlreadyOpen => Self::conflict("AS_ALREADY_OPEN", message),
-            AsRefusal::RateExceeded { .. } => Self::conflict("AS_RATE_EXCEEDED", message),
-            AsRefusal::InvalidState { .. } => Self::conflict("AS_INVALID_STATE", message),
+            AsRefusal::WindowClosed(_) => Self::conflict(ErrorCode::AsWindowClosed, message),
+            AsRefusal::AlreadyOpen => Self::conflict(ErrorCode::AsAlreadyOpen, message),
+            AsRefusal::RateExceeded { .. } => Self::conflict(ErrorCode::AsRateExceeded, message),
+            AsRefusal::InvalidState { .. } => Self::conflict(ErrorCode::AsInvalidState, message),
         }
     }
 }
@@ -519,16 +529,19 @@ impl From<domain::as_claim::EvidenceRefusal> for ApiError {
     fn from(refusal: domain::as_claim::EvidenceRefusal) -> Self {
         use domain::as_claim::EvidenceRefusal;
         match refusal {
-            EvidenceRefusal::NotFound(key) => Self::not_found("FILE_NOT_FOUND", format!("no file {key} among yours")),
+            EvidenceRefusal::NotFound(key) => {
+                Self::not_found(ErrorCode::FileNotFound, format!("no file {key} among yours"))
+            }
             EvidenceRefusal::NotUploaded(key) => {
-                Self::conflict("FILE_NOT_UPLOADED", format!("file {key} is not uploaded completely"))
+                Self::conflict(ErrorCode::FileNotUploaded, format!("file {key} is not uploaded completely"))
             }
             EvidenceRefusal::WrongPurpose(key) => {
-                Self::conflict("FILE_WRONG_PURPOSE", format!("file {key} was uploaded for another purpose"))
+                Self::conflict(ErrorCode::FileWrongPurpose, format!("file {key} was uploaded for another purpose"))
             }
-            EvidenceRefusal::AlreadyAttached(key) => {
-                Self::conflict("FILE_ALREADY_ATTACHED", format!("file {key} is already attached to an AS request"))
-            }
+            EvidenceRefusal::AlreadyAttached(key) => Self::conflict(
+                ErrorCode::FileAlreadyAttached,
+                format!("file {key} is already attached to an AS request"),
+            ),
         }
     }
 }
@@ -537,8 +550,8 @@ impl From<domain::as_claim::AsError> for ApiError {
     fn from(err: domain::as_claim::AsError) -> Self {
         use domain::as_claim::AsError;
         match err {
-            AsError::LeadNotFound => Self::not_found("LEAD_NOT_FOUND", "no such lead among yours"),
-            AsError::NotFound => Self::not_found("AS_NOT_FOUND", "no such AS request among yours"),
+            AsError::LeadNotFound => Self::not_found(ErrorCode::LeadNotFound, "no such lead among yours"),
+            AsError::NotFound => Self::not_found(ErrorCode::AsNotFound, "no such AS request among yours"),
             AsError::MemberRequired => Self::invalid("mohomId", "is required with an API key"),
             AsError::NotDecider => Self::forbidden(err.to_string()),
             AsError::Invalid(invalid) => invalid.into(),
@@ -556,19 +569,19 @@ impl From<domain::counsel::CounselError> for ApiError {
         use domain::counsel::CounselError as E;
         let message = err.to_string();
         match err {
-            E::QueueNotFound(_) => Self::not_found("COUNSEL_QUEUE_NOT_FOUND", message),
-            E::QueueExists(_) => Self::conflict("COUNSEL_QUEUE_EXISTS", message),
-            E::MemberNotFound(_) => Self::not_found("COUNSEL_MEMBER_NOT_FOUND", message),
-            E::NotAManager(reason) => Self::conflict("COUNSEL_NOT_A_MANAGER", format!("{message} ({reason})")),
-            E::AlreadyMember => Self::conflict("COUNSEL_ALREADY_MEMBER", message),
-            E::NotAMember => Self::conflict("COUNSEL_NOT_A_MEMBER", message),
-            E::CaseNotFound(_) => Self::not_found("COUNSEL_CASE_NOT_FOUND", message),
-            E::CaseNotWaiting(_) => Self::conflict("COUNSEL_CASE_NOT_WAITING", message),
-            E::CaseNotAssigned(_) => Self::conflict("COUNSEL_CASE_NOT_ASSIGNED", message),
-            E::CaseIsAsReview(_) => Self::conflict("COUNSEL_CASE_IS_AS_REVIEW", message),
-            E::OverCapacity(_) => Self::conflict("COUNSEL_OVER_CAPACITY", message),
+            E::QueueNotFound(_) => Self::not_found(ErrorCode::CounselQueueNotFound, message),
+            E::QueueExists(_) => Self::conflict(ErrorCode::CounselQueueExists, message),
+            E::MemberNotFound(_) => Self::not_found(ErrorCode::CounselMemberNotFound, message),
+            E::NotAManager(reason) => Self::conflict(ErrorCode::CounselNotAManager, format!("{message} ({reason})")),
+            E::AlreadyMember => Self::conflict(ErrorCode::CounselAlreadyMember, message),
+            E::NotAMember => Self::conflict(ErrorCode::CounselNotAMember, message),
+            E::CaseNotFound(_) => Self::not_found(ErrorCode::CounselCaseNotFound, message),
+            E::CaseNotWaiting(_) => Self::conflict(ErrorCode::CounselCaseNotWaiting, message),
+            E::CaseNotAssigned(_) => Self::conflict(ErrorCode::CounselCaseNotAssigned, message),
+            E::CaseIsAsReview(_) => Self::conflict(ErrorCode::CounselCaseIsAsReview, message),
+            E::OverCapacity(_) => Self::conflict(ErrorCode::CounselOverCapacity, message),
             E::NotTheirCase => Self::forbidden(message),
-            E::UserNotFound => Self::not_found("USER_NOT_FOUND", message),
+            E::UserNotFound => Self::not_found(ErrorCode::UserNotFound, message),
             E::Invalid(invalid) => invalid.into(),
             E::Sheet(sheet) => sheet.into(),
             E::Repo(repo) => repo.into(),
@@ -583,16 +596,16 @@ impl From<domain::counsel_sheet::SheetError> for ApiError {
         match err {
             E::TooLarge { .. } => Self::PayloadTooLarge { limit: usize::try_from(MAX_FILE_BYTES).unwrap_or(0) },
             E::Rows(rows) => Self::Unprocessable {
-                code: "EXCEL_ROWS_INVALID",
+                code: ErrorCode::ExcelRowsInvalid,
                 message,
                 details: rows
                     .into_iter()
                     .map(|r| FieldError::new(format!("excelFile.rows[{}].{}", r.row, r.column.as_str()), r.reason))
                     .collect(),
             },
-            E::TooManyRows => Self::Unprocessable { code: "EXCEL_TOO_MANY_ROWS", message, details: vec![] },
+            E::TooManyRows => Self::Unprocessable { code: ErrorCode::ExcelTooManyRows, message, details: vec![] },
             E::NotXlsx(_) | E::ZipBomb(_) | E::Empty => {
-                Self::Refused { code: "EXCEL_INVALID", message, details: vec![] }
+                Self::Refused { code: ErrorCode::ExcelInvalid, message, details: vec![] }
             }
         }
     }
@@ -618,14 +631,16 @@ impl From<domain::files::UploadError> for ApiError {
         use domain::files::UploadError;
         match err {
             UploadError::NotLocal | UploadError::InvalidSignature => {
-                Self::Forbidden { code: "UPLOAD_URL_INVALID", message: "the upload URL is not valid".to_owned() }
+                Self::Forbidden { code: ErrorCode::UploadUrlInvalid, message: "the upload URL is not valid".to_owned() }
             }
             UploadError::Expired => {
-                Self::Forbidden { code: "UPLOAD_URL_EXPIRED", message: "the upload URL has expired".to_owned() }
+                Self::Forbidden { code: ErrorCode::UploadUrlExpired, message: "the upload URL has expired".to_owned() }
             }
-            UploadError::AlreadyUploaded => Self::conflict("UPLOAD_URL_USED", "this upload URL was already used"),
+            UploadError::AlreadyUploaded => {
+                Self::conflict(ErrorCode::UploadUrlUsed, "this upload URL was already used")
+            }
             e @ UploadError::ContentTypeMismatch { .. } => {
-                Self::Forbidden { code: "UPLOAD_CONTENT_TYPE_MISMATCH", message: e.to_string() }
+                Self::Forbidden { code: ErrorCode::UploadContentTypeMismatch, message: e.to_string() }
             }
             UploadError::TooLarge { limit } => Self::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(0) },
             e @ (UploadError::Incomplete { .. } | UploadError::ContentMismatch { .. }) => {
@@ -643,16 +658,19 @@ impl From<domain::files::FileUseError> for ApiError {
     fn from(err: domain::files::FileUseError) -> Self {
         use domain::files::FileUseError;
         match err {
-            FileUseError::NotFound(key) => Self::not_found("FILE_NOT_FOUND", format!("no file {key} among yours")),
+            FileUseError::NotFound(key) => {
+                Self::not_found(ErrorCode::FileNotFound, format!("no file {key} among yours"))
+            }
             FileUseError::NotUploaded(key) => {
-                Self::conflict("FILE_NOT_UPLOADED", format!("file {key} is not uploaded completely"))
+                Self::conflict(ErrorCode::FileNotUploaded, format!("file {key} is not uploaded completely"))
             }
             FileUseError::WrongPurpose(key) => {
-                Self::conflict("FILE_WRONG_PURPOSE", format!("file {key} was uploaded for another purpose"))
+                Self::conflict(ErrorCode::FileWrongPurpose, format!("file {key} was uploaded for another purpose"))
             }
-            FileUseError::AlreadyAttached(key) => {
-                Self::conflict("FILE_ALREADY_ATTACHED", format!("file {key} is already attached to an AS request"))
-            }
+            FileUseError::AlreadyAttached(key) => Self::conflict(
+                ErrorCode::FileAlreadyAttached,
+                format!("file {key} is already attached to an AS request"),
+            ),
             FileUseError::Repo(e) => e.into(),
         }
     }

@@ -12,7 +12,7 @@ use infra::db::Db;
 use infra::fixtures::{self, SeedReport};
 use tracing_actix_web::TracingLogger;
 
-use crate::error::{ApiError, InputProblem};
+use crate::error::{ApiError, ErrorCode, InputProblem};
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
 use crate::{gate, metrics, request_id, routes};
@@ -66,7 +66,7 @@ async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, Ap
     }
     // The path is not repeated: it may carry what the caller typed (a phone, a name).
     Err(ApiError::not_found(
-        "ROUTE_NOT_FOUND",
+        ErrorCode::RouteNotFound,
         format!("no endpoint for {} at this path", metrics::method_label(req.method())),
     ))
 }

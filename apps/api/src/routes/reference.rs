@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorResponse};
+use crate::error::{ApiError, ErrorCode, ErrorResponse};
 use crate::params::{PageParams, SortParams, page_and_sort};
 use crate::state::AppState;
 use crate::wire::Pagination;
@@ -21,7 +21,7 @@ impl From<ReferenceError> for ApiError {
     fn from(err: ReferenceError) -> Self {
         match err {
             ReferenceError::ProductNotFound(id) => {
-                ApiError::not_found("PRODUCT_NOT_FOUND", format!("product {id} does not exist"))
+                ApiError::not_found(ErrorCode::ProductNotFound, format!("product {id} does not exist"))
             }
             ReferenceError::Repo(e) => e.into(),
         }
