@@ -92,7 +92,7 @@ pub struct IntakeLeadRequest {
     pub email: Option<String>,
     pub gender: Option<Gender>,
     /// `YYYY-MM-DD`, from 1900 to today.
-    #[schema(pattern = r"^(19[0-9]{2}|20[01][0-9]|202[0-5])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[schema(pattern = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub birth_date: Option<String>,
     pub id_number: Option<String>,
     pub family_book: Option<String>,
@@ -158,7 +158,7 @@ pub struct WebFormLeadRequest {
     pub apartment_type: Option<String>,
     pub balcony_view: Option<String>,
     /// `YYYY-MM-DD`, from 1900 to today.
-    #[schema(pattern = r"^(19[0-9]{2}|20[01][0-9]|202[0-5])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[schema(pattern = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub birth_day: Option<String>,
 }
 
