@@ -29,7 +29,7 @@ pub enum Scenario {
     SearchPhone,
     Distribute,
     Import,
-    /// The HTTP Excel import of outbound counsel cases (issue #8).
+    /// The HTTP Excel import of outbound counsel cases.
     CounselImport,
     Engine,
     /// Every scenario in turn.

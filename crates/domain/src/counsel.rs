@@ -8,7 +8,7 @@
 //! - a membership (`autoDivNo`) is eligible for a new case only when its flag is `Y`,
 //!   its manager is active and its open cases are under its capacity
 //!   ([`member_eligibility`]); the engine (`crate::allocation`) decides among the
-//!   eligible ones, unchanged;
+//!   eligible ones with its ordinary pick;
 //! - a case is assigned to at most one manager at a time; a case nobody can take waits
 //!   (`WAITING`) and is offered again, oldest first, when capacity appears.
 

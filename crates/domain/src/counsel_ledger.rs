@@ -1,5 +1,5 @@
 //! Two ledger moves counsel allocation needs besides an ordinary pick, both built on
-//! [`pick_stored`] alone (the engine is used unchanged):
+//! [`pick_stored`] alone (the engine itself has no counsel-specific variant):
 //!
 //! - [`freeze`]: a slot leaving the ledger *now* (a manager switched to `N`, a weight
 //!   about to change) stores its live credit with `at = None`, exactly what the engine

@@ -1,4 +1,4 @@
-//! Onboarding a partner (issue #13): the operator's paths under `/api/v1/orgs`.
+//! Onboarding a partner: the operator's paths under `/api/v1/orgs`.
 //!
 //! - Every path is the operator's administration: its API key, or an `ADMIN` user of the
 //!   operator org (Bearer); anyone else gets 403 `FORBIDDEN` and nothing is written.

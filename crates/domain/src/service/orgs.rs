@@ -1,4 +1,4 @@
-//! Onboarding a partner (issue #13): the operator creates an org, the sources its leads
+//! Onboarding a partner: the operator creates an org, the sources its leads
 //! come from, and the API keys it calls with. Nothing else makes an org (no SQL).
 //!
 //! Invariants:
