@@ -58,11 +58,18 @@ pub struct ExcelUpload {
     pub excel_file: Vec<u8>,
 }
 
+/// A multipart body that is there: a `multipart/*` type with content. Generated clients
+/// send the multipart type with an empty body when the optional file is left out, which
+/// is the other reading of the path, not a form missing its file.
 fn is_multipart(req: &HttpRequest) -> bool {
-    req.headers()
+    let headers = req.headers();
+    let multipart = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/"))
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/"));
+    let empty = !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.get(header::CONTENT_LENGTH).is_none_or(|len| len.as_bytes() == b"0");
+    multipart && !empty
 }
 
 /// The `excelFile` part of a multipart body, refused past the file limit (a declared body

@@ -337,6 +337,14 @@ async fn preview_body(db: TestDb) {
     assert_eq!(status_code(&w.app.send(w.op(bad)).await), (400, "VALIDATION_FAILED".into()));
     // Without a file it is the export, as before.
     assert_eq!(cells(&export_bytes(&w, "").await).len(), 1, "the header only: nothing was saved");
+    // A generated client leaving the optional file out still sends the multipart type,
+    // with an empty body: that is the export too, not a form missing its file.
+    let empty = TestRequest::post()
+        .uri(&format!("{PREFIX}/getObCsCounselInfoListExcel?obTypNo=100"))
+        .insert_header(("Content-Type", "multipart/form-data; boundary=+++"));
+    let reply = w.app.send(w.op(empty)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.header("content-type"), Some(XLSX));
 }
 
 /// Seed 001 read the other way: `saveObCsCounselInfoListExcel` without a file saves the
