@@ -394,6 +394,16 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
             }
             _ => {}
         }
+        // Back-office grids send every filter, empty when unset (`deptCd=`): on the
+        // seed-001 paths an empty optional parameter is absent, which the schema says.
+        if path.starts_with("/v2/") && !matches!(parameter.required, Required::True) {
+            if let Some(pattern) = object.pattern.take() {
+                object.pattern = Some(format!("^$|{pattern}"));
+            }
+            if object.min_length == Some(1) {
+                object.min_length = None;
+            }
+        }
     }
 }
 
