@@ -266,6 +266,9 @@ fn screaming_snake(camel: &str) -> String {
 /// (`"50"` is `OUTBOUND`), else the value with every run of other characters as `_`
 /// (`"image/svg+xml"` is `IMAGE_SVG_XML`), prefixed when it would start with a digit.
 fn enum_varname(value: &str) -> String {
+    if value.is_empty() {
+        return "EMPTY".to_owned();
+    }
     if let Ok(group) = value.parse::<domain::counsel::AutoDivGroup>() {
         return screaming_snake(&format!("{group:?}"));
     }
@@ -402,6 +405,25 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
             }
             if object.min_length == Some(1) {
                 object.min_length = None;
+            }
+            if let Some(values) = object.enum_values.as_mut()
+                && !values.iter().any(|v| v.as_str() == Some(""))
+            {
+                values.push(serde_json::Value::from(""));
+            }
+            // A format cannot be "or empty": the same shape as a pattern instead.
+            let shape = match &object.format {
+                Some(SchemaFormat::KnownFormat(KnownFormat::Date)) => {
+                    Some("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+                }
+                Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)) => {
+                    Some("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+                }
+                _ => None,
+            };
+            if let Some(shape) = shape {
+                object.format = None;
+                object.pattern = Some(format!("^$|{shape}"));
             }
         }
     }
