@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::as_claim::AsRefusal;
 use crate::error::{FieldError, RepoError, ValidationError};
+use crate::files::EvidenceFile;
 use crate::lead::AsStatus;
 use crate::pagination::PageRequest;
 use crate::reference::{AsReasonCode, Compensation};
@@ -125,20 +126,6 @@ impl AsScope {
     }
 }
 
-/// One evidence file of an AS. Its `Debug` hides the file name (a person chose it).
-#[derive(Clone, PartialEq, Eq)]
-pub struct AsEvidence {
-    pub file_key: Uuid,
-    pub file_name: String,
-    pub content_type: String,
-    pub size: u64,
-    /// Hex SHA-256 of the stored bytes, when known.
-    pub sha256: Option<String>,
-    pub uploaded_at: Option<OffsetDateTime>,
-}
-
-crate::redacting_debug!(AsEvidence { show: [file_key, content_type, size, sha256, uploaded_at], redact: [file_name] });
-
 /// One transition of an AS.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AsHistoryEntry {
@@ -169,7 +156,7 @@ pub struct AsClaim {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub decided_at: Option<OffsetDateTime>,
-    pub evidence: Vec<AsEvidence>,
+    pub evidence: Vec<EvidenceFile>,
     /// Oldest first; empty in list pages.
     pub history: Vec<AsHistoryEntry>,
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use domain::as_claim::{AsClaim, AsEvidence, AsHistoryEntry, AsQuery, AsScope};
+use domain::as_claim::{AsClaim, AsHistoryEntry, AsQuery, AsScope};
 use domain::counsel::CaseStatus;
 use domain::error::RepoError;
 use domain::pagination::Page;
@@ -16,21 +16,6 @@ use crate::entities::{as_request, as_status_history, counsel_case};
 use crate::error::{corrupt, unavailable};
 use crate::files::{self, EvidenceFile};
 use crate::{from_millis, to_millis};
-
-/// Evidence as the AS shows it.
-fn as_evidence(files: Vec<EvidenceFile>) -> Vec<AsEvidence> {
-    files
-        .into_iter()
-        .map(|f| AsEvidence {
-            file_key: f.file_key,
-            file_name: f.file_name,
-            content_type: f.content_type,
-            size: f.size,
-            sha256: f.sha256,
-            uploaded_at: f.uploaded_at,
-        })
-        .collect()
-}
 
 impl SeaAsClaimRepository {
     /// One AS within `scope`, with evidence and history.
@@ -81,9 +66,7 @@ impl SeaAsClaimRepository {
         let items = rows
             .into_iter()
             .zip(ids)
-            .map(|(row, id)| {
-                from_row(&self.keyring, row, as_evidence(evidence.remove(&id).unwrap_or_default()), Vec::new())
-            })
+            .map(|(row, id)| from_row(&self.keyring, row, evidence.remove(&id).unwrap_or_default(), Vec::new()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, request: q.page, total })
     }
@@ -136,7 +119,7 @@ impl SeaAsClaimRepository {
             })
             .collect::<Result<Vec<_>, RepoError>>()?;
         let mut evidence: HashMap<Uuid, Vec<EvidenceFile>> = files::evidence_of(conn, keyring, &[id]).await?;
-        let evidence = as_evidence(evidence.remove(&id).unwrap_or_default());
+        let evidence = evidence.remove(&id).unwrap_or_default();
         Ok(Some(from_row(keyring, row, evidence, history)?))
     }
 }
@@ -144,7 +127,7 @@ impl SeaAsClaimRepository {
 fn from_row(
     keyring: &Keyring,
     row: as_request::Model,
-    evidence: Vec<AsEvidence>,
+    evidence: Vec<EvidenceFile>,
     history: Vec<AsHistoryEntry>,
 ) -> Result<AsClaim, RepoError> {
     let key = row.id.clone();

@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use domain::as_claim::{
-    AUTO_APPROVAL_COMMENT, AsAction, AsActor, AsClaim, AsError, AsEvidence, AsHistoryEntry, AsQuery, AsRefusal,
-    AsScope, ClaimFacts, EvidenceRefusal, NewAsClaim, SYSTEM_ACTOR,
+    AUTO_APPROVAL_COMMENT, AsAction, AsActor, AsClaim, AsError, AsHistoryEntry, AsQuery, AsRefusal, AsScope,
+    ClaimFacts, EvidenceRefusal, NewAsClaim, SYSTEM_ACTOR,
 };
 use domain::error::RepoError;
+use domain::files::EvidenceFile;
 use domain::identity::User;
 use domain::lead::AsStatus;
 use domain::pagination::Page;
@@ -193,7 +194,7 @@ impl AsClaimRepository for MemoryAsClaimRepository {
             evidence: new
                 .file_keys
                 .iter()
-                .map(|key| AsEvidence {
+                .map(|key| EvidenceFile {
                     file_key: *key,
                     file_name: format!("{key}.png"),
                     content_type: "image/png".to_owned(),
