@@ -9,7 +9,11 @@
 //! - on Unix the SQLite database file is readable by its owner only (0600), created so
 //!   before SQLite opens it, and tightened on open when an earlier version left it wider;
 //!   SQLite gives its `-wal` and `-shm` files the mode of the database file, and those
-//!   found wider are tightened too. The data directory [`create_data_dir`] makes is 0700.
+//!   found wider are tightened too. The data directory [`create_data_dir`] makes is 0700;
+//! - every statement, and every `BEGIN`/`COMMIT`/`ROLLBACK` of a write transaction, is
+//!   counted in [`crate::statements`];
+//! - a pooled connection is not pinged before each use (sqlx's default costs one round
+//!   trip per acquire), only after it sat idle for [`IDLE_BEFORE_PING`].
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -23,7 +27,12 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::statements::Kind;
+
 pub use sea_orm::DbErr;
+
+/// How long a pooled connection may sit idle before it is pinged on its next use.
+pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
 /// Pool size and timeouts.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +75,7 @@ impl Db {
             .connect_timeout(pool.connect_timeout)
             .acquire_timeout(pool.connect_timeout)
             .sqlx_logging(false)
+            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
             .map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -73,7 +83,8 @@ impl Db {
                     .foreign_keys(true)
                     .create_if_missing(true)
             });
-        let conn = Database::connect(options).await?;
+        let mut conn = Database::connect(options).await?;
+        conn.set_metric_callback(|info| crate::statements::count_sql(&info.statement.sql));
         let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self { conn, write_gate })
     }
@@ -98,7 +109,8 @@ impl Db {
             None => None,
         };
         let txn = self.conn.begin().await?;
-        Ok(WriteTxn { txn, _gate: gate })
+        crate::statements::count(Kind::Begin);
+        Ok(WriteTxn { txn: Some(txn), _gate: gate })
     }
 
     /// A trivial query, for readiness.
@@ -178,24 +190,38 @@ fn secure_sqlite_file(path: &Path) -> std::io::Result<()> {
 
 /// A write transaction; rolled back when dropped without [`WriteTxn::commit`].
 pub struct WriteTxn {
-    // Field order matters: the transaction ends before the gate opens.
-    txn: DatabaseTransaction,
+    // Field order matters: the transaction ends before the gate opens. `None` only after
+    // `commit` took it.
+    txn: Option<DatabaseTransaction>,
     _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTxn {
     /// # Errors
     /// The driver's error; the transaction is then rolled back.
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+    pub async fn commit(mut self) -> Result<(), DbErr> {
+        let Some(txn) = self.txn.take() else { return Ok(()) };
+        crate::statements::count(Kind::Commit);
+        txn.commit().await
+    }
+}
+
+impl Drop for WriteTxn {
+    fn drop(&mut self) {
+        // Dropped uncommitted: sea-orm sends the ROLLBACK.
+        if self.txn.is_some() {
+            crate::statements::count(Kind::Rollback);
+        }
     }
 }
 
 impl Deref for WriteTxn {
     type Target = DatabaseTransaction;
 
+    #[allow(clippy::expect_used)]
     fn deref(&self) -> &Self::Target {
-        &self.txn
+        // `txn` is `None` only inside `commit`, which consumes the value.
+        self.txn.as_ref().expect("a write transaction is open until commit consumes it")
     }
 }
 

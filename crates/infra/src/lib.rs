@@ -39,6 +39,7 @@ pub mod reference;
 pub mod rotation;
 pub mod seal_backfill;
 pub mod source_status;
+pub mod statements;
 mod timestamp;
 pub mod tokens;
 pub mod transfers;
