@@ -7,6 +7,14 @@
 //!   raw path; a path no route matches is `unmatched` ([`route_label`]);
 //! - `method` is one of the nine standard methods, any other is `OTHER` ([`method_label`]);
 //! - `status` is the three-digit status the server itself chose.
+//!
+//! Statements: every request runs inside [`infra::statements::scoped`] under its use case
+//! `<METHOD> <route>` ([`use_case_label`], e.g. `GET /api/v1/leads`, `GET unmatched`),
+//! from the same closed sets, so each statement the request sends (authentication,
+//! the gate, the handler) is counted under it; background tasks keep their own labels.
+//! `/metrics` shows the process's counts ([`infra::statements::snapshot`]) as
+//! `ldbds_db_statements_total{kind,use_case}`, label values escaped as the text format
+//! requires ([`escape_label`]).
 
 use std::time::Instant;
 
@@ -46,6 +54,12 @@ pub fn route_label(pattern: Option<String>) -> String {
     pattern.unwrap_or_else(|| UNMATCHED.to_owned())
 }
 
+/// The use case a request's statements are counted under: `<METHOD> <route>`.
+#[must_use]
+pub fn use_case_label(method: &str, route: &str) -> String {
+    format!("{method} {route}")
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
@@ -76,18 +90,59 @@ impl Metrics {
         self.latency.with_label_values(&labels).observe(seconds);
     }
 
-    /// The registry in Prometheus text format.
+    /// The registry and the statement counts in Prometheus text format.
     #[must_use]
     pub fn render(&self) -> String {
         let mut buffer = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             tracing::error!(error = %e, "metrics encoding failed");
         }
-        String::from_utf8(buffer).unwrap_or_default()
+        let mut text = String::from_utf8(buffer).unwrap_or_default();
+        render_statements(&mut text, &infra::statements::snapshot());
+        text
     }
 }
 
-/// Middleware: counts and times every request.
+/// The counter family of the statements sent, by use case and kind.
+pub const STATEMENTS_TOTAL: &str = "ldbds_db_statements_total";
+
+/// Appends the statement counts as one counter family (nothing when there are none).
+fn render_statements(text: &mut String, counts: &[infra::statements::Count]) {
+    use std::fmt::Write as _;
+    if counts.is_empty() {
+        return;
+    }
+    let _ = writeln!(text, "# HELP {STATEMENTS_TOTAL} Statements sent to the database, by use case and kind");
+    let _ = writeln!(text, "# TYPE {STATEMENTS_TOTAL} counter");
+    for c in counts {
+        let _ = writeln!(
+            text,
+            "{STATEMENTS_TOTAL}{{kind=\"{}\",use_case=\"{}\"}} {}",
+            c.kind.as_str(),
+            escape_label(&c.use_case),
+            c.total
+        );
+    }
+}
+
+/// A label value as the Prometheus text format writes it: `\`, `"` and line feeds escaped.
+#[must_use]
+pub fn escape_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Middleware: counts and times every request, and counts its statements under its use
+/// case. The route is known before the handler runs: the app's resource map matches the
+/// path, the same match the response's label is read from.
 ///
 /// # Errors
 /// Passes the inner service's error through.
@@ -97,8 +152,9 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| std::sync::Arc::clone(&s.metrics));
     let method = method_label(req.method());
+    let use_case = use_case_label(method, &route_label(req.match_pattern()));
     let started = Instant::now();
-    let response = next.call(req).await?;
+    let response = infra::statements::scoped(use_case, next.call(req)).await?;
     if let Some(metrics) = metrics {
         let route = route_label(response.request().match_pattern());
         metrics.observe(method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
@@ -126,5 +182,31 @@ mod tests {
     fn an_unmatched_route_has_one_label() {
         assert_eq!(route_label(None), UNMATCHED);
         assert_eq!(route_label(Some("/api/v1/leads/{id}".to_owned())), "/api/v1/leads/{id}");
+    }
+
+    #[test]
+    fn statement_counts_render_as_one_counter_family_with_escaped_labels() {
+        use infra::statements::{Count, Kind};
+        let mut text = String::new();
+        render_statements(&mut text, &[]);
+        assert_eq!(text, "", "no family without a count");
+        let counts = [
+            Count { use_case: "GET /api/v1/leads".into(), kind: Kind::Select, total: 3 },
+            Count { use_case: "odd \"name\"\\\nnext".into(), kind: Kind::Commit, total: 1 },
+        ];
+        render_statements(&mut text, &counts);
+        assert_eq!(
+            text,
+            "# HELP ldbds_db_statements_total Statements sent to the database, by use case and kind\n\
+             # TYPE ldbds_db_statements_total counter\n\
+             ldbds_db_statements_total{kind=\"select\",use_case=\"GET /api/v1/leads\"} 3\n\
+             ldbds_db_statements_total{kind=\"commit\",use_case=\"odd \\\"name\\\"\\\\\\nnext\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn a_use_case_is_the_method_and_the_route() {
+        assert_eq!(use_case_label("GET", "/api/v1/leads"), "GET /api/v1/leads");
+        assert_eq!(use_case_label("POST", &route_label(None)), "POST unmatched");
     }
 }

@@ -66,7 +66,10 @@ async fn metrics_bounded_body(db: TestDb) {
 
     let series = |text: &str| text.lines().filter(|l| l.starts_with("http_requests_total{")).count();
     assert_eq!(series(&after), series(&before), "600 varied requests added series:\n{after}");
-    assert_eq!(after.lines().count(), before.lines().count(), "{after}");
+    // The statement counts are the whole process's, and the tests running beside this one
+    // add their use cases to them meanwhile: the bound checked here is the registry's.
+    let own_lines = |text: &str| text.lines().filter(|l| !l.contains("ldbds_db_statements_total")).count();
+    assert_eq!(own_lines(&after), own_lines(&before), "{after}");
     assert!(!after.contains("MADEUP") && !after.contains("random-"), "a caller's text became a label:\n{after}");
     assert!(
         after.contains(r#"http_requests_total{method="OTHER",route="/api/v1/regions",status="405"} 151"#),

@@ -26,4 +26,5 @@ mod orgs;
 mod rate_limit;
 mod reference;
 mod roles_first;
+mod statements;
 mod users;
