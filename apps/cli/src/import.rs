@@ -4,6 +4,11 @@
 //! Bad usage (an unknown source or product, a file that is not CSV/XLSX, a header without
 //! the required columns) exits 2 before anything is written; a bad row is reported and
 //! the import goes on; the summary names the report.
+//!
+//! Statements: the import's are counted under the use case [`USE_CASE`] and its
+//! migrations' under [`MIGRATE_USE_CASE`]; `--statements-json PATH` (or
+//! `LDBDS_STATEMENTS_JSON`) writes the counts by kind with the rows and the batch size
+//! after a completed import, so the harness can judge the statements per batch.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -25,12 +30,46 @@ pub(crate) struct ImportArgs {
     pub product: Option<String>,
     pub batch: usize,
     pub errors: Option<PathBuf>,
+    /// Where the statement counts go (else `LDBDS_STATEMENTS_JSON`, else nowhere).
+    pub statements_json: Option<PathBuf>,
 }
 
-pub(crate) async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
+/// The use case an import's statements are counted under.
+pub(crate) const USE_CASE: &str = "import";
+/// The use case of the migrations an import applies first.
+pub(crate) const MIGRATE_USE_CASE: &str = "import-migrate";
+/// The variable `--statements-json` falls back to.
+pub(crate) const STATEMENTS_JSON_ENV: &str = "LDBDS_STATEMENTS_JSON";
+
+pub(crate) async fn run(settings: Settings, mut args: ImportArgs) -> anyhow::Result<()> {
+    let statements_json =
+        args.statements_json.take().or_else(|| std::env::var_os(STATEMENTS_JSON_ENV).map(PathBuf::from));
+    let batch = args.batch.max(1);
+    let rows = infra::statements::scoped(USE_CASE, import(settings, args)).await?;
+    if let Some(path) = statements_json {
+        write_statements(&path, rows, batch).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The statement counts of this process by use case and kind, with the import's rows and
+/// batch size: `{"rows": 100000, "batch": 500, "statements": {"import": {"select": 3, ..}, ..}}`.
+fn write_statements(path: &std::path::Path, rows: u64, batch: usize) -> anyhow::Result<()> {
+    let mut by_use_case = serde_json::Map::new();
+    for c in infra::statements::snapshot() {
+        let kinds = by_use_case.entry(c.use_case).or_insert_with(|| serde_json::json!({}));
+        kinds[c.kind.as_str()] = serde_json::json!(c.total);
+    }
+    let body = serde_json::json!({ "rows": rows, "batch": batch, "statements": by_use_case });
+    std::fs::write(path, serde_json::to_string_pretty(&body)?)?;
+    Ok(())
+}
+
+/// The import itself; returns the rows read.
+async fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<u64> {
     let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
     let db = open(&settings).await?;
-    db.migrate_up().await?;
+    infra::statements::scoped(MIGRATE_USE_CASE, db.migrate_up()).await?;
     let source = infra::orgs::find_source(db.conn(), &args.source)
         .await?
         .ok_or_else(|| Usage(format!("no source with code {}", args.source)))?;
@@ -92,7 +131,7 @@ pub(crate) async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<
     }
     print_summary(&summary, &product.name, total);
     db.close().await?;
-    Ok(())
+    Ok(summary.rows)
 }
 
 fn print_summary(s: &ImportSummary, product: &str, bytes: Option<u64>) {

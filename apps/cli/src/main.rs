@@ -73,6 +73,10 @@ enum Command {
         /// Where the row-level error report goes (default: FILE's name + .errors.csv).
         #[arg(long)]
         errors: Option<std::path::PathBuf>,
+        /// Write the import's statement counts by kind to this JSON file (default: the
+        /// LDBDS_STATEMENTS_JSON variable, else none): the round-trip budget's measure.
+        #[arg(long)]
+        statements_json: Option<std::path::PathBuf>,
     },
 }
 
@@ -178,9 +182,10 @@ fn main() -> ExitCode {
         Command::Orgs(cmd) => runtime.block_on(keys::run_orgs(settings, cmd)),
         Command::Users(cmd) => runtime.block_on(users::run(settings, cmd)),
         Command::Counsel(cmd) => runtime.block_on(counsel::run(settings, cmd)),
-        Command::Import { file, source, product, batch, errors } => {
-            runtime.block_on(import::run(settings, import::ImportArgs { file, source, product, batch, errors }))
-        }
+        Command::Import { file, source, product, batch, errors, statements_json } => runtime.block_on(import::run(
+            settings,
+            import::ImportArgs { file, source, product, batch, errors, statements_json },
+        )),
         Command::Openapi => {
             println!("{}", api::openapi::document_json());
             Ok(())
