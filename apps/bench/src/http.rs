@@ -80,11 +80,11 @@ impl Conn {
     /// Sends one call and reads the whole response.
     pub async fn send(&mut self, call: &Call) -> anyhow::Result<(StatusCode, Bytes)> {
         self.sender.ready().await?;
-        let mut builder = Request::builder()
-            .method(call.method.clone())
-            .uri(&call.path)
-            .header("host", &self.host)
-            .header("x-api-key", &self.key);
+        let mut builder = Request::builder().method(call.method.clone()).uri(&call.path).header("host", &self.host);
+        // An anonymous connection (readiness, /metrics) sends no key at all.
+        if !self.key.is_empty() {
+            builder = builder.header("x-api-key", &self.key);
+        }
         if call.body.is_some() && !call.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
             builder = builder.header("content-type", "application/json");
         }
@@ -140,9 +140,9 @@ impl LoadResult {
 pub type CallSource = Arc<dyn Fn(u64) -> Option<Call> + Send + Sync>;
 
 /// Drives `clients` connections for `warmup` then `duration`, every response expected to
-/// be `expect`.
+/// be `expect`. Client `i` talks to `addrs[i % addrs.len()]` (the nodes, round-robin).
 pub async fn run_load(
-    addr: &str,
+    addrs: &[String],
     key: &str,
     clients: usize,
     warmup: Duration,
@@ -156,8 +156,11 @@ pub async fn run_load(
     let measure_from = start + warmup;
     let end = measure_from + duration;
     let mut tasks = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        let mut conn = Conn::open(addr, key).await?;
+    if addrs.is_empty() {
+        bail!("no server to drive");
+    }
+    for i in 0..clients {
+        let mut conn = Conn::open(&addrs[i % addrs.len()], key).await?;
         let (counter, exhausted, source) = (counter.clone(), exhausted.clone(), source.clone());
         tasks.push(tokio::spawn(async move {
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;

@@ -1,5 +1,7 @@
 //! The table on stdout and `target/bench/<scenario>-<db>.json`, with the target of
-//! `performance.md` beside each figure and a verdict that writes a miss as a miss.
+//! `performance.md` beside each figure and a verdict that writes a miss as a miss, and the
+//! statements per request beside the rate, judged against the round-trip budget: over it,
+//! the run prints `BUDGET EXCEEDED` and fails (unless `--no-budget`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -21,20 +23,31 @@ enum Goal {
 
 fn goal(scenario: &str, db: Backend) -> Goal {
     match (scenario, db) {
-        ("intake" | "distribute" | "import", Backend::Postgres) => Goal::Ratio(0.30),
+        ("intake" | "distribute" | "import" | "import-owners", Backend::Postgres) => Goal::Ratio(0.30),
         ("owned-list" | "search-phone", Backend::Postgres) => Goal::Ratio(0.40),
         ("intake", Backend::Sqlite) => Goal::Rate(2_000.0),
         ("owned-list", Backend::Sqlite) => Goal::Rate(3_000.0),
-        ("import", Backend::Sqlite) => Goal::Rate(20_000.0),
+        ("import" | "import-owners", Backend::Sqlite) => Goal::Rate(20_000.0),
         ("engine", _) => Goal::Rate(5_000_000.0),
         _ => Goal::None,
     }
 }
 
-/// Prints the table, writes the JSON; returns false when a request failed or an
-/// invariant broke (a missed target is reported, not a failure).
+/// Whether the statements are within the budget: `None` when the scenario has none or
+/// nothing was counted.
+fn within_budget(scenario: &str, o: &Outcome) -> Option<(f64, bool)> {
+    let budget = crate::statements::budget(scenario)?;
+    let figures = o.statements.as_ref()?;
+    // A small tolerance for the counters' rounding at the window's edges.
+    Some((budget, figures.value <= budget + 1e-9))
+}
+
+/// Prints the table, writes the JSON; returns false when a request failed, an invariant
+/// broke or (unless `--no-budget`) the statements went over the budget (a missed target
+/// is reported, not a failure).
 pub fn print_and_save(scenario: &str, args: &Args, o: &Outcome) -> anyhow::Result<bool> {
     let db = if scenario == "engine" { "in-process" } else { db_name(args.db) };
+    let nodes = if args.nodes > 1 { format!(", {} nodes", args.nodes) } else { String::new() };
     let ratio = o.reference.as_ref().map(|r| if r.rate > 0.0 { o.rate / r.rate } else { 0.0 });
     let (target_text, verdict) = match goal(scenario, args.db) {
         Goal::Ratio(min) => match ratio {
@@ -47,10 +60,21 @@ pub fn print_and_save(scenario: &str, args: &Args, o: &Outcome) -> anyhow::Resul
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "\n== {scenario} on {db}: {} clients, {} s (+{} s warm-up)",
+        "\n== {scenario} on {db}{nodes}: {} clients, {} s (+{} s warm-up)",
         args.clients, args.duration, args.warmup
     );
     let _ = writeln!(t, "  ours       {:>12.0} {}/s", o.rate, o.unit);
+    let budget = within_budget(scenario, o);
+    if let Some(f) = &o.statements {
+        let route = f.route.as_ref().map(|(r, v)| format!(", {v:.2} under {r}")).unwrap_or_default();
+        let verdict = match budget {
+            Some((b, true)) => format!(" (budget ≤ {b:.0}: within)"),
+            Some((b, false)) if args.no_budget => format!(" (budget ≤ {b:.0}: over, not enforced: --no-budget)"),
+            Some((b, false)) => format!(" (budget ≤ {b:.0}: BUDGET EXCEEDED)"),
+            None => String::new(),
+        };
+        let _ = writeln!(t, "  statements {:>12.2} per {} (all use cases){route}{verdict}", f.value, f.unit);
+    }
     if let Some(load) = &o.load {
         let _ = writeln!(
             t,
@@ -89,13 +113,28 @@ pub fn print_and_save(scenario: &str, args: &Args, o: &Outcome) -> anyhow::Resul
     }
     print!("{t}");
     let errors = o.load.as_ref().map_or(0, |l| l.errors);
-    let clean = errors == 0 && !o.reference_failed && o.invariants.iter().all(|(_, _, holds)| *holds);
+    let over_budget = budget.is_some_and(|(_, within)| !within) && !args.no_budget;
+    let clean = errors == 0 && !o.reference_failed && o.invariants.iter().all(|(_, _, holds)| *holds) && !over_budget;
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
     std::fs::create_dir_all(&out_dir)?;
-    let file = out_dir.join(format!("{scenario}-{db}.json"));
+    let suffix = if args.nodes > 1 { format!("-nodes{}", args.nodes) } else { String::new() };
+    let file = out_dir.join(format!("{scenario}-{db}{suffix}.json"));
+    let statements = o.statements.as_ref().map(|f| {
+        json!({
+            "per": f.unit,
+            "perUnit": f.value,
+            "route": f.route.as_ref().map(|(r, _)| r),
+            "perRouteRequest": f.route.as_ref().map(|(_, v)| v),
+            "budget": budget.map(|(b, _)| b),
+            "withinBudget": budget.map(|(_, w)| w),
+            "enforced": !args.no_budget,
+            "counts": f.detail,
+        })
+    });
     let body = json!({
         "scenario": scenario,
         "db": db,
+        "nodes": args.nodes,
         "clients": args.clients,
         "durationSeconds": args.duration,
         "warmupSeconds": args.warmup,
@@ -114,11 +153,18 @@ pub fn print_and_save(scenario: &str, args: &Args, o: &Outcome) -> anyhow::Resul
         "seedSeconds": o.seed_seconds,
         "invariants": o.invariants.iter().map(|(w, v, h)| json!({"check": w, "value": v, "holds": h})).collect::<Vec<_>>(),
         "notes": o.notes,
+        "statements": statements,
     });
     std::fs::write(&file, serde_json::to_string_pretty(&body)?)?;
     println!("  written    {}", file.display());
+    if over_budget {
+        eprintln!(
+            "ldbds-bench {scenario}: BUDGET EXCEEDED (statements per {}, see above)",
+            o.statements.as_ref().map_or("request", |f| f.unit)
+        );
+    }
     if !clean {
-        eprintln!("ldbds-bench {scenario}: errors or broken invariants (see above)");
+        eprintln!("ldbds-bench {scenario}: errors, broken invariants or a budget exceeded (see above)");
     }
     Ok(clean)
 }

@@ -5,6 +5,9 @@
 //! thousand calls), leads through `ldbds import` (validated, encrypted, indexed,
 //! deduplicated and allocated to the orders, as in production), then a single SQL update
 //! marks half of the leads used. Nothing is inserted behind the engine's back.
+//!
+//! Every load scenario names the route it drives (`<METHOD> <pattern>`, the server's use
+//! case for it), so the statements per request are reported for it and for all use cases.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +19,11 @@ use serde_json::json;
 use crate::Args;
 use crate::http::{Call, CallSource, Conn, LoadResult, run_load};
 use crate::reference::{self, Reference};
+use crate::statements::{self, Figures};
 use crate::target::{Backend, KR_REGIONS, Target, kr_phone, write_leads_csv};
+
+/// The owners whose lines `import-owners` fills.
+pub const IMPORT_OWNERS: u64 = 1_000;
 
 /// What one scenario measured.
 pub struct Outcome {
@@ -31,6 +38,8 @@ pub struct Outcome {
     pub seed_seconds: f64,
     pub peak_rss_mib: Option<f64>,
     pub reference_failed: bool,
+    /// The statements the server (or the import) sent, per request (or per batch).
+    pub statements: Option<Figures>,
 }
 
 impl Outcome {
@@ -55,6 +64,7 @@ impl Outcome {
             seed_seconds: 0.0,
             peak_rss_mib: None,
             reference_failed: false,
+            statements: None,
         }
     }
 }
@@ -90,8 +100,10 @@ async fn parallel<T: Send + Sync + 'static>(
     let call = Arc::new(call);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+    for i in 0..8 {
+        // Spread over the nodes like the load, so every node serves from the start.
+        let addrs = t.addrs();
+        let mut conn = Conn::open(&addrs[i % addrs.len()], &t.partner_key).await?;
         let (items, call, next) = (items.clone(), call.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             loop {
@@ -113,13 +125,17 @@ fn order_call(mohom_id: &str, product: &str, regions: &[&str], quantity: u64) ->
     Call::post("/api/v1/orders", json!({"mohomId": mohom_id, "productId": product, "regions": lines}).to_string())
 }
 
-/// Runs `ldbds import` of `rows` generated leads into INS-HEALTH; returns (seconds, stdout).
-async fn import(t: &Target, rows: u64) -> anyhow::Result<(f64, String)> {
+/// Runs `ldbds import` of `rows` generated leads (`regions` in turn) into INS-HEALTH, its
+/// statement counts written to `statements.json` in the work directory; returns
+/// (seconds, stdout).
+async fn import(t: &Target, rows: u64, regions: &[&str]) -> anyhow::Result<(f64, String)> {
     let csv = t.work.join("leads.csv");
-    write_leads_csv(&csv, rows)?;
+    write_leads_csv(&csv, rows, regions)?;
     let file = csv.to_string_lossy().into_owned();
+    let counts = t.work.join("statements.json").to_string_lossy().into_owned();
     let started = Instant::now();
-    let out = t.ldbds(&["import", &file, "--source", "TCB", "--product", "INS-HEALTH"]).await?;
+    let out =
+        t.ldbds(&["import", &file, "--source", "TCB", "--product", "INS-HEALTH", "--statements-json", &counts]).await?;
     Ok((started.elapsed().as_secs_f64(), out))
 }
 
@@ -168,17 +184,32 @@ pub async fn ownership_invariants(t: &Target) -> anyhow::Result<Vec<(String, i64
     Ok(out)
 }
 
-/// Drives the server with `source` for the warm-up and the duration, records the rate,
-/// the load and the server's peak RSS in `outcome`, then stops the server.
+/// Drives the nodes with `source` for the warm-up and the duration, records the rate,
+/// the load, the statements per request (all use cases, and `route`'s, `<METHOD>
+/// <pattern>`: `/metrics` scraped when the measured window opens and after the load) and
+/// the servers' peak RSS in `outcome`, then stops the servers.
 async fn measure(
     t: &mut Target,
     args: &Args,
     expect: StatusCode,
+    route: &str,
     source: CallSource,
     outcome: &mut Outcome,
 ) -> anyhow::Result<()> {
     let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));
-    let load = run_load(&t.addr(), &t.partner_key, args.clients, warmup, duration, expect, source).await?;
+    let addrs = t.addrs();
+    let opens = tokio::time::Instant::now() + warmup;
+    let before = {
+        let addrs = addrs.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(opens).await;
+            statements::scrape(&addrs).await
+        })
+    };
+    let load = run_load(&addrs, &t.partner_key, args.clients, warmup, duration, expect, source).await?;
+    let after = statements::scrape(&addrs).await?;
+    let before = before.await??;
+    outcome.statements = Some(before.until(&after).figures(route));
     outcome.rate = load.rate();
     outcome.load = Some(load);
     outcome.peak_rss_mib = t.server_peak_rss_mib();
@@ -208,7 +239,7 @@ pub async fn intake(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
             .header("source", "TCB"),
         )
     });
-    measure(t, args, StatusCode::CREATED, source, &mut outcome).await?;
+    measure(t, args, StatusCode::CREATED, "POST /lead-platform/v1/leads/create", source, &mut outcome).await?;
     outcome.invariants = ownership_invariants(t).await?;
     let leads = t.count("SELECT COUNT(*) AS n FROM leads").await?;
     let delivered = t.count("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id IS NOT NULL").await?;
@@ -232,7 +263,7 @@ async fn seed_owned(t: &Target, rows: u64, owners: u64) -> anyhow::Result<()> {
     let per_owner = (rows / 17 + 1).div_ceil((owners / 17).max(1)) + 1;
     parallel(t, ids, move |i, id| order_call(id, &product, &[KR_REGIONS[i % 17]], per_owner)).await?;
     eprintln!("importing {rows} leads...");
-    let (seconds, out) = import(t, rows).await?;
+    let (seconds, out) = import(t, rows, &KR_REGIONS).await?;
     eprintln!("{}", out.trim_end());
     #[allow(clippy::cast_precision_loss)]
     let rate = rows as f64 / seconds;
@@ -267,7 +298,7 @@ pub async fn owned_list(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> 
     outcome.notes.push(format!("{rows} leads over {owners} owners, half used"));
     let source: CallSource =
         Arc::new(move |n| Some(Call::get(format!("/api/v1/leads?mohomId=o-{}", n.wrapping_mul(7919) % owners))));
-    measure(t, args, StatusCode::OK, source, &mut outcome).await?;
+    measure(t, args, StatusCode::OK, "GET /api/v1/leads", source, &mut outcome).await?;
     outcome.invariants = ownership_invariants(t).await?;
     outcome.reference = outcome.checked(reference::run(t, args, "owned-list", &[("owners", owners.to_string())]).await);
     Ok(outcome)
@@ -302,8 +333,42 @@ pub async fn search_phone(t: &mut Target, args: &Args) -> anyhow::Result<Outcome
         let (o, phone) = &pairs[usize::try_from(n.wrapping_mul(7919)).unwrap_or(0) % pairs.len()];
         Some(Call::get(format!("/api/v1/leads?mohomId=o-{o}&search={phone}")))
     });
-    measure(t, args, StatusCode::OK, source, &mut outcome).await?;
+    measure(t, args, StatusCode::OK, "GET /api/v1/leads", source, &mut outcome).await?;
     outcome.reference = outcome.checked(reference::run(t, args, "search-phone", &[]).await);
+    Ok(outcome)
+}
+
+/// `GET /api/v1/leads/{leadId}?mohomId=..`: one owned lead's detail (decrypt + mask, its
+/// assignment history; a used lead's reveal logged), over the owned-list seed, the leads
+/// taken from the first 100,000 owned ones in turn.
+pub async fn detail(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::new("req");
+    let rows = args.rows.unwrap_or(1_000_000);
+    let owners = owners_for(rows);
+    let seeding = Instant::now();
+    t.start_server().await?;
+    seed_owned(t, rows, owners).await?;
+    let pairs = t
+        .strings(
+            "SELECT u.mohom_id || ' ' || l.id AS v FROM leads l JOIN users u ON u.id = l.owner_user_id \
+             WHERE u.mohom_id LIKE 'o-%' ORDER BY l.id LIMIT 100000",
+        )
+        .await?;
+    let pairs: Vec<(String, String)> =
+        pairs.iter().filter_map(|p| p.split_once(' ')).map(|(o, l)| (o.to_owned(), l.to_owned())).collect();
+    if pairs.is_empty() {
+        bail!("no owned lead to read");
+    }
+    outcome.seed_seconds = seeding.elapsed().as_secs_f64();
+    outcome.notes.push(format!("{rows} leads over {owners} owners, half used; {} leads read in turn", pairs.len()));
+    let pairs = Arc::new(pairs);
+    let source: CallSource = Arc::new(move |n| {
+        let (owner, lead) = &pairs[usize::try_from(n.wrapping_mul(7919)).unwrap_or(0) % pairs.len()];
+        Some(Call::get(format!("/api/v1/leads/{lead}?mohomId={owner}")))
+    });
+    measure(t, args, StatusCode::OK, "GET /api/v1/leads/{leadId}", source, &mut outcome).await?;
+    outcome.invariants = ownership_invariants(t).await?;
+    outcome.reference = outcome.checked(reference::run(t, args, "detail", &[]).await);
     Ok(outcome)
 }
 
@@ -319,7 +384,7 @@ pub async fn distribute(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> 
     create_users(t, (1..=8).map(|i| format!("bench-m-{i}")).collect(), "MEMBER").await?;
     let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
     conn.json(&order_call("bench-leader", &product, &KR_REGIONS, rows / 17 + 17), StatusCode::CREATED).await?;
-    let (_, out) = import(t, rows).await?;
+    let (_, out) = import(t, rows, &KR_REGIONS).await?;
     eprintln!("{}", out.trim_end());
     let ids = t
         .strings(
@@ -338,7 +403,7 @@ pub async fn distribute(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> 
             format!(r#"{{"mohomId":"bench-leader","toMohomId":"bench-m-{}","leadIds":{chunk}}}"#, n % 8 + 1),
         ))
     });
-    measure(t, args, StatusCode::OK, source, &mut outcome).await?;
+    measure(t, args, StatusCode::OK, "POST /api/v1/leads/distribute", source, &mut outcome).await?;
     if outcome.load.as_ref().is_some_and(|l| l.exhausted) {
         outcome.notes.push("the leader ran out of leads before the duration ended (use more --rows)".into());
     }
@@ -347,29 +412,52 @@ pub async fn distribute(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> 
     Ok(outcome)
 }
 
-/// `ldbds import` of `rows` generated leads (validate, encrypt, index, dedupe, allocate
-/// to one member's order over the 17 regions).
-pub async fn import_scenario(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+/// `ldbds import` of `rows` generated leads (validate, encrypt, index, dedupe, allocate)
+/// into `owners` members' order lines: with one owner, one order line in one region (every
+/// row in that region); with more (`import-owners`), one order line each, the 17 regions
+/// in turn, every line large enough that every row is delivered.
+pub async fn import_scenario(t: &mut Target, args: &Args, owners: u64) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::new("rows");
     let rows = args.rows.unwrap_or(100_000);
     let seeding = Instant::now();
     t.start_server().await?;
     let product = id_of(t, "products", "code", "INS-HEALTH").await?;
-    create_users(t, vec!["bench-buyer".to_owned()], "MEMBER").await?;
-    let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
-    conn.json(&order_call("bench-buyer", &product, &KR_REGIONS, rows / 17 + 17), StatusCode::CREATED).await?;
+    let regions: &[&str] = if owners == 1 {
+        create_users(t, vec!["bench-buyer".to_owned()], "MEMBER").await?;
+        let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+        conn.json(&order_call("bench-buyer", &product, &KR_REGIONS[..1], rows + 1), StatusCode::CREATED).await?;
+        &KR_REGIONS[..1]
+    } else {
+        let ids: Vec<String> = (0..owners).map(|i| format!("o-{i}")).collect();
+        create_users(t, ids.clone(), "MEMBER").await?;
+        let per_owner = (rows / 17 + 1).div_ceil((owners / 17).max(1)) + 1;
+        parallel(t, ids, move |i, id| order_call(id, &product, &[KR_REGIONS[i % 17]], per_owner)).await?;
+        &KR_REGIONS
+    };
     t.stop_server().await;
     outcome.seed_seconds = seeding.elapsed().as_secs_f64();
-    let (seconds, out) = import(t, rows).await?;
+    let (seconds, out) = import(t, rows, regions).await?;
     #[allow(clippy::cast_precision_loss)]
     let rate = rows as f64 / seconds;
     outcome.rate = rate;
-    outcome.notes.push(format!("{rows} rows in {seconds:.1} s (wall time of the `ldbds import` process)"));
+    let lines = t.count("SELECT COUNT(*) AS n FROM order_lines").await?;
+    outcome.notes.push(format!(
+        "{rows} rows into {lines} order line(s) of {owners} owner(s) in {seconds:.1} s (wall time of the \
+         `ldbds import` process)"
+    ));
     outcome.notes.extend(out.lines().map(|l| l.trim().to_owned()));
+    let written = std::fs::read_to_string(t.work.join("statements.json")).context("the import wrote no statements")?;
+    outcome.statements = Some(statements::import_figures(&serde_json::from_str(&written)?)?);
     outcome.invariants = ownership_invariants(t).await?;
     let leads = t.count("SELECT COUNT(*) AS n FROM leads").await?;
     let expected = i64::try_from(rows)?;
     outcome.invariants.push((format!("leads {leads} = rows {rows}"), leads, leads == expected));
+    let delivered = t.count("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id IS NOT NULL").await?;
+    outcome.invariants.push((
+        format!("every lead delivered ({delivered} of {leads})"),
+        leads - delivered,
+        leads == delivered,
+    ));
     let csv = t.work.join("leads.csv");
     outcome.reference = outcome.checked(reference::copy(t, &csv, rows).await);
     Ok(outcome)

@@ -1,9 +1,14 @@
 //! The system under test: a fresh database, the real `ldbds` binary seeded and serving
-//! on a loopback port, and direct SQL access for seeding in bulk and checking invariants.
+//! on a loopback port (or N servers on N ports over one PostgreSQL database, `--nodes`),
+//! and direct SQL access for seeding in bulk and checking invariants.
 //!
-//! Invariant: every run starts from an empty database (a new temporary SQLite directory,
-//! or a PostgreSQL database dropped and created again), so figures never depend on a
-//! previous run's rows.
+//! Invariants:
+//! - every run starts from an empty database (a new temporary SQLite directory, or a
+//!   PostgreSQL database dropped and created again), so figures never depend on a
+//!   previous run's rows;
+//! - the nodes of one run share the database and the data directory and nothing else
+//!   (each its own process and port); they start one after the other, so only the first
+//!   applies migrations.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -29,11 +34,12 @@ pub struct Target {
     pub url: String,
     pg_admin: Option<(String, String)>,
     pub bin: PathBuf,
-    pub port: u16,
+    /// One port per node; the first node also serves the seeding calls.
+    pub ports: Vec<u16>,
     pub partner_key: String,
     pub operator_key: String,
     pub sql: DatabaseConnection,
-    server: Option<Child>,
+    servers: Vec<Child>,
 }
 
 /// The `ldbds` binary beside this one. Under `cargo run` (which sets `CARGO`) it is built
@@ -58,7 +64,13 @@ pub fn ldbds_binary() -> anyhow::Result<PathBuf> {
 
 impl Target {
     /// A fresh database named after the scenario, migrated and seeded with the demo data.
-    pub async fn create(backend: Backend, scenario: &str, pg_url: &str, port: u16) -> anyhow::Result<Self> {
+    pub async fn create(backend: Backend, scenario: &str, pg_url: &str, ports: Vec<u16>) -> anyhow::Result<Self> {
+        if ports.is_empty() {
+            bail!("no port to serve on");
+        }
+        if ports.len() > 1 && backend != Backend::Postgres {
+            bail!("--nodes {} needs --db postgres: SQLite is one process's database", ports.len());
+        }
         let bin = ldbds_binary()?;
         let work = std::env::temp_dir().join(format!("ldbds-bench-{scenario}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&work);
@@ -84,11 +96,11 @@ impl Target {
             url,
             pg_admin,
             bin,
-            port,
+            ports,
             partner_key: String::new(),
             operator_key: String::new(),
             sql: DatabaseConnection::default(),
-            server: None,
+            servers: Vec::new(),
         };
         let seeded = target.ldbds(&["seed", "--demo"]).await?;
         for line in seeded.lines() {
@@ -128,8 +140,14 @@ impl Target {
             .env_remove("RUST_LOG");
     }
 
+    /// The first node's address (seeding, checks).
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.ports[0])
+    }
+
+    /// Every node's address.
+    pub fn addrs(&self) -> Vec<String> {
+        self.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect()
     }
 
     /// Runs an `ldbds` command to completion; returns its stdout.
@@ -144,35 +162,46 @@ impl Target {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// Starts `ldbds serve` and waits until `/readyz` answers 200.
+    /// Starts `ldbds serve` on every node's port, one after the other, each waited for
+    /// until its `/readyz` answers 200.
     pub async fn start_server(&mut self) -> anyhow::Result<()> {
-        let mut cmd = Command::new(&self.bin);
-        cmd.arg("serve").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).kill_on_drop(true);
-        self.env(&mut cmd);
-        self.server = Some(cmd.spawn()?);
-        for _ in 0..200 {
-            if let Ok(mut conn) = crate::http::Conn::open(&self.addr(), "").await
-                && let Ok((status, _)) = conn.send(&crate::http::Call::get("/readyz")).await
-                && status.is_success()
-            {
-                return Ok(());
+        for addr in self.addrs() {
+            let mut cmd = Command::new(&self.bin);
+            cmd.arg("serve").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).kill_on_drop(true);
+            self.env(&mut cmd);
+            cmd.env("LDBDS__SERVER__BIND", &addr);
+            self.servers.push(cmd.spawn()?);
+            let mut ready = false;
+            for _ in 0..200 {
+                if let Ok(mut conn) = crate::http::Conn::open(&addr, "").await
+                    && let Ok((status, _)) = conn.send(&crate::http::Call::get("/readyz")).await
+                    && status.is_success()
+                {
+                    ready = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !ready {
+                bail!("the server did not become ready on {addr}");
+            }
         }
-        bail!("the server did not become ready on {}", self.addr())
+        Ok(())
     }
 
-    /// The server's peak resident set (VmHWM), in MiB.
+    /// The largest peak resident set (VmHWM) of the nodes, in MiB.
     #[allow(clippy::cast_precision_loss)]
     pub fn server_peak_rss_mib(&self) -> Option<f64> {
-        let pid = self.server.as_ref()?.id()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let kib: u64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+        let peak = |child: &Child| -> Option<u64> {
+            let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
+            status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+        };
+        let kib = self.servers.iter().filter_map(peak).max()?;
         Some(kib as f64 / 1024.0)
     }
 
     pub async fn stop_server(&mut self) {
-        if let Some(mut child) = self.server.take() {
+        for mut child in self.servers.drain(..) {
             let _ = child.kill().await;
         }
     }
@@ -219,13 +248,13 @@ impl Target {
 }
 
 /// Writes `rows` generated leads as the importer's CSV (Korean headers, unique phones,
-/// the 17 Korean regions in turn).
-pub fn write_leads_csv(path: &Path, rows: u64) -> anyhow::Result<()> {
+/// `regions` in turn).
+pub fn write_leads_csv(path: &Path, rows: u64, regions: &[&str]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "이름,연락처,지역,이메일,생년월일")?;
     for i in 0..rows {
-        let region = KR_REGIONS[usize::try_from(i % 17)?];
+        let region = regions[usize::try_from(i)? % regions.len()];
         writeln!(
             out,
             "고객{},{},{region},c{i}@example.com,19{}-0{}-1{}",
