@@ -1,13 +1,17 @@
 //! A minimal keep-alive HTTP/1.1 client (hyper) and the closed-loop load generator.
 //!
 //! Each client task owns one TCP connection for the whole run and sends its next request
-//! when the previous response has been read completely (closed loop, like `wrk`).
+//! when the previous response has been read completely (closed loop, like `wrk`). Between
+//! the warm-up and the measured window every client pauses with no request in flight, so
+//! what is read of the server then (its counters) is exact at the window's edge.
 //! Latencies recorded after the warm-up go into one HdrHistogram per task (microseconds,
 //! 3 significant digits), merged at the end. Any response whose status is not the one the
 //! scenario expects is an error: counted, and the first few are kept with their body.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -18,6 +22,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::sync::Barrier;
 
 /// One request a scenario asks for.
 pub struct Call {
@@ -139,8 +144,17 @@ impl LoadResult {
 /// scenario has no more work.
 pub type CallSource = Arc<dyn Fn(u64) -> Option<Call> + Send + Sync>;
 
+/// Runs once between the warm-up and the measured window, while no request is in
+/// flight (e.g. the first scrape of the server's counters).
+pub type WindowOpen = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send>;
+
 /// Drives `clients` connections for `warmup` then `duration`, every response expected to
 /// be `expect`. Client `i` talks to `addrs[i % addrs.len()]` (the nodes, round-robin).
+///
+/// At the end of the warm-up every client finishes its request in flight and waits;
+/// `open` runs then, with the server idle, and the measured window opens when it returns.
+/// A client that ran out of work or failed still takes part, so nobody waits forever.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_load(
     addrs: &[String],
     key: &str,
@@ -149,64 +163,92 @@ pub async fn run_load(
     duration: Duration,
     expect: StatusCode,
     source: CallSource,
+    open: WindowOpen,
 ) -> anyhow::Result<LoadResult> {
-    let counter = Arc::new(AtomicU64::new(0));
-    let exhausted = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let measure_from = start + warmup;
-    let end = measure_from + duration;
-    let mut tasks = Vec::with_capacity(clients);
     if addrs.is_empty() {
         bail!("no server to drive");
     }
+    let counter = Arc::new(AtomicU64::new(0));
+    let exhausted = Arc::new(AtomicBool::new(false));
+    let warmup_end = Instant::now() + warmup;
+    // Every client and this task: first when all are idle, then when the window opens.
+    let (idle, opened) = (Arc::new(Barrier::new(clients + 1)), Arc::new(Barrier::new(clients + 1)));
+    let window: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
+    let mut tasks = Vec::with_capacity(clients);
     for i in 0..clients {
-        let mut conn = Conn::open(&addrs[i % addrs.len()], key).await?;
+        let conn = Conn::open(&addrs[i % addrs.len()], key).await?;
         let (counter, exhausted, source) = (counter.clone(), exhausted.clone(), source.clone());
+        let (idle, opened, window) = (idle.clone(), opened.clone(), window.clone());
         tasks.push(tokio::spawn(async move {
-            let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-            let (mut requests, mut errors, mut first_errors) = (0u64, 0u64, Vec::new());
-            loop {
-                let now = Instant::now();
-                if now >= end {
-                    break;
-                }
-                let Some(call) = source(counter.fetch_add(1, Ordering::Relaxed)) else {
-                    exhausted.store(true, Ordering::Relaxed);
-                    break;
-                };
-                let sent = Instant::now();
-                let outcome = conn.send(&call).await;
-                let took = sent.elapsed();
-                let measured = sent >= measure_from && Instant::now() <= end;
-                match outcome {
-                    Ok((status, _)) if status == expect => {}
-                    Ok((status, body)) => {
-                        errors += 1;
-                        if first_errors.len() < 3 {
-                            first_errors.push(format!(
-                                "{} {}: {status} {}",
-                                call.method,
-                                call.path,
-                                String::from_utf8_lossy(&body)
-                            ));
+            let mut waited = false;
+            let pause = async || {
+                idle.wait().await;
+                opened.wait().await;
+            };
+            let result = async {
+                let mut conn = conn;
+                let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+                let (mut requests, mut errors, mut first_errors) = (0u64, 0u64, Vec::new());
+                loop {
+                    if !waited && Instant::now() >= warmup_end {
+                        pause().await;
+                        waited = true;
+                    }
+                    let measured_window = window.get().map(|from| (*from, *from + duration));
+                    if measured_window.is_some_and(|(_, end)| Instant::now() >= end) {
+                        break;
+                    }
+                    let Some(call) = source(counter.fetch_add(1, Ordering::Relaxed)) else {
+                        exhausted.store(true, Ordering::Relaxed);
+                        break;
+                    };
+                    let sent = Instant::now();
+                    let outcome = conn.send(&call).await;
+                    let took = sent.elapsed();
+                    let measured = measured_window.is_some_and(|(from, end)| sent >= from && Instant::now() <= end);
+                    match outcome {
+                        Ok((status, _)) if status == expect => {}
+                        Ok((status, body)) => {
+                            errors += 1;
+                            if first_errors.len() < 3 {
+                                first_errors.push(format!(
+                                    "{} {}: {status} {}",
+                                    call.method,
+                                    call.path,
+                                    String::from_utf8_lossy(&body)
+                                ));
+                            }
+                        }
+                        Err(e) => {
+                            errors += 1;
+                            if first_errors.len() < 3 {
+                                first_errors.push(format!("{} {}: {e:#}", call.method, call.path));
+                            }
+                            conn = Conn::open(&conn.host, &conn.key).await?;
                         }
                     }
-                    Err(e) => {
-                        errors += 1;
-                        if first_errors.len() < 3 {
-                            first_errors.push(format!("{} {}: {e:#}", call.method, call.path));
-                        }
-                        conn = Conn::open(&conn.host, &conn.key).await?;
+                    if measured {
+                        requests += 1;
+                        histogram.record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1))?;
                     }
                 }
-                if measured {
-                    requests += 1;
-                    histogram.record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1))?;
-                }
+                anyhow::Ok((histogram, requests, errors, first_errors))
             }
-            anyhow::Ok((histogram, requests, errors, first_errors))
+            .await;
+            if !waited {
+                pause().await;
+            }
+            result
         }));
     }
+    tokio::time::sleep_until(warmup_end.into()).await;
+    idle.wait().await;
+    let opening = open().await;
+    let from = Instant::now();
+    let _ = window.set(from);
+    opened.wait().await;
+    opening?;
+    let end = from + duration;
     let mut merged = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut requests, mut errors, mut first_errors) = (0, 0, Vec::new());
     for task in tasks {
@@ -217,7 +259,7 @@ pub async fn run_load(
         first_errors.extend(f);
     }
     let measured_end = Instant::now().min(end);
-    let seconds = measured_end.saturating_duration_since(measure_from).as_secs_f64();
+    let seconds = measured_end.saturating_duration_since(from).as_secs_f64();
     first_errors.truncate(5);
     Ok(LoadResult {
         requests,

@@ -17,7 +17,7 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use crate::Args;
-use crate::http::{Call, CallSource, Conn, LoadResult, run_load};
+use crate::http::{Call, CallSource, Conn, LoadResult, WindowOpen, run_load};
 use crate::reference::{self, Reference};
 use crate::statements::{self, Figures};
 use crate::target::{Backend, KR_REGIONS, Target, kr_phone, write_leads_csv};
@@ -198,18 +198,32 @@ async fn measure(
 ) -> anyhow::Result<()> {
     let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));
     let addrs = t.addrs();
-    let opens = tokio::time::Instant::now() + warmup;
-    let before = {
-        let addrs = addrs.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep_until(opens).await;
-            statements::scrape(&addrs).await
+    let before = Arc::new(std::sync::Mutex::new(None));
+    let open: WindowOpen = {
+        let (addrs, before) = (addrs.clone(), before.clone());
+        Box::new(move || {
+            Box::pin(async move {
+                let scrape = statements::scrape(&addrs).await?;
+                *before.lock().map_err(|_| anyhow::anyhow!("scrape lock poisoned"))? = Some(scrape);
+                Ok(())
+            })
         })
     };
-    let load = run_load(&addrs, &t.partner_key, args.clients, warmup, duration, expect, source).await?;
+    let load = run_load(&addrs, &t.partner_key, args.clients, warmup, duration, expect, source, open).await?;
+    // Every client has stopped: the server's counters are final for the window.
     let after = statements::scrape(&addrs).await?;
-    let before = before.await??;
-    outcome.statements = Some(before.until(&after).figures(route));
+    let before = before.lock().map_err(|_| anyhow::anyhow!("scrape lock poisoned"))?.take();
+    let before = before.context("the measured window opened without a scrape")?;
+    outcome.statements = Some(statements::sum(&before).until(&statements::sum(&after)).figures(route));
+    if addrs.len() > 1 {
+        let per_node: Vec<String> = before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| b.until(a).requests.iter().filter(|(r, _)| **r == route).map(|(_, n)| n).sum::<u64>())
+            .map(|n| n.to_string())
+            .collect();
+        outcome.notes.push(format!("{route} requests served per node: {}", per_node.join(", ")));
+    }
     outcome.rate = load.rate();
     outcome.load = Some(load);
     outcome.peak_rss_mib = t.server_peak_rss_mib();

@@ -124,18 +124,34 @@ fn sample(line: &str) -> Option<(&str, Labels, u64)> {
     }
 }
 
-/// Scrapes `/metrics` of every node and sums them.
-pub async fn scrape(addrs: &[String]) -> anyhow::Result<Scrape> {
-    let mut all = Scrape::default();
+/// Scrapes `/metrics` of every node; one [`Scrape`] per node, in `addrs`' order.
+pub async fn scrape(addrs: &[String]) -> anyhow::Result<Vec<Scrape>> {
+    let mut all = Vec::with_capacity(addrs.len());
     for addr in addrs {
         let mut conn = Conn::open(addr, "").await?;
         let (status, body) = conn.send(&Call::get(SCRAPE_ROUTE)).await.with_context(|| format!("scrape {addr}"))?;
         if status != StatusCode::OK {
             anyhow::bail!("GET /metrics on {addr} answered {status}");
         }
-        all.add_text(&String::from_utf8_lossy(&body));
+        let mut one = Scrape::default();
+        one.add_text(&String::from_utf8_lossy(&body));
+        all.push(one);
     }
     Ok(all)
+}
+
+/// The nodes' counters added up.
+pub fn sum(nodes: &[Scrape]) -> Scrape {
+    let mut all = Scrape::default();
+    for node in nodes {
+        for (k, n) in &node.statements {
+            *all.statements.entry(k.clone()).or_insert(0) += n;
+        }
+        for (k, n) in &node.requests {
+            *all.requests.entry(k.clone()).or_insert(0) += n;
+        }
+    }
+    all
 }
 
 /// The counters' deltas over the measured window.
@@ -252,9 +268,9 @@ mod tests {
 
     #[test]
     fn two_nodes_add_up() {
-        let mut both = Scrape::default();
-        both.add_text(BEFORE);
-        both.add_text(BEFORE);
+        let mut one = Scrape::default();
+        one.add_text(BEFORE);
+        let both = sum(&[one.clone(), one]);
         assert_eq!(both.requests.get("GET /api/v1/leads"), Some(&20));
         assert_eq!(both.statements.get(&("GET /api/v1/leads".into(), "select".into())), Some(&120));
     }
