@@ -530,3 +530,35 @@ fn a_partner_is_onboarded_from_the_command_line_and_refusals_exit_2() {
         ldbds(dir.path(), &["orgs", "sources", "add", "--org", "p9", "--source", "S9", "--product", "RE-HCM-APT"], &[]);
     assert_eq!(nothing.status.code(), Some(2), "the refused org p9 was not written");
 }
+
+#[test]
+fn import_writes_its_statement_counts_by_kind_for_the_round_trip_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = ldbds(dir.path(), &["seed", "--demo"], &[]);
+    assert_eq!(seeded.status.code(), Some(0), "{}", text(&seeded.stderr));
+    std::fs::write(
+        dir.path().join("leads.csv"),
+        "이름,연락처,지역\n홍길동,010-3444-0001,서울\n김철수,010-3444-0002,부산\n",
+    )
+    .unwrap();
+    let args = ["import", "leads.csv", "--source", "TCB", "--product", "INS-HEALTH"];
+    let first = ldbds(dir.path(), &[&args[..], &["--statements-json", "counts.json"]].concat(), &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let counts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("counts.json")).unwrap()).unwrap();
+    assert_eq!((counts["rows"].as_u64(), counts["batch"].as_u64()), (Some(2), Some(500)), "{counts}");
+    let import = &counts["statements"]["import"];
+    // Two valid rows: one batch, one transaction; the leads are inserted inside it.
+    assert_eq!((import["begin"].as_u64(), import["commit"].as_u64()), (Some(1), Some(1)), "{counts}");
+    assert!(import["insert"].as_u64().unwrap_or(0) >= 2, "{counts}");
+    assert!(import["select"].as_u64().unwrap_or(0) >= 1, "{counts}");
+    assert!(counts["statements"]["import-migrate"].is_object(), "the migrations' own use case: {counts}");
+
+    // The variable is the flag's default; the same file again imports nothing.
+    let again = ldbds(dir.path(), &args, &[("LDBDS_STATEMENTS_JSON", "again.json")]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let counts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("again.json")).unwrap()).unwrap();
+    assert_eq!(counts["rows"].as_u64(), Some(2), "{counts}");
+    assert_eq!(counts["statements"]["import"]["insert"].as_u64(), None, "duplicates insert nothing: {counts}");
+}
