@@ -697,9 +697,14 @@ pub async fn counsel_import(t: &mut Target, args: &Args) -> anyhow::Result<Outco
         XLSX,
         &sheet,
     );
+    let addrs = t.addrs();
+    let before = statements::sum(&statements::scrape(&addrs).await?);
     let started = Instant::now();
     let reply = op.json(&call, StatusCode::OK).await?;
     let seconds = started.elapsed().as_secs_f64();
+    let after = statements::sum(&statements::scrape(&addrs).await?);
+    outcome.statements =
+        Some(before.until(&after).figures("POST /v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel"));
     outcome.peak_rss_mib = t.server_peak_rss_mib();
     t.stop_server().await;
     #[allow(clippy::cast_precision_loss)]
