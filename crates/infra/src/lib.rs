@@ -43,6 +43,7 @@ pub mod statements;
 mod timestamp;
 pub mod tokens;
 pub mod transfers;
+mod update_rows;
 pub mod users;
 pub mod vault;
 
