@@ -27,7 +27,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     a_batch_decides_exactly_what_single_intakes_decide => batch_equivalence_body;
 }
 
-async fn count(db: &TestDb, sql: &str) -> i64 {
+pub(super) async fn count(db: &TestDb, sql: &str) -> i64 {
     let backend = db.db.backend();
     let row = db.db.conn().query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap();
     row.try_get::<i64>("", "n").unwrap()
@@ -118,15 +118,15 @@ async fn concurrency_body(db: TestDb) {
 }
 
 /// The demo fixtures, a product, and repositories over one database.
-struct World {
-    org: Uuid,
-    product: Arc<domain::reference::Product>,
+pub(super) struct World {
+    pub(super) org: Uuid,
+    pub(super) product: Arc<domain::reference::Product>,
     users: SeaUserRepository,
-    orders: Arc<SeaOrderRepository>,
-    leads: Arc<SeaLeadRepository>,
+    pub(super) orders: Arc<SeaOrderRepository>,
+    pub(super) leads: Arc<SeaLeadRepository>,
 }
 
-async fn world(db: &TestDb, code: &str) -> World {
+pub(super) async fn world(db: &TestDb, code: &str) -> World {
     infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
     let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
     let product_id = infra::fixtures::product_id_by_code(db.db.conn(), code).await.unwrap().unwrap();
@@ -141,7 +141,7 @@ async fn world(db: &TestDb, code: &str) -> World {
     }
 }
 
-async fn buyer(w: &World, name: &str) -> User {
+pub(super) async fn buyer(w: &World, name: &str) -> User {
     let now = OffsetDateTime::now_utc();
     let user = User {
         id: domain::ids::new_id(),
@@ -160,7 +160,7 @@ async fn buyer(w: &World, name: &str) -> User {
     user
 }
 
-async fn order(
+pub(super) async fn order(
     w: &World,
     name: &str,
     region: &str,
@@ -173,7 +173,7 @@ async fn order(
     w.orders.create(&user, &w.product, &lines, None, at).await.unwrap()
 }
 
-async fn intake_one(
+pub(super) async fn intake_one(
     leads: &SeaLeadRepository,
     product: &domain::reference::Product,
     org: Uuid,
