@@ -6,8 +6,9 @@
 //! rows (PostgreSQL walks each row's version chain on every lookup: 414 rows/s for an
 //! import whose leads are all delivered). Here the batch:
 //! 1. locks the pools of its regions in region order (`pools::lock_many`, one statement),
-//!    then the orders of their open lines in id order (`FOR UPDATE`: an order spans pools,
-//!    and an intake of another pool may otherwise move its counters);
+//!    then reads their open lines with their orders, locking the orders in id order (one
+//!    statement, `FOR UPDATE OF orders`: an order spans pools, and an intake of another
+//!    pool may otherwise move its counters);
 //! 2. replays, lead by lead in the order given, exactly the decisions
 //!    [`SeaLeadRepository`]'s single intake makes (`pick_stored` over the lines, the
 //!    order's guard: open, under its quantity and today's limit), on in-memory copies of
@@ -32,7 +33,8 @@ use domain::ids::new_id;
 use domain::lead::AssignmentSource;
 use domain::order::OrderStatus;
 use domain::reference::Product;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::LockType;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityName, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entities::{order, order_line};
 use crate::error::unavailable;
@@ -143,31 +145,20 @@ pub(crate) async fn plan_locked(
         regions.iter().copied().filter(|r| !empty.contains(*r) && locked.contains_key(*r)).collect();
     let mut picks: HashMap<String, (u64, u64)> =
         wanted.iter().map(|r| ((*r).to_owned(), (locked[*r], locked[*r]))).collect();
-    let rows = if wanted.is_empty() {
+    // The open lines with their orders, in one statement; the orders locked (`FOR UPDATE
+    // OF orders` on PostgreSQL) in id order, as every writer of several orders locks them.
+    let mut pairs = if wanted.is_empty() {
         Vec::new()
     } else {
-        order_line::Entity::find()
-            .filter(order_line::Column::ProductId.eq(product_id.as_str()))
-            .filter(order_line::Column::Region.is_in(wanted.iter().copied()))
-            .filter(order_line::Column::Open.eq(true))
-            .order_by_asc(order_line::Column::Id)
-            .all(conn)
-            .await
-            .map_err(unavailable)?
+        open_lines_with_orders(&product_id, &wanted).all(conn).await.map_err(unavailable)?
     };
-    let mut order_ids: Vec<String> = rows.iter().map(|l| l.order_id.clone()).collect();
-    order_ids.sort();
-    order_ids.dedup();
+    pairs.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
     let mut orders = HashMap::new();
-    if !order_ids.is_empty() {
-        let found = order::Entity::find()
-            .filter(order::Column::Id.is_in(order_ids))
-            .order_by_asc(order::Column::Id)
-            .lock_exclusive()
-            .all(conn)
-            .await
-            .map_err(unavailable)?;
-        for row in found {
+    let mut rows = Vec::with_capacity(pairs.len());
+    for (line, order) in pairs {
+        if let Some(row) = order
+            && !orders.contains_key(&row.id)
+        {
             let status = row.status.parse().map_err(|e| corrupt("orders", &row.id, e))?;
             let state = Order {
                 status,
@@ -179,6 +170,7 @@ pub(crate) async fn plan_locked(
             };
             orders.insert(state.row.id.clone(), state);
         }
+        rows.push(line);
     }
     let mut lines: Vec<Line> = rows
         .into_iter()
@@ -213,6 +205,25 @@ pub(crate) async fn plan_locked(
         deliveries.push(decide(product, today, region, indexes, &mut lines, &mut orders, &mut picks)?);
     }
     Ok(Plan { deliveries, lines, orders, picks, product_id, now_ms })
+}
+
+/// The open lines of `regions` with their orders, the orders locked in id order.
+fn open_lines_with_orders(
+    product_id: &str,
+    regions: &BTreeSet<&str>,
+) -> sea_orm::SelectTwo<order_line::Entity, order::Entity> {
+    let relation =
+        order_line::Entity::belongs_to(order::Entity).from(order_line::Column::OrderId).to(order::Column::Id).into();
+    let mut select = order_line::Entity::find()
+        .select_also(order::Entity)
+        .join(JoinType::InnerJoin, relation)
+        .filter(order_line::Column::ProductId.eq(product_id))
+        .filter(order_line::Column::Region.is_in(regions.iter().copied()))
+        .filter(order_line::Column::Open.eq(true))
+        .order_by_asc(order::Column::Id)
+        .order_by_asc(order_line::Column::Id);
+    QuerySelect::query(&mut select).lock_with_tables(LockType::Update, [order::Entity.table_ref()]);
+    select
 }
 
 /// One lead of `region`: the single intake's loop, on the in-memory rows.
@@ -362,5 +373,23 @@ impl Plan {
             .collect();
         moved.sort_unstable();
         pools::set_picks_many(conn, &self.product_id, &moved).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, QueryTrait};
+
+    use super::*;
+
+    #[test]
+    fn the_lines_come_with_their_orders_locked_in_id_order() {
+        let regions = BTreeSet::from(["부산", "서울"]);
+        let sql = open_lines_with_orders("p", &regions).build(DbBackend::Postgres).to_string();
+        assert!(sql.contains("INNER JOIN \"orders\""), "{sql}");
+        assert!(sql.contains("ORDER BY \"orders\".\"id\" ASC, \"order_lines\".\"id\" ASC"), "{sql}");
+        assert!(sql.ends_with("FOR UPDATE OF \"orders\""), "{sql}");
+        let lite = open_lines_with_orders("p", &regions).build(DbBackend::Sqlite).to_string();
+        assert!(!lite.contains("FOR UPDATE"), "SQLite's write lock serializes instead: {lite}");
     }
 }

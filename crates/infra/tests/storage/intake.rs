@@ -262,10 +262,19 @@ async fn cancel_race_body(db: TestDb) {
             for k in 0..10 {
                 intake_one(&leads, &product, org, &format!("010-5{t:03}-{k:04}"), "서울", OffsetDateTime::now_utc())
                     .await;
+                // Paced, so the cancel lands mid-stream however fast a batch is.
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             }
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    // The cancel comes once deliveries have started (batched intakes may fill the order
+    // within a fixed delay).
+    for _ in 0..5_000 {
+        if w.orders.get(user.id, order_id).await.unwrap().unwrap().delivered >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     let cancelled = w.orders.cancel(user.id, order_id, OffsetDateTime::now_utc()).await.unwrap().unwrap().unwrap();
     for task in tasks {
         task.await.unwrap();
