@@ -1,22 +1,28 @@
-//! Deliveries of an import batch, decided in memory under the pools' locks and written
-//! once per row.
+//! Deliveries of a batch of leads of one product, decided in memory under the pools' locks
+//! and written once per batch.
 //!
 //! One intake per lead would update the pool row, the chosen line and the order row once
 //! per lead; inside one batch transaction that is hundreds of versions of the same few
 //! rows (PostgreSQL walks each row's version chain on every lookup: 414 rows/s for an
 //! import whose leads are all delivered). Here the batch:
-//! 1. locks the pools of its regions in region order (as `pools::lock_all`), then the
-//!    orders of their open lines in id order (`FOR UPDATE`: an order spans pools, and an
-//!    intake of another pool may otherwise move its counters);
-//! 2. replays, lead by lead in file order, exactly the decisions [`SeaLeadRepository`]'s
-//!    single intake makes (`pick_stored` over the lines, the order's guard: open, under
-//!    its quantity and today's limit), on in-memory copies of the rows;
+//! 1. locks the pools of its regions in region order (`pools::lock_many`, one statement),
+//!    then reads their open lines with their orders, locking the orders in id order (one
+//!    statement, `FOR UPDATE OF orders`: an order spans pools, and an intake of another
+//!    pool may otherwise move its counters);
+//! 2. replays, lead by lead in the order given, exactly the decisions
+//!    [`SeaLeadRepository`]'s single intake makes (`pick_stored` over the lines, the
+//!    order's guard: open, under its quantity and today's limit), on in-memory copies of
+//!    the rows;
 //! 3. returns the plan: each lead's delivery (its row is inserted already owned, with its
-//!    `ORDER` assignment), and the final line, order and pool rows, each written once.
+//!    `ORDER` assignment), and the final line, order and pool rows, written by
+//!    [`Plan::write`] with one `UPDATE … FROM (VALUES …)` per table (`update_rows`): at
+//!    most three statements however many lines, orders and owners the batch touches.
 //!
 //! Invariant: the outcome (which lead goes to which line, the ledger, the counters and
 //! statuses) is the one a sequence of single intakes would produce in the same order; the
 //! storage tests of imports and intake check the counters and fairness on both databases.
+//!
+//! [`SeaLeadRepository`]: crate::leads::SeaLeadRepository
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -27,12 +33,13 @@ use domain::ids::new_id;
 use domain::lead::AssignmentSource;
 use domain::order::OrderStatus;
 use domain::reference::Product;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::LockType;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityName, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entities::{order, order_line};
 use crate::error::unavailable;
 use crate::pools;
+use crate::update_rows::UpdateRows;
 
 /// One lead's delivery.
 #[derive(Debug, Clone)]
@@ -114,38 +121,44 @@ pub(crate) async fn plan(
     regions: &[&str],
     now_ms: i64,
 ) -> Result<Plan, RepoError> {
-    let product_id = product.id.to_string();
     let wanted: BTreeSet<&str> = regions.iter().copied().filter(|r| !empty.contains(*r)).collect();
-    let mut picks = HashMap::new();
-    for region in &wanted {
-        let at = pools::lock(conn, &product_id, region).await?;
-        picks.insert((*region).to_owned(), (at, at));
-    }
-    let rows = if wanted.is_empty() {
+    let wanted: Vec<&str> = wanted.into_iter().collect();
+    let locked = pools::lock_many(conn, &product.id.to_string(), &wanted).await?;
+    plan_locked(conn, empty, product, regions, &locked, now_ms).await
+}
+
+/// [`plan`] for a caller that holds the pools' locks already: `locked` holds the pick
+/// count of each pool of `regions` (a region without one is not offered).
+///
+/// # Errors
+/// Storage failures; a row that cannot be read.
+pub(crate) async fn plan_locked(
+    conn: &impl ConnectionTrait,
+    empty: &mut HashSet<String>,
+    product: &Product,
+    regions: &[&str],
+    locked: &HashMap<String, u64>,
+    now_ms: i64,
+) -> Result<Plan, RepoError> {
+    let product_id = product.id.to_string();
+    let wanted: BTreeSet<&str> =
+        regions.iter().copied().filter(|r| !empty.contains(*r) && locked.contains_key(*r)).collect();
+    let mut picks: HashMap<String, (u64, u64)> =
+        wanted.iter().map(|r| ((*r).to_owned(), (locked[*r], locked[*r]))).collect();
+    // The open lines with their orders, in one statement; the orders locked (`FOR UPDATE
+    // OF orders` on PostgreSQL) in id order, as every writer of several orders locks them.
+    let mut pairs = if wanted.is_empty() {
         Vec::new()
     } else {
-        order_line::Entity::find()
-            .filter(order_line::Column::ProductId.eq(product_id.as_str()))
-            .filter(order_line::Column::Region.is_in(wanted.iter().copied()))
-            .filter(order_line::Column::Open.eq(true))
-            .order_by_asc(order_line::Column::Id)
-            .all(conn)
-            .await
-            .map_err(unavailable)?
+        open_lines_with_orders(&product_id, &wanted).all(conn).await.map_err(unavailable)?
     };
-    let mut order_ids: Vec<String> = rows.iter().map(|l| l.order_id.clone()).collect();
-    order_ids.sort();
-    order_ids.dedup();
+    pairs.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
     let mut orders = HashMap::new();
-    if !order_ids.is_empty() {
-        let found = order::Entity::find()
-            .filter(order::Column::Id.is_in(order_ids))
-            .order_by_asc(order::Column::Id)
-            .lock_exclusive()
-            .all(conn)
-            .await
-            .map_err(unavailable)?;
-        for row in found {
+    let mut rows = Vec::with_capacity(pairs.len());
+    for (line, order) in pairs {
+        if let Some(row) = order
+            && !orders.contains_key(&row.id)
+        {
             let status = row.status.parse().map_err(|e| corrupt("orders", &row.id, e))?;
             let state = Order {
                 status,
@@ -157,6 +170,7 @@ pub(crate) async fn plan(
             };
             orders.insert(state.row.id.clone(), state);
         }
+        rows.push(line);
     }
     let mut lines: Vec<Line> = rows
         .into_iter()
@@ -191,6 +205,25 @@ pub(crate) async fn plan(
         deliveries.push(decide(product, today, region, indexes, &mut lines, &mut orders, &mut picks)?);
     }
     Ok(Plan { deliveries, lines, orders, picks, product_id, now_ms })
+}
+
+/// The open lines of `regions` with their orders, the orders locked in id order.
+fn open_lines_with_orders(
+    product_id: &str,
+    regions: &BTreeSet<&str>,
+) -> sea_orm::SelectTwo<order_line::Entity, order::Entity> {
+    let relation =
+        order_line::Entity::belongs_to(order::Entity).from(order_line::Column::OrderId).to(order::Column::Id).into();
+    let mut select = order_line::Entity::find()
+        .select_also(order::Entity)
+        .join(JoinType::InnerJoin, relation)
+        .filter(order_line::Column::ProductId.eq(product_id))
+        .filter(order_line::Column::Region.is_in(regions.iter().copied()))
+        .filter(order_line::Column::Open.eq(true))
+        .order_by_asc(order::Column::Id)
+        .order_by_asc(order_line::Column::Id);
+    QuerySelect::query(&mut select).lock_with_tables(LockType::Update, [order::Entity.table_ref()]);
+    select
 }
 
 /// One lead of `region`: the single intake's loop, on the in-memory rows.
@@ -289,44 +322,74 @@ fn apply(lines: &mut [Line], indexes: &[usize], writes: &[(usize, domain::alloca
 
 impl Plan {
     /// Writes the changed lines (guarded by the count read under the pool lock), orders
-    /// and pool clocks. Call after the leads and their assignments are inserted.
+    /// and pool clocks: one statement per table. Call after the leads and their
+    /// assignments are inserted.
     ///
     /// # Errors
     /// Storage failures; a line changed outside its pool's lock.
     pub(crate) async fn write(&self, conn: &impl ConnectionTrait) -> Result<(), RepoError> {
+        let mut lines = UpdateRows::new(
+            "order_lines",
+            &["id", "was", "credit", "credit_pick", "delivered", "open", "replacements_owed"],
+        )
+        .matching(&[("id", "id"), ("delivered", "was")])
+        .setting(&["credit", "credit_pick", "delivered", "open", "replacements_owed"]);
         for line in self.lines.iter().filter(|l| l.dirty) {
-            let mut update = order_line::Entity::update_many()
-                .col_expr(order_line::Column::Credit, Expr::value(line.credit))
-                .col_expr(order_line::Column::CreditPick, Expr::value(line.credit_pick))
-                .filter(order_line::Column::Id.eq(line.row.id.as_str()))
-                .filter(order_line::Column::Delivered.eq(line.row.delivered));
-            if line.delivered != line.row.delivered {
-                update = update
-                    .col_expr(order_line::Column::Delivered, Expr::value(line.delivered))
-                    .col_expr(order_line::Column::Open, Expr::value(line.delivered < line.row.quantity))
-                    .col_expr(order_line::Column::ReplacementsOwed, Expr::value(line.replacements_owed));
-            }
-            if update.exec(conn).await.map_err(unavailable)?.rows_affected != 1 {
-                return Err(RepoError::Conflict(format!("order line {} changed outside its pool lock", line.row.id)));
-            }
+            lines.row(vec![
+                line.row.id.as_str().into(),
+                line.row.delivered.into(),
+                line.credit.into(),
+                line.credit_pick.into(),
+                line.delivered.into(),
+                (line.delivered < line.row.quantity).into(),
+                line.replacements_owed.into(),
+            ]);
         }
-        for order in self.orders.values().filter(|o| o.dirty) {
-            order::Entity::update_many()
-                .col_expr(order::Column::Delivered, Expr::value(order.delivered))
-                .col_expr(order::Column::DeliveredToday, Expr::value(order.delivered_today))
-                .col_expr(order::Column::DayStart, Expr::value(order.day_start))
-                .col_expr(order::Column::Status, Expr::value(order.status.as_str()))
-                .col_expr(order::Column::UpdatedAt, Expr::value(self.now_ms))
-                .filter(order::Column::Id.eq(order.row.id.as_str()))
-                .exec(conn)
-                .await
-                .map_err(unavailable)?;
+        if lines.exec(conn).await? != u64::try_from(lines.len()).unwrap_or(u64::MAX) {
+            return Err(RepoError::Conflict("an order line changed outside its pool lock".to_owned()));
         }
-        for (region, (before, after)) in &self.picks {
-            if before != after {
-                pools::set_picks(conn, &self.product_id, region, *after).await?;
-            }
+        let mut orders =
+            UpdateRows::new("orders", &["id", "delivered", "delivered_today", "day_start", "status", "updated_at"])
+                .matching(&[("id", "id")])
+                .setting(&["delivered", "delivered_today", "day_start", "status", "updated_at"]);
+        let mut dirty: Vec<&Order> = self.orders.values().filter(|o| o.dirty).collect();
+        dirty.sort_by(|a, b| a.row.id.cmp(&b.row.id));
+        for order in dirty {
+            orders.row(vec![
+                order.row.id.as_str().into(),
+                order.delivered.into(),
+                order.delivered_today.into(),
+                order.day_start.into(),
+                order.status.as_str().into(),
+                self.now_ms.into(),
+            ]);
         }
-        Ok(())
+        orders.exec(conn).await?;
+        let mut moved: Vec<(&str, u64)> = self
+            .picks
+            .iter()
+            .filter(|(_, (before, after))| before != after)
+            .map(|(region, (_, after))| (region.as_str(), *after))
+            .collect();
+        moved.sort_unstable();
+        pools::set_picks_many(conn, &self.product_id, &moved).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, QueryTrait};
+
+    use super::*;
+
+    #[test]
+    fn the_lines_come_with_their_orders_locked_in_id_order() {
+        let regions = BTreeSet::from(["부산", "서울"]);
+        let sql = open_lines_with_orders("p", &regions).build(DbBackend::Postgres).to_string();
+        assert!(sql.contains("INNER JOIN \"orders\""), "{sql}");
+        assert!(sql.contains("ORDER BY \"orders\".\"id\" ASC, \"order_lines\".\"id\" ASC"), "{sql}");
+        assert!(sql.ends_with("FOR UPDATE OF \"orders\""), "{sql}");
+        let lite = open_lines_with_orders("p", &regions).build(DbBackend::Sqlite).to_string();
+        assert!(!lite.contains("FOR UPDATE"), "SQLite's write lock serializes instead: {lite}");
     }
 }

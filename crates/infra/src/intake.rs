@@ -1,5 +1,7 @@
 //! Lead intake: a source's lead is checked for duplicates, encrypted, put in the pool and
-//! offered to the allocation engine, all in one transaction.
+//! offered to the allocation engine, all in one transaction (concurrent intakes of one
+//! pool share one: `crate::intake_batch`; this module is the single intake they fall back
+//! to, and the import's batch).
 //!
 //! Invariants:
 //! - a duplicate (same normalized phone and product inside the product's duplicate
@@ -49,11 +51,13 @@ use crate::{batch_delivery, pools};
 pub const SOURCE_LEAD_ID_TAKEN: &str = "leads.source_lead_id";
 
 impl SeaLeadRepository {
-    /// Takes a lead from a source (see the module invariants).
+    /// Takes one lead from a source in a transaction of its own (see the module
+    /// invariants): the way a batch's intakes are replayed when the batch cannot be
+    /// written whole (`crate::intake_batch`, whose [`Self::intake`] is the entry point).
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn intake(
+    pub(crate) async fn intake_single(
         &self,
         product: &Product,
         new: &NewLead,
@@ -76,8 +80,8 @@ impl SeaLeadRepository {
     /// Without source lead ids (a spreadsheet), the batch's duplicate lookups are one query
     /// per 500 phones, its deliveries are decided in memory under the pools' locks
     /// (`batch_delivery`: the same decisions as one intake per lead, in order), and every
-    /// row is written once: leads and assignments in multi-row inserts, then each changed
-    /// line, order and pool clock.
+    /// row is written once: leads and assignments in multi-row inserts, then the changed
+    /// lines, orders and pool clocks with one `UPDATE … FROM (VALUES …)` per table.
     ///
     /// # Errors
     /// Storage failures (nothing of the batch is written then).
@@ -208,11 +212,12 @@ impl SeaLeadRepository {
             outcomes[*at] = IntakeOutcome::Delivered { lead: *lead_id, order };
         }
         rows.extend(held);
-        // 100 rows × 33 columns stays far below SQLite's and PostgreSQL's bind limits.
-        for chunk in rows.chunks(100) {
+        // 500 rows × 40 columns stays below SQLite's (32,766) and PostgreSQL's (65,535)
+        // bind limits: a batch of 500 is one insert.
+        for chunk in rows.chunks(500) {
             lead::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await.map_err(unavailable)?;
         }
-        for chunk in assignments.chunks(200) {
+        for chunk in assignments.chunks(500) {
             assignment::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await.map_err(unavailable)?;
         }
         plan.write(conn).await?;
@@ -220,7 +225,7 @@ impl SeaLeadRepository {
     }
 
     /// A new lead's row: sealed, indexed, in the pool, with the source's ids.
-    fn intake_row(
+    pub(crate) fn intake_row(
         &self,
         key: &str,
         new: &NewLead,
@@ -543,7 +548,7 @@ fn held_row(mut row: lead::ActiveModel, as_if_delivered: bool) -> lead::ActiveMo
 
 /// The open `ORDER` (or `REPLACEMENT`) assignment that delivers `lead_id` through an
 /// order line.
-fn order_assignment(
+pub(crate) fn order_assignment(
     id: &str,
     lead_id: Uuid,
     owner_user_id: &str,

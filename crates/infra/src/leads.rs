@@ -57,6 +57,8 @@ const SEARCH_CANDIDATES: u64 = 5_000;
 pub struct SeaLeadRepository {
     pub(crate) db: Db,
     pub(crate) keyring: Arc<Keyring>,
+    /// Intakes waiting for their pool's batch (`intake_queue`), shared by the clones.
+    pub(crate) intake_queues: Arc<crate::intake_queue::IntakeQueues>,
 }
 
 /// The table whose rows [`corrupt`] names.
@@ -73,7 +75,7 @@ pub(crate) fn uuid(id: &str, text: &str) -> Result<Uuid, RepoError> {
 impl SeaLeadRepository {
     #[must_use]
     pub fn new(db: Db, keyring: Arc<Keyring>) -> Self {
-        Self { db, keyring }
+        Self { db, keyring, intake_queues: Arc::default() }
     }
 
     fn last4_input(product_id: &str, last4: &str) -> String {

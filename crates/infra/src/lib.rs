@@ -29,7 +29,9 @@ pub mod fixtures;
 pub mod idempotency;
 pub mod import;
 pub mod intake;
+mod intake_batch;
 mod intake_port;
+mod intake_queue;
 pub mod leads;
 pub mod orders;
 pub mod orgs;
@@ -43,6 +45,7 @@ pub mod statements;
 mod timestamp;
 pub mod tokens;
 pub mod transfers;
+mod update_rows;
 pub mod users;
 pub mod vault;
 

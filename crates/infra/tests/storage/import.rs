@@ -12,8 +12,9 @@ use infra::import::{ImportError, ImportOptions, ImportSource, ImportSummary, imp
 use infra::leads::SeaLeadRepository;
 use infra::orders::SeaOrderRepository;
 use infra::reference::SeaReferenceRepository;
+use infra::statements::{self, Kind};
 use infra::users::SeaUserRepository;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use testkit::TestDb;
 use time::OffsetDateTime;
 
@@ -21,6 +22,7 @@ testkit::on_both_backends! { tokio::test;
     a_csv_import_reports_bad_rows_and_a_rerun_imports_nothing_twice => csv_body;
     an_xlsx_import_reads_numbers_dates_and_delivers_to_open_orders => xlsx_body;
     a_file_without_the_required_columns_writes_nothing => bad_header_body;
+    an_import_batch_writes_its_lines_orders_and_pools_once => batch_writes_body;
 }
 
 struct Setup {
@@ -100,12 +102,16 @@ async fn csv_body(db: TestDb) {
 }
 
 async fn buyer(db: &TestDb) -> User {
+    named_buyer(db, "import-buyer").await
+}
+
+async fn named_buyer(db: &TestDb, name: &str) -> User {
     let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
     let now = OffsetDateTime::now_utc();
     let user = User {
         id: domain::ids::new_id(),
         org_id: org,
-        mohom_id: MohomId::parse("import-buyer").unwrap(),
+        mohom_id: MohomId::parse(name).unwrap(),
         role: Role::Member,
         team_id: None,
         name: PersonName::parse("구매자").unwrap(),
@@ -185,4 +191,93 @@ async fn bad_header_body(db: TestDb) {
     assert!(matches!(run(&s, &broken, 10).await, Err(ImportError::Xlsx(_))));
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads").await, 0);
     assert!(!dir.path().join("leads.errors.csv").exists());
+}
+
+/// A file of 500 leads in 서울 and 부산, imported in one batch of 500.
+fn five_hundred(dir: &Path, name: &str, prefix: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let mut text = String::from("name,phone,region\n");
+    for i in 0..500 {
+        let region = if i % 2 == 0 { "서울" } else { "부산" };
+        text.push_str(&format!("고객{i},010-{prefix}-{i:04},{region}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The statements of one import under `use_case`, by kind.
+async fn import_counted(
+    s: &Setup,
+    path: &Path,
+    use_case: &str,
+) -> (ImportSummary, std::collections::BTreeMap<Kind, u64>) {
+    let summary = statements::scoped(use_case.to_owned(), run(s, path, 500)).await.unwrap();
+    let counts =
+        statements::snapshot().into_iter().filter(|c| c.use_case == use_case).map(|c| (c.kind, c.total)).collect();
+    (summary, counts)
+}
+
+/// One batch of 500 into the lines of one owner, then into the lines of 40 owners (two
+/// regions each): the touched lines, orders and pools are each one `UPDATE`.
+async fn batch_writes_body(db: TestDb) {
+    let s = setup(&db).await;
+    let orders = SeaOrderRepository::new(db.db.clone(), Arc::new(testkit::keyring()));
+    let now = OffsetDateTime::now_utc();
+    let backend = if db.db.backend() == DbBackend::Postgres { "postgres" } else { "sqlite" };
+    let dir = tempfile::tempdir().unwrap();
+    let of = |counts: &std::collections::BTreeMap<Kind, u64>, kind: Kind| counts.get(&kind).copied().unwrap_or(0);
+
+    // One owner: one order with a line in each region.
+    let user = named_buyer(&db, "import-one").await;
+    let lines = NewOrderLines::parse(&[("서울".to_owned(), 300), ("부산".to_owned(), 300)], None, |_| true).unwrap();
+    orders.create(&user, &s.product, &lines, None, now).await.unwrap();
+    let one = format!("import-test-one-owner-{backend}");
+    let (summary, counts) = import_counted(&s, &five_hundred(dir.path(), "one.csv", "3200"), &one).await;
+    eprintln!("statements, an import batch of 500 into 1 owner's lines ({backend}): {counts:?}");
+    assert_eq!((summary.imported, summary.delivered), (500, 500), "{summary:?}");
+    assert_eq!(of(&counts, Kind::Update), 3, "lines, orders, pools: {counts:?}");
+    assert_eq!((of(&counts, Kind::Begin), of(&counts, Kind::Commit)), (1, 1), "{counts:?}");
+    assert!(of(&counts, Kind::Select) <= 3, "duplicates, pools, lines with orders: {counts:?}");
+
+    // 40 owners, each with a line of 5 in both regions: with the first order's last 50 in
+    // each region, exactly the 250 leads of each region; 41 orders' 82 lines touched.
+    for k in 0..40 {
+        let user = named_buyer(&db, &format!("import-many-{k}")).await;
+        let lines = NewOrderLines::parse(&[("서울".to_owned(), 5), ("부산".to_owned(), 5)], None, |_| true).unwrap();
+        orders.create(&user, &s.product, &lines, None, now).await.unwrap();
+    }
+    let many = format!("import-test-many-owners-{backend}");
+    let (summary, counts) = import_counted(&s, &five_hundred(dir.path(), "many.csv", "3300"), &many).await;
+    eprintln!("statements, an import batch of 500 into 40 owners' lines ({backend}): {counts:?}");
+    assert_eq!(summary.imported, 500, "{summary:?}");
+    assert_eq!(summary.delivered, 500, "{summary:?}");
+    assert_eq!(of(&counts, Kind::Update), 3, "lines, orders, pools: {counts:?}");
+    assert_eq!((of(&counts, Kind::Begin), of(&counts, Kind::Commit)), (1, 1), "{counts:?}");
+    assert!(of(&counts, Kind::Select) <= 3, "duplicates, pools, lines with orders: {counts:?}");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM order_lines WHERE delivered > quantity").await, 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM order_lines l WHERE l.delivered <> \
+                    (SELECT COUNT(*) FROM assignments a WHERE a.order_line_id = l.id)"
+        )
+        .await,
+        0,
+        "each line's count is its assignments"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM orders o WHERE o.delivered <> \
+                    (SELECT COALESCE(SUM(l.delivered), 0) FROM order_lines l WHERE l.order_id = o.id)"
+        )
+        .await,
+        0,
+        "each order's count is its lines'"
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM orders WHERE status = 'COMPLETED'").await,
+        41,
+        "every order filled"
+    );
 }

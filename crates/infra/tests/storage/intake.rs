@@ -27,7 +27,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     a_batch_decides_exactly_what_single_intakes_decide => batch_equivalence_body;
 }
 
-async fn count(db: &TestDb, sql: &str) -> i64 {
+pub(super) async fn count(db: &TestDb, sql: &str) -> i64 {
     let backend = db.db.backend();
     let row = db.db.conn().query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap();
     row.try_get::<i64>("", "n").unwrap()
@@ -118,15 +118,15 @@ async fn concurrency_body(db: TestDb) {
 }
 
 /// The demo fixtures, a product, and repositories over one database.
-struct World {
-    org: Uuid,
-    product: Arc<domain::reference::Product>,
+pub(super) struct World {
+    pub(super) org: Uuid,
+    pub(super) product: Arc<domain::reference::Product>,
     users: SeaUserRepository,
-    orders: Arc<SeaOrderRepository>,
-    leads: Arc<SeaLeadRepository>,
+    pub(super) orders: Arc<SeaOrderRepository>,
+    pub(super) leads: Arc<SeaLeadRepository>,
 }
 
-async fn world(db: &TestDb, code: &str) -> World {
+pub(super) async fn world(db: &TestDb, code: &str) -> World {
     infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
     let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
     let product_id = infra::fixtures::product_id_by_code(db.db.conn(), code).await.unwrap().unwrap();
@@ -141,7 +141,7 @@ async fn world(db: &TestDb, code: &str) -> World {
     }
 }
 
-async fn buyer(w: &World, name: &str) -> User {
+pub(super) async fn buyer(w: &World, name: &str) -> User {
     let now = OffsetDateTime::now_utc();
     let user = User {
         id: domain::ids::new_id(),
@@ -160,7 +160,7 @@ async fn buyer(w: &World, name: &str) -> User {
     user
 }
 
-async fn order(
+pub(super) async fn order(
     w: &World,
     name: &str,
     region: &str,
@@ -173,7 +173,7 @@ async fn order(
     w.orders.create(&user, &w.product, &lines, None, at).await.unwrap()
 }
 
-async fn intake_one(
+pub(super) async fn intake_one(
     leads: &SeaLeadRepository,
     product: &domain::reference::Product,
     org: Uuid,
@@ -262,10 +262,19 @@ async fn cancel_race_body(db: TestDb) {
             for k in 0..10 {
                 intake_one(&leads, &product, org, &format!("010-5{t:03}-{k:04}"), "서울", OffsetDateTime::now_utc())
                     .await;
+                // Paced, so the cancel lands mid-stream however fast a batch is.
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             }
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    // The cancel comes once deliveries have started (batched intakes may fill the order
+    // within a fixed delay).
+    for _ in 0..5_000 {
+        if w.orders.get(user.id, order_id).await.unwrap().unwrap().delivered >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     let cancelled = w.orders.cancel(user.id, order_id, OffsetDateTime::now_utc()).await.unwrap().unwrap().unwrap();
     for task in tasks {
         task.await.unwrap();

@@ -13,6 +13,7 @@ mod files;
 mod idempotency;
 mod import;
 mod intake;
+mod intake_batch;
 mod lead_lists;
 mod migrations;
 mod money;
