@@ -6,10 +6,15 @@
 //! - a request without live credentials never reaches a handler that takes `Caller`:
 //!   401 `UNAUTHORIZED`, the same answer for missing, unknown, revoked, expired or forged
 //!   credentials, and for a token whose user is deleted;
-//! - a Bearer token lives only as long as what issued it: every request reads the token's
+//! - a Bearer token lives only as long as what issued it: every request checks the token's
 //!   user (active, same org, same `generation`: a delete, a revival of the `mohomId` or a
-//!   role change bumps it) and, for a token minted by an API key, that key (not revoked).
-//!   There is no cache, so revocation takes effect on the next request (bound: 0 s);
+//!   role change bumps it) and, for a token minted by an API key, that key (not revoked);
+//! - keys, users, orgs and members come from `state.principals`, the bounded in-process
+//!   cache of ADR 0009: a request whose principal is cached sends no statement to
+//!   authenticate. A revocation or role change made through this process (or, on
+//!   PostgreSQL, through any node: LISTEN/NOTIFY) takes effect on the next request; one
+//!   made where no notification reaches (the CLI on SQLite) within `auth.cache_ttl_secs`
+//!   (at most 60 s);
 //! - an API key acts for a `mohomId` of its own org only; another org's user is 404, not
 //!   403 (no existence leak); a Bearer caller acts for itself only;
 //! - an API key reaches only the routes of its scopes ([`scope_of`]); a token minted by a
@@ -34,12 +39,11 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use domain::identity::{MohomId, Role, User};
-use domain::ports::UserRepository;
 use domain::reference::OrgKind;
 use futures_util::future::LocalBoxFuture;
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use infra::api_keys::{self, KeyPrincipal};
+use infra::api_keys::KeyPrincipal;
 use infra::config::{BucketSettings, RateLimitSettings};
 use uuid::Uuid;
 
@@ -333,7 +337,9 @@ async fn authenticate(
     bearer: Option<String>,
 ) -> Result<Authenticated, ApiError> {
     if let Some(presented) = req_key {
-        let principal = api_keys::authenticate(state.db.conn(), presented.trim(), state.clock.now())
+        let principal = state
+            .principals
+            .key(state.db.conn(), presented.trim(), state.clock.now())
             .await
             .map_err(unavailable)?
             .ok_or(ApiError::Unauthorized)?;
@@ -348,13 +354,15 @@ async fn authenticate(
     let user_id = claims.sub.parse::<Uuid>().map_err(|_| ApiError::Unauthorized)?;
     let minted_by = claims.key.as_deref().map(str::parse::<Uuid>).transpose().map_err(|_| ApiError::Unauthorized)?;
     let (user, generation) =
-        state.users.find_for_token(user_id).await.map_err(unavailable)?.ok_or(ApiError::Unauthorized)?;
+        state.principals.user(&state.users, user_id).await.map_err(unavailable)?.ok_or(ApiError::Unauthorized)?;
     if !user.is_active() || user.org_id.to_string() != claims.org || generation != claims.r#gen {
         return Err(ApiError::Unauthorized);
     }
     match minted_by {
         Some(key_id) => {
-            let key = api_keys::live_by_id(state.db.conn(), key_id)
+            let key = state
+                .principals
+                .key_by_id(state.db.conn(), key_id)
                 .await
                 .map_err(unavailable)?
                 .filter(|k| k.org_id == user.org_id)
@@ -366,7 +374,9 @@ async fn authenticate(
             })
         }
         None => {
-            let org = infra::orgs::find(state.db.conn(), user.org_id)
+            let org = state
+                .principals
+                .org(state.db.conn(), user.org_id)
                 .await
                 .map_err(unavailable)?
                 .ok_or(ApiError::Unauthorized)?;
@@ -488,7 +498,7 @@ pub async fn acting_user(state: &AppState, caller: &Caller, mohom_id: Option<&st
         Caller::Key(key) => {
             let raw = mohom_id.ok_or_else(|| ApiError::invalid("mohomId", "is required with an API key"))?;
             let mohom = MohomId::parse(raw)?;
-            match state.users.find(key.org_id, &mohom).await? {
+            match state.principals.member(&state.users, key.org_id, &mohom).await? {
                 Some(user) if user.is_active() => Ok(user),
                 _ => Err(not_found()),
             }
@@ -533,7 +543,7 @@ mod tests {
     fn every_area_scope_is_one_a_key_can_hold() {
         for template in ["/api/v1/regions", "/api/v1/auth/token", "/api/v1/orders", "/api/v1/files/presigned"] {
             let scope = scope_of(template).unwrap_or("?");
-            assert!(api_keys::SCOPES.contains(&scope), "{template}: {scope}");
+            assert!(infra::api_keys::SCOPES.contains(&scope), "{template}: {scope}");
         }
     }
 

@@ -1,5 +1,7 @@
 //! Assembling the app (shared by the server and the tests) and bootstrapping a server:
-//! data directory, database, migrations, reference data, first-start demo data.
+//! data directory, database, migrations, reference data, first-start demo data, and the
+//! caches' background tasks (the `last_used_at` writer, the PostgreSQL invalidation
+//! listener; the uses noted last are written at shutdown).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -168,7 +170,36 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }
+    let caches = CacheTasks::start(&state);
     server.run().await.context("server failed")?;
+    caches.stop(&state).await;
     state.db.close().await.ok();
     Ok(())
+}
+
+/// The background tasks of the caches (ADR 0009): the `last_used_at` writer and, on
+/// PostgreSQL, the invalidation listener.
+struct CacheTasks {
+    flusher: tokio::task::JoinHandle<()>,
+    listener: Option<infra::invalidation::Listener>,
+}
+
+impl CacheTasks {
+    fn start(state: &AppState) -> Self {
+        let every = std::time::Duration::from_secs(state.settings.auth.last_used_flush_secs);
+        let flusher = state.principals.spawn_flusher(state.db.clone(), every);
+        let listener = infra::invalidation::spawn_listener_for(&state.db, state.settings.database_url());
+        Self { flusher, listener }
+    }
+
+    /// Stops both and writes the key uses noted since the last flush.
+    async fn stop(self, state: &AppState) {
+        self.flusher.abort();
+        if let Some(listener) = &self.listener {
+            listener.stop();
+        }
+        if let Err(e) = state.principals.flush_last_used(&state.db).await {
+            tracing::warn!(error = %e, "writing the keys' last use at shutdown failed");
+        }
+    }
 }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub orgs: SeaOrgRepository,
     /// The counsel `.xlsx` reader and writer (`domain::ports::CounselWorkbook`).
     pub counsel_workbook: infra::counsel_excel::XlsxWorkbook,
+    /// API keys, users, orgs and members in memory (ADR 0009).
+    pub principals: Arc<infra::principal_cache::PrincipalCache>,
 }
 
 impl AppState {
@@ -54,8 +56,11 @@ impl AppState {
         let limits = Arc::new(Limits::new(&settings.rate_limit));
         let tokens = Arc::new(TokenIssuer::new(&settings.jwt, jwt_secret)?);
         let files = Files::from_settings(db.clone(), &settings, &keyring)?;
+        let principals = infra::principal_cache::PrincipalCache::new(&settings.database_url(), &settings.auth);
+        db.reference_cache().set_ttl(std::time::Duration::from_secs(settings.auth.cache_ttl_secs));
         Ok(Self {
-            reference: SeaReferenceRepository::new(db.conn().clone()),
+            principals,
+            reference: SeaReferenceRepository::cached(&db),
             users: SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring)),
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
             orders: SeaOrderRepository::new(db.clone(), Arc::clone(&keyring)),

@@ -5,13 +5,16 @@
 //!   return value of [`issue`];
 //! - a revoked key, an unknown prefix and a wrong secret all authenticate as `None`
 //!   alike;
-//! - `last_used_at` is refreshed at most once a minute per key, so authentication does
-//!   not turn every read into a write;
+//! - authentication writes nothing: `last_used_at` is written behind, for many keys in one
+//!   statement ([`write_last_used`], driven by `crate::principal_cache`), and never moves
+//!   back;
+//! - a revocation drops the key from this process's caches at once and, on PostgreSQL,
+//!   notifies the other nodes in the same statement ([`revoke`]);
 //! - a key holds scopes from [`SCOPES`] only (checked at issue): `*` (everything) or the
 //!   areas it may call; the API refuses a route outside them (`INSUFFICIENT_SCOPE`), for
 //!   the key itself and for every Bearer token it minted.
 
-use ring::digest::{SHA256, digest};
+use ring::digest::{self as sha, SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -25,7 +28,6 @@ use crate::entities::{api_key, organization};
 use crate::to_millis;
 
 const KEY_PREFIX: &str = "ldb_live_";
-const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 
 /// The scopes a key may hold: `*` is every area; each other one is an area of the API
 /// (`reference`: products, regions, AS reasons; `tokens`: minting user tokens; `leads`;
@@ -86,7 +88,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn sha256_hex(text: &str) -> String {
-    hex(digest(&SHA256, text.as_bytes()).as_ref())
+    hex(sha::digest(&SHA256, text.as_bytes()).as_ref())
 }
 
 /// Creates a key for an org.
@@ -130,20 +132,34 @@ pub async fn issue(
     Ok(IssuedKey { id, org_id, plaintext })
 }
 
-/// Resolves a presented key to its principal; `None` for anything that is not a live key.
+/// True when `presented` has the shape of a key (`ldb_live_`, 12 hex digits, `_`): what
+/// is not is refused without a look at the database or the caches.
+#[must_use]
+pub fn well_formed(presented: &str) -> bool {
+    prefix_of(presented).is_some()
+}
+
+fn prefix_of(presented: &str) -> Option<&str> {
+    let rest = presented.strip_prefix(KEY_PREFIX)?;
+    let (prefix, _secret) = rest.split_once('_')?;
+    (prefix.len() == 12 && prefix.bytes().all(|b| b.is_ascii_hexdigit())).then_some(prefix)
+}
+
+/// The SHA-256 (hex) of a whole presented key: what is stored, and what the principal
+/// cache finds a key by.
+#[must_use]
+pub fn digest(presented: &str) -> String {
+    sha256_hex(presented)
+}
+
+/// Resolves a presented key to its principal in one read (the key with its org); `None`
+/// for anything that is not a live key. Writes nothing: its use is noted by the caller
+/// (`PrincipalCache`) and written behind ([`write_last_used`]).
 ///
 /// # Errors
 /// The driver's error only.
-pub async fn authenticate(
-    conn: &impl ConnectionTrait,
-    presented: &str,
-    now: OffsetDateTime,
-) -> Result<Option<KeyPrincipal>, DbErr> {
-    let Some(rest) = presented.strip_prefix(KEY_PREFIX) else { return Ok(None) };
-    let Some((prefix, _secret)) = rest.split_once('_') else { return Ok(None) };
-    if prefix.len() != 12 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(None);
-    }
+pub async fn lookup(conn: &impl ConnectionTrait, presented: &str) -> Result<Option<KeyPrincipal>, DbErr> {
+    let Some(prefix) = prefix_of(presented) else { return Ok(None) };
     let Some((key, org)) = api_key::Entity::find()
         .filter(api_key::Column::Prefix.eq(prefix))
         .find_also_related(organization::Entity)
@@ -159,15 +175,70 @@ pub async fn authenticate(
     if !stored_matches || key.revoked_at.is_some() {
         return Ok(None);
     }
-    let now_ms = to_millis(now);
-    if key.last_used_at.is_none_or(|last| now_ms - last >= LAST_USED_GRANULARITY_MS) {
-        api_key::Entity::update_many()
-            .col_expr(api_key::Column::LastUsedAt, Expr::value(now_ms))
-            .filter(api_key::Column::Id.eq(&key.id))
-            .exec(conn)
-            .await?;
-    }
     principal(key, org).map(Some)
+}
+
+/// [`lookup`] without a cache: for one-off callers (tools, tests), the use is written at
+/// once ([`write_last_used`]). The server authenticates through `PrincipalCache` instead.
+///
+/// # Errors
+/// The driver's error only.
+pub async fn authenticate(
+    conn: &impl ConnectionTrait,
+    presented: &str,
+    now: OffsetDateTime,
+) -> Result<Option<KeyPrincipal>, DbErr> {
+    let found = lookup(conn, presented).await?;
+    if let Some(key) = &found {
+        write_last_used(conn, &[(key.key_id, to_millis(now))]).await?;
+    }
+    Ok(found)
+}
+
+/// Writes the last use of many keys in one statement (`UPDATE … FROM (VALUES …)` on
+/// PostgreSQL, a `CASE` on SQLite); a `last_used_at` never moves back. Returns the rows
+/// updated. An empty list sends nothing.
+///
+/// # Errors
+/// The driver's error.
+pub async fn write_last_used(conn: &impl ConnectionTrait, uses: &[(Uuid, i64)]) -> Result<u64, DbErr> {
+    use sea_orm::{DbBackend, Statement, Value};
+    if uses.is_empty() {
+        return Ok(0);
+    }
+    let mut values: Vec<Value> = Vec::with_capacity(uses.len() * 2);
+    let sql = match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            let rows: Vec<String> =
+                (0..uses.len()).map(|i| format!("(${}, ${}::bigint)", 2 * i + 1, 2 * i + 2)).collect();
+            for (id, at) in uses {
+                values.push(id.to_string().into());
+                values.push((*at).into());
+            }
+            format!(
+                "UPDATE api_keys AS k SET last_used_at = v.t FROM (VALUES {}) AS v(id, t) \
+                 WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.t)",
+                rows.join(", ")
+            )
+        }
+        _ => {
+            let whens = vec!["WHEN ? THEN ?"; uses.len()].join(" ");
+            let ids = vec!["?"; uses.len()].join(", ");
+            for (id, at) in uses {
+                values.push(id.to_string().into());
+                values.push((*at).into());
+            }
+            for (id, _) in uses {
+                values.push(id.to_string().into());
+            }
+            format!(
+                "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), CASE id {whens} END) \
+                 WHERE id IN ({ids})"
+            )
+        }
+    };
+    let stmt = Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
+    conn.execute_raw(stmt).await.map(|r| r.rows_affected())
 }
 
 fn principal(key: api_key::Model, org: organization::Model) -> Result<KeyPrincipal, DbErr> {
@@ -198,18 +269,22 @@ pub async fn live_by_id(conn: &impl ConnectionTrait, key_id: Uuid) -> Result<Opt
     }
 }
 
-/// Revokes a key; returns false when no live key has this id.
+/// Revokes a key; returns false when no live key has this id. The key's cached principal
+/// is dropped in this process at once, and on PostgreSQL the same statement notifies the
+/// other nodes ([`crate::invalidation`]).
 ///
 /// # Errors
 /// The driver's error.
 pub async fn revoke(conn: &impl ConnectionTrait, key_id: Uuid, now: OffsetDateTime) -> Result<bool, DbErr> {
-    let result = api_key::Entity::update_many()
+    use sea_orm::QueryTrait;
+    let update = api_key::Entity::update_many()
         .col_expr(api_key::Column::RevokedAt, Expr::value(to_millis(now)))
         .filter(api_key::Column::Id.eq(key_id.to_string()))
         .filter(api_key::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(result.rows_affected == 1)
+        .build(conn.get_database_backend());
+    let revoked = crate::invalidation::exec_notifying(conn, update, "key").await?;
+    crate::invalidation::key_changed(key_id);
+    Ok(revoked == 1)
 }
 
 /// How many keys an org has (live or revoked).

@@ -74,6 +74,9 @@ pub struct Settings {
     pub jwt: JwtSettings,
     pub crypto: CryptoSettings,
     pub files: FilesSettings,
+    /// The in-process caches of principals and reference data (`[auth]`).
+    #[serde(default)]
+    pub auth: AuthSettings,
 }
 
 fn default_env() -> RunEnv {
@@ -225,6 +228,41 @@ pub enum FilesBackend {
     S3,
 }
 
+/// The principal and reference caches (ADR 0009): how long an entry may be served
+/// without a look at the database, how many entries each cache holds, and how often the
+/// keys' `last_used_at` is written.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// The bound on a revocation or role change made where no NOTIFY reaches (1 to 60).
+    pub cache_ttl_secs: u64,
+    /// Entries per cache (keys, users, orgs, members), at least 1.
+    pub cache_capacity: u64,
+    /// How often `last_used_at` is written behind (1 to 60).
+    pub last_used_flush_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { cache_ttl_secs: 30, cache_capacity: 10_000, last_used_flush_secs: 5 }
+    }
+}
+
+impl AuthSettings {
+    fn validate(&self) -> Result<(), SettingsError> {
+        if !(1..=60).contains(&self.cache_ttl_secs) {
+            return Err(invalid("auth.cache_ttl_secs", "must be from 1 to 60 (the revocation bound)"));
+        }
+        if !(1..=10_000_000).contains(&self.cache_capacity) {
+            return Err(invalid("auth.cache_capacity", "must be from 1 to 10000000"));
+        }
+        if !(1..=60).contains(&self.last_used_flush_secs) {
+            return Err(invalid("auth.last_used_flush_secs", "must be from 1 to 60"));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilesSettings {
@@ -362,6 +400,7 @@ impl Settings {
             return Err(invalid("crypto.index_key", "is required when keys are configured"));
         }
         self.validate_files()?;
+        self.auth.validate()?;
         if self.env == RunEnv::Production {
             if url.is_empty() || url.starts_with("sqlite:") {
                 return Err(invalid("database.url", "production needs a postgres:// URL"));
@@ -545,6 +584,22 @@ mod tests {
         assert_eq!(key_of(bad).as_deref(), Some("rate_limit.trusted_proxies"));
         let two = load(&[("LDBDS__RATE_LIMIT__TRUSTED_PROXIES", "10.0.0.1, ::1")])?;
         assert_eq!(two.rate_limit.trusted_proxy_addrs().len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn the_cache_ttl_defaults_to_30_s_and_refuses_more_than_60() -> Result<(), SettingsError> {
+        let auth = load(&[])?.auth;
+        assert_eq!((auth.cache_ttl_secs, auth.cache_capacity, auth.last_used_flush_secs), (30, 10_000, 5));
+        for (var, value, key) in [
+            ("LDBDS__AUTH__CACHE_TTL_SECS", "61", "auth.cache_ttl_secs"),
+            ("LDBDS__AUTH__CACHE_TTL_SECS", "0", "auth.cache_ttl_secs"),
+            ("LDBDS__AUTH__CACHE_CAPACITY", "0", "auth.cache_capacity"),
+            ("LDBDS__AUTH__LAST_USED_FLUSH_SECS", "0", "auth.last_used_flush_secs"),
+        ] {
+            assert_eq!(key_of(load(&[(var, value)])).as_deref(), Some(key), "{var}={value}");
+        }
+        assert_eq!(load(&[("LDBDS__AUTH__CACHE_TTL_SECS", "60")])?.auth.cache_ttl_secs, 60);
         Ok(())
     }
 

@@ -55,6 +55,8 @@ impl Default for PoolSettings {
 pub struct Db {
     conn: DatabaseConnection,
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Reference data in memory, shared by every clone (ADR 0009).
+    reference: Arc<crate::reference_cache::ReferenceCache>,
 }
 
 impl Db {
@@ -86,7 +88,15 @@ impl Db {
         let mut conn = Database::connect(options).await?;
         conn.set_metric_callback(|info| crate::statements::count_sql(&info.statement.sql));
         let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { conn, write_gate })
+        let reference = crate::reference_cache::ReferenceCache::new(url);
+        Ok(Self { conn, write_gate, reference })
+    }
+
+    /// The reference data of this database in memory (regions, products, AS reasons,
+    /// sources), shared by every clone of this `Db`.
+    #[must_use]
+    pub fn reference_cache(&self) -> &Arc<crate::reference_cache::ReferenceCache> {
+        &self.reference
     }
 
     #[must_use]

@@ -203,7 +203,9 @@ pub async fn seed_reference(db: &Db) -> Result<SeedReport, FixtureError> {
             .exec_without_returning(&*txn)
             .await?;
     }
+    crate::invalidation::notify(&*txn, crate::invalidation::Change::Reference).await?;
     txn.commit().await?;
+    crate::invalidation::reference_changed();
     Ok(SeedReport { regions: regions.region.len(), as_reasons: reasons.reason.len(), ..SeedReport::default() })
 }
 
@@ -345,7 +347,10 @@ pub async fn seed_demo(db: &Db, now: OffsetDateTime) -> Result<SeedReport, Fixtu
             report.new_keys.push((row.code.clone(), key.plaintext));
         }
     }
+    crate::invalidation::notify(&*txn, crate::invalidation::Change::Reference).await?;
     txn.commit().await?;
+    // Sources and products changed: reloaded from what is now committed.
+    crate::invalidation::reference_changed();
     report.organizations = demo.organization.len();
     report.sources = demo.source.len();
     report.products = demo.product.len();

@@ -1,5 +1,6 @@
 //! The intake port ([`domain::ports::IntakeRepository`]) over [`SeaLeadRepository`]: a
-//! source with its project map (`orgs::find_source`), the intake's transaction
+//! source with its project map (from the database's reference cache, no statement while it
+//! is fresh), the intake's transaction
 //! (`intake`), and the source side of leads (`source_status`).
 //!
 //! Invariant: the unique index on a source's own id for a lead is reported as
@@ -19,7 +20,8 @@ use crate::leads::SeaLeadRepository;
 
 impl IntakeRepository for SeaLeadRepository {
     async fn source_by_code(&self, code: &str) -> Result<Option<Source>, RepoError> {
-        crate::orgs::find_source(self.db.conn(), code).await
+        // From memory: the intake's sources are reference data (ADR 0009).
+        Ok(self.db.reference_cache().snapshot(self.db.conn()).await?.source(code))
     }
 
     async fn lead_by_source_id(&self, source_id: Uuid, source_lead_id: &str) -> Result<Option<Uuid>, RepoError> {

@@ -10,6 +10,12 @@
 //! unique indexes settle races: the loser gets `RepoError::Conflict` and its transaction
 //! writes nothing), and each org, source or API key is written in one transaction with
 //! its audit entry.
+//!
+//! Cached copies (ADR 0009): an org's SSO change drops the org from the principal caches,
+//! and a source or project mapping written here reloads the reference caches, in this
+//! process at once and, on PostgreSQL, on the other nodes through the notification sent
+//! in the same statement or transaction ([`crate::invalidation`]). A new API key needs
+//! nothing dropped: unknown keys are never cached.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +25,7 @@ use domain::reference::OrgKind;
 use domain::service::orgs::Org;
 use domain::service::tokens::OrgSso;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -73,14 +79,14 @@ pub async fn set_sso(
 ) -> Result<(), RepoError> {
     let id = org_id.to_string();
     let sealed = keyring.encrypt(secret, &sso_ctx(&id)).map_err(|e| RepoError::Unavailable(e.to_string()))?;
-    organization::Entity::update_many()
+    let update = organization::Entity::update_many()
         .col_expr(organization::Column::SsoSecretEnc, Expr::value(sealed))
         .col_expr(organization::Column::SsoRedirectAllowlist, Expr::value(allowlist.join("\n")))
         .col_expr(organization::Column::SsoDefaultRedirect, Expr::value(default_redirect.map(str::to_owned)))
         .filter(organization::Column::Id.eq(id.as_str()))
-        .exec(conn)
-        .await
-        .map_err(unavailable)?;
+        .build(conn.get_database_backend());
+    crate::invalidation::exec_notifying(conn, update, "org").await.map_err(unavailable)?;
+    crate::invalidation::org_changed(org_id);
     Ok(())
 }
 
@@ -236,8 +242,11 @@ pub async fn map_project(
                 .to_owned(),
         )
         .exec_without_returning(conn)
-        .await
-        .map(|_| ())
+        .await?;
+    // In the caller's transaction when `conn` is one: the other nodes hear of it at commit.
+    crate::invalidation::notify(conn, crate::invalidation::Change::Reference).await?;
+    crate::invalidation::reference_changed();
+    Ok(())
 }
 
 /// The onboarding port ([`domain::ports::OrgRepository`]): orgs, their sources and API
@@ -392,7 +401,11 @@ impl domain::ports::OrgRepository for SeaOrgRepository {
             source.created_at,
         )
         .await?;
-        txn.commit().await.map_err(unavailable)
+        crate::invalidation::notify(&*txn, crate::invalidation::Change::Reference).await.map_err(unavailable)?;
+        txn.commit().await.map_err(unavailable)?;
+        // A new source is reference data: the intake finds it from memory.
+        crate::invalidation::reference_changed();
+        Ok(())
     }
 
     async fn issue_api_key(

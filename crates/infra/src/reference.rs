@@ -1,9 +1,17 @@
 //! The reference-data repository on sea-orm.
 //!
-//! Invariant: a stored row that no longer parses into its domain type is reported as
-//! [`RepoError::Corrupted`] naming the row, never silently skipped.
+//! Invariants:
+//! - a stored row that no longer parses into its domain type is reported as
+//!   [`RepoError::Corrupted`] naming the row, never silently skipped;
+//! - a repository made with [`SeaReferenceRepository::cached`] answers from the database's
+//!   [`crate::reference_cache::ReferenceCache`] (no statement while it is fresh), with the
+//!   same answers as the database would give;
+//! - every write here ([`upsert_product`]) reloads the reference caches
+//!   ([`crate::invalidation::reference_changed`], and on PostgreSQL a NOTIFY in the
+//!   caller's transaction).
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use domain::error::RepoError;
 
@@ -24,18 +32,35 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entities::{as_reason, product, region};
+use crate::reference_cache::{ReferenceCache, Snapshot};
 use crate::to_millis;
 
 /// [`ReferenceRepository`] over a sea-orm connection.
 #[derive(Clone, Debug)]
 pub struct SeaReferenceRepository {
     conn: DatabaseConnection,
+    /// Present: reads come from memory.
+    cache: Option<Arc<ReferenceCache>>,
 }
 
 impl SeaReferenceRepository {
+    /// Reads straight from the database (the CLI, one-off jobs).
     #[must_use]
     pub fn new(conn: DatabaseConnection) -> Self {
-        Self { conn }
+        Self { conn, cache: None }
+    }
+
+    /// Reads from the database's reference cache (the server).
+    #[must_use]
+    pub fn cached(db: &crate::db::Db) -> Self {
+        Self { conn: db.conn().clone(), cache: Some(Arc::clone(db.reference_cache())) }
+    }
+
+    async fn snapshot(&self) -> Result<Option<Arc<Snapshot>>, RepoError> {
+        match &self.cache {
+            Some(cache) => cache.snapshot(&self.conn).await.map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -76,6 +101,9 @@ pub(crate) fn product_from_row(row: product::Model) -> Result<Product, RepoError
 
 impl ReferenceRepository for SeaReferenceRepository {
     async fn list_regions(&self, country: Option<Country>) -> Result<Vec<Region>, RepoError> {
+        if let Some(snapshot) = self.snapshot().await? {
+            return Ok(snapshot.regions(country));
+        }
         let mut query = region::Entity::find().order_by_asc(region::Column::SortOrder);
         if let Some(country) = country {
             query = query.filter(region::Column::Country.eq(country.as_str()));
@@ -90,6 +118,9 @@ impl ReferenceRepository for SeaReferenceRepository {
     }
 
     async fn list_products(&self, query: &ProductQuery) -> Result<Page<Product>, RepoError> {
+        if let Some(snapshot) = self.snapshot().await? {
+            return Ok(snapshot.products(query));
+        }
         let mut select = product::Entity::find().filter(product::Column::OnSale.eq(true));
         if let Some(category) = &query.category {
             select = select.filter(product::Column::Category.eq(category.as_str()));
@@ -117,11 +148,17 @@ impl ReferenceRepository for SeaReferenceRepository {
     }
 
     async fn find_product(&self, id: Uuid) -> Result<Option<Product>, RepoError> {
+        if let Some(snapshot) = self.snapshot().await? {
+            return Ok(snapshot.product(id));
+        }
         let row = product::Entity::find_by_id(id.to_string()).one(&self.conn).await.map_err(unavailable)?;
         row.map(product_from_row).transpose()
     }
 
     async fn list_as_reasons(&self) -> Result<Vec<AsReason>, RepoError> {
+        if let Some(snapshot) = self.snapshot().await? {
+            return Ok(snapshot.as_reasons());
+        }
         let rows = as_reason::Entity::find()
             .order_by_asc(as_reason::Column::SortOrder)
             .all(&self.conn)
@@ -202,6 +239,8 @@ pub async fn upsert_product(conn: &impl ConnectionTrait, p: &Product, now: Offse
         )
         .exec_without_returning(conn)
         .await?;
+    crate::invalidation::notify(conn, crate::invalidation::Change::Reference).await?;
+    crate::invalidation::reference_changed();
     let stored = product::Entity::find().filter(C::Code.eq(p.code.as_str())).one(conn).await?;
     let stored = stored.ok_or_else(|| DbErr::RecordNotFound(format!("product {} after upsert", p.code)))?;
     stored.id.parse().map_err(|_| SaveError::Db(DbErr::Custom(format!("product {} has a corrupted id", p.code))))

@@ -11,7 +11,10 @@
 //! - `generation` goes up by one in the very `UPDATE` that changes a user's role or status
 //!   (a delete, the revival of a deleted `mohomId`, a role change), never otherwise, so an
 //!   access token naming an older generation (see [`SeaUserRepository::find_for_token`])
-//!   is refused from the next request on.
+//!   is refused from the next request on;
+//! - every [`UserRepository::update`] drops the user from this process's principal caches
+//!   and, on PostgreSQL, notifies the other nodes in the same statement
+//!   ([`crate::invalidation`]).
 
 use std::sync::Arc;
 
@@ -127,6 +130,25 @@ impl SeaUserRepository {
         .transpose()
     }
 
+    /// The user of `org_id` with `mohom_id` (any status) with its generation, in one read:
+    /// what the principal cache loads a member with.
+    ///
+    /// # Errors
+    /// `Unavailable` on a storage failure or an undecryptable row.
+    pub async fn find_member(&self, org_id: Uuid, mohom_id: &MohomId) -> Result<Option<(User, i64)>, RepoError> {
+        let row = user::Entity::find()
+            .filter(user::Column::OrgId.eq(org_id.to_string()))
+            .filter(user::Column::MohomId.eq(mohom_id.as_str()))
+            .one(&self.conn)
+            .await
+            .map_err(unavailable)?;
+        row.map(|r| {
+            let generation = r.generation;
+            self.read_row(r).map(|u| (u, generation))
+        })
+        .transpose()
+    }
+
     fn read_row(&self, row: user::Model) -> Result<User, RepoError> {
         let id = row.id.clone();
         let open = |column: &str, bytes: &[u8]| {
@@ -210,6 +232,7 @@ impl UserRepository for SeaUserRepository {
     }
 
     async fn update(&self, u: &User) -> Result<(), RepoError> {
+        use sea_orm::QueryTrait;
         let row = self.write_row(u)?;
         // Compared with the row's values before this UPDATE (both databases evaluate the
         // right-hand sides against the old row).
@@ -217,14 +240,15 @@ impl UserRepository for SeaUserRepository {
             Expr::col(user::Column::Role).ne(u.role.as_str()).or(Expr::col(user::Column::Status).ne(u.status.as_str()));
         let generation = Expr::case(changes_standing, Expr::col(user::Column::Generation).add(1))
             .finally(Expr::col(user::Column::Generation));
-        let result = user::Entity::update_many()
+        let update = user::Entity::update_many()
             .set(row)
             .col_expr(user::Column::Generation, generation.into())
             .filter(user::Column::Id.eq(u.id.to_string()))
-            .exec(&self.conn)
-            .await
-            .map_err(map_write_err)?;
-        if result.rows_affected == 1 { Ok(()) } else { Err(RepoError::NotFound) }
+            .build(self.conn.get_database_backend());
+        // One statement: the update and, on PostgreSQL, the other nodes' notification.
+        let updated = crate::invalidation::exec_notifying(&self.conn, update, "user").await.map_err(map_write_err)?;
+        crate::invalidation::user_changed(u.id);
+        if updated == 1 { Ok(()) } else { Err(RepoError::NotFound) }
     }
 
     async fn list(&self, org_id: Uuid, query: &UserQuery) -> Result<Page<User>, RepoError> {

@@ -23,6 +23,7 @@ mod logs;
 mod openapi;
 mod orders;
 mod orgs;
+mod principal_cache;
 mod rate_limit;
 mod reference;
 mod roles_first;
