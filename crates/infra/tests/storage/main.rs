@@ -16,6 +16,7 @@ mod intake;
 mod lead_lists;
 mod migrations;
 mod money;
+mod reads;
 mod sealed_text;
 mod seeding;
 mod token_state;
