@@ -6,11 +6,15 @@
 //!   transaction; the partial unique index keeps one open assignment per lead;
 //! - a read is one statement (the round-trip budget of `performance.md`): a lead row comes
 //!   with its product's name and its AS statuses (newest first) as correlated subqueries
-//!   ([`with_extras`]); an owned-list page also carries its total (`count(*) OVER ()`), and
-//!   only a page past the last row, which has no row to carry it, costs a second statement
-//!   (the count); a search by full phone or email reads its candidates in that one
-//!   statement, a search by last 4 digits or by name/product reads the products first; the
-//!   detail joins the lead to its ownership history;
+//!   ([`with_extras`]), evaluated for the page's rows only; an owned-list page also carries
+//!   its total, an uncorrelated `count(*)` subquery of the same filter (evaluated once: on
+//!   PostgreSQL an `InitPlan`), and only a page past the last row, which has no row to
+//!   carry it, costs a second statement (the count); a search by full phone or email reads
+//!   its candidates in that one statement, a search by last 4 digits or by name/product
+//!   reads the products first; the detail joins the lead to its ownership history;
+//! - the total is not `count(*) OVER ()`: the window must buffer every matching row, with
+//!   its sealed columns, before it returns the first, which at 1,000,000 leads measured
+//!   about twice the time of the page with the subquery (see `docs/performance.md`);
 //! - the subqueries use only SQL that PostgreSQL 15 and the bundled SQLite (3.44 or newer:
 //!   `string_agg` with `ORDER BY` inside the aggregate) both run, so one text serves both;
 //! - no plain PII leaves without its `pii_access_log` rows committed first: `use` marks
@@ -84,7 +88,7 @@ pub(crate) fn uuid(id: &str, text: &str) -> Result<Uuid, RepoError> {
 const PRODUCT_NAME: &str = "product_name";
 /// The result column of a lead's AS statuses, comma-separated, newest first.
 const AS_STATUSES: &str = "as_statuses";
-/// The result column of an owned-list page's total (`count(*) OVER ()`).
+/// The result column of an owned-list page's total (a scalar `count(*)` subquery).
 const TOTAL: &str = "total_count";
 
 /// The product's name, a correlated subquery on the primary key.
@@ -613,6 +617,9 @@ impl SeaLeadRepository {
         if let Some(provider) = q.provider_id {
             select = select.filter(lead::Column::ProviderOrgId.eq(provider.to_string()));
         }
+        // The page's total: the same filter, counted once per statement (an uncorrelated
+        // scalar subquery; the inner `leads` is its own).
+        let count = select.clone().select_only().column_as(Expr::cust("count(*)"), "n").into_query();
         let order = match q.sort_order {
             SortOrder::Asc => Order::Asc,
             SortOrder::Desc => Order::Desc,
@@ -628,11 +635,7 @@ impl SeaLeadRepository {
         .order_by(lead::Column::Id, order);
 
         let Some(search) = &q.search else {
-            let page = select
-                .clone()
-                .column_as(Expr::cust("count(*) OVER ()"), TOTAL)
-                .offset(q.page.offset())
-                .limit(q.page.limit());
+            let page = select.clone().column_as(Expr::from(count), TOTAL).offset(q.page.offset()).limit(q.page.limit());
             let stmt = with_extras(page).build(conn.get_database_backend());
             let rows = conn.query_all_raw(stmt).await.map_err(unavailable)?;
             let total = match rows.first() {
@@ -641,8 +644,8 @@ impl SeaLeadRepository {
                     u64::try_from(total).unwrap_or_default()
                 }
                 None if q.page.offset() == 0 => 0,
-                // Past the last row no row carries the window's count: the one case of a
-                // second statement.
+                // Past the last row no row carries the total: the one case of a second
+                // statement.
                 None => select.count(conn).await.map_err(unavailable)?,
             };
             let items = rows.iter().map(|r| self.read_lead(r)).collect::<Result<Vec<_>, _>>()?;
