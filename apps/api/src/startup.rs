@@ -156,7 +156,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     Ok(Prepared { state, demo, generated_keys })
 }
 
-/// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+/// Serves until SIGINT/SIGTERM, then drains in-flight requests, then the reveal log.
 ///
 /// # Errors
 /// When the address cannot be bound.
@@ -171,8 +171,13 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         server = server.workers(settings.server.workers);
     }
     let caches = CacheTasks::start(&state);
-    server.run().await.context("server failed")?;
+    // Reveals are group-committed while the server serves (infra::reveal_log); the drain
+    // writes what is queued after the last request, before the pool closes.
+    state.leads.reveals().start();
+    let served = server.run().await;
+    state.leads.reveals().drain().await;
     caches.stop(&state).await;
+    served.context("server failed")?;
     state.db.close().await.ok();
     Ok(())
 }

@@ -1,15 +1,26 @@
 //! The lead repository: encrypted PII, the open assignment copied onto the lead row, the
-//! PII access log written in the same transaction as every reveal.
+//! PII access log of every reveal.
 //!
 //! Invariants:
 //! - registering a lead writes the lead and its `REGISTERED` assignment in one
 //!   transaction; the partial unique index keeps one open assignment per lead;
-//! - a page of leads costs a constant number of queries (the page, its products, its AS
-//!   statuses), whatever its size;
+//! - a read is one statement (the round-trip budget of `performance.md`): a lead row comes
+//!   with its product's name and its AS statuses (newest first) as correlated subqueries
+//!   ([`with_extras`]), evaluated for the page's rows only; an owned-list page also carries
+//!   its total, an uncorrelated `count(*)` subquery of the same filter (evaluated once: on
+//!   PostgreSQL an `InitPlan`), and only a page past the last row, which has no row to
+//!   carry it, costs a second statement (the count); a search by full phone or email reads
+//!   its candidates in that one statement, a search by last 4 digits or by name/product
+//!   reads the products first; the detail joins the lead to its ownership history;
+//! - the total is not `count(*) OVER ()`: the window must buffer every matching row, with
+//!   its sealed columns, before it returns the first, which at 1,000,000 leads measured
+//!   about twice the time of the page with the subquery (see `docs/performance.md`);
+//! - the subqueries use only SQL that PostgreSQL 15 and the bundled SQLite (3.44 or newer:
+//!   `string_agg` with `ORDER BY` inside the aggregate) both run, so one text serves both;
 //! - no plain PII leaves without its `pii_access_log` rows committed first: `use` marks
-//!   the lead and logs in one transaction; the lists, the detail and `contacts` commit
-//!   the log rows before the response is built, and fail (revealing nothing) if they
-//!   cannot.
+//!   the lead and logs in one transaction; the lists, the detail and `contacts` hand their
+//!   rows to the group-committed [`RevealLog`] and wait until they are durable, and fail
+//!   (revealing nothing) if they cannot be.
 //!
 //! Distribution and recall (the writes that move a lead between users) are in
 //! [`crate::transfers`].
@@ -27,10 +38,10 @@ use domain::lead::{
 use domain::pagination::{Page, SortOrder};
 use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::{LeadRepository, PiiAccess};
-use sea_orm::sea_query::{Expr, NullOrdering};
+use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
 };
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -39,6 +50,7 @@ use crate::crypto::{BlindIndex, FieldContext, Keyring, LEAD_METADATA};
 use crate::db::Db;
 use crate::entities::{as_request, assignment, lead, product};
 use crate::error::{corrupt, unavailable};
+use crate::reveal_log::RevealLog;
 use crate::{from_millis, pii_access, to_millis};
 
 /// Blind indexes of leads, sized for ~10,000,000 rows: 22 bits leave ~2.4 unrelated
@@ -59,6 +71,8 @@ pub struct SeaLeadRepository {
     pub(crate) keyring: Arc<Keyring>,
     /// Intakes waiting for their pool's batch (`intake_queue`), shared by the clones.
     pub(crate) intake_queues: Arc<crate::intake_queue::IntakeQueues>,
+    /// The reveal log every clone of this repository shares (started by the server).
+    reveals: Arc<RevealLog>,
 }
 
 /// The table whose rows [`corrupt`] names.
@@ -72,10 +86,74 @@ pub(crate) fn uuid(id: &str, text: &str) -> Result<Uuid, RepoError> {
     text.parse().map_err(|e| corrupt(TABLE, id, e))
 }
 
+/// The result column of a lead's product name ([`with_extras`]).
+const PRODUCT_NAME: &str = "product_name";
+/// The result column of a lead's AS statuses, comma-separated, newest first.
+const AS_STATUSES: &str = "as_statuses";
+/// The result column of an owned-list page's total (a scalar `count(*)` subquery).
+const TOTAL: &str = "total_count";
+
+/// The product's name, a correlated subquery on the primary key.
+const PRODUCT_NAME_SQL: &str =
+    r#"(SELECT "products"."name" FROM "products" WHERE "products"."id" = "leads"."product_id")"#;
+/// The AS statuses, newest first (`ix_as_requests_lead`). The statuses are enum names, so
+/// a comma separates them safely. `string_agg(.. ORDER BY ..)` is PostgreSQL's and, since
+/// 3.44, SQLite's (the bundled one is newer).
+const AS_STATUSES_SQL: &str = r#"(SELECT string_agg("as_requests"."status", ',' ORDER BY "as_requests"."created_at" DESC, "as_requests"."id" DESC) FROM "as_requests" WHERE "as_requests"."lead_id" = "leads"."id")"#;
+
+/// A lead select that also reads each row's product name and AS statuses, so a page or a
+/// lead is one statement.
+fn with_extras(select: Select<lead::Entity>) -> Select<lead::Entity> {
+    select.column_as(Expr::cust(PRODUCT_NAME_SQL), PRODUCT_NAME).column_as(Expr::cust(AS_STATUSES_SQL), AS_STATUSES)
+}
+
+/// The assignment columns the detail reads beside the lead's, under names of their own.
+const HISTORY_COLUMNS: [(assignment::Column, &str); 8] = [
+    (assignment::Column::Id, "h_id"),
+    (assignment::Column::OwnerUserId, "h_owner_user_id"),
+    (assignment::Column::Source, "h_source"),
+    (assignment::Column::DistributorUserId, "h_distributor_user_id"),
+    (assignment::Column::AssignedAt, "h_assigned_at"),
+    (assignment::Column::UsedAt, "h_used_at"),
+    (assignment::Column::EndedAt, "h_ended_at"),
+    (assignment::Column::EndReason, "h_end_reason"),
+];
+
+/// The assignment of one detail row; `None` for the row of a lead without assignments.
+fn history_record(lead_id: &str, res: &QueryResult) -> Result<Option<AssignmentRecord>, RepoError> {
+    let get_text = |column: &str| res.try_get::<Option<String>>("", column).map_err(unavailable);
+    let get_ms = |column: &str| res.try_get::<Option<i64>>("", column).map_err(unavailable);
+    let Some(id) = get_text("h_id")? else { return Ok(None) };
+    let (Some(owner), Some(source), Some(assigned_at)) =
+        (get_text("h_owner_user_id")?, get_text("h_source")?, get_ms("h_assigned_at")?)
+    else {
+        return Err(corrupt("assignments", &id, "a required column is null"));
+    };
+    Ok(Some(AssignmentRecord {
+        id: uuid(lead_id, &id)?,
+        owner_user_id: uuid(lead_id, &owner)?,
+        source: source.parse().map_err(|e| corrupt(TABLE, lead_id, e))?,
+        distributor_user_id: get_text("h_distributor_user_id")?.as_deref().map(|d| uuid(lead_id, d)).transpose()?,
+        assigned_at: from_millis(assigned_at),
+        used_at: get_ms("h_used_at")?.map(from_millis),
+        ended_at: get_ms("h_ended_at")?.map(from_millis),
+        end_reason: get_text("h_end_reason")?,
+    }))
+}
+
 impl SeaLeadRepository {
     #[must_use]
     pub fn new(db: Db, keyring: Arc<Keyring>) -> Self {
-        Self { db, keyring, intake_queues: Arc::default() }
+        let reveals = Arc::new(crate::reveal_log::reveal_log(db.clone()));
+        Self { db, keyring, intake_queues: Arc::default(), reveals }
+    }
+
+    /// The group-committed reveal log of this repository and its clones: the server
+    /// starts its writer before serving and drains it after (until then, and after,
+    /// reveals are logged directly).
+    #[must_use]
+    pub fn reveals(&self) -> &Arc<RevealLog> {
+        &self.reveals
     }
 
     fn last4_input(product_id: &str, last4: &str) -> String {
@@ -224,7 +302,9 @@ impl SeaLeadRepository {
         })
     }
 
-    /// Rows to leads, with their product names and AS statuses in two more queries.
+    /// Rows to leads, with their product names and AS statuses in two more queries (for
+    /// callers that already hold plain rows; the reads of this module use [`with_extras`]
+    /// and [`Self::to_lead`] instead, one statement in all).
     pub(crate) async fn hydrate(
         &self,
         conn: &impl ConnectionTrait,
@@ -257,50 +337,115 @@ impl SeaLeadRepository {
         }
         rows.into_iter()
             .map(|row| {
-                let id = row.id.clone();
-                let assignment = match (&row.assignment_id, &row.owner_user_id, &row.assignment_source, row.assigned_at)
-                {
-                    (Some(a), Some(owner), Some(source), Some(at)) => Some(CurrentAssignment {
-                        id: uuid(&id, a)?,
-                        owner_user_id: uuid(&id, owner)?,
-                        source: source.parse().map_err(|e| corrupt(TABLE, &id, e))?,
-                        distributor_user_id: row.distributor_user_id.as_deref().map(|d| uuid(&id, d)).transpose()?,
-                        assigned_at: from_millis(at),
-                        used_at: row.used_at.map(from_millis),
-                    }),
-                    _ => None,
-                };
-                Ok(Lead {
-                    pii: self.decrypt_pii(&row)?,
-                    product_name: names.get(&row.product_id).cloned().unwrap_or_default(),
-                    id: uuid(&id, &row.id)?,
-                    product_id: uuid(&id, &row.product_id)?,
-                    provider_org_id: uuid(&id, &row.provider_org_id)?,
-                    region: row.region,
-                    gender: row.gender.as_deref().map(str::parse).transpose().map_err(|e| corrupt(TABLE, &id, e))?,
-                    metadata: LEAD_METADATA
-                        .open(&self.keyring, &id, row.metadata_enc.as_deref(), row.metadata.as_deref())
-                        .map_err(|e| corrupt(TABLE, &id, e))?,
-                    status: row.status.parse().map_err(|e| corrupt(TABLE, &id, e))?,
-                    assignment,
-                    last_distributed_at: row.last_distributed_at.map(from_millis),
-                    as_statuses: statuses.remove(&id).unwrap_or_default(),
-                    created_at: from_millis(row.created_at),
-                })
+                let product_name = names.get(&row.product_id).cloned();
+                let as_statuses = statuses.remove(&row.id).unwrap_or_default();
+                self.to_lead(row, product_name, as_statuses)
             })
             .collect()
     }
 
-    /// A lead by id, whoever owns it (callers apply [`Lead::visibility_for`]).
+    /// A row read with [`with_extras`] to a lead.
+    fn read_lead(&self, res: &QueryResult) -> Result<Lead, RepoError> {
+        let row = lead::Model::from_query_result(res, "").map_err(unavailable)?;
+        let product_name: Option<String> = res.try_get("", PRODUCT_NAME).map_err(unavailable)?;
+        let statuses: Option<String> = res.try_get("", AS_STATUSES).map_err(unavailable)?;
+        let as_statuses = statuses
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.split(',').map(|t| t.parse::<AsStatus>().map_err(|e| corrupt(TABLE, &row.id, e))).collect())
+            .transpose()?
+            .unwrap_or_default();
+        self.to_lead(row, product_name, as_statuses)
+    }
+
+    /// A lead row, its product's name and its AS statuses (newest first) to a lead.
+    fn to_lead(
+        &self,
+        row: lead::Model,
+        product_name: Option<String>,
+        as_statuses: Vec<AsStatus>,
+    ) -> Result<Lead, RepoError> {
+        let id = row.id.clone();
+        let assignment = match (&row.assignment_id, &row.owner_user_id, &row.assignment_source, row.assigned_at) {
+            (Some(a), Some(owner), Some(source), Some(at)) => Some(CurrentAssignment {
+                id: uuid(&id, a)?,
+                owner_user_id: uuid(&id, owner)?,
+                source: source.parse().map_err(|e| corrupt(TABLE, &id, e))?,
+                distributor_user_id: row.distributor_user_id.as_deref().map(|d| uuid(&id, d)).transpose()?,
+                assigned_at: from_millis(at),
+                used_at: row.used_at.map(from_millis),
+            }),
+            _ => None,
+        };
+        Ok(Lead {
+            pii: self.decrypt_pii(&row)?,
+            product_name: product_name.unwrap_or_default(),
+            id: uuid(&id, &row.id)?,
+            product_id: uuid(&id, &row.product_id)?,
+            provider_org_id: uuid(&id, &row.provider_org_id)?,
+            region: row.region,
+            gender: row.gender.as_deref().map(str::parse).transpose().map_err(|e| corrupt(TABLE, &id, e))?,
+            metadata: LEAD_METADATA
+                .open(&self.keyring, &id, row.metadata_enc.as_deref(), row.metadata.as_deref())
+                .map_err(|e| corrupt(TABLE, &id, e))?,
+            status: row.status.parse().map_err(|e| corrupt(TABLE, &id, e))?,
+            assignment,
+            last_distributed_at: row.last_distributed_at.map(from_millis),
+            as_statuses,
+            created_at: from_millis(row.created_at),
+        })
+    }
+
+    /// Runs a [`with_extras`] select and reads its leads: one statement.
+    async fn read_leads(
+        &self,
+        conn: &impl ConnectionTrait,
+        select: Select<lead::Entity>,
+    ) -> Result<Vec<Lead>, RepoError> {
+        let stmt = with_extras(select).build(conn.get_database_backend());
+        conn.query_all_raw(stmt).await.map_err(unavailable)?.iter().map(|r| self.read_lead(r)).collect()
+    }
+
+    /// A lead by id, whoever owns it (callers apply [`Lead::visibility_for`]): one
+    /// statement.
     ///
     /// # Errors
     /// Storage failures or an unreadable row.
     pub async fn get(&self, id: Uuid) -> Result<Option<Lead>, RepoError> {
+        let select = lead::Entity::find_by_id(id.to_string());
+        Ok(self.read_leads(self.db.conn(), select).await?.pop())
+    }
+
+    /// A lead with its ownership history oldest first, in one statement: the lead row (with
+    /// its product's name and AS statuses) left-joined to its assignments, one result row
+    /// per assignment.
+    ///
+    /// # Errors
+    /// Storage failures or an unreadable row.
+    pub async fn get_with_history(&self, id: Uuid) -> Result<Option<(Lead, Vec<AssignmentRecord>)>, RepoError> {
         let conn = self.db.conn();
-        let Some(row) = lead::Entity::find_by_id(id.to_string()).one(conn).await.map_err(unavailable)? else {
-            return Ok(None);
-        };
-        Ok(self.hydrate(conn, vec![row]).await?.pop())
+        let mut query = with_extras(lead::Entity::find_by_id(id.to_string())).into_query();
+        query.left_join(
+            assignment::Entity,
+            Expr::col((assignment::Entity, assignment::Column::LeadId)).equals((lead::Entity, lead::Column::Id)),
+        );
+        for (column, alias) in HISTORY_COLUMNS {
+            query.expr_as(Expr::col((assignment::Entity, column)), alias);
+        }
+        query
+            .order_by((assignment::Entity, assignment::Column::AssignedAt), Order::Asc)
+            .order_by((assignment::Entity, assignment::Column::Id), Order::Asc);
+        let rows = conn.query_all(&query).await.map_err(unavailable)?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let lead = self.read_lead(first)?;
+        let lead_id = lead.id.to_string();
+        let mut history = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(record) = history_record(&lead_id, row)? {
+                history.push(record);
+            }
+        }
+        Ok(Some((lead, history)))
     }
 
     /// The ownership history of a lead, oldest first.
@@ -365,27 +510,24 @@ impl SeaLeadRepository {
         }
         access.subject_id = lead_id;
         pii_access::record(&*txn, &access).await.map_err(unavailable)?;
-        let row = lead::Entity::find_by_id(id).one(&*txn).await.map_err(unavailable)?;
-        let lead = self.hydrate(&*txn, row.into_iter().collect()).await?.pop();
+        let lead = self.read_leads(&*txn, lead::Entity::find_by_id(id)).await?.pop();
         txn.commit().await.map_err(unavailable)?;
         Ok(lead)
     }
 
-    /// Logs reveals of these leads (one row each) in one transaction.
+    /// Logs reveals of these leads (one row each) through the group-committed
+    /// [`RevealLog`]; returns once the rows are durable.
     ///
     /// # Errors
-    /// Storage failures.
+    /// [`RepoError::Unavailable`] when the rows could not be written: nothing may be
+    /// revealed then.
     pub async fn log_reveals(&self, leads: &[Uuid], template: &PiiAccess) -> Result<(), RepoError> {
         if leads.is_empty() {
             return Ok(());
         }
-        // One statement for the page (at most 100 rows): a single write, no transaction needed.
         let accesses: Vec<PiiAccess> =
             leads.iter().map(|id| PiiAccess { subject_id: *id, ..template.clone() }).collect();
-        for chunk in accesses.chunks(100) {
-            pii_access::record_all(self.db.conn(), chunk).await.map_err(unavailable)?;
-        }
-        Ok(())
+        self.reveals.log(accesses).await
     }
 
     /// The leads among `ids` that `owner` owns now (`contacts` decides what to reveal).
@@ -393,15 +535,11 @@ impl SeaLeadRepository {
     /// # Errors
     /// Storage failures or an unreadable row.
     pub async fn owned_among(&self, owner: Uuid, ids: &[Uuid]) -> Result<Vec<Lead>, RepoError> {
-        let conn = self.db.conn();
         let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let rows = lead::Entity::find()
+        let select = lead::Entity::find()
             .filter(lead::Column::Id.is_in(keys))
-            .filter(lead::Column::OwnerUserId.eq(owner.to_string()))
-            .all(conn)
-            .await
-            .map_err(unavailable)?;
-        self.hydrate(conn, rows).await
+            .filter(lead::Column::OwnerUserId.eq(owner.to_string()));
+        self.read_leads(self.db.conn(), select).await
     }
 
     /// How many leads the user owns now (delete refuses while any).
@@ -481,6 +619,9 @@ impl SeaLeadRepository {
         if let Some(provider) = q.provider_id {
             select = select.filter(lead::Column::ProviderOrgId.eq(provider.to_string()));
         }
+        // The page's total: the same filter, counted once per statement (an uncorrelated
+        // scalar subquery; the inner `leads` is its own).
+        let count = select.clone().select_only().column_as(Expr::cust("count(*)"), "n").into_query();
         let order = match q.sort_order {
             SortOrder::Asc => Order::Asc,
             SortOrder::Desc => Order::Desc,
@@ -496,11 +637,31 @@ impl SeaLeadRepository {
         .order_by(lead::Column::Id, order);
 
         let Some(search) = &q.search else {
-            let total = select.clone().count(conn).await.map_err(unavailable)?;
-            let rows = select.offset(q.page.offset()).limit(q.page.limit()).all(conn).await.map_err(unavailable)?;
-            return Ok(Page { items: self.hydrate(conn, rows).await?, request: q.page, total });
+            let page = select.clone().column_as(Expr::from(count), TOTAL).offset(q.page.offset()).limit(q.page.limit());
+            let stmt = with_extras(page).build(conn.get_database_backend());
+            let rows = conn.query_all_raw(stmt).await.map_err(unavailable)?;
+            let total = match rows.first() {
+                Some(first) => {
+                    let total: i64 = first.try_get("", TOTAL).map_err(unavailable)?;
+                    u64::try_from(total).unwrap_or_default()
+                }
+                None if q.page.offset() == 0 => 0,
+                // Past the last row no row carries the total: the one case of a second
+                // statement.
+                None => select.count(conn).await.map_err(unavailable)?,
+            };
+            let items = rows.iter().map(|r| self.read_lead(r)).collect::<Result<Vec<_>, _>>()?;
+            return Ok(Page { items, request: q.page, total });
         };
-        let all_products = product::Entity::find().all(conn).await.map_err(unavailable)?;
+        // Only the last-4 and name/product searches need the products (the last-4 index
+        // is per product; the fragment matches product names); a full phone or email is
+        // one statement.
+        let all_products = match search {
+            LeadSearch::PhoneLast4(_) | LeadSearch::NameOrProduct { .. } => {
+                product::Entity::find().all(conn).await.map_err(unavailable)?
+            }
+            LeadSearch::Phone(_) | LeadSearch::Email(_) => Vec::new(),
+        };
         let product_ids: Vec<String> = all_products.iter().map(|p| p.id.clone()).collect();
         let fragment = match search {
             LeadSearch::NameOrProduct { product_fragment, .. } => product_fragment.to_lowercase(),
@@ -511,34 +672,28 @@ impl SeaLeadRepository {
             .filter(|p| !fragment.is_empty() && p.name.to_lowercase().contains(&fragment))
             .map(|p| p.id.clone())
             .collect();
-        let names: HashMap<&str, &str> = all_products.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
-        let rows = select
-            .filter(self.search_condition(search, &product_ids, &matching))
-            .limit(SEARCH_CANDIDATES)
-            .all(conn)
-            .await
-            .map_err(unavailable)?;
+        let candidates = select.filter(self.search_condition(search, &product_ids, &matching)).limit(SEARCH_CANDIDATES);
         let mut hits = Vec::new();
-        for row in rows {
-            let pii = self.decrypt_pii(&row)?;
+        for lead in self.read_leads(conn, candidates).await? {
+            let pii = &lead.pii;
             let exact = match search {
                 LeadSearch::Phone(p) => pii.phone.e164() == p.e164(),
                 LeadSearch::PhoneLast4(d) => pii.phone.last4() == d,
                 LeadSearch::Email(e) => pii.email.as_ref().is_some_and(|m| m.as_str() == e.as_str()),
                 LeadSearch::NameOrProduct { name, .. } => {
                     name.as_ref().is_some_and(|n| n.blind_index_form() == pii.name.blind_index_form())
-                        || names.get(row.product_id.as_str()).is_some_and(|p| p.to_lowercase().contains(&fragment))
+                        || (!fragment.is_empty() && lead.product_name.to_lowercase().contains(&fragment))
                 }
             };
             if exact {
-                hits.push(row);
+                hits.push(lead);
             }
         }
         let total = hits.len() as u64;
         let offset = usize::try_from(q.page.offset()).unwrap_or(usize::MAX);
         let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
-        let page: Vec<lead::Model> = hits.into_iter().skip(offset).take(limit).collect();
-        Ok(Page { items: self.hydrate(conn, page).await?, request: q.page, total })
+        let items: Vec<Lead> = hits.into_iter().skip(offset).take(limit).collect();
+        Ok(Page { items, request: q.page, total })
     }
 }
 
@@ -552,8 +707,7 @@ impl LeadRepository for SeaLeadRepository {
     }
 
     async fn lead_with_history(&self, id: Uuid) -> Result<Option<(Lead, Vec<AssignmentRecord>)>, RepoError> {
-        let Some(lead) = self.get(id).await? else { return Ok(None) };
-        Ok(Some((lead, self.history(id).await?)))
+        self.get_with_history(id).await
     }
 
     async fn mark_used(&self, lead_id: Uuid, owner: &User, access: PiiAccess) -> Result<Option<Lead>, RepoError> {

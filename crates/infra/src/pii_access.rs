@@ -1,8 +1,10 @@
 //! The PII access log: one row per reveal of plain personal data.
 //!
-//! Invariants: append-only (this module has no update or delete); callers write the row
-//! in the same transaction as the read that reveals, so a reveal without its log row
-//! cannot commit. Rows are kept at least one year (개인정보 안전성 확보조치 기준).
+//! Invariants: append-only (this module has no update or delete); a row is committed
+//! before the response that reveals what it records is built: `use` writes it in the
+//! transaction that marks the lead, the lists, the detail and `contacts` through the
+//! group-committed [`crate::reveal_log`], so a reveal whose row cannot be written reveals
+//! nothing. Rows are kept at least one year (개인정보 안전성 확보조치 기준).
 
 use domain::ports::PiiAccess;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
@@ -34,7 +36,8 @@ pub async fn record(conn: &impl ConnectionTrait, access: &PiiAccess) -> Result<(
     pii_access_log::Entity::insert(row(access)).exec_without_returning(conn).await.map(|_| ())
 }
 
-/// Appends several accesses in one statement (a list page's reveals).
+/// Appends several accesses in one multi-row statement (a list page's reveals, or a group
+/// commit of many requests' reveals: at most [`crate::reveal_log::MAX_ROWS`] rows).
 ///
 /// # Errors
 /// The driver's error.
@@ -55,4 +58,21 @@ pub async fn count_for_subject(conn: &impl ConnectionTrait, kind: &str, subject_
         .filter(pii_access_log::Column::SubjectId.eq(subject_id.to_string()))
         .count(conn)
         .await
+}
+
+/// The request ids of the logged reveals of this subject (a row without one is left out).
+///
+/// # Errors
+/// The driver's error.
+pub async fn request_ids_for_subject(
+    conn: &impl ConnectionTrait,
+    kind: &str,
+    subject_id: Uuid,
+) -> Result<Vec<String>, DbErr> {
+    let rows = pii_access_log::Entity::find()
+        .filter(pii_access_log::Column::SubjectKind.eq(kind))
+        .filter(pii_access_log::Column::SubjectId.eq(subject_id.to_string()))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().filter_map(|r| r.request_id).collect())
 }

@@ -13,6 +13,7 @@ testkit::on_both_backends! { actix_web::test;
     the_owned_list_filters_and_sorts => list_body;
     a_user_who_owns_leads_cannot_be_deleted => owns_leads_body;
     the_api_and_the_intake_refuse_metadata_over_8_kib_alike => metadata_cap_body;
+    a_page_a_search_and_a_detail_cost_one_statement_beyond_the_caller => statements_body;
 }
 
 async fn product_id(app: &TestApp, code: &str) -> Uuid {
@@ -456,4 +457,60 @@ fn the_document_states_the_domains_lead_rules() {
     }
     assert_eq!(schemas["CreateLeadV1Request"]["properties"]["mohomId"]["pattern"], api::openapi::MOHOM_ID_PATTERN);
     assert_eq!(schemas["DistributeRequest"]["properties"]["toMohomId"]["pattern"], api::openapi::MOHOM_ID_PATTERN);
+}
+
+/// What one request sends to the database, counted under a use case of its own.
+async fn statements_of(app: &TestApp, use_case: &str, req: TestRequest) -> (u16, u64) {
+    let sent =
+        |uc: &str| -> u64 { infra::statements::snapshot().iter().filter(|c| c.use_case == uc).map(|c| c.total).sum() };
+    let before = sent(use_case);
+    let reply = infra::statements::scoped(use_case.to_owned(), app.send(req)).await;
+    (reply.status.as_u16(), sent(use_case) - before)
+}
+
+/// The read path of issue #15 over the API: whatever finding the caller costs (the key,
+/// the acting member), a page costs one statement more, the same with rows or without,
+/// revealed or not (the reveal log is its own use case, `reveal-log`); so do a search by
+/// full phone and a detail; a page past the last row costs one more (its count).
+async fn statements_body(db: TestDb) {
+    let app = TestApp::new(db).await;
+    setup(&app).await;
+    let backend = format!("{:?}", app.db.backend);
+    let product = product_id(&app, "INS-HEALTH").await;
+    let mut ids = Vec::new();
+    for (name, phone) in [("홍길동", "010-1234-5678"), ("김철수", "010-5555-6666"), ("박영희", "010-7777-8888")]
+    {
+        ids.push(register(&app, "m-1", product, name, phone).await["id"].as_str().unwrap().to_owned());
+    }
+    app.send(
+        app.with_key(
+            TestRequest::post()
+                .uri(&format!("/api/v1/leads/{}/use", ids[0]))
+                .set_json(serde_json::json!({"mohomId": "m-1"})),
+            &app.partner_key,
+        ),
+    )
+    .await;
+    // Warm whatever the server keeps of the caller, for both members.
+    for uri in ["/api/v1/leads?mohomId=m-1", "/api/v1/leads?mohomId=m-2"] {
+        assert_eq!(app.send(get(&app, uri)).await.status, 200);
+    }
+    let uc = |what: &str| format!("test: leads statements {what} {backend}");
+    let (status, empty) = statements_of(&app, &uc("empty"), get(&app, "/api/v1/leads?mohomId=m-2")).await;
+    assert_eq!(status, 200);
+    let (status, page) = statements_of(&app, &uc("page"), get(&app, "/api/v1/leads?mohomId=m-1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(page, empty, "a page of 3 leads, one revealed, costs what an empty page costs");
+    let (status, search) =
+        statements_of(&app, &uc("search"), get(&app, "/api/v1/leads?mohomId=m-1&search=01055556666")).await;
+    assert_eq!(status, 200);
+    assert_eq!(search, page, "a search by full phone costs what a page costs");
+    let (status, detail) =
+        statements_of(&app, &uc("detail"), get(&app, &format!("/api/v1/leads/{}?mohomId=m-1", ids[0]))).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail, page, "a revealed detail costs what a page costs");
+    let (status, past) = statements_of(&app, &uc("past"), get(&app, "/api/v1/leads?mohomId=m-1&page=2&limit=10")).await;
+    assert_eq!(status, 200);
+    assert_eq!(past, page + 1, "past the last row, the count is one more statement");
+    eprintln!("statements per request ({backend}): page {page}, search {search}, detail {detail}, past the end {past}");
 }

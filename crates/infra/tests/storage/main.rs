@@ -17,6 +17,7 @@ mod intake_batch;
 mod lead_lists;
 mod migrations;
 mod money;
+mod reads;
 mod sealed_text;
 mod seeding;
 mod token_state;
