@@ -11,7 +11,8 @@
 //! Statements: every request runs inside [`infra::statements::scoped`] under its use case
 //! `<METHOD> <route>` ([`use_case_label`], e.g. `GET /api/v1/leads`, `GET unmatched`),
 //! from the same closed sets, so each statement the request sends (authentication,
-//! the gate, the handler) is counted under it; background tasks keep their own labels.
+//! the gate, the handler) is counted under it; background tasks keep their own labels, and
+//! a caller that already set a use case (a test measuring one request) keeps it.
 //! `/metrics` shows the process's counts ([`infra::statements::snapshot`]) as
 //! `ldbds_db_statements_total{kind,use_case}`, label values escaped as the text format
 //! requires ([`escape_label`]).
@@ -154,7 +155,7 @@ pub async fn middleware(
     let method = method_label(req.method());
     let use_case = use_case_label(method, &route_label(req.match_pattern()));
     let started = Instant::now();
-    let response = infra::statements::scoped(use_case, next.call(req)).await?;
+    let response = infra::statements::scoped_unless_set(use_case, next.call(req)).await?;
     if let Some(metrics) = metrics {
         let route = route_label(response.request().match_pattern());
         metrics.observe(method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());

@@ -85,6 +85,12 @@ pub async fn scoped<F: Future>(use_case: impl Into<Arc<str>>, fut: F) -> F::Outp
     USE_CASE.scope(use_case.into(), fut).await
 }
 
+/// Runs `fut` under `use_case` unless the task already has one: the outer use case wins
+/// (a test or a command measuring one request keeps its own count apart from the route's).
+pub async fn scoped_unless_set<F: Future>(use_case: impl Into<Arc<str>>, fut: F) -> F::Output {
+    if current().is_some() { fut.await } else { scoped(use_case, fut).await }
+}
+
 /// The use case of the current task, if one was set with [`scoped`].
 #[must_use]
 pub fn current() -> Option<Arc<str>> {
