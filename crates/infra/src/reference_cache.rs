@@ -41,6 +41,8 @@ const DEFAULT_TTL: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 struct Stored {
     product: Product,
+    /// The id as the `products` row holds it (what `leads.product_id` refers to).
+    id_text: String,
     created_at: i64,
     unit_price_minor: i64,
     /// Its place when the database sorts all products by name, then id.
@@ -95,6 +97,12 @@ impl Snapshot {
         let limit = usize::try_from(query.page.limit()).unwrap_or(usize::MAX);
         let items = hits.into_iter().skip(offset).take(limit).map(|s| s.product.clone()).collect();
         Page { items, request: query.page, total }
+    }
+
+    /// Every product, on sale or not, as (stored id, name): what a lead search by last 4
+    /// digits or by product name needs (`infra::leads`).
+    pub fn all_products(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.products.iter().map(|s| (s.id_text.as_str(), s.product.name.as_str()))
     }
 
     /// The AS reasons in their display order.
@@ -191,9 +199,9 @@ async fn load(conn: &impl ConnectionTrait) -> Result<Snapshot, RepoError> {
         .map_err(unavailable)?;
     let mut products = Vec::with_capacity(product_rows.len());
     for (name_rank, row) in product_rows.into_iter().enumerate() {
-        let (created_at, unit_price_minor) = (row.created_at, row.unit_price_minor);
+        let (created_at, unit_price_minor, id_text) = (row.created_at, row.unit_price_minor, row.id.clone());
         let product = crate::reference::product_from_row(row)?;
-        products.push(Stored { product, created_at, unit_price_minor, name_rank });
+        products.push(Stored { product, id_text, created_at, unit_price_minor, name_rank });
     }
     let product_at = products.iter().enumerate().map(|(i, s)| (s.product.id, i)).collect();
     let reason_rows = as_reason::Entity::find().order_by_asc(as_reason::Column::SortOrder).all(conn).await;

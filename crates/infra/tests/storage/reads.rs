@@ -213,6 +213,12 @@ async fn one_statement_body(db: TestDb) {
     let (found, statements) =
         counted(&uc, w.leads.list_owned(&query(w.owner.id, "1", "20", Some("010-9999-0000")))).await;
     assert_eq!((statements, found.unwrap().total), (1, 0), "no match");
+    // By last 4 digits: the products come from the reference data in memory (its load
+    // counts under its own use case), so this too is one statement.
+    let (found, statements) = counted(&uc, w.leads.list_owned(&query(w.owner.id, "1", "20", Some("1000")))).await;
+    let found = found.unwrap();
+    assert_eq!(statements, 1, "a search by last 4 digits is one statement");
+    assert_eq!((found.total, found.items[0].id), (1, w.ids[0]));
 
     // The detail: the lead and its history in one statement.
     let uc = format!("test: reads detail {backend}");
