@@ -142,14 +142,20 @@ pub async fn set_picks_many(
     if picks.is_empty() {
         return Ok(());
     }
+    picks_update(product_id, picks).exec(conn).await?;
+    Ok(())
+}
+
+/// The update [`set_picks_many`] sends, for a caller that sends it with others
+/// (`update_rows::exec_together`).
+pub(crate) fn picks_update(product_id: &str, picks: &[(&str, u64)]) -> UpdateRows {
     let mut update = UpdateRows::new("allocation_pools", &["product_id", "region", "picks"])
         .matching(&[("product_id", "product_id"), ("region", "region")])
         .setting(&["picks"]);
     for (region, at) in picks {
         update.row(vec![product_id.into(), (*region).into(), i64::try_from(*at).unwrap_or(i64::MAX).into()]);
     }
-    update.exec(conn).await?;
-    Ok(())
+    update
 }
 
 /// Stores the pool's pick count (the caller holds the lock).
