@@ -15,8 +15,11 @@
 //!    the rows;
 //! 3. returns the plan: each lead's delivery (its row is inserted already owned, with its
 //!    `ORDER` assignment), and the final line, order and pool rows, written by
-//!    [`Plan::write`] with one `UPDATE … FROM (VALUES …)` per table (`update_rows`): at
-//!    most three statements however many lines, orders and owners the batch touches.
+//!    [`Plan::write`] with one `UPDATE … FROM (VALUES …)` per table (`update_rows`), all
+//!    three in one statement on PostgreSQL (data-modifying CTEs, whose counts keep the
+//!    lines' guard); SQLite has no data-modifying CTEs and sends the three updates apart
+//!    (in process, no network round trip): however many lines, orders and owners the
+//!    batch touches.
 //!
 //! Invariant: the outcome (which lead goes to which line, the ledger, the counters and
 //! statuses) is the one a sequence of single intakes would produce in the same order; the
@@ -39,7 +42,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityName, EntityTrait, JoinType, Q
 use crate::entities::{order, order_line};
 use crate::error::unavailable;
 use crate::pools;
-use crate::update_rows::UpdateRows;
+use crate::update_rows::{self, UpdateRows};
 
 /// One lead's delivery.
 #[derive(Debug, Clone)]
@@ -322,8 +325,9 @@ fn apply(lines: &mut [Line], indexes: &[usize], writes: &[(usize, domain::alloca
 
 impl Plan {
     /// Writes the changed lines (guarded by the count read under the pool lock), orders
-    /// and pool clocks: one statement per table. Call after the leads and their
-    /// assignments are inserted.
+    /// and pool clocks: one statement on PostgreSQL (a data-modifying CTE per table,
+    /// `update_rows::exec_together`), one per table on SQLite. Call after the leads and
+    /// their assignments are inserted.
     ///
     /// # Errors
     /// Storage failures; a line changed outside its pool's lock.
@@ -345,9 +349,6 @@ impl Plan {
                 line.replacements_owed.into(),
             ]);
         }
-        if lines.exec(conn).await? != u64::try_from(lines.len()).unwrap_or(u64::MAX) {
-            return Err(RepoError::Conflict("an order line changed outside its pool lock".to_owned()));
-        }
         let mut orders =
             UpdateRows::new("orders", &["id", "delivered", "delivered_today", "day_start", "status", "updated_at"])
                 .matching(&[("id", "id")])
@@ -364,7 +365,6 @@ impl Plan {
                 self.now_ms.into(),
             ]);
         }
-        orders.exec(conn).await?;
         let mut moved: Vec<(&str, u64)> = self
             .picks
             .iter()
@@ -372,7 +372,12 @@ impl Plan {
             .map(|(region, (_, after))| (region.as_str(), *after))
             .collect();
         moved.sort_unstable();
-        pools::set_picks_many(conn, &self.product_id, &moved).await
+        let pools = pools::picks_update(&self.product_id, &moved);
+        let affected = update_rows::exec_together(conn, &[&lines, &orders, &pools]).await?;
+        if affected[0] != u64::try_from(lines.len()).unwrap_or(u64::MAX) {
+            return Err(RepoError::Conflict("an order line changed outside its pool lock".to_owned()));
+        }
+        Ok(())
     }
 }
 

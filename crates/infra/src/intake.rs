@@ -25,7 +25,7 @@
 //!   (open, under quantity, under today's limit) is part of its update, so an order shared
 //!   by several pools is never over-delivered either.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use domain::allocation::{Eligibility, SkipReason, Slot, Stored, line_eligibility, pick_stored};
 use domain::calendar;
@@ -36,7 +36,9 @@ use domain::lead::{AssignmentSource, LeadStatus, NewLead};
 use domain::order::OrderStatus;
 use domain::reference::Product;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -78,7 +80,8 @@ impl SeaLeadRepository {
     /// is a duplicate of an earlier one with the same phone. All or nothing.
     ///
     /// Without source lead ids (a spreadsheet), the batch's duplicate lookups are one query
-    /// per 500 phones, its deliveries are decided in memory under the pools' locks
+    /// per 500 phones (on PostgreSQL the first one also locks the batch's pools, see
+    /// `pools::lock_many_reading_leads`), its deliveries are decided in memory under the pools' locks
     /// (`batch_delivery`: the same decisions as one intake per lead, in order), and every
     /// row is written once: leads and assignments in multi-row inserts, then the changed
     /// lines, orders and pool clocks with one `UPDATE … FROM (VALUES …)` per table.
@@ -145,16 +148,30 @@ impl SeaLeadRepository {
         let provider_key = provider_org_id.to_string();
         let distinct: Vec<&str> = indexes.iter().map(String::as_str).collect::<HashSet<_>>().into_iter().collect();
         let product_key = product.id.to_string();
-        for chunk in distinct.chunks(500) {
+        // On PostgreSQL the pools of the batch's regions are locked by the lookup's own
+        // statement (`pools::lock_many_reading_leads`): one round trip fewer.
+        let all_regions: BTreeSet<&str> = leads.iter().map(|(new, _)| new.region.as_str()).collect();
+        let mut locked: Option<HashMap<String, u64>> = None;
+        for chunk in distinct.chunks(pools::LEADS_READ_WITH_LOCK) {
             // By the phone index alone (product and window checked here): a plan that
             // cannot turn into a scan of the product's rows when statistics lag.
-            let rows = lead::Entity::find()
-                .filter(lead::Column::PhoneBidx.is_in(chunk.iter().copied()))
-                .order_by_asc(lead::Column::CreatedAt)
-                .order_by_asc(lead::Column::Id)
-                .all(conn)
-                .await
-                .map_err(unavailable)?;
+            let rows = if locked.is_none()
+                && conn.get_database_backend() == DbBackend::Postgres
+                && empty.is_empty()
+                && !all_regions.is_empty()
+            {
+                let (pools, rows) = pools::lock_many_reading_leads(conn, &product_key, &all_regions, chunk).await?;
+                locked = Some(pools);
+                rows
+            } else {
+                lead::Entity::find()
+                    .filter(lead::Column::PhoneBidx.is_in(chunk.iter().copied()))
+                    .order_by_asc(lead::Column::CreatedAt)
+                    .order_by_asc(lead::Column::Id)
+                    .all(conn)
+                    .await
+                    .map_err(unavailable)?
+            };
             for row in rows.into_iter().filter(|r| r.product_id == product_key && r.created_at >= window_start) {
                 let phone = self.decrypt_pii(&row)?.phone.e164().to_owned();
                 let id = row.id.parse().map_err(|e| corrupt("leads", &row.id, e))?;
@@ -189,7 +206,16 @@ impl SeaLeadRepository {
             outcomes.push(IntakeOutcome::Pooled { lead: lead_id });
         }
         let regions: Vec<&str> = fresh.iter().map(|(_, _, region)| *region).collect();
-        let plan = batch_delivery::plan(conn, empty, product, &regions, now_ms).await?;
+        let plan = match locked {
+            Some(mut locked) => {
+                // A fresh lead's pool not there yet: created and locked as `plan` would.
+                if regions.iter().any(|r| !locked.contains_key(*r)) {
+                    locked = pools::lock_many(conn, &product_key, &regions).await?;
+                }
+                batch_delivery::plan_locked(conn, empty, product, &regions, &locked, now_ms).await?
+            }
+            None => batch_delivery::plan(conn, empty, product, &regions, now_ms).await?,
+        };
         let mut assignments = Vec::new();
         for ((row, (at, lead_id, _)), delivery) in rows.iter_mut().zip(&fresh).zip(&plan.deliveries) {
             let Some(d) = delivery else { continue };

@@ -12,7 +12,8 @@
 //!    locked): exactly the decisions single intakes in arrival order would make;
 //! 4. one multi-row lead insert (`ON CONFLICT DO NOTHING`: a source's own id already
 //!    taken shows as a row not inserted), one assignments insert, and one
-//!    `UPDATE … FROM (VALUES …)` each for the touched lines, orders and the pool's clock.
+//!    `UPDATE … FROM (VALUES …)` each for the touched lines, orders and the pool's clock
+//!    (one data-modifying CTE on PostgreSQL, see `batch_delivery::Plan::write`).
 //!
 //! Invariants:
 //! - each intake gets its own outcome (created: pooled or delivered; duplicate), or its
@@ -28,9 +29,14 @@
 //!   a pool, so correctness does not depend on one process; the queue only shares the
 //!   transaction's cost.
 //!
-//! Statements for a batch of `n` intakes of which some are delivered: `BEGIN`, the pool
-//! lock, the duplicate lookup, the open lines, their orders (`FOR UPDATE`), the leads,
-//! the assignments, the lines, the orders, the pool, `COMMIT`: 11, whatever `n`.
+//! Statements for a batch of `n` intakes of which some are delivered, whatever `n`:
+//! `BEGIN`, the pool lock, the duplicate lookup, the open lines with their orders (`FOR
+//! UPDATE OF orders`), the leads, the assignments, the lines + orders + pool (one
+//! statement on PostgreSQL, three on SQLite), `COMMIT`: 8 on PostgreSQL, 10 on SQLite.
+//! The pool lock cannot share a statement with the lookups after it: on PostgreSQL a
+//! statement's snapshot is taken before it waits for the lock, so it would miss what the
+//! lock's previous holder committed (the duplicate lookup must see those leads, and the
+//! lines read must see those lines, which row locks alone do not bring back).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

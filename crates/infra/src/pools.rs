@@ -13,14 +13,22 @@
 //!   and an order creating the pool's first line still meet on the same lock;
 //! - the pools of one product are locked by one statement ([`lock_many`]: `ORDER BY region
 //!   FOR UPDATE`, PostgreSQL locks the rows in that order), and their clocks are written by
-//!   one statement ([`set_picks_many`]), however many regions a batch touches.
+//!   one statement ([`set_picks_many`]), however many regions a batch touches;
+//! - an import batch on PostgreSQL locks its pools and reads its duplicate candidates in
+//!   one statement ([`lock_many_reading_leads`]): its lookup was made before the lock
+//!   anyway, so the statement's snapshot (taken before it waits for the lock) sees no less
+//!   than the separate lookup did. A lookup that must follow the lock (the intake batch's)
+//!   cannot share its statement.
 
 use std::collections::{BTreeSet, HashMap};
 
 use domain::error::RepoError;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
+};
 
-use crate::entities::allocation_pool;
+use crate::entities::{allocation_pool, lead};
 use crate::error::unavailable;
 use crate::update_rows::UpdateRows;
 
@@ -129,6 +137,68 @@ pub async fn lock_many(
     Ok(found)
 }
 
+/// Phone indexes [`lock_many_reading_leads`] takes in one statement.
+pub(crate) const LEADS_READ_WITH_LOCK: usize = 500;
+
+/// On PostgreSQL, in one statement: locks the existing pools of `product_id` in `regions`
+/// in region order (`ORDER BY region FOR UPDATE` in a sub-select whose every row is
+/// aggregated, so every one is locked), and reads the stored leads whose phone index is
+/// one of `phone_indexes` (at most [`LEADS_READ_WITH_LOCK`]), oldest first. Returns the
+/// pick count of each pool found (a missing pool is not created: the caller locks it with
+/// [`lock_many`]) and the leads.
+///
+/// # Errors
+/// Storage failures; a row that cannot be read.
+pub(crate) async fn lock_many_reading_leads(
+    conn: &impl ConnectionTrait,
+    product_id: &str,
+    regions: &BTreeSet<&str>,
+    phone_indexes: &[&str],
+) -> Result<(HashMap<String, u64>, Vec<lead::Model>), RepoError> {
+    debug_assert!(phone_indexes.len() <= LEADS_READ_WITH_LOCK && !regions.is_empty() && !phone_indexes.is_empty());
+    let mut values: Vec<Value> = vec![product_id.into()];
+    let places = |values: &mut Vec<Value>, items: &mut dyn Iterator<Item = &str>| {
+        let mut list = Vec::new();
+        for item in items {
+            values.push(item.into());
+            list.push(format!("${}", values.len()));
+        }
+        list.join(", ")
+    };
+    let region_list = places(&mut values, &mut regions.iter().copied());
+    let index_list = places(&mut values, &mut phone_indexes.iter().copied());
+    let sql = format!(
+        "SELECT pools.pool_regions, pools.pool_picks, leads.* FROM \
+         (SELECT COALESCE(json_agg(p.region ORDER BY p.region), '[]')::text AS pool_regions, \
+         COALESCE(json_agg(p.picks ORDER BY p.region), '[]')::text AS pool_picks \
+         FROM (SELECT region, picks FROM allocation_pools WHERE product_id = $1 AND region IN ({region_list}) \
+         ORDER BY region FOR UPDATE) AS p) AS pools \
+         LEFT JOIN leads ON leads.phone_bidx IN ({index_list}) \
+         ORDER BY leads.created_at, leads.id"
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .await
+        .map_err(unavailable)?;
+    let mut locked = HashMap::new();
+    let mut leads = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        if i == 0 {
+            let regions: String = row.try_get("", "pool_regions").map_err(unavailable)?;
+            let picks: String = row.try_get("", "pool_picks").map_err(unavailable)?;
+            let unreadable = |e: serde_json::Error| RepoError::Corrupted(format!("allocation_pools/{product_id}: {e}"));
+            let regions: Vec<String> = serde_json::from_str(&regions).map_err(unreadable)?;
+            let picks: Vec<i64> = serde_json::from_str(&picks).map_err(unreadable)?;
+            locked = regions.into_iter().zip(picks).map(|(r, p)| (r, u64::try_from(p).unwrap_or(0))).collect();
+        }
+        let id: Option<String> = row.try_get("", "id").map_err(unavailable)?;
+        if id.is_some() {
+            leads.push(lead::Model::from_query_result(row, "").map_err(unavailable)?);
+        }
+    }
+    Ok((locked, leads))
+}
+
 /// Stores the pick counts of several pools of `product_id` in one statement (the caller
 /// holds their locks).
 ///
@@ -142,14 +212,20 @@ pub async fn set_picks_many(
     if picks.is_empty() {
         return Ok(());
     }
+    picks_update(product_id, picks).exec(conn).await?;
+    Ok(())
+}
+
+/// The update [`set_picks_many`] sends, for a caller that sends it with others
+/// (`update_rows::exec_together`).
+pub(crate) fn picks_update(product_id: &str, picks: &[(&str, u64)]) -> UpdateRows {
     let mut update = UpdateRows::new("allocation_pools", &["product_id", "region", "picks"])
         .matching(&[("product_id", "product_id"), ("region", "region")])
         .setting(&["picks"]);
     for (region, at) in picks {
         update.row(vec![product_id.into(), (*region).into(), i64::try_from(*at).unwrap_or(i64::MAX).into()]);
     }
-    update.exec(conn).await?;
-    Ok(())
+    update
 }
 
 /// Stores the pool's pick count (the caller holds the lock).

@@ -11,7 +11,15 @@
 //!   [`UpdateRows::exec`]'s affected count with [`UpdateRows::len`] to learn that no row
 //!   changed behind its back;
 //! - rows are sent [`ROWS_PER_STATEMENT`] at a time, far below both databases' bind limits
-//!   (a batch of 500 rows is one statement).
+//!   (a batch of 500 rows is one statement);
+//! - [`exec_together`] writes several tables' updates at once: on PostgreSQL one
+//!   statement, a data-modifying CTE per table (`WITH u0 AS (UPDATE … RETURNING 1), …
+//!   SELECT (SELECT count(*) FROM u0) AS n0, …`), whose counts are each update's affected
+//!   rows, so the callers' guards hold as with separate statements (the tables are
+//!   distinct, so no row is updated twice in the statement; all its parts see one
+//!   snapshot and row locks are taken as by separate updates). SQLite has no
+//!   data-modifying CTEs: it sends one statement per table there (in process, no network
+//!   round trip), and so does PostgreSQL when the rows would pass [`MAX_VALUES_TOGETHER`].
 
 use domain::error::RepoError;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
@@ -60,6 +68,14 @@ impl UpdateRows {
     }
 
     fn statement(&self, backend: DbBackend, rows: &[Vec<Value>]) -> Statement {
+        let mut values = Vec::with_capacity(rows.len() * self.columns.len());
+        let sql = self.sql(backend, rows, &mut values);
+        Statement::from_sql_and_values(backend, sql, values)
+    }
+
+    /// The update's text for `rows`, its values appended to `values` (PostgreSQL's
+    /// placeholders numbered after the values already there).
+    fn sql(&self, backend: DbBackend, rows: &[Vec<Value>], values: &mut Vec<Value>) -> String {
         let mut sql = format!("UPDATE {} SET ", self.table);
         let sets: Vec<String> = self.sets.iter().map(|c| format!("\"{c}\" = v.\"{c}\"")).collect();
         sql.push_str(&sets.join(", "));
@@ -68,8 +84,7 @@ impl UpdateRows {
             self.columns.iter().enumerate().map(|(i, c)| format!("column{} AS \"{c}\"", i + 1)).collect();
         sql.push_str(&names.join(", "));
         sql.push_str(" FROM (VALUES ");
-        let mut n = 0;
-        let mut values = Vec::with_capacity(rows.len() * self.columns.len());
+        let mut n = values.len();
         for (r, row) in rows.iter().enumerate() {
             if r > 0 {
                 sql.push_str(", ");
@@ -92,7 +107,7 @@ impl UpdateRows {
         let matches: Vec<String> =
             self.matches.iter().map(|(t, v)| format!("{}.\"{t}\" = v.\"{v}\"", self.table)).collect();
         sql.push_str(&matches.join(" AND "));
-        Statement::from_sql_and_values(backend, sql, values)
+        sql
     }
 
     /// Sends the update (nothing when there is no row); returns the rows it changed.
@@ -107,6 +122,54 @@ impl UpdateRows {
         }
         Ok(affected)
     }
+}
+
+/// Bound values above which [`exec_together`] sends one statement per table on
+/// PostgreSQL too (its bind limit is 65,535).
+pub const MAX_VALUES_TOGETHER: usize = 60_000;
+
+/// The PostgreSQL statement writing every non-empty update of `updates` at once, and the
+/// positions (in `updates`) of the counts it returns, in its columns' order.
+fn together(updates: &[&UpdateRows]) -> (Statement, Vec<usize>) {
+    let mut values = Vec::new();
+    let mut parts = Vec::new();
+    let mut counts = Vec::new();
+    for (i, update) in updates.iter().enumerate().filter(|(_, u)| u.len() > 0) {
+        let sql = update.sql(DbBackend::Postgres, &update.rows, &mut values);
+        parts.push(format!("u{i} AS ({sql} RETURNING 1)"));
+        counts.push(i);
+    }
+    let selected: Vec<String> = counts.iter().map(|i| format!("(SELECT count(*) FROM u{i}) AS n{i}")).collect();
+    let sql = format!("WITH {} SELECT {}", parts.join(", "), selected.join(", "));
+    (Statement::from_sql_and_values(DbBackend::Postgres, sql, values), counts)
+}
+
+/// Sends every update of `updates` (see the module invariants: one statement on
+/// PostgreSQL); returns each one's affected rows, in order.
+///
+/// # Errors
+/// Storage failures.
+pub(crate) async fn exec_together(conn: &impl ConnectionTrait, updates: &[&UpdateRows]) -> Result<Vec<u64>, RepoError> {
+    let mut affected = vec![0; updates.len()];
+    let values: usize = updates.iter().map(|u| u.len() * u.columns.len()).sum();
+    let busy = updates.iter().filter(|u| u.len() > 0).count();
+    if conn.get_database_backend() != DbBackend::Postgres || values > MAX_VALUES_TOGETHER || busy < 2 {
+        for (update, n) in updates.iter().zip(affected.iter_mut()) {
+            *n = update.exec(conn).await?;
+        }
+        return Ok(affected);
+    }
+    let (statement, counts) = together(updates);
+    let row = conn
+        .query_one_raw(statement)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| RepoError::Unavailable("the batch update returned no row".to_owned()))?;
+    for i in counts {
+        let n: i64 = row.try_get("", &format!("n{i}")).map_err(unavailable)?;
+        affected[i] = u64::try_from(n).unwrap_or(0);
+    }
+    Ok(affected)
 }
 
 #[cfg(test)]
@@ -128,5 +191,29 @@ mod tests {
         assert!(lite.sql.contains("(VALUES (?, ?), (?, ?))"), "{}", lite.sql);
         assert_eq!(lite.values.map(|v| v.0.len()), Some(4));
         assert_eq!(update.len(), 2);
+    }
+
+    #[test]
+    fn updates_together_are_one_statement_numbering_their_values_in_turn() {
+        let mut orders = UpdateRows::new("orders", &["id", "status"]).matching(&[("id", "id")]).setting(&["status"]);
+        orders.row(vec!["a".into(), "COMPLETED".into()]);
+        let empty = UpdateRows::new("order_lines", &["id"]).matching(&[("id", "id")]).setting(&[]);
+        let mut pools = UpdateRows::new("allocation_pools", &["region", "picks"])
+            .matching(&[("region", "region")])
+            .setting(&["picks"]);
+        pools.row(vec!["서울".into(), 3i64.into()]);
+        let (statement, counts) = together(&[&orders, &empty, &pools]);
+        assert_eq!(counts, vec![0, 2], "an empty update is left out");
+        assert!(statement.sql.starts_with("WITH u0 AS (UPDATE orders SET"), "{}", statement.sql);
+        assert!(statement.sql.contains("(VALUES ($1, $2)) AS t) AS v WHERE orders.\"id\" = v.\"id\" RETURNING 1)"));
+        assert!(statement.sql.contains("u2 AS (UPDATE allocation_pools SET"), "{}", statement.sql);
+        assert!(statement.sql.contains("(VALUES ($3, $4))"), "{}", statement.sql);
+        assert!(
+            statement.sql.ends_with("SELECT (SELECT count(*) FROM u0) AS n0, (SELECT count(*) FROM u2) AS n2"),
+            "{}",
+            statement.sql
+        );
+        assert_eq!(statement.values.map(|v| v.0.len()), Some(4));
+        assert_eq!(crate::statements::Kind::of(&statement.sql), crate::statements::Kind::Other);
     }
 }

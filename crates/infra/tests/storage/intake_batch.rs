@@ -341,7 +341,12 @@ async fn budget_body(db: TestDb) {
         assert_eq!(of(counts, Kind::Commit), 1, "{label}: {counts:?}");
         assert_eq!(of(counts, Kind::Rollback), 0, "{label}: {counts:?}");
         assert_eq!(of(counts, Kind::Insert), 2, "{label}: the leads, the assignments {counts:?}");
-        assert_eq!(of(counts, Kind::Update), 3, "{label}: the lines, the orders, the pool {counts:?}");
+        if backend == "postgres" {
+            // The lines, the orders and the pool: one data-modifying CTE.
+            assert_eq!((of(counts, Kind::Update), of(counts, Kind::Other)), (0, 1), "{label}: {counts:?}");
+        } else {
+            assert_eq!(of(counts, Kind::Update), 3, "{label}: the lines, the orders, the pool {counts:?}");
+        }
         assert_eq!(of(counts, Kind::Select), 3, "{label}: lock, duplicates, lines with orders {counts:?}");
     }
     assert!(total(&batch) <= 4 * 8, "the intake budget, 4 per intake: {batch:?}");
