@@ -109,7 +109,13 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Opens a transaction that will write. On SQLite it waits its turn first.
+    /// Opens a transaction that will write. On SQLite it waits its turn on the in-process
+    /// gate, then starts with `BEGIN IMMEDIATE`: the write lock is taken up front, so a
+    /// transaction that reads before it writes cannot fail with `SQLITE_BUSY_SNAPSHOT`
+    /// (517) when another connection (an autocommit write of this process, such as the
+    /// `last_used_at` flush, or another process, such as `ldbds import` beside the
+    /// server) committed between its read and its write; that writer waits out the busy
+    /// timeout instead.
     ///
     /// # Errors
     /// The driver's error when the transaction cannot start.
@@ -118,7 +124,18 @@ impl Db {
             Some(gate) => Some(Arc::clone(gate).lock_owned().await),
             None => None,
         };
-        let txn = self.conn.begin().await?;
+        let txn = match self.backend() {
+            DbBackend::Sqlite => {
+                self.conn
+                    .begin_with_options(sea_orm::TransactionOptions {
+                        isolation_level: None,
+                        access_mode: None,
+                        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                    })
+                    .await?
+            }
+            _ => self.conn.begin().await?,
+        };
         crate::statements::count(Kind::Begin);
         Ok(WriteTxn { txn: Some(txn), _gate: gate })
     }
