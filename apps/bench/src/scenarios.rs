@@ -439,7 +439,9 @@ pub async fn import_scenario(t: &mut Target, args: &Args, owners: u64) -> anyhow
     let regions: &[&str] = if owners == 1 {
         create_users(t, vec!["bench-buyer".to_owned()], "MEMBER").await?;
         let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
-        conn.json(&order_call("bench-buyer", &product, &KR_REGIONS[..1], rows + 1), StatusCode::CREATED).await?;
+        // One line takes at most 100,000 (the API's limit): the spec's 100,000 rows fill it.
+        let quantity = rows.clamp(1, 100_000);
+        conn.json(&order_call("bench-buyer", &product, &KR_REGIONS[..1], quantity), StatusCode::CREATED).await?;
         &KR_REGIONS[..1]
     } else {
         let ids: Vec<String> = (0..owners).map(|i| format!("o-{i}")).collect();
