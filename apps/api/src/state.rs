@@ -45,6 +45,9 @@ pub struct AppState {
     pub counsel_workbook: infra::counsel_excel::XlsxWorkbook,
     /// API keys, users, orgs and members in memory (ADR 0009).
     pub principals: Arc<infra::principal_cache::PrincipalCache>,
+    /// The users of the leads use cases (a transfer's recipient), looked up through
+    /// `principals`.
+    pub member_users: infra::principal_cache::CachedUsers,
 }
 
 impl AppState {
@@ -58,10 +61,12 @@ impl AppState {
         let files = Files::from_settings(db.clone(), &settings, &keyring)?;
         let principals = infra::principal_cache::PrincipalCache::new(&settings.database_url(), &settings.auth);
         db.reference_cache().set_ttl(std::time::Duration::from_secs(settings.auth.cache_ttl_secs));
+        let users = SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring));
         Ok(Self {
+            member_users: infra::principal_cache::CachedUsers::new(Arc::clone(&principals), users.clone()),
             principals,
             reference: SeaReferenceRepository::cached(&db),
-            users: SeaUserRepository::new(db.conn().clone(), Arc::clone(&keyring)),
+            users,
             leads: SeaLeadRepository::new(db.clone(), Arc::clone(&keyring)),
             orders: SeaOrderRepository::new(db.clone(), Arc::clone(&keyring)),
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),

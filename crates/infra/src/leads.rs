@@ -25,7 +25,6 @@
 //! Distribution and recall (the writes that move a lead between users) are in
 //! [`crate::transfers`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::error::RepoError;
@@ -48,7 +47,7 @@ use uuid::Uuid;
 
 use crate::crypto::{BlindIndex, FieldContext, Keyring, LEAD_METADATA};
 use crate::db::Db;
-use crate::entities::{as_request, assignment, lead, product};
+use crate::entities::{assignment, lead};
 use crate::error::{corrupt, unavailable};
 use crate::reveal_log::RevealLog;
 use crate::{from_millis, pii_access, to_millis};
@@ -103,7 +102,7 @@ const AS_STATUSES_SQL: &str = r#"(SELECT string_agg("as_requests"."status", ',' 
 
 /// A lead select that also reads each row's product name and AS statuses, so a page or a
 /// lead is one statement.
-fn with_extras(select: Select<lead::Entity>) -> Select<lead::Entity> {
+pub(crate) fn with_extras(select: Select<lead::Entity>) -> Select<lead::Entity> {
     select.column_as(Expr::cust(PRODUCT_NAME_SQL), PRODUCT_NAME).column_as(Expr::cust(AS_STATUSES_SQL), AS_STATUSES)
 }
 
@@ -302,50 +301,8 @@ impl SeaLeadRepository {
         })
     }
 
-    /// Rows to leads, with their product names and AS statuses in two more queries (for
-    /// callers that already hold plain rows; the reads of this module use [`with_extras`]
-    /// and [`Self::to_lead`] instead, one statement in all).
-    pub(crate) async fn hydrate(
-        &self,
-        conn: &impl ConnectionTrait,
-        rows: Vec<lead::Model>,
-    ) -> Result<Vec<Lead>, RepoError> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let product_ids: Vec<String> = rows.iter().map(|r| r.product_id.clone()).collect();
-        let names: HashMap<String, String> = product::Entity::find()
-            .filter(product::Column::Id.is_in(product_ids))
-            .all(conn)
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .map(|p| (p.id, p.name))
-            .collect();
-        let lead_ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut statuses: HashMap<String, Vec<AsStatus>> = HashMap::new();
-        for a in as_request::Entity::find()
-            .filter(as_request::Column::LeadId.is_in(lead_ids))
-            .order_by_desc(as_request::Column::CreatedAt)
-            .order_by_desc(as_request::Column::Id)
-            .all(conn)
-            .await
-            .map_err(unavailable)?
-        {
-            let status = a.status.parse::<AsStatus>().map_err(|e| corrupt(TABLE, &a.lead_id, e))?;
-            statuses.entry(a.lead_id).or_default().push(status);
-        }
-        rows.into_iter()
-            .map(|row| {
-                let product_name = names.get(&row.product_id).cloned();
-                let as_statuses = statuses.remove(&row.id).unwrap_or_default();
-                self.to_lead(row, product_name, as_statuses)
-            })
-            .collect()
-    }
-
     /// A row read with [`with_extras`] to a lead.
-    fn read_lead(&self, res: &QueryResult) -> Result<Lead, RepoError> {
+    pub(crate) fn read_lead(&self, res: &QueryResult) -> Result<Lead, RepoError> {
         let row = lead::Model::from_query_result(res, "").map_err(unavailable)?;
         let product_name: Option<String> = res.try_get("", PRODUCT_NAME).map_err(unavailable)?;
         let statuses: Option<String> = res.try_get("", AS_STATUSES).map_err(unavailable)?;
@@ -485,7 +442,10 @@ impl SeaLeadRepository {
         let id = lead_id.to_string();
         let now_ms = to_millis(access.at);
         let txn = self.db.begin_write().await.map_err(unavailable)?;
-        let Some(row) = lead::Entity::find_by_id(id.clone()).one(&*txn).await.map_err(unavailable)? else {
+        // Locked before its assignment is written: the lock order of every writer of an
+        // open assignment (`crate::transfers`).
+        let Some(row) = lead::Entity::find_by_id(id.clone()).lock_exclusive().one(&*txn).await.map_err(unavailable)?
+        else {
             return Ok(None);
         };
         if row.owner_user_id.as_deref() != Some(user.id.to_string().as_str()) {

@@ -28,7 +28,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use domain::error::RepoError;
+use domain::identity::UserQuery;
 use domain::identity::{MohomId, User};
+use domain::pagination::Page;
+use domain::ports::UserRepository;
 use domain::service::orgs::Org;
 use moka::sync::Cache;
 use sea_orm::{ConnectionTrait, DbErr};
@@ -295,5 +298,55 @@ impl PrincipalCache {
                 }
             }
         })
+    }
+}
+
+/// The user repository with its two lookups answered from a node's [`PrincipalCache`]
+/// (a use case naming a member, e.g. a distribution's recipient, costs no statement when
+/// the member is cached); writes, lists and counts go to the repository.
+///
+/// A cached user is as fresh as the caches' invariants make it: a role change or a
+/// deactivation drops it on this node at once, on the other nodes when their `LISTEN`
+/// hears it, and within the TTL at the latest.
+#[derive(Debug, Clone)]
+pub struct CachedUsers {
+    cache: Arc<PrincipalCache>,
+    users: SeaUserRepository,
+}
+
+impl CachedUsers {
+    #[must_use]
+    pub fn new(cache: Arc<PrincipalCache>, users: SeaUserRepository) -> Self {
+        Self { cache, users }
+    }
+}
+
+impl UserRepository for CachedUsers {
+    async fn find(&self, org_id: Uuid, mohom_id: &MohomId) -> Result<Option<User>, RepoError> {
+        self.cache.member(&self.users, org_id, mohom_id).await
+    }
+
+    async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepoError> {
+        Ok(self.cache.user(&self.users, id).await?.map(|(user, _)| user))
+    }
+
+    async fn insert(&self, user: &User) -> Result<(), RepoError> {
+        self.users.insert(user).await
+    }
+
+    async fn update(&self, user: &User) -> Result<(), RepoError> {
+        self.users.update(user).await
+    }
+
+    async fn list(&self, org_id: Uuid, query: &UserQuery) -> Result<Page<User>, RepoError> {
+        self.users.list(org_id, query).await
+    }
+
+    async fn find_for_token(&self, id: Uuid) -> Result<Option<(User, i64)>, RepoError> {
+        self.cache.user(&self.users, id).await
+    }
+
+    async fn owned_leads(&self, user_id: Uuid) -> Result<u64, RepoError> {
+        self.users.owned_leads(user_id).await
     }
 }

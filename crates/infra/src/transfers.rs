@@ -6,113 +6,207 @@
 //! Invariants:
 //! - the candidates are read and the moves written in one write transaction, all or
 //!   nothing: a refusal writes nothing;
+//! - the read is one statement: the leads (with their product names and AS statuses,
+//!   `leads::with_extras`) left-joined to their open assignment and to the assignment that
+//!   one was handed over from; on PostgreSQL it locks the lead rows in id order
+//!   (`FOR UPDATE OF leads`), so two transfers of overlapping leads queue on their first
+//!   common lead instead of deadlocking (every writer of an open assignment locks its lead
+//!   first: `use`, AS claims, transfers);
 //! - every write is conditional on nothing having changed since the read (the ended
 //!   assignment still open, the lead row still on it); a short count is
-//!   [`RepoError::Conflict`] and the transaction is dropped;
-//! - the partial unique index keeps one open assignment per lead, so two transfers racing
-//!   on a lead move it once;
-//! - leads are written in id order; a list of uniform moves (a distribution) costs three
-//!   statements whatever its length.
-
-use std::collections::HashMap;
+//!   [`RepoError::Conflict`] and the transaction is dropped; the partial unique index keeps
+//!   one open assignment per lead, so two transfers racing on a lead move it once;
+//! - the write is one list of moves, whatever its length (at most
+//!   `domain::lead::MAX_TRANSFER_IDS`) and whether the moves are alike (a distribution) or
+//!   each its own (a recall restores each lead's prior rights): on PostgreSQL one
+//!   statement, data-modifying CTEs chained by their `RETURNING` rows (`ended` → `opened`
+//!   → `moved`), whose three counts are the guards; on SQLite the same three parts as
+//!   three statements in process (it has no data-modifying CTEs);
+//! - so a transfer sends `BEGIN`, the read, the write and `COMMIT`: 4 statements on
+//!   PostgreSQL, 6 on SQLite.
 
 use domain::error::RepoError;
 use domain::identity::User;
 use domain::ids::new_id;
 use domain::lead::{
-    AssignmentSource, Handover, NextAssignment, PriorAssignment, TransferCandidate, TransferOutcome, TransferRefusal,
+    AssignmentSource, Handover, PriorAssignment, TransferCandidate, TransferOutcome, TransferRefusal,
     plan_distribution, plan_recall,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LockType};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryResult, QuerySelect,
+    QueryTrait, Statement, Value,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entities::{assignment, lead};
 use crate::error::unavailable;
-use crate::leads::{SeaLeadRepository, uuid};
+use crate::leads::{SeaLeadRepository, uuid, with_extras};
 use crate::{from_millis, to_millis};
-
-fn changed(lead: impl std::fmt::Display) -> RepoError {
-    RepoError::Conflict(format!("lead {lead} changed meanwhile"))
-}
 
 fn list_changed() -> RepoError {
     RepoError::Conflict("a lead of the list changed meanwhile".to_owned())
 }
 
-fn text(id: Option<Uuid>) -> Option<String> {
-    id.map(|id| id.to_string())
+fn text(id: Option<Uuid>) -> Value {
+    Value::from(id.map(|id| id.to_string()))
 }
 
-/// The assignment row `next` opens for `lead_id`.
-fn next_row(id: &str, lead_id: Uuid, next: &NextAssignment) -> assignment::ActiveModel {
-    assignment::ActiveModel {
-        id: Set(id.to_owned()),
-        lead_id: Set(lead_id.to_string()),
-        owner_user_id: Set(next.owner_user_id.to_string()),
-        owner_org_id: Set(next.owner_org_id.to_string()),
-        source: Set(next.source.as_str().to_owned()),
-        distributor_user_id: Set(text(next.distributor_user_id)),
-        order_line_id: Set(text(next.order_line_id)),
-        restored_from_id: Set(text(next.restored_from_id)),
-        assigned_at: Set(to_millis(next.assigned_at)),
-        used_at: Set(next.used_at.map(to_millis)),
-        ended_at: Set(None),
-        end_reason: Set(None),
+/// The columns of the assignment the open one was handed over from, as the read names
+/// them.
+const PRIOR_COLUMNS: [(assignment::Column, &str); 5] = [
+    (assignment::Column::Id, "p_id"),
+    (assignment::Column::UsedAt, "p_used_at"),
+    (assignment::Column::DistributorUserId, "p_distributor_user_id"),
+    (assignment::Column::OrderLineId, "p_order_line_id"),
+    (assignment::Column::RestoredFromId, "p_restored_from_id"),
+];
+
+/// The prior assignment of one read row; `None` when the open one was not handed over.
+fn prior(lead_id: &str, res: &QueryResult) -> Result<Option<PriorAssignment>, RepoError> {
+    let get_text = |column: &str| res.try_get::<Option<String>>("", column).map_err(unavailable);
+    let Some(id) = get_text("p_id")? else { return Ok(None) };
+    let id_of = |column: &str| get_text(column)?.as_deref().map(|t| uuid(lead_id, t)).transpose();
+    Ok(Some(PriorAssignment {
+        id: uuid(lead_id, &id)?,
+        used_at: res.try_get::<Option<i64>>("", "p_used_at").map_err(unavailable)?.map(from_millis),
+        distributor_user_id: id_of("p_distributor_user_id")?,
+        order_line_id: id_of("p_order_line_id")?,
+        restored_from_id: id_of("p_restored_from_id")?,
+    }))
+}
+
+/// The columns of one move, in the order of its values ([`move_values`]).
+const MOVE_COLUMNS: [&str; 12] = [
+    "lead_id",
+    "ends",
+    "next_id",
+    "owner_user_id",
+    "owner_org_id",
+    "source",
+    "distributor_user_id",
+    "order_line_id",
+    "restored_from_id",
+    "assigned_at",
+    "used_at",
+    "last_distributed_at",
+];
+
+/// One move's values, in [`MOVE_COLUMNS`] order.
+fn move_values(handover: &Handover, next_id: Uuid) -> Vec<Value> {
+    let next = &handover.next;
+    let at = to_millis(next.assigned_at);
+    let distributed = (next.source == AssignmentSource::Distributed).then_some(at);
+    vec![
+        handover.lead_id.to_string().into(),
+        handover.ends.to_string().into(),
+        next_id.to_string().into(),
+        next.owner_user_id.to_string().into(),
+        next.owner_org_id.to_string().into(),
+        next.source.as_str().into(),
+        text(next.distributor_user_id),
+        text(next.order_line_id),
+        text(next.restored_from_id),
+        at.into(),
+        Value::from(next.used_at.map(to_millis)),
+        Value::from(distributed),
+    ]
+}
+
+/// The moves as a sub-select naming the `VALUES` list's columns (both databases call
+/// them `column1`, `column2`, …); the values are appended to `values`, PostgreSQL's
+/// placeholders numbered after those already there.
+fn moves_sql(backend: DbBackend, moves: &[Vec<Value>], values: &mut Vec<Value>) -> String {
+    let names: Vec<String> =
+        MOVE_COLUMNS.iter().enumerate().map(|(i, c)| format!("column{} AS \"{c}\"", i + 1)).collect();
+    let rows: Vec<String> = moves
+        .iter()
+        .map(|row| {
+            let marks: Vec<String> = row
+                .iter()
+                .map(|value| {
+                    values.push(value.clone());
+                    match backend {
+                        DbBackend::Postgres => format!("${}", values.len()),
+                        _ => "?".to_owned(),
+                    }
+                })
+                .collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    format!("SELECT {} FROM (VALUES {}) AS t", names.join(", "), rows.join(", "))
+}
+
+/// Ends each move's open assignment (only while it is still open).
+const END_SQL: &str = r#"UPDATE "assignments" SET "ended_at" = m."assigned_at", "end_reason" = m."source" FROM {m} WHERE "assignments"."id" = m."ends" AND "assignments"."ended_at" IS NULL"#;
+/// Opens each move's next assignment.
+const OPEN_SQL: &str = r#"INSERT INTO "assignments" ("id", "lead_id", "owner_user_id", "owner_org_id", "source", "distributor_user_id", "order_line_id", "restored_from_id", "assigned_at", "used_at") SELECT m."next_id", m."lead_id", m."owner_user_id", m."owner_org_id", m."source", m."distributor_user_id", m."order_line_id", m."restored_from_id", m."assigned_at", m."used_at" FROM {m}"#;
+/// Moves each lead row onto its next assignment (only while it is still on the ended one).
+const MOVE_SQL: &str = r#"UPDATE "leads" SET "assignment_id" = m."next_id", "owner_user_id" = m."owner_user_id", "owner_org_id" = m."owner_org_id", "assignment_source" = m."source", "distributor_user_id" = m."distributor_user_id", "assigned_at" = m."assigned_at", "used_at" = m."used_at", "updated_at" = m."assigned_at", "last_distributed_at" = COALESCE(m."last_distributed_at", "leads"."last_distributed_at") FROM {m} WHERE "leads"."id" = m."lead_id" AND "leads"."assignment_id" = m."ends""#;
+
+/// The PostgreSQL statement of the whole write: the three parts as data-modifying CTEs,
+/// each fed by the rows the one before returned, and their counts.
+fn together_sql(moves: &[Vec<Value>]) -> Statement {
+    let mut values = Vec::new();
+    let list = moves_sql(DbBackend::Postgres, moves, &mut values);
+    let ended = END_SQL.replace("{m}", "m");
+    let opened = OPEN_SQL.replace("{m}", r#"m JOIN ended ON ended."id" = m."ends""#);
+    let moved = MOVE_SQL.replace("{m}", r#"m JOIN opened ON opened."id" = m."next_id""#);
+    let sql = format!(
+        r#"WITH m AS ({list}), ended AS ({ended} RETURNING "assignments"."id"), opened AS ({opened} RETURNING "id"), moved AS ({moved} RETURNING "leads"."id") SELECT (SELECT count(*) FROM ended) AS n_ended, (SELECT count(*) FROM opened) AS n_opened, (SELECT count(*) FROM moved) AS n_moved"#
+    );
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// One part of the write on SQLite, over its own copy of the moves.
+fn part_sql(part: &str, moves: &[Vec<Value>]) -> Statement {
+    let mut values = Vec::new();
+    let list = moves_sql(DbBackend::Sqlite, moves, &mut values);
+    let sql = part.replace("{m}", &format!("({list}) AS m"));
+    Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+}
+
+/// A unique violation (another transfer opened an assignment for the lead first) is a
+/// conflict; anything else is a storage failure.
+fn write_failed(err: sea_orm::DbErr) -> RepoError {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => list_changed(),
+        _ => unavailable(err),
     }
-}
-
-/// Whether two moves write the same lead columns (all but the new assignment's id).
-fn same_columns(a: &NextAssignment, b: &NextAssignment) -> bool {
-    (a.owner_user_id, a.owner_org_id, a.source, a.distributor_user_id, a.used_at, a.assigned_at)
-        == (b.owner_user_id, b.owner_org_id, b.source, b.distributor_user_id, b.used_at, b.assigned_at)
 }
 
 impl SeaLeadRepository {
     /// The leads of `ids` that exist, each with the assignment its open one was handed
-    /// over from; four queries whatever the number of ids.
+    /// over from: one statement (see the module invariants).
     async fn candidates(&self, conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<TransferCandidate>, RepoError> {
         let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let rows = lead::Entity::find().filter(lead::Column::Id.is_in(keys)).all(conn).await.map_err(unavailable)?;
-        let open: Vec<String> = rows.iter().filter_map(|r| r.assignment_id.clone()).collect();
-        let leads = self.hydrate(conn, rows).await?;
-        let handed_from: HashMap<String, String> = assignment::Entity::find()
-            .filter(assignment::Column::Id.is_in(open))
-            .all(conn)
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .filter_map(|a| a.restored_from_id.map(|from| (a.id, from)))
-            .collect();
-        let priors: HashMap<String, assignment::Model> = assignment::Entity::find()
-            .filter(assignment::Column::Id.is_in(handed_from.values().cloned().collect::<Vec<_>>()))
-            .all(conn)
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .map(|a| (a.id.clone(), a))
-            .collect();
-        leads
-            .into_iter()
-            .map(|lead| {
-                let prior = lead
-                    .assignment
-                    .as_ref()
-                    .and_then(|a| handed_from.get(&a.id.to_string()))
-                    .and_then(|from| priors.get(from));
-                let handed_over_from = prior
-                    .map(|p| {
-                        let at = &p.lead_id;
-                        Ok::<_, RepoError>(PriorAssignment {
-                            id: uuid(at, &p.id)?,
-                            used_at: p.used_at.map(from_millis),
-                            distributor_user_id: p.distributor_user_id.as_deref().map(|d| uuid(at, d)).transpose()?,
-                            order_line_id: p.order_line_id.as_deref().map(|o| uuid(at, o)).transpose()?,
-                            restored_from_id: p.restored_from_id.as_deref().map(|r| uuid(at, r)).transpose()?,
-                        })
-                    })
-                    .transpose()?;
+        let (open, prior_alias) = (Alias::new("open_a"), Alias::new("prior_a"));
+        let mut query = with_extras(lead::Entity::find().filter(lead::Column::Id.is_in(keys))).into_query();
+        query
+            .join_as(
+                JoinType::LeftJoin,
+                assignment::Entity,
+                open.clone(),
+                Expr::col((open.clone(), assignment::Column::Id)).equals((lead::Entity, lead::Column::AssignmentId)),
+            )
+            .join_as(
+                JoinType::LeftJoin,
+                assignment::Entity,
+                prior_alias.clone(),
+                Expr::col((prior_alias.clone(), assignment::Column::Id))
+                    .equals((open.clone(), assignment::Column::RestoredFromId)),
+            );
+        for (column, name) in PRIOR_COLUMNS {
+            query.expr_as(Expr::col((prior_alias.clone(), column)), name);
+        }
+        query.order_by((lead::Entity, lead::Column::Id), Order::Asc).lock_with_tables(LockType::Update, [lead::Entity]);
+        let rows = conn.query_all(&query).await.map_err(unavailable)?;
+        rows.iter()
+            .map(|row| {
+                let lead = self.read_lead(row)?;
+                let handed_over_from = prior(&lead.id.to_string(), row)?;
                 Ok(TransferCandidate { lead, handed_over_from })
             })
             .collect()
@@ -134,16 +228,7 @@ impl SeaLeadRepository {
             Err(refused) => return Ok(Err(refused)),
         };
         handovers.sort_by_key(|h| h.lead_id);
-        let uniform = handovers.windows(2).all(|w| same_columns(&w[0].next, &w[1].next));
-        let moved = if uniform {
-            Self::hand_over_together(&*txn, &handovers).await?
-        } else {
-            let mut moved = Vec::with_capacity(handovers.len());
-            for handover in &handovers {
-                moved.push(Self::hand_over(&*txn, handover).await?);
-            }
-            moved
-        };
+        let moved = Self::hand_over(&*txn, &handovers).await?;
         txn.commit().await.map_err(unavailable)?;
         Ok(Ok(moved))
     }
@@ -171,109 +256,32 @@ impl SeaLeadRepository {
         self.run_transfer(ids, |candidates| plan_recall(ids, candidates, leader, now)).await
     }
 
-    /// The lead columns a move sets, besides its assignment id.
-    fn lead_columns(next: &NextAssignment) -> lead::ActiveModel {
-        let at = to_millis(next.assigned_at);
-        let mut update = lead::ActiveModel {
-            owner_user_id: Set(Some(next.owner_user_id.to_string())),
-            owner_org_id: Set(Some(next.owner_org_id.to_string())),
-            assignment_source: Set(Some(next.source.as_str().to_owned())),
-            distributor_user_id: Set(text(next.distributor_user_id)),
-            assigned_at: Set(Some(at)),
-            used_at: Set(next.used_at.map(to_millis)),
-            updated_at: Set(at),
-            ..Default::default()
-        };
-        if next.source == AssignmentSource::Distributed {
-            update.last_distributed_at = Set(Some(at));
+    /// Writes the moves (see the module invariants): every open assignment they end is
+    /// ended, every next one opened, every lead row moved onto it, or
+    /// [`RepoError::Conflict`].
+    async fn hand_over(conn: &impl ConnectionTrait, handovers: &[Handover]) -> Result<Vec<(Uuid, Uuid)>, RepoError> {
+        if handovers.is_empty() {
+            return Ok(Vec::new());
         }
-        update
-    }
-
-    /// One move: ends the open assignment, opens the next, moves the lead row to it.
-    async fn hand_over(conn: &impl ConnectionTrait, handover: &Handover) -> Result<(Uuid, Uuid), RepoError> {
-        let (lead_id, ends) = (handover.lead_id.to_string(), handover.ends.to_string());
-        let next = &handover.next;
-        let now_ms = to_millis(next.assigned_at);
-        let ended = assignment::Entity::update_many()
-            .col_expr(assignment::Column::EndedAt, Expr::value(now_ms))
-            .col_expr(assignment::Column::EndReason, Expr::value(next.source.as_str()))
-            .filter(assignment::Column::Id.eq(ends.as_str()))
-            .filter(assignment::Column::EndedAt.is_null())
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
-        if ended.rows_affected != 1 {
-            return Err(changed(&lead_id));
-        }
-        let next_id = new_id();
-        let row = next_row(&next_id.to_string(), handover.lead_id, next);
-        assignment::Entity::insert(row).exec_without_returning(conn).await.map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => changed(&lead_id),
-            _ => unavailable(e),
-        })?;
-        let mut update = Self::lead_columns(next);
-        update.assignment_id = Set(Some(next_id.to_string()));
-        let moved = lead::Entity::update_many()
-            .set(update)
-            .filter(lead::Column::Id.eq(lead_id.as_str()))
-            .filter(lead::Column::AssignmentId.eq(ends.as_str()))
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
-        if moved.rows_affected != 1 {
-            return Err(changed(&lead_id));
-        }
-        Ok((handover.lead_id, next_id))
-    }
-
-    /// Moves that set the same lead columns, in three statements for the whole list (the
-    /// open assignments ended, the new ones inserted, the lead rows moved).
-    async fn hand_over_together(
-        conn: &impl ConnectionTrait,
-        handovers: &[Handover],
-    ) -> Result<Vec<(Uuid, Uuid)>, RepoError> {
-        let Some(first) = handovers.first() else { return Ok(Vec::new()) };
-        let next = &first.next;
-        let now_ms = to_millis(next.assigned_at);
-        let expected = u64::try_from(handovers.len()).unwrap_or(u64::MAX);
-        let ends: Vec<String> = handovers.iter().map(|h| h.ends.to_string()).collect();
         let next_ids: Vec<Uuid> = handovers.iter().map(|_| new_id()).collect();
-        let ended = assignment::Entity::update_many()
-            .col_expr(assignment::Column::EndedAt, Expr::value(now_ms))
-            .col_expr(assignment::Column::EndReason, Expr::value(next.source.as_str()))
-            .filter(assignment::Column::Id.is_in(ends.iter().map(String::as_str)))
-            .filter(assignment::Column::EndedAt.is_null())
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
-        if ended.rows_affected != expected {
-            return Err(list_changed());
-        }
-        let rows = handovers.iter().zip(&next_ids).map(|(h, id)| next_row(&id.to_string(), h.lead_id, &h.next));
-        assignment::Entity::insert_many(rows).exec_without_returning(conn).await.map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => list_changed(),
-            _ => unavailable(e),
-        })?;
-        // Each lead's new assignment id; an assignment id belongs to one lead, so
-        // `assignment_id IN (ends)` holds for a lead exactly when it is still its own.
-        let pairs: Vec<(String, String)> =
-            handovers.iter().zip(&next_ids).map(|(h, id)| (h.lead_id.to_string(), id.to_string())).collect();
-        let mut case =
-            Expr::case(Expr::col(lead::Column::Id).eq(pairs[0].0.as_str()), Expr::value(pairs[0].1.as_str()));
-        for (lead_id, next_id) in &pairs[1..] {
-            case = case.case(Expr::col(lead::Column::Id).eq(lead_id.as_str()), Expr::value(next_id.as_str()));
-        }
-        let moved_rows = lead::Entity::update_many()
-            .set(Self::lead_columns(next))
-            .col_expr(lead::Column::AssignmentId, case.finally(Expr::col(lead::Column::AssignmentId)).into())
-            .filter(lead::Column::Id.is_in(pairs.iter().map(|(lead_id, _)| lead_id.as_str())))
-            .filter(lead::Column::AssignmentId.is_in(ends.iter().map(String::as_str)))
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
-        if moved_rows.rows_affected != expected {
-            return Err(list_changed());
+        let moves: Vec<Vec<Value>> = handovers.iter().zip(&next_ids).map(|(h, id)| move_values(h, *id)).collect();
+        let expected = u64::try_from(moves.len()).unwrap_or(u64::MAX);
+        if conn.get_database_backend() == DbBackend::Postgres {
+            let row = conn.query_one_raw(together_sql(&moves)).await.map_err(write_failed)?;
+            let row = row.ok_or_else(|| RepoError::Unavailable("the transfer write returned no counts".to_owned()))?;
+            for name in ["n_ended", "n_opened", "n_moved"] {
+                if u64::try_from(row.try_get::<i64>("", name).map_err(unavailable)?).ok() != Some(expected) {
+                    return Err(list_changed());
+                }
+            }
+        } else {
+            if conn.execute_raw(part_sql(END_SQL, &moves)).await.map_err(unavailable)?.rows_affected() != expected {
+                return Err(list_changed());
+            }
+            conn.execute_raw(part_sql(OPEN_SQL, &moves)).await.map_err(write_failed)?;
+            if conn.execute_raw(part_sql(MOVE_SQL, &moves)).await.map_err(unavailable)?.rows_affected() != expected {
+                return Err(list_changed());
+            }
         }
         Ok(handovers.iter().map(|h| h.lead_id).zip(next_ids).collect())
     }

@@ -55,7 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn leads(
     state: &AppState,
 ) -> LeadService<'_, impl LeadRepository, impl ReferenceRepository, impl UserRepository, dyn Clock> {
-    LeadService::new(&state.leads, &state.reference, &state.users, &*state.clock)
+    LeadService::new(&state.leads, &state.reference, &state.member_users, &*state.clock)
 }
 
 /// The member a call acts for, and the caller acting as them.

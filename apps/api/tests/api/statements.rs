@@ -9,13 +9,16 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::test::TestRequest;
 use infra::statements::{self, Kind};
+use sea_orm::DbBackend;
 use testkit::TestDb;
 
 use crate::helpers::{TestApp, member};
 
 testkit::on_both_backends! { actix_web::test;
     a_requests_statements_are_counted_under_its_route => route_body;
+    a_transfer_keeps_its_round_trip_budget => transfer_body;
 }
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -31,6 +34,20 @@ const REGIONS: &[(Kind, u64)] = &[];
 /// alone, with its total, product names and AS statuses in the same statement
 /// (`infra::leads`). An empty first page is the same one statement.
 const OWNED_PAGE: &[(Kind, u64)] = &[(Kind::Select, 1)];
+
+/// What one distribution or recall sends once warm (key, leader and recipient cached):
+/// `BEGIN`, the one read of its leads, the write, `COMMIT` (`infra::transfers`). On
+/// PostgreSQL the write is one data-modifying statement; SQLite has no data-modifying
+/// CTEs and sends its three parts, in process.
+fn transfer(backend: DbBackend) -> Vec<(Kind, u64)> {
+    let write: &[(Kind, u64)] = match backend {
+        DbBackend::Postgres => &[(Kind::Other, 1)],
+        _ => &[(Kind::Update, 2), (Kind::Insert, 1)],
+    };
+    let mut kinds = vec![(Kind::Begin, 1), (Kind::Select, 1), (Kind::Commit, 1)];
+    kinds.extend_from_slice(write);
+    kinds
+}
 
 /// The counts under `use_case` now, by kind.
 fn counts(use_case: &str) -> BTreeMap<Kind, u64> {
@@ -84,4 +101,51 @@ async fn route_body(db: TestDb) {
     let ours = u64::try_from(ATTEMPTS).unwrap();
     assert!(shown >= ours, "/metrics shows {shown} selects under {use_case}, this test alone sent {ours}");
     assert!(text.contains("# TYPE ldbds_db_statements_total counter"), "{text}");
+}
+
+/// The statements one `POST uri` of `body` (with the partner key) adds under `use_case`.
+async fn one_post(app: &TestApp, uri: &str, body: serde_json::Value, use_case: &str) -> BTreeMap<Kind, u64> {
+    let before = counts(use_case);
+    let reply = app.send(app.with_key(TestRequest::post().uri(uri).set_json(&body), &app.partner_key)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    counts(use_case)
+        .iter()
+        .map(|(kind, n)| (*kind, n - before.get(kind).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+async fn transfer_body(db: TestDb) {
+    let _serial = SERIAL.lock().await;
+    let backend = db.db.backend();
+    let app = TestApp::new(db).await;
+    let leader = serde_json::json!({"mohomId": "stmt-l", "name": "팀장", "phone": "010-1000-0000", "email": "l@mohom.kr", "role": "LEADER"});
+    app.create_user(&app.partner_key, leader).await;
+    app.create_user(&app.partner_key, member("stmt-m2", "이계수", "010-5555-7777", "m2@mohom.kr")).await;
+    let product = infra::fixtures::product_id_by_code(app.db.db.conn(), "INS-HEALTH").await.unwrap().unwrap();
+    let mut leads = Vec::new();
+    for i in 0..=ATTEMPTS {
+        let body = serde_json::json!({"mohomId": "stmt-l", "productId": product, "name": "홍길동", "phone": format!("010-3000-{i:04}"), "region": "서울"});
+        let reply =
+            app.send(app.with_key(TestRequest::post().uri("/api/v1/leads").set_json(&body), &app.partner_key)).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        leads.push(reply.json()["id"].as_str().unwrap().to_owned());
+    }
+    let expected: BTreeMap<Kind, u64> = transfer(backend).into_iter().collect();
+    let (distribute, recall) = ("POST /api/v1/leads/distribute", "POST /api/v1/leads/recall");
+    let mut seen = Vec::new();
+    // The first distribution warms the recipient's cache entry; then one lead per attempt.
+    for lead in &leads {
+        let body = serde_json::json!({"mohomId": "stmt-l", "toMohomId": "stmt-m2", "leadIds": [lead]});
+        seen.push(one_post(&app, "/api/v1/leads/distribute", body, distribute).await);
+    }
+    let least = seen[1..].iter().min_by_key(|d| d.values().sum::<u64>()).cloned().unwrap_or_default();
+    assert_eq!(least, expected, "statements of one {distribute} by kind (every attempt: {seen:?})");
+    let mut seen = Vec::new();
+    for lead in &leads {
+        let body = serde_json::json!({"mohomId": "stmt-l", "leadIds": [lead]});
+        seen.push(one_post(&app, "/api/v1/leads/recall", body, recall).await);
+    }
+    let least = seen.iter().min_by_key(|d| d.values().sum::<u64>()).cloned().unwrap_or_default();
+    assert_eq!(least, expected, "statements of one {recall} by kind (every attempt: {seen:?})");
 }

@@ -183,14 +183,8 @@ impl SeaAsClaimRepository {
         now: OffsetDateTime,
     ) -> Result<Option<Compensation>, RepoError> {
         let now_ms = to_millis(now);
-        assignment::Entity::update_many()
-            .col_expr(assignment::Column::EndedAt, Expr::value(now_ms))
-            .col_expr(assignment::Column::EndReason, Expr::value(AS_RETURNED))
-            .filter(assignment::Column::LeadId.eq(row.lead_id.as_str()))
-            .filter(assignment::Column::EndedAt.is_null())
-            .exec(conn)
-            .await
-            .map_err(unavailable)?;
+        // The lead row first, then its assignment: the lock order of every writer of an
+        // open assignment (`crate::transfers`).
         let none = Option::<String>::None;
         lead::Entity::update_many()
             .col_expr(lead::Column::Status, Expr::value(LeadStatus::Returned.as_str()))
@@ -203,6 +197,14 @@ impl SeaAsClaimRepository {
             .col_expr(lead::Column::UsedAt, Expr::value(Option::<i64>::None))
             .col_expr(lead::Column::UpdatedAt, Expr::value(now_ms))
             .filter(lead::Column::Id.eq(row.lead_id.as_str()))
+            .exec(conn)
+            .await
+            .map_err(unavailable)?;
+        assignment::Entity::update_many()
+            .col_expr(assignment::Column::EndedAt, Expr::value(now_ms))
+            .col_expr(assignment::Column::EndReason, Expr::value(AS_RETURNED))
+            .filter(assignment::Column::LeadId.eq(row.lead_id.as_str()))
+            .filter(assignment::Column::EndedAt.is_null())
             .exec(conn)
             .await
             .map_err(unavailable)?;

@@ -1,5 +1,6 @@
 //! Distribution and recall under concurrency: many tasks moving the same leads at once
-//! never leave a lead with two open assignments or none.
+//! never leave a lead with two open assignments or none; a transfer of many leads keeps
+//! its round-trip budget and restores exactly what it should.
 
 use std::sync::Arc;
 
@@ -9,12 +10,16 @@ use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::UserRepository;
 use infra::leads::SeaLeadRepository;
 use infra::users::SeaUserRepository;
+use sea_orm::DbBackend;
 use testkit::TestDb;
+
+use crate::counting::counted;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads = 4);
     concurrent_distributions_and_recalls_keep_one_open_assignment_per_lead => concurrency_body;
+    a_distribution_and_a_recall_keep_the_round_trip_budget => budget_body;
 }
 
 fn user(org: Uuid, mohom: &str, role: Role) -> User {
@@ -34,7 +39,16 @@ fn user(org: Uuid, mohom: &str, role: Role) -> User {
     }
 }
 
-async fn concurrency_body(db: TestDb) {
+/// Two leaders and two members of the demo org, and `n` leads registered to the leaders
+/// in turn.
+struct World {
+    leads: Arc<SeaLeadRepository>,
+    leaders: [User; 2],
+    members: [User; 2],
+    ids: Vec<Uuid>,
+}
+
+async fn world(db: &TestDb, n: usize) -> World {
     infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
     let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
     let product = infra::fixtures::product_id_by_code(db.db.conn(), "INS-HEALTH").await.unwrap().unwrap();
@@ -47,7 +61,7 @@ async fn concurrency_body(db: TestDb) {
         users.insert(u).await.unwrap();
     }
     let mut ids = Vec::new();
-    for i in 0..12 {
+    for i in 0..n {
         let owner = &leaders[i % 2];
         let phone = format!("010-2000-{:04}", i);
         let product_text = product.to_string();
@@ -61,6 +75,64 @@ async fn concurrency_body(db: TestDb) {
         let new = NewLead::parse(&fields, OffsetDateTime::now_utc().date()).unwrap();
         ids.push(leads.register(owner, &new, OffsetDateTime::now_utc()).await.unwrap().0);
     }
+    World { leads, leaders, members, ids }
+}
+
+async fn budget_body(db: TestDb) {
+    let World { leads, leaders, members, ids } = world(&db, 60).await;
+    let leader = &leaders[0];
+    let mine: Vec<Uuid> = ids.iter().step_by(2).copied().collect();
+    // Half of them used before they move: a recall gives each lead back its own rights,
+    // so the recall's moves are not alike.
+    for id in mine.iter().step_by(2) {
+        let access = domain::ports::PiiAccess {
+            org_id: leader.org_id,
+            user_id: Some(leader.id),
+            actor: format!("user:{}", leader.id),
+            subject_kind: "lead",
+            subject_id: *id,
+            fields: vec!["phone"],
+            endpoint: "test".to_owned(),
+            request_id: None,
+            at: OffsetDateTime::now_utc(),
+        };
+        leads.use_lead(*id, leader, access).await.unwrap().unwrap();
+    }
+    let run = Uuid::new_v4();
+    let (distribute, recall) = (format!("distribute-{run}"), format!("recall-{run}"));
+    // BEGIN, the read, the write, COMMIT; SQLite writes in three statements.
+    let budget = if db.db.backend() == DbBackend::Postgres { 4 } else { 6 };
+
+    let (moved, sent) =
+        counted(&distribute, leads.distribute(leader, &members[0], &mine, OffsetDateTime::now_utc())).await;
+    assert_eq!(moved.unwrap().unwrap().len(), mine.len());
+    assert_eq!(sent, budget, "one distribution of {} leads", mine.len());
+    for id in &mine {
+        let lead = leads.get(*id).await.unwrap().unwrap();
+        let now = lead.assignment.unwrap();
+        assert_eq!(now.owner_user_id, members[0].id);
+        assert_eq!(now.distributor_user_id, Some(leader.id));
+        assert!(now.used_at.is_none(), "the recipient has not used it yet");
+        assert!(lead.last_distributed_at.is_some());
+    }
+
+    let (back, sent) = counted(&recall, leads.recall(leader, &mine, OffsetDateTime::now_utc())).await;
+    assert_eq!(back.unwrap().unwrap().len(), mine.len());
+    assert_eq!(sent, budget, "one recall of {} leads", mine.len());
+    for (k, id) in mine.iter().enumerate() {
+        let lead = leads.get(*id).await.unwrap().unwrap();
+        let now = lead.assignment.unwrap();
+        assert_eq!(now.owner_user_id, leader.id);
+        assert_eq!(now.used_at.is_some(), k % 2 == 0, "lead {k} gets back its own used state");
+        let history = leads.history(*id).await.unwrap();
+        let ends: Vec<Option<&str>> = history.iter().map(|a| a.end_reason.as_deref()).collect();
+        assert_eq!(ends, [Some("DISTRIBUTED"), Some("RECALLED"), None], "lead {k}: {history:?}");
+    }
+    assert_eq!(leads.leads_without_exactly_one_open_assignment().await.unwrap(), 0);
+}
+
+async fn concurrency_body(db: TestDb) {
+    let World { leads, leaders, members, ids } = world(&db, 12).await;
     let ids = Arc::new(ids);
     let leaders = Arc::new(leaders);
     let members = Arc::new(members);
