@@ -35,8 +35,8 @@ fn goal(scenario: &str, db: Backend) -> Goal {
 
 /// Whether the statements are within the budget: `None` when the scenario has none or
 /// nothing was counted.
-fn within_budget(scenario: &str, o: &Outcome) -> Option<(f64, bool)> {
-    let budget = crate::statements::budget(scenario)?;
+fn within_budget(scenario: &str, db: Backend, o: &Outcome) -> Option<(f64, bool)> {
+    let budget = crate::statements::budget(scenario, db)?;
     let figures = o.statements.as_ref()?;
     // A small tolerance for the counters' rounding at the window's edges.
     Some((budget, figures.value <= budget + 1e-9))
@@ -64,7 +64,7 @@ pub fn print_and_save(scenario: &str, args: &Args, o: &Outcome) -> anyhow::Resul
         args.clients, args.duration, args.warmup
     );
     let _ = writeln!(t, "  ours       {:>12.0} {}/s", o.rate, o.unit);
-    let budget = within_budget(scenario, o);
+    let budget = within_budget(scenario, args.db, o);
     if let Some(f) = &o.statements {
         let route = f.route.as_ref().map(|(r, v)| format!(", {v:.2} under {r}")).unwrap_or_default();
         let verdict = match budget {

@@ -5,8 +5,9 @@
 //! the required columns) exits 2 before anything is written; a bad row is reported and
 //! the import goes on; the summary names the report.
 //!
-//! Statements: the import's are counted under the use case [`USE_CASE`] and its
-//! migrations' under [`MIGRATE_USE_CASE`]; `--statements-json PATH` (or
+//! Statements: the import's batches are counted under the use case [`USE_CASE`], its
+//! one-off lookups under [`SETUP_USE_CASE`] and its migrations under
+//! [`MIGRATE_USE_CASE`]; `--statements-json PATH` (or
 //! `LDBDS_STATEMENTS_JSON`) writes the counts by kind with the rows and the batch size
 //! after a completed import, so the harness can judge the statements per batch.
 
@@ -15,9 +16,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use domain::intake::Source;
 use domain::ports::ReferenceRepository;
+use domain::reference::{Product, Region};
 use indicatif::{ProgressBar, ProgressStyle};
 use infra::config::Settings;
+use infra::db::Db;
 use infra::import::{ImportError, ImportOptions, ImportSource, ImportSummary, import_file};
 use infra::leads::SeaLeadRepository;
 use infra::reference::SeaReferenceRepository;
@@ -36,6 +40,8 @@ pub(crate) struct ImportArgs {
 
 /// The use case an import's statements are counted under.
 pub(crate) const USE_CASE: &str = "import";
+/// The use case of what an import reads once before its first batch ([`setup`]).
+pub(crate) const SETUP_USE_CASE: &str = "import-setup";
 /// The use case of the migrations an import applies first.
 pub(crate) const MIGRATE_USE_CASE: &str = "import-migrate";
 /// The variable `--statements-json` falls back to.
@@ -65,11 +71,9 @@ fn write_statements(path: &std::path::Path, rows: u64, batch: usize) -> anyhow::
     Ok(())
 }
 
-/// The import itself; returns the rows read.
-async fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<u64> {
-    let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
-    let db = open(&settings).await?;
-    infra::statements::scoped(MIGRATE_USE_CASE, db.migrate_up()).await?;
+/// What an import reads once before its first batch: the source, the product and the
+/// regions (counted under [`SETUP_USE_CASE`], apart from the per-batch statements).
+async fn setup(db: &Db, args: &ImportArgs) -> anyhow::Result<(Source, Product, Vec<Region>)> {
     let source = infra::orgs::find_source(db.conn(), &args.source)
         .await?
         .ok_or_else(|| Usage(format!("no source with code {}", args.source)))?;
@@ -90,6 +94,15 @@ async fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<u64> {
         .await?
         .ok_or_else(|| Usage(format!("no product with id or code {product_id}")))?;
     let regions = reference.list_regions(None).await?;
+    Ok((source, product, regions))
+}
+
+/// The import itself; returns the rows read.
+async fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<u64> {
+    let (keyring, _) = infra::vault::keyring_from_settings(&settings)?;
+    let db = open(&settings).await?;
+    infra::statements::scoped(MIGRATE_USE_CASE, db.migrate_up()).await?;
+    let (source, product, regions) = infra::statements::scoped(SETUP_USE_CASE, setup(&db, &args)).await?;
     let leads = SeaLeadRepository::new(db.clone(), Arc::new(keyring));
     let mut options = ImportOptions::for_file(&args.file);
     options.batch_size = args.batch.max(1);

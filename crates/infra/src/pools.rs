@@ -120,16 +120,24 @@ pub async fn lock_many(
     if found.len() == wanted.len() {
         return Ok(found);
     }
-    let missing = wanted.iter().filter(|r| !found.contains_key(**r)).map(|region| allocation_pool::ActiveModel {
+    let missing: Vec<&str> = wanted.iter().copied().filter(|r| !found.contains_key(*r)).collect();
+    let rows = missing.iter().map(|region| allocation_pool::ActiveModel {
         product_id: Set(product_id.to_owned()),
         region: Set((*region).to_owned()),
         picks: Set(0),
     });
-    allocation_pool::Entity::insert_many(missing)
+    allocation_pool::Entity::insert_many(rows)
         .on_conflict_do_nothing()
         .exec_without_returning(conn)
         .await
         .map_err(unavailable)?;
+    if conn.get_database_backend() == DbBackend::Sqlite {
+        // One writer at a time (`Db::begin_write` holds SQLite's write lock): the pools
+        // found missing are the ones just inserted, at 0 picks; no need to read them back.
+        let mut found = found;
+        found.extend(missing.into_iter().map(|region| (region.to_owned(), 0)));
+        return Ok(found);
+    }
     let found = try_lock_many(conn, product_id, &wanted).await?;
     if found.len() != wanted.len() {
         return Err(RepoError::Corrupted(format!("allocation_pools/{product_id}")));

@@ -10,8 +10,10 @@
 //!   guard such as the count read under a lock); the caller compares
 //!   [`UpdateRows::exec`]'s affected count with [`UpdateRows::len`] to learn that no row
 //!   changed behind its back;
-//! - rows are sent [`ROWS_PER_STATEMENT`] at a time, far below both databases' bind limits
-//!   (a batch of 500 rows is one statement);
+//! - one statement carries as many rows as stay under the database's bind limit
+//!   ([`MAX_VALUES_PER_STATEMENT`]: SQLite's 32,766, PostgreSQL's 65,535, with a margin),
+//!   so a batch's update of a table is one statement up to thousands of rows (an import
+//!   into 1,000 owners' lines touches up to 1,000 lines per batch);
 //! - [`exec_together`] writes several tables' updates at once: on PostgreSQL one
 //!   statement, a data-modifying CTE per table (`WITH u0 AS (UPDATE … RETURNING 1), …
 //!   SELECT (SELECT count(*) FROM u0) AS n0, …`), whose counts are each update's affected
@@ -26,9 +28,9 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 use crate::error::unavailable;
 
-/// Rows per statement: 500 rows of up to 8 values stay under SQLite's 32,766 and
+/// Bound values per statement: under SQLite's 32,766 (the bundled library's limit) and
 /// PostgreSQL's 65,535 bound parameters.
-pub const ROWS_PER_STATEMENT: usize = 500;
+pub const MAX_VALUES_PER_STATEMENT: usize = 32_000;
 
 /// The rows of one multi-row update, and how they meet the table.
 pub(crate) struct UpdateRows {
@@ -116,7 +118,8 @@ impl UpdateRows {
     /// Storage failures.
     pub(crate) async fn exec(&self, conn: &impl ConnectionTrait) -> Result<u64, RepoError> {
         let mut affected = 0;
-        for chunk in self.rows.chunks(ROWS_PER_STATEMENT) {
+        let rows_per_statement = (MAX_VALUES_PER_STATEMENT / self.columns.len().max(1)).max(1);
+        for chunk in self.rows.chunks(rows_per_statement) {
             let statement = self.statement(conn.get_database_backend(), chunk);
             affected += conn.execute_raw(statement).await.map_err(unavailable)?.rows_affected();
         }
