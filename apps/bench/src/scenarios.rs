@@ -310,8 +310,7 @@ pub async fn owned_list(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> 
     seed_owned(t, rows, owners).await?;
     outcome.seed_seconds = seeding.elapsed().as_secs_f64();
     outcome.notes.push(format!("{rows} leads over {owners} owners, half used"));
-    let source: CallSource =
-        Arc::new(move |n| Some(Call::get(format!("/api/v1/leads?mohomId=o-{}", n.wrapping_mul(7919) % owners))));
+    let source = scattered((0..owners).collect(), |o: &u64| Call::get(format!("/api/v1/leads?mohomId=o-{o}")));
     measure(t, args, StatusCode::OK, "GET /api/v1/leads", source, &mut outcome).await?;
     outcome.invariants = ownership_invariants(t).await?;
     outcome.reference = outcome.checked(reference::run(t, args, "owned-list", &[("owners", owners.to_string())]).await);
@@ -342,14 +341,18 @@ pub async fn search_phone(t: &mut Target, args: &Args) -> anyhow::Result<Outcome
     }
     outcome.seed_seconds = seeding.elapsed().as_secs_f64();
     outcome.notes.push(format!("{rows} leads over {owners} owners; {} (owner, phone) pairs searched", pairs.len()));
-    let pairs = Arc::new(pairs);
-    let source: CallSource = Arc::new(move |n| {
-        let (o, phone) = &pairs[usize::try_from(n.wrapping_mul(7919)).unwrap_or(0) % pairs.len()];
-        Some(Call::get(format!("/api/v1/leads?mohomId=o-{o}&search={phone}")))
-    });
+    let source = scattered(pairs, |(o, phone)| Call::get(format!("/api/v1/leads?mohomId=o-{o}&search={phone}")));
     measure(t, args, StatusCode::OK, "GET /api/v1/leads", source, &mut outcome).await?;
     outcome.reference = outcome.checked(reference::run(t, args, "search-phone", &[]).await);
     Ok(outcome)
+}
+
+/// The calls of `items` in a scattered order (the n-th call takes item n × 7919 modulo
+/// their count, a prime stride, so consecutive calls hit unrelated owners and pages),
+/// never running out. `items` must not be empty.
+fn scattered<T: Send + Sync + 'static>(items: Vec<T>, call: impl Fn(&T) -> Call + Send + Sync + 'static) -> CallSource {
+    let items = Arc::new(items);
+    Arc::new(move |n| Some(call(&items[usize::try_from(n.wrapping_mul(7919)).unwrap_or(0) % items.len()])))
 }
 
 /// `GET /api/v1/leads/{leadId}?mohomId=..`: one owned lead's detail (decrypt + mask, its
@@ -375,11 +378,7 @@ pub async fn detail(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
     }
     outcome.seed_seconds = seeding.elapsed().as_secs_f64();
     outcome.notes.push(format!("{rows} leads over {owners} owners, half used; {} leads read in turn", pairs.len()));
-    let pairs = Arc::new(pairs);
-    let source: CallSource = Arc::new(move |n| {
-        let (owner, lead) = &pairs[usize::try_from(n.wrapping_mul(7919)).unwrap_or(0) % pairs.len()];
-        Some(Call::get(format!("/api/v1/leads/{lead}?mohomId={owner}")))
-    });
+    let source = scattered(pairs, |(owner, lead)| Call::get(format!("/api/v1/leads/{lead}?mohomId={owner}")));
     measure(t, args, StatusCode::OK, "GET /api/v1/leads/{leadId}", source, &mut outcome).await?;
     outcome.invariants = ownership_invariants(t).await?;
     outcome.reference = outcome.checked(reference::run(t, args, "detail", &[]).await);

@@ -178,23 +178,6 @@ pub async fn lookup(conn: &impl ConnectionTrait, presented: &str) -> Result<Opti
     principal(key, org).map(Some)
 }
 
-/// [`lookup`] without a cache: for one-off callers (tools, tests), the use is written at
-/// once ([`write_last_used`]). The server authenticates through `PrincipalCache` instead.
-///
-/// # Errors
-/// The driver's error only.
-pub async fn authenticate(
-    conn: &impl ConnectionTrait,
-    presented: &str,
-    now: OffsetDateTime,
-) -> Result<Option<KeyPrincipal>, DbErr> {
-    let found = lookup(conn, presented).await?;
-    if let Some(key) = &found {
-        write_last_used(conn, &[(key.key_id, to_millis(now))]).await?;
-    }
-    Ok(found)
-}
-
 /// Writes the last use of many keys in one statement (`UPDATE … FROM (VALUES …)` on
 /// PostgreSQL, a `CASE` on SQLite); a `last_used_at` never moves back. Returns the rows
 /// updated. An empty list sends nothing.

@@ -1,4 +1,4 @@
-use infra::api_keys::{authenticate, issue, revoke};
+use infra::api_keys::{issue, lookup, revoke};
 use infra::fixtures::{org_id_by_code, seed_demo};
 use testkit::TestDb;
 use time::{Duration, OffsetDateTime};
@@ -14,17 +14,17 @@ async fn key_lifecycle_body(db: TestDb) {
     let key = issue(db.db.conn(), org, "test", &["*"], now).await.expect("issue");
     assert!(key.plaintext.starts_with("ldb_live_"));
 
-    let principal = authenticate(db.db.conn(), &key.plaintext, now).await.expect("auth").expect("valid key");
+    let principal = lookup(db.db.conn(), &key.plaintext).await.expect("auth").expect("valid key");
     assert_eq!((principal.org_id, principal.org_code.as_str()), (org, "mohom"));
 
     let mut wrong = key.plaintext.clone();
     wrong.pop();
     wrong.push('x');
-    assert!(authenticate(db.db.conn(), &wrong, now).await.expect("auth").is_none(), "wrong secret");
-    assert!(authenticate(db.db.conn(), "ldb_live_000000000000_00", now).await.expect("auth").is_none(), "unknown");
-    assert!(authenticate(db.db.conn(), "garbage", now).await.expect("auth").is_none(), "malformed");
+    assert!(lookup(db.db.conn(), &wrong).await.expect("auth").is_none(), "wrong secret");
+    assert!(lookup(db.db.conn(), "ldb_live_000000000000_00").await.expect("auth").is_none(), "unknown");
+    assert!(lookup(db.db.conn(), "garbage").await.expect("auth").is_none(), "malformed");
 
     assert!(revoke(db.db.conn(), key.id, now + Duration::seconds(1)).await.expect("revoke"));
     assert!(!revoke(db.db.conn(), key.id, now + Duration::seconds(2)).await.expect("revoke twice"), "once only");
-    assert!(authenticate(db.db.conn(), &key.plaintext, now).await.expect("auth").is_none(), "revoked");
+    assert!(lookup(db.db.conn(), &key.plaintext).await.expect("auth").is_none(), "revoked");
 }

@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::intake::{World, count, intake_one, order, world};
+use crate::counting::by_kind;
 
 testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads = 4);
     concurrent_intakes_into_one_pool_end_as_sequential_ones => equivalence_body;
@@ -68,11 +69,6 @@ fn spawn_intake(w: &World, use_case: &str, new: NewLead, ids: IntakeIds, source:
     tokio::spawn(statements::scoped(use_case, async move {
         leads.intake(&product, &new, &ids, org, source, OffsetDateTime::now_utc()).await
     }))
-}
-
-/// The statements counted so far under `use_case`, by kind.
-fn counted(use_case: &str) -> BTreeMap<Kind, u64> {
-    statements::snapshot().into_iter().filter(|c| c.use_case == use_case).map(|c| (c.kind, c.total)).collect()
 }
 
 fn total(counts: &BTreeMap<Kind, u64>) -> u64 {
@@ -316,7 +312,7 @@ async fn budget_body(db: TestDb) {
             .unwrap()
             .unwrap();
     assert!(matches!(outcome, IntakeOutcome::Delivered { .. }), "{outcome:?}");
-    let single = counted(&one);
+    let single = by_kind(&one);
     eprintln!("statements, a delivered intake alone ({backend}): {} {single:?}", total(&single));
 
     let eight = format!("intake-budget-8-{backend}");
@@ -333,7 +329,7 @@ async fn budget_body(db: TestDb) {
         let outcome = task.await.unwrap().unwrap();
         assert!(matches!(outcome, IntakeOutcome::Delivered { .. }), "{outcome:?}");
     }
-    let batch = counted(&eight);
+    let batch = by_kind(&eight);
     eprintln!("statements, a batch of 8 delivered intakes ({backend}): {} {batch:?}", total(&batch));
     let of = |counts: &BTreeMap<Kind, u64>, kind: Kind| counts.get(&kind).copied().unwrap_or(0);
     for (label, counts) in [("alone", &single), ("batch of 8", &batch)] {

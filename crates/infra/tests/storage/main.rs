@@ -8,6 +8,7 @@ mod api_keys;
 mod as_claims;
 mod counsel;
 mod counsel_fixture;
+mod counting;
 mod file_modes;
 mod files;
 mod idempotency;

@@ -11,7 +11,6 @@
 //! The reveal-log tests count statements under the shared use case `reveal-log`, so they
 //! take [`REVEAL_LOG`] to run one at a time within this test binary.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use domain::identity::{MohomId, Role, User, UserStatus};
@@ -23,13 +22,14 @@ use domain::pii::{Email, PersonName, PhoneNumber};
 use domain::ports::{LeadRepository, PiiAccess, ReferenceRepository, UserRepository};
 use infra::leads::SeaLeadRepository;
 use infra::reference::SeaReferenceRepository;
-use infra::statements::{self, Kind};
 use infra::users::SeaUserRepository;
 use sea_orm::ConnectionTrait;
 use testkit::TestDb;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 use uuid::Uuid;
+
+use crate::counting::{counted, inserts};
 
 testkit::on_both_backends! { tokio::test;
     a_page_a_search_a_detail_and_contacts_are_one_statement_each => one_statement_body;
@@ -86,23 +86,6 @@ fn query(owner: Uuid, page: &str, limit: &str, search: Option<&str>) -> OwnedQue
         sort_column: ListSortColumn::AssignedAt,
         sort_order: SortOrder::Desc,
     }
-}
-
-/// Statements sent so far under `use_case`, every kind.
-fn sent(use_case: &str) -> u64 {
-    statements::snapshot().iter().filter(|c| c.use_case == use_case).map(|c| c.total).sum()
-}
-
-/// `INSERT`s sent so far under `use_case`.
-fn inserts(use_case: &str) -> u64 {
-    statements::snapshot().iter().filter(|c| c.use_case == use_case && c.kind == Kind::Insert).map(|c| c.total).sum()
-}
-
-/// Runs `fut` under a use case of its own and returns its output and its statements.
-async fn counted<F: Future>(use_case: &str, fut: F) -> (F::Output, u64) {
-    let before = sent(use_case);
-    let out = statements::scoped(use_case.to_owned(), fut).await;
-    (out, sent(use_case) - before)
 }
 
 struct World {
