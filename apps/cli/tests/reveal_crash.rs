@@ -1,8 +1,12 @@
 //! A crash during a stream of reveals loses no answered entry (issue #15): the real
-//! `ldbds serve` on a temporary SQLite database answers detail and list reveals from
-//! several clients through its group-committed reveal log, is killed with SIGKILL in the
-//! middle of the stream, and every reveal it answered has its `pii_access_log` row, found
-//! by the request id the answer carried.
+//! `ldbds serve`, on a temporary SQLite database and on a temporary PostgreSQL database,
+//! answers detail and list reveals from several clients through its group-committed
+//! reveal log, is killed with SIGKILL in the middle of the stream, and every reveal it
+//! answered has its `pii_access_log` row, found by the request id the answer carried.
+//!
+//! The PostgreSQL run needs `LDBDS_TEST_POSTGRES_URL` (as every storage test); without
+//! it the run is skipped with a message, or fails under `LDBDS_TEST_REQUIRE_POSTGRES=1`
+//! (CI).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashSet;
@@ -53,17 +57,48 @@ fn exchange(port: u16, method: &str, path: &str, key: &str, body: Option<&str>) 
 }
 
 #[test]
-fn a_sigkill_during_a_stream_of_reveals_loses_no_answered_entry() {
+fn a_sigkill_during_a_stream_of_reveals_loses_no_answered_entry_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ldbds"))
-        .current_dir(dir.path())
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("data").join("ldbds.db").display());
+    crash_during_reveals(dir.path(), &url);
+}
+
+#[test]
+fn a_sigkill_during_a_stream_of_reveals_loses_no_answered_entry_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // The database is dropped with `db` at the end, on this runtime.
+    let Some(db) = runtime.block_on(testkit::TestDb::postgres()) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    crash_during_reveals(dir.path(), &db.url);
+    runtime.block_on(async move { drop(db) });
+}
+
+/// An `ldbds` command on the database of `url`, its data directory under `dir`.
+fn ldbds(dir: &std::path::Path, url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ldbds"));
+    cmd.current_dir(dir)
         .env_remove("RUST_LOG")
-        .env("LDBDS__DATA_DIR", &data)
+        .env("LDBDS__DATA_DIR", dir.join("data"))
+        .env("LDBDS__DATABASE__URL", url)
+        .env("LDBDS__LOG__LEVEL", "warn");
+    cmd
+}
+
+fn crash_during_reveals(dir: &std::path::Path, url: &str) {
+    // The demo data and the partner's key, printed once by the seed.
+    let seeded = ldbds(dir, url).args(["seed", "--demo"]).output().expect("seed");
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let key = String::from_utf8_lossy(&seeded.stdout)
+        .lines()
+        .find(|line| line.contains("for org mohom "))
+        .and_then(|line| line.split_whitespace().last().map(str::to_owned))
+        .expect("the partner key is printed by the seed");
+    let port = free_port();
+    let mut child = ldbds(dir, url)
+        .arg("serve")
         .env("LDBDS__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("LDBDS__SERVER__WORKERS", "2")
-        .env("LDBDS__LOG__LEVEL", "warn")
         // The stream is many reveals a second from one key: above the default limit.
         .env("LDBDS__RATE_LIMIT__PER_SECOND", "100000")
         .env("LDBDS__RATE_LIMIT__BURST", "100000")
@@ -72,18 +107,13 @@ fn a_sigkill_during_a_stream_of_reveals_loses_no_answered_entry() {
         .spawn()
         .expect("start server");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut key = None;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
-        if line.contains("API key (partner") {
-            key = line.split_whitespace().last().map(str::to_owned);
-        }
         if line.contains("listening on") {
             break;
         }
     }
-    let key = key.expect("the partner key is printed on first start");
     for _ in 0..100 {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
@@ -151,8 +181,7 @@ fn a_sigkill_during_a_stream_of_reveals_loses_no_answered_entry() {
     // Every answered reveal has its row in the database the killed server left.
     let logged: HashSet<String> =
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-            let url = format!("sqlite://{}?mode=rwc", data.join("ldbds.db").display());
-            let db = infra::db::Db::connect(&url, infra::db::PoolSettings::default()).await.unwrap();
+            let db = infra::db::Db::connect(url, infra::db::PoolSettings::default()).await.unwrap();
             let ids = infra::pii_access::request_ids_for_subject(db.conn(), "lead", lead_id).await.unwrap();
             db.close().await.unwrap();
             ids.into_iter().collect()
