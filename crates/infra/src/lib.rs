@@ -53,5 +53,6 @@ pub mod transfers;
 mod update_rows;
 pub mod users;
 pub mod vault;
+pub mod webhook_signature;
 
 pub use timestamp::{from_millis, to_millis};
