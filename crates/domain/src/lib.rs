@@ -13,6 +13,7 @@ pub mod counsel;
 pub mod counsel_ledger;
 pub mod counsel_sheet;
 pub mod error;
+pub mod events;
 pub mod files;
 pub mod identity;
 pub mod ids;
