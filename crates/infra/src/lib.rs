@@ -53,6 +53,7 @@ pub mod transfers;
 mod update_rows;
 pub mod users;
 pub mod vault;
+pub mod webhook_destination;
 pub mod webhook_signature;
 
 pub use timestamp::{from_millis, to_millis};
