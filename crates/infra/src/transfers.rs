@@ -43,6 +43,7 @@ use uuid::Uuid;
 use crate::entities::{assignment, lead};
 use crate::error::unavailable;
 use crate::leads::{SeaLeadRepository, uuid, with_extras};
+use crate::update_rows::values_select;
 use crate::{from_millis, to_millis};
 
 fn list_changed() -> RepoError {
@@ -114,31 +115,6 @@ fn move_values(handover: &Handover, next_id: Uuid) -> Vec<Value> {
     ]
 }
 
-/// The moves as a sub-select naming the `VALUES` list's columns (both databases call
-/// them `column1`, `column2`, …); the values are appended to `values`, PostgreSQL's
-/// placeholders numbered after those already there.
-fn moves_sql(backend: DbBackend, moves: &[Vec<Value>], values: &mut Vec<Value>) -> String {
-    let names: Vec<String> =
-        MOVE_COLUMNS.iter().enumerate().map(|(i, c)| format!("column{} AS \"{c}\"", i + 1)).collect();
-    let rows: Vec<String> = moves
-        .iter()
-        .map(|row| {
-            let marks: Vec<String> = row
-                .iter()
-                .map(|value| {
-                    values.push(value.clone());
-                    match backend {
-                        DbBackend::Postgres => format!("${}", values.len()),
-                        _ => "?".to_owned(),
-                    }
-                })
-                .collect();
-            format!("({})", marks.join(", "))
-        })
-        .collect();
-    format!("SELECT {} FROM (VALUES {}) AS t", names.join(", "), rows.join(", "))
-}
-
 /// Ends each move's open assignment (only while it is still open).
 const END_SQL: &str = r#"UPDATE "assignments" SET "ended_at" = m."assigned_at", "end_reason" = m."source" FROM {m} WHERE "assignments"."id" = m."ends" AND "assignments"."ended_at" IS NULL"#;
 /// Opens each move's next assignment.
@@ -150,7 +126,7 @@ const MOVE_SQL: &str = r#"UPDATE "leads" SET "assignment_id" = m."next_id", "own
 /// each fed by the rows the one before returned, and their counts.
 fn together_sql(moves: &[Vec<Value>]) -> Statement {
     let mut values = Vec::new();
-    let list = moves_sql(DbBackend::Postgres, moves, &mut values);
+    let list = values_select(DbBackend::Postgres, &MOVE_COLUMNS, moves, &mut values);
     let ended = END_SQL.replace("{m}", "m");
     let opened = OPEN_SQL.replace("{m}", r#"m JOIN ended ON ended."id" = m."ends""#);
     let moved = MOVE_SQL.replace("{m}", r#"m JOIN opened ON opened."id" = m."next_id""#);
@@ -163,7 +139,7 @@ fn together_sql(moves: &[Vec<Value>]) -> Statement {
 /// One part of the write on SQLite, over its own copy of the moves.
 fn part_sql(part: &str, moves: &[Vec<Value>]) -> Statement {
     let mut values = Vec::new();
-    let list = moves_sql(DbBackend::Sqlite, moves, &mut values);
+    let list = values_select(DbBackend::Sqlite, &MOVE_COLUMNS, moves, &mut values);
     let sql = part.replace("{m}", &format!("({list}) AS m"));
     Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
 }

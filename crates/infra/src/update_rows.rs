@@ -81,31 +81,9 @@ impl UpdateRows {
         let mut sql = format!("UPDATE {} SET ", self.table);
         let sets: Vec<String> = self.sets.iter().map(|c| format!("\"{c}\" = v.\"{c}\"")).collect();
         sql.push_str(&sets.join(", "));
-        sql.push_str(" FROM (SELECT ");
-        let names: Vec<String> =
-            self.columns.iter().enumerate().map(|(i, c)| format!("column{} AS \"{c}\"", i + 1)).collect();
-        sql.push_str(&names.join(", "));
-        sql.push_str(" FROM (VALUES ");
-        let mut n = values.len();
-        for (r, row) in rows.iter().enumerate() {
-            if r > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for (c, value) in row.iter().enumerate() {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                n += 1;
-                match backend {
-                    DbBackend::Postgres => sql.push_str(&format!("${n}")),
-                    _ => sql.push('?'),
-                }
-                values.push(value.clone());
-            }
-            sql.push(')');
-        }
-        sql.push_str(") AS t) AS v WHERE ");
+        sql.push_str(" FROM (");
+        sql.push_str(&values_select(backend, &self.columns, rows, values));
+        sql.push_str(") AS v WHERE ");
         let matches: Vec<String> =
             self.matches.iter().map(|(t, v)| format!("{}.\"{t}\" = v.\"{v}\"", self.table)).collect();
         sql.push_str(&matches.join(" AND "));
@@ -125,6 +103,39 @@ impl UpdateRows {
         }
         Ok(affected)
     }
+}
+
+/// `rows` as a sub-select naming the `VALUES` list's columns `columns` (both databases
+/// call them `column1`, `column2`, …): `SELECT column1 AS "a", … FROM (VALUES …) AS t`.
+/// The rows' values are appended to `values`, PostgreSQL's placeholders (`$n`) numbered
+/// after the values already there; SQLite's are `?`.
+pub(crate) fn values_select(
+    backend: DbBackend,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+    values: &mut Vec<Value>,
+) -> String {
+    let names: Vec<String> = columns.iter().enumerate().map(|(i, c)| format!("column{} AS \"{c}\"", i + 1)).collect();
+    let mut sql = format!("SELECT {} FROM (VALUES ", names.join(", "));
+    for (r, row) in rows.iter().enumerate() {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for (c, value) in row.iter().enumerate() {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            values.push(value.clone());
+            match backend {
+                DbBackend::Postgres => sql.push_str(&format!("${}", values.len())),
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql.push_str(") AS t");
+    sql
 }
 
 /// Bound values above which [`exec_together`] sends one statement per table on

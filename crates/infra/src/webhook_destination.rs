@@ -116,7 +116,7 @@ fn refused(ip: IpAddr) -> Option<&'static str> {
 
 fn refused_v4(ip: Ipv4Addr) -> Option<&'static str> {
     let [a, b, c, _] = ip.octets();
-    let kind = if ip.is_unspecified() || a == 0 {
+    let kind = if a == 0 {
         "unspecified"
     } else if ip.is_loopback() {
         "loopback"

@@ -14,7 +14,7 @@ use api::startup::build_app;
 use testkit::TestDb;
 use uuid::Uuid;
 
-use crate::helpers::{Reply, TestApp, member};
+use crate::helpers::{Reply, TestApp, leader, member};
 
 testkit::on_both_backends! { actix_web::test;
     a_concurrent_burst_past_the_limit_gets_429s_while_another_key_is_served => burst_body;
@@ -84,8 +84,7 @@ async fn owned(app: &TestApp, mohom_id: &str) -> Vec<String> {
 
 async fn lead_ids_body(db: TestDb) {
     let app = TestApp::new(db).await;
-    let leader = serde_json::json!({"mohomId": "leader", "name": "팀장", "phone": "010-1000-0000", "email": "l@mohom.kr", "role": "LEADER"});
-    app.create_user(&app.partner_key, leader).await;
+    app.create_user(&app.partner_key, leader("leader", "팀장", "010-1000-0000", "l@mohom.kr")).await;
     app.create_user(&app.partner_key, member("m-1", "김설계", "010-1111-2222", "m1@mohom.kr")).await;
     let product = infra::fixtures::product_id_by_code(app.db.db.conn(), "INS-HEALTH").await.unwrap().unwrap();
     let mut leads = Vec::new();

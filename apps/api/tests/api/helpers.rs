@@ -193,6 +193,11 @@ pub fn member(mohom_id: &str, name: &str, phone: &str, email: &str) -> serde_jso
     serde_json::json!({"mohomId": mohom_id, "name": name, "phone": phone, "email": email, "role": "MEMBER"})
 }
 
+/// A `LEADER` of the partner's org (who distributes and recalls).
+pub fn leader(mohom_id: &str, name: &str, phone: &str, email: &str) -> serde_json::Value {
+    serde_json::json!({"mohomId": mohom_id, "name": name, "phone": phone, "email": email, "role": "LEADER"})
+}
+
 /// A partner org onboarded through the operator's endpoints (`POST /api/v1/orgs`, its
 /// source, its API key), as a real second tenant is: the tenancy tests use these.
 #[derive(Debug, Clone)]

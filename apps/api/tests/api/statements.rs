@@ -14,7 +14,7 @@ use infra::statements::{self, Kind};
 use sea_orm::DbBackend;
 use testkit::TestDb;
 
-use crate::helpers::{TestApp, member};
+use crate::helpers::{TestApp, leader, member};
 
 testkit::on_both_backends! { actix_web::test;
     a_requests_statements_are_counted_under_its_route => route_body;
@@ -119,8 +119,7 @@ async fn transfer_body(db: TestDb) {
     let _serial = SERIAL.lock().await;
     let backend = db.db.backend();
     let app = TestApp::new(db).await;
-    let leader = serde_json::json!({"mohomId": "stmt-l", "name": "팀장", "phone": "010-1000-0000", "email": "l@mohom.kr", "role": "LEADER"});
-    app.create_user(&app.partner_key, leader).await;
+    app.create_user(&app.partner_key, leader("stmt-l", "팀장", "010-1000-0000", "l@mohom.kr")).await;
     app.create_user(&app.partner_key, member("stmt-m2", "이계수", "010-5555-7777", "m2@mohom.kr")).await;
     let product = infra::fixtures::product_id_by_code(app.db.db.conn(), "INS-HEALTH").await.unwrap().unwrap();
     let mut leads = Vec::new();
