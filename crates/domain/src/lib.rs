@@ -29,3 +29,4 @@ pub mod principal;
 pub mod reference;
 pub mod secret;
 pub mod service;
+pub mod webhooks;

@@ -77,6 +77,9 @@ pub struct Settings {
     /// The in-process caches of principals and reference data (`[auth]`).
     #[serde(default)]
     pub auth: AuthSettings,
+    /// Events: webhook delivery and the NATS stream (`[events]`, issue #16).
+    #[serde(default)]
+    pub events: EventsSettings,
 }
 
 fn default_env() -> RunEnv {
@@ -263,6 +266,47 @@ impl AuthSettings {
     }
 }
 
+/// Events (`events.md`): where webhooks may go, the dispatcher, and the NATS stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsSettings {
+    /// Lets endpoint URLs be `http` and resolve to loopback (development and tests only;
+    /// production refuses it). Every other non-public address stays refused.
+    pub allow_loopback: bool,
+    /// Runs the webhook dispatcher in this process (`serve`); a node with `false` only
+    /// writes events.
+    pub dispatch: bool,
+    /// Endpoints sent to at once by this node's dispatcher (1 to 1000).
+    pub max_in_flight: usize,
+    /// `nats://host:port` of the JetStream server; empty: no stream.
+    pub nats_url: String,
+}
+
+impl Default for EventsSettings {
+    fn default() -> Self {
+        Self { allow_loopback: false, dispatch: true, max_in_flight: 32, nats_url: String::new() }
+    }
+}
+
+impl EventsSettings {
+    fn validate(&self, env: RunEnv) -> Result<(), SettingsError> {
+        if !(1..=1000).contains(&self.max_in_flight) {
+            return Err(invalid("events.max_in_flight", "must be from 1 to 1000"));
+        }
+        let nats = self.nats_url.trim();
+        if !(nats.is_empty() || nats.starts_with("nats://") || nats.starts_with("tls://")) {
+            return Err(invalid("events.nats_url", "must be empty, nats://host:port or tls://host:port"));
+        }
+        if env == RunEnv::Production && self.allow_loopback {
+            return Err(invalid(
+                "events.allow_loopback",
+                "is refused in production (webhooks must go to public https)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilesSettings {
@@ -401,6 +445,7 @@ impl Settings {
         }
         self.validate_files()?;
         self.auth.validate()?;
+        self.events.validate(self.env)?;
         if self.env == RunEnv::Production {
             if url.is_empty() || url.starts_with("sqlite:") {
                 return Err(invalid("database.url", "production needs a postgres:// URL"));

@@ -18,6 +18,7 @@
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -57,6 +58,8 @@ pub struct Db {
     write_gate: Option<Arc<Mutex<()>>>,
     /// Reference data in memory, shared by every clone (ADR 0009).
     reference: Arc<crate::reference_cache::ReferenceCache>,
+    /// The wake-up of this process's dispatcher, shared by every clone.
+    outbox: Arc<crate::outbox::OutboxSignal>,
 }
 
 impl Db {
@@ -89,7 +92,13 @@ impl Db {
         conn.set_metric_callback(|info| crate::statements::count_sql(&info.statement.sql));
         let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let reference = crate::reference_cache::ReferenceCache::new(url);
-        Ok(Self { conn, write_gate, reference })
+        Ok(Self { conn, write_gate, reference, outbox: Arc::default() })
+    }
+
+    /// The outbox's wake-up and NATS flag of this process, shared by every clone.
+    #[must_use]
+    pub fn outbox_signal(&self) -> &Arc<crate::outbox::OutboxSignal> {
+        &self.outbox
     }
 
     /// The reference data of this database in memory (regions, products, AS reasons,
@@ -137,7 +146,12 @@ impl Db {
             _ => self.conn.begin().await?,
         };
         crate::statements::count(Kind::Begin);
-        Ok(WriteTxn { txn: Some(txn), _gate: gate })
+        Ok(WriteTxn {
+            txn: Some(txn),
+            _gate: gate,
+            outbox: Arc::clone(&self.outbox),
+            events_written: AtomicBool::new(false),
+        })
     }
 
     /// A trivial query, for readiness.
@@ -221,6 +235,9 @@ pub struct WriteTxn {
     // `commit` took it.
     txn: Option<DatabaseTransaction>,
     _gate: Option<OwnedMutexGuard<()>>,
+    outbox: Arc<crate::outbox::OutboxSignal>,
+    /// Set by `outbox::append`: the commit wakes the dispatcher.
+    events_written: AtomicBool,
 }
 
 impl WriteTxn {
@@ -229,7 +246,22 @@ impl WriteTxn {
     pub async fn commit(mut self) -> Result<(), DbErr> {
         let Some(txn) = self.txn.take() else { return Ok(()) };
         crate::statements::count(Kind::Commit);
-        txn.commit().await
+        txn.commit().await?;
+        if self.events_written.load(Ordering::Relaxed) {
+            self.outbox.wake();
+        }
+        Ok(())
+    }
+
+    /// Marks this transaction as one that wrote outbox events.
+    pub fn events_written(&self) {
+        self.events_written.store(true, Ordering::Relaxed);
+    }
+
+    /// The outbox signal of the database this transaction runs on.
+    #[must_use]
+    pub fn outbox_signal(&self) -> &crate::outbox::OutboxSignal {
+        &self.outbox
     }
 }
 

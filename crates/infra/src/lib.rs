@@ -37,6 +37,7 @@ pub mod invalidation;
 pub mod leads;
 pub mod orders;
 pub mod orgs;
+pub mod outbox;
 pub mod pii_access;
 pub mod pools;
 pub mod principal_cache;

@@ -57,8 +57,19 @@ pub const LEAD_SOURCE_DETAIL: SealedText =
 pub const COUNSEL_ACCP_CONT: SealedText =
     sealed("counsel_cases", "cnsl_no", "accp_cont", "accp_cont_enc", "accp_cont_key_id", false);
 
+/// `webhook_endpoints.description`: what the org's admin wrote about the endpoint.
+pub const WEBHOOK_DESCRIPTION: SealedText =
+    sealed("webhook_endpoints", "id", "description", "description_enc", "description_key_id", false);
+/// `webhook_endpoints.secret`: the endpoint's signing secret (`whsec_…`).
+pub const WEBHOOK_SECRET: SealedText = sealed("webhook_endpoints", "id", "secret", "secret_enc", "secret_key_id", true);
+/// `webhook_endpoints.previous_secret`: the secret a rotation replaced, signing for 24 h.
+pub const WEBHOOK_PREVIOUS_SECRET: SealedText =
+    sealed("webhook_endpoints", "id", "previous_secret", "previous_secret_enc", "previous_secret_key_id", false);
+/// `outbox_events.body`: an event's envelope, the bytes signed and sent.
+pub const OUTBOX_BODY: SealedText = sealed("outbox_events", "id", "body", "body_enc", "body_key_id", true);
+
 /// Every sealed text column, for the start-up sealing step, rotation and key status.
-pub const SEALED_TEXT_COLUMNS: [SealedText; 7] = [
+pub const SEALED_TEXT_COLUMNS: [SealedText; 11] = [
     AS_DESCRIPTION,
     AS_HISTORY_COMMENT,
     AUDIT_DETAIL,
@@ -66,6 +77,10 @@ pub const SEALED_TEXT_COLUMNS: [SealedText; 7] = [
     LEAD_METADATA,
     LEAD_SOURCE_DETAIL,
     COUNSEL_ACCP_CONT,
+    WEBHOOK_DESCRIPTION,
+    WEBHOOK_SECRET,
+    WEBHOOK_PREVIOUS_SECRET,
+    OUTBOX_BODY,
 ];
 
 /// A sealed value as stored: the envelope and its key id.
