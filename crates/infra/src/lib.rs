@@ -55,6 +55,7 @@ mod update_rows;
 pub mod users;
 pub mod vault;
 pub mod webhook_destination;
+pub mod webhook_dispatch;
 pub mod webhook_signature;
 
 pub use timestamp::{from_millis, to_millis};

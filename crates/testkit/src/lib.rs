@@ -12,6 +12,7 @@
 
 mod as_status;
 pub mod memory;
+pub mod receiver;
 pub mod redact;
 pub mod tables;
 

@@ -16,7 +16,6 @@ pub mod lead;
 pub mod order;
 pub mod order_line;
 pub mod organization;
-pub mod outbox_event;
 pub mod pii_access_log;
 pub mod product;
 pub mod region;

@@ -24,4 +24,5 @@ mod seeding;
 mod token_state;
 mod transfers;
 mod vault;
+mod webhooks_dispatch;
 mod write_gate;
