@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 use uuid::Uuid;
 
-use crate::lead::Lead;
+use crate::lead::{Lead, LeadPii};
 use crate::money::Money;
 use crate::pii::mask::{mask_email, mask_name, mask_phone};
 
@@ -126,16 +126,45 @@ pub struct LeadAssigned {
     email: Option<String>,
 }
 
+/// What `lead.assigned` needs of a lead: writers that hold the parsed lead but not a
+/// stored [`Lead`] (an intake, an import) build this.
+#[derive(Debug, Clone, Copy)]
+pub struct LeadRef<'a> {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub product_name: &'a str,
+    pub region: &'a str,
+    pub pii: &'a LeadPii,
+}
+
+impl<'a> From<&'a Lead> for LeadRef<'a> {
+    fn from(lead: &'a Lead) -> Self {
+        Self {
+            id: lead.id,
+            product_id: lead.product_id,
+            product_name: &lead.product_name,
+            region: &lead.region,
+            pii: &lead.pii,
+        }
+    }
+}
+
 impl LeadAssigned {
     /// The payload of `lead` delivered through `order_id` to `owner_mohom_id`; its
     /// contacts are masked here, the only way they enter an event.
     #[must_use]
     pub fn new(lead: &Lead, order_id: Uuid, owner_mohom_id: &str, assigned_at: OffsetDateTime) -> Self {
+        Self::of(LeadRef::from(lead), order_id, owner_mohom_id, assigned_at)
+    }
+
+    /// [`LeadAssigned::new`] from a lead's parts.
+    #[must_use]
+    pub fn of(lead: LeadRef<'_>, order_id: Uuid, owner_mohom_id: &str, assigned_at: OffsetDateTime) -> Self {
         Self {
             lead_id: lead.id,
             product_id: lead.product_id,
-            product_name: lead.product_name.clone(),
-            region: lead.region.clone(),
+            product_name: lead.product_name.to_owned(),
+            region: lead.region.to_owned(),
             order_id,
             owner_mohom_id: owner_mohom_id.to_owned(),
             assigned_at: event_time(assigned_at),

@@ -60,6 +60,8 @@ pub struct Db {
     reference: Arc<crate::reference_cache::ReferenceCache>,
     /// The wake-up of this process's dispatcher, shared by every clone.
     outbox: Arc<crate::outbox::OutboxSignal>,
+    /// Owners' `mohomId`s and org codes for events, shared by every clone.
+    directory: Arc<crate::event_directory::EventDirectory>,
 }
 
 impl Db {
@@ -92,7 +94,13 @@ impl Db {
         conn.set_metric_callback(|info| crate::statements::count_sql(&info.statement.sql));
         let write_gate = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let reference = crate::reference_cache::ReferenceCache::new(url);
-        Ok(Self { conn, write_gate, reference, outbox: Arc::default() })
+        Ok(Self { conn, write_gate, reference, outbox: Arc::default(), directory: Arc::default() })
+    }
+
+    /// Owners and org codes as events name them, shared by every clone.
+    #[must_use]
+    pub fn event_directory(&self) -> &crate::event_directory::EventDirectory {
+        &self.directory
     }
 
     /// The outbox's wake-up and NATS flag of this process, shared by every clone.

@@ -24,6 +24,7 @@ pub mod crypto;
 pub mod db;
 mod entities;
 mod error;
+pub mod event_directory;
 pub mod files;
 pub mod fixtures;
 pub mod group_commit;
