@@ -91,17 +91,56 @@ impl Metrics {
         self.latency.with_label_values(&labels).observe(seconds);
     }
 
-    /// The registry and the statement counts in Prometheus text format.
+    /// The registry, the statement counts and the webhook deliveries in Prometheus text
+    /// format.
     #[must_use]
-    pub fn render(&self) -> String {
+    pub fn render(&self, webhooks: &infra::webhook_dispatch::DispatchStats) -> String {
         let mut buffer = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             tracing::error!(error = %e, "metrics encoding failed");
         }
         let mut text = String::from_utf8(buffer).unwrap_or_default();
         render_statements(&mut text, &infra::statements::snapshot());
+        render_webhooks(&mut text, webhooks);
         text
     }
+}
+
+/// Appends the webhook deliveries by outcome, their attempt latency histogram and the age
+/// of the oldest event not delivered yet (`events.md`, operations).
+fn render_webhooks(text: &mut String, stats: &infra::webhook_dispatch::DispatchStats) {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let _ = writeln!(text, "# HELP ldbds_webhook_deliveries_total Webhook delivery attempts, by outcome");
+    let _ = writeln!(text, "# TYPE ldbds_webhook_deliveries_total counter");
+    for (outcome, counter) in [
+        ("succeeded", &stats.succeeded),
+        ("retried", &stats.retried),
+        ("failed", &stats.failed),
+        ("gave_up", &stats.gave_up),
+    ] {
+        let _ = writeln!(text, "ldbds_webhook_deliveries_total{{outcome=\"{outcome}\"}} {}", counter.load(Relaxed));
+    }
+    let name = "ldbds_webhook_delivery_seconds";
+    let _ = writeln!(text, "# HELP {name} Webhook attempt latency, request sent to answer read");
+    let _ = writeln!(text, "# TYPE {name} histogram");
+    for (bound, bucket) in infra::webhook_dispatch::LATENCY_BUCKETS_MS.iter().zip(&stats.latency_buckets) {
+        #[allow(clippy::cast_precision_loss)]
+        let le = *bound as f64 / 1000.0;
+        let _ = writeln!(text, "{name}_bucket{{le=\"{le}\"}} {}", bucket.load(Relaxed));
+    }
+    let count = stats.latency_count.load(Relaxed);
+    let _ = writeln!(text, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    #[allow(clippy::cast_precision_loss)]
+    let sum = stats.latency_sum_ms.load(Relaxed) as f64 / 1000.0;
+    let _ = writeln!(text, "{name}_sum {sum}");
+    let _ = writeln!(text, "{name}_count {count}");
+    let gauge = "ldbds_webhook_oldest_pending_seconds";
+    let _ = writeln!(text, "# HELP {gauge} Age of the oldest event not delivered yet (0: none), as last measured");
+    let _ = writeln!(text, "# TYPE {gauge} gauge");
+    #[allow(clippy::cast_precision_loss)]
+    let oldest = stats.oldest_pending_ms.load(Relaxed) as f64 / 1000.0;
+    let _ = writeln!(text, "{gauge} {oldest}");
 }
 
 /// The counter family of the statements sent, by use case and kind.

@@ -171,15 +171,43 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         server = server.workers(settings.server.workers);
     }
     let caches = CacheTasks::start(&state);
+    let dispatcher = start_dispatcher(&state)?;
     // Reveals are group-committed while the server serves (infra::reveal_log); the drain
     // writes what is queued after the last request, before the pool closes.
     state.leads.reveals().start();
     let served = server.run().await;
+    // The deliveries in flight are sent and recorded before the pool closes.
+    if let Some(dispatcher) = dispatcher {
+        dispatcher.stop().await;
+    }
     state.leads.reveals().drain().await;
     caches.stop(&state).await;
     served.context("server failed")?;
     state.db.close().await.ok();
     Ok(())
+}
+
+/// The webhook dispatcher of this node (`events.dispatch`), woken on PostgreSQL by the
+/// other nodes' `NOTIFY` too.
+fn start_dispatcher(state: &AppState) -> anyhow::Result<Option<infra::webhook_dispatch::DispatcherHandle>> {
+    let events = &state.settings.events;
+    if !events.dispatch {
+        return Ok(None);
+    }
+    let policy = if events.allow_loopback {
+        infra::webhook_destination::DestinationPolicy::LOOPBACK_ALLOWED
+    } else {
+        infra::webhook_destination::DestinationPolicy::PRODUCTION
+    };
+    let dispatcher = infra::webhook_dispatch::Dispatcher::new(
+        state.db.clone(),
+        std::sync::Arc::clone(&state.keyring),
+        policy,
+        events.max_in_flight,
+    )?
+    .with_stats(std::sync::Arc::clone(&state.webhook_stats));
+    let listen = state.db.is_postgres().then(|| state.settings.database_url());
+    Ok(Some(dispatcher.spawn(listen)))
 }
 
 /// The background tasks of the caches (ADR 0009): the `last_used_at` writer and, on

@@ -48,6 +48,9 @@ pub struct AppState {
     /// The users of the leads use cases (a transfer's recipient), looked up through
     /// `principals`.
     pub member_users: infra::principal_cache::CachedUsers,
+    /// The webhook dispatcher's counters (`/metrics`), shared with the dispatcher `serve`
+    /// starts.
+    pub webhook_stats: Arc<infra::webhook_dispatch::DispatchStats>,
 }
 
 impl AppState {
@@ -80,6 +83,7 @@ impl AppState {
             tokens,
             limits,
             metrics: Arc::new(Metrics::new()?),
+            webhook_stats: Arc::default(),
             clock: Arc::new(SystemClock),
         })
     }

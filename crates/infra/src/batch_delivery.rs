@@ -324,6 +324,26 @@ fn apply(lines: &mut [Line], indexes: &[usize], writes: &[(usize, domain::alloca
 }
 
 impl Plan {
+    /// The orders this plan's deliveries complete (open when read, `COMPLETED` after).
+    pub(crate) fn completed(&self) -> Result<Vec<crate::lead_events::Completed<'_>>, RepoError> {
+        let done = OrderStatus::Completed.as_str();
+        let mut completed: Vec<&Order> =
+            self.orders.values().filter(|o| o.status == OrderStatus::Completed && o.row.status != done).collect();
+        completed.sort_by(|a, b| a.row.id.cmp(&b.row.id));
+        completed
+            .into_iter()
+            .map(|o| {
+                Ok(crate::lead_events::Completed {
+                    order_id: &o.row.id,
+                    buyer_user_id: &o.row.buyer_user_id,
+                    product_id: o.row.product_id.parse().map_err(|e| corrupt("orders", &o.row.id, e))?,
+                    delivered: u64::try_from(o.delivered).unwrap_or(0),
+                    at_ms: self.now_ms,
+                })
+            })
+            .collect()
+    }
+
     /// Writes the changed lines (guarded by the count read under the pool lock), orders
     /// and pool clocks: one statement on PostgreSQL (a data-modifying CTE per table,
     /// `update_rows::exec_together`), one per table on SQLite. Call after the leads and

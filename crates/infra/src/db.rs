@@ -126,6 +126,12 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// Whether this is PostgreSQL (several nodes may share it; `LISTEN/NOTIFY` exists).
+    #[must_use]
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DbBackend::Postgres
+    }
+
     /// Opens a transaction that will write. On SQLite it waits its turn on the in-process
     /// gate, then starts with `BEGIN IMMEDIATE`: the write lock is taken up front, so a
     /// transaction that reads before it writes cannot fail with `SQLITE_BUSY_SNAPSHOT`

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::error::RepoError;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
 use sea_orm::{ConnectionTrait, QueryResult};
 use uuid::Uuid;
 
@@ -84,8 +84,10 @@ impl EventDirectory {
             .expr_as(Expr::col((Alias::new("u"), Alias::new("org_id"))), Alias::new("org_id"))
             .expr_as(Expr::col((Alias::new("o"), Alias::new("code"))), Alias::new("code"))
             .from_as(Alias::new("users"), Alias::new("u"))
-            .inner_join(
-                (Alias::new("organizations"), Alias::new("o")),
+            .join_as(
+                JoinType::InnerJoin,
+                Alias::new("organizations"),
+                Alias::new("o"),
                 Expr::col((Alias::new("o"), Alias::new("id"))).equals((Alias::new("u"), Alias::new("org_id"))),
             )
             .and_where(Expr::col((Alias::new("u"), Alias::new("id"))).is_in(missing.iter().map(String::as_str)))

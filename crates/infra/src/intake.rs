@@ -30,6 +30,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use domain::allocation::{Eligibility, SkipReason, Slot, Stored, line_eligibility, pick_stored};
 use domain::calendar;
 use domain::error::RepoError;
+use domain::events::LeadRef;
 use domain::ids::new_id;
 use domain::intake::{IntakeIds, IntakeOutcome};
 use domain::lead::{AssignmentSource, LeadStatus, NewLead};
@@ -44,9 +45,10 @@ use uuid::Uuid;
 
 use crate::entities::{assignment, lead, order, order_line};
 use crate::error::{corrupt, unavailable};
+use crate::lead_events::{self, Assigned, Completed};
 use crate::leads::{PHONE_INDEX, SeaLeadRepository};
 use crate::to_millis;
-use crate::{batch_delivery, pools};
+use crate::{batch_delivery, outbox, pools};
 
 /// The conflict [`SeaLeadRepository::intake`] reports when the source already used its
 /// `source_lead_id` (the intake port reports it as `IntakeWrite::SourceLeadIdTaken`).
@@ -71,6 +73,9 @@ impl SeaLeadRepository {
         let txn = self.db.begin_write().await.map_err(unavailable)?;
         let mut empty = HashSet::new();
         let outcome = self.intake_in(&*txn, &mut empty, product, new, ids, provider_org_id, source_id, now).await?;
+        if matches!(outcome, IntakeOutcome::Delivered { .. }) {
+            txn.events_written();
+        }
         txn.commit().await.map_err(unavailable)?;
         Ok(outcome)
     }
@@ -112,6 +117,9 @@ impl SeaLeadRepository {
         } else {
             self.intake_many(&*txn, &mut empty, product, leads, provider_org_id, source_id, now).await?
         };
+        if outcomes.iter().any(|o| matches!(o, IntakeOutcome::Delivered { .. })) {
+            txn.events_written();
+        }
         txn.commit().await.map_err(unavailable)?;
         Ok(outcomes)
     }
@@ -217,8 +225,22 @@ impl SeaLeadRepository {
             None => batch_delivery::plan(conn, empty, product, &regions, now_ms).await?,
         };
         let mut assignments = Vec::new();
+        let mut assigned = Vec::new();
         for ((row, (at, lead_id, _)), delivery) in rows.iter_mut().zip(&fresh).zip(&plan.deliveries) {
             let Some(d) = delivery else { continue };
+            let new = &leads[*at].0;
+            assigned.push(Assigned {
+                lead: LeadRef {
+                    id: *lead_id,
+                    product_id: product.id,
+                    product_name: &product.name,
+                    region: &new.region,
+                    pii: &new.pii,
+                },
+                order_id: &d.order_id,
+                owner_user_id: &d.owner_user_id,
+                at_ms: now_ms,
+            });
             row.status = Set(LeadStatus::Assigned.as_str().to_owned());
             row.owner_user_id = Set(Some(d.owner_user_id.clone()));
             row.owner_org_id = Set(Some(d.owner_org_id.clone()));
@@ -247,6 +269,8 @@ impl SeaLeadRepository {
             assignment::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await.map_err(unavailable)?;
         }
         plan.write(conn).await?;
+        let events = lead_events::events(self.db.event_directory(), conn, &assigned, &plan.completed()?).await?;
+        outbox::append_on(conn, &self.keyring, self.db.outbox_signal().nats_wanted(), &events).await?;
         Ok(outcomes)
     }
 
@@ -464,7 +488,7 @@ impl SeaLeadRepository {
             }
             self.write_ledger(conn, &lines, &decision.writes, Some(chosen)).await?;
             pools::set_picks(conn, &product_key, region, decision.picks).await?;
-            self.deliver(conn, line, order_row, lead_id, now_ms).await?;
+            self.deliver(conn, product, line, order_row, lead_id, now_ms).await?;
             return order_row.id.parse().map(Some).map_err(|e| corrupt("orders", &order_row.id, e));
         }
     }
@@ -510,6 +534,7 @@ impl SeaLeadRepository {
     async fn deliver(
         &self,
         conn: &impl ConnectionTrait,
+        product: &Product,
         line: &order_line::Model,
         order_row: &order::Model,
         lead_id: Uuid,
@@ -559,6 +584,36 @@ impl SeaLeadRepository {
             .exec(conn)
             .await
             .map_err(unavailable)?;
+        // Its events: the lead's contacts come from its row (an AS replacement offers a
+        // stored lead), masked by the payload.
+        let key = lead_id.to_string();
+        let row = lead::Entity::find_by_id(key.clone())
+            .one(conn)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| corrupt("leads", &key, "lead vanished"))?;
+        let pii = self.decrypt_pii(&row)?;
+        let assigned = [Assigned {
+            lead: LeadRef {
+                id: lead_id,
+                product_id: product.id,
+                product_name: &product.name,
+                region: &row.region,
+                pii: &pii,
+            },
+            order_id: &order_row.id,
+            owner_user_id: &order_row.buyer_user_id,
+            at_ms: now_ms,
+        }];
+        let completed = (next == OrderStatus::Completed && status != OrderStatus::Completed).then(|| Completed {
+            order_id: &order_row.id,
+            buyer_user_id: &order_row.buyer_user_id,
+            product_id: product.id,
+            delivered,
+            at_ms: now_ms,
+        });
+        let events = lead_events::events(self.db.event_directory(), conn, &assigned, completed.as_slice()).await?;
+        outbox::append_on(conn, &self.keyring, self.db.outbox_signal().nats_wanted(), &events).await?;
         Ok(())
     }
 }

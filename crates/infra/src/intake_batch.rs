@@ -43,6 +43,7 @@ use std::sync::Arc;
 
 use domain::calendar;
 use domain::error::RepoError;
+use domain::events::LeadRef;
 use domain::ids::new_id;
 use domain::intake::{IntakeIds, IntakeOutcome};
 use domain::lead::{LeadStatus, NewLead};
@@ -58,8 +59,9 @@ use crate::entities::{assignment, lead};
 use crate::error::{corrupt, unavailable};
 use crate::intake::order_assignment;
 use crate::intake_queue::{Draining, IntakeRequest, MAX_BATCH, PoolKey, Waiting};
+use crate::lead_events::{self, Assigned};
 use crate::leads::{PHONE_INDEX, SeaLeadRepository};
-use crate::{batch_delivery, pools, statements, to_millis};
+use crate::{batch_delivery, outbox, pools, statements, to_millis};
 
 /// Why a batch was not written whole.
 enum Unbatched {
@@ -251,8 +253,22 @@ impl SeaLeadRepository {
         let mut empty = HashSet::new();
         let plan = batch_delivery::plan_locked(conn, &mut empty, product, &regions, locked, to_millis(latest)).await?;
         let mut assignments = Vec::new();
+        let mut assigned = Vec::new();
         for ((row, (at, lead_id, now_ms)), delivery) in rows.iter_mut().zip(&fresh).zip(&plan.deliveries) {
             let Some(d) = delivery else { continue };
+            let new = &batch[*at].request.new;
+            assigned.push(Assigned {
+                lead: LeadRef {
+                    id: *lead_id,
+                    product_id: product.id,
+                    product_name: &product.name,
+                    region: &new.region,
+                    pii: &new.pii,
+                },
+                order_id: &d.order_id,
+                owner_user_id: &d.owner_user_id,
+                at_ms: *now_ms,
+            });
             row.status = Set(LeadStatus::Assigned.as_str().to_owned());
             row.owner_user_id = Set(Some(d.owner_user_id.clone()));
             row.owner_org_id = Set(Some(d.owner_org_id.clone()));
@@ -287,6 +303,8 @@ impl SeaLeadRepository {
             assignment::Entity::insert_many(assignments).exec_without_returning(conn).await.map_err(unavailable)?;
         }
         plan.write(conn).await?;
+        let events = lead_events::events(self.db.event_directory(), conn, &assigned, &plan.completed()?).await?;
+        outbox::append(&txn, &self.keyring, &events).await?;
         txn.commit().await.map_err(|e| Unbatched::Failed(unavailable(e).to_string()))?;
         Ok(outcomes)
     }

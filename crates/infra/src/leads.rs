@@ -280,27 +280,37 @@ impl SeaLeadRepository {
     }
 
     pub(crate) fn decrypt_pii(&self, row: &lead::Model) -> Result<LeadPii, RepoError> {
-        let id = row.id.as_str();
-        let open = |column: &str, bytes: &[u8]| {
-            self.keyring.decrypt_string(bytes, &ctx(column, id)).map_err(|e| corrupt(TABLE, id, e))
-        };
-        let optional = |column: &str, bytes: &Option<Vec<u8>>| bytes.as_deref().map(|b| open(column, b)).transpose();
-        Ok(LeadPii {
-            name: PersonName::parse(&open("name", &row.name_enc)?).map_err(|e| corrupt(TABLE, id, e))?,
-            phone: PhoneNumber::parse(&open("phone", &row.phone_enc)?).map_err(|e| corrupt(TABLE, id, e))?,
-            email: optional("email", &row.email_enc)?
-                .map(|e| Email::parse(&e))
-                .transpose()
-                .map_err(|e| corrupt(TABLE, id, e))?,
-            address: optional("address", &row.address_enc)?,
-            birth_date: optional("birth_date", &row.birth_date_enc)?
-                .map(|d| Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]")))
-                .transpose()
-                .map_err(|e| corrupt(TABLE, id, e))?,
-            memo: optional("memo", &row.memo_enc)?,
-        })
+        decrypt_lead_pii(&self.keyring, row)
     }
+}
 
+/// A stored lead's personal data, decrypted.
+///
+/// # Errors
+/// `RepoError::Corrupted` for an envelope that does not open or a value that no longer
+/// parses.
+pub(crate) fn decrypt_lead_pii(keyring: &Keyring, row: &lead::Model) -> Result<LeadPii, RepoError> {
+    let id = row.id.as_str();
+    let open =
+        |column: &str, bytes: &[u8]| keyring.decrypt_string(bytes, &ctx(column, id)).map_err(|e| corrupt(TABLE, id, e));
+    let optional = |column: &str, bytes: &Option<Vec<u8>>| bytes.as_deref().map(|b| open(column, b)).transpose();
+    Ok(LeadPii {
+        name: PersonName::parse(&open("name", &row.name_enc)?).map_err(|e| corrupt(TABLE, id, e))?,
+        phone: PhoneNumber::parse(&open("phone", &row.phone_enc)?).map_err(|e| corrupt(TABLE, id, e))?,
+        email: optional("email", &row.email_enc)?
+            .map(|e| Email::parse(&e))
+            .transpose()
+            .map_err(|e| corrupt(TABLE, id, e))?,
+        address: optional("address", &row.address_enc)?,
+        birth_date: optional("birth_date", &row.birth_date_enc)?
+            .map(|d| Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]")))
+            .transpose()
+            .map_err(|e| corrupt(TABLE, id, e))?,
+        memo: optional("memo", &row.memo_enc)?,
+    })
+}
+
+impl SeaLeadRepository {
     /// A row read with [`with_extras`] to a lead.
     pub(crate) fn read_lead(&self, res: &QueryResult) -> Result<Lead, RepoError> {
         let row = lead::Model::from_query_result(res, "").map_err(unavailable)?;

@@ -35,6 +35,7 @@ mod intake_batch;
 mod intake_port;
 mod intake_queue;
 pub mod invalidation;
+mod lead_events;
 pub mod leads;
 pub mod orders;
 pub mod orgs;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use domain::calendar;
 use domain::error::RepoError;
+use domain::events::{Event, LeadRef, OrderCancelled, event_time};
 use domain::identity::User;
 use domain::ids::new_id;
 use domain::lead::{AssignmentSource, LeadStatus};
@@ -32,6 +33,9 @@ use crate::crypto::{Keyring, ORDER_MEMO};
 use crate::db::Db;
 use crate::entities::{assignment, lead, order, order_line, product};
 use crate::error::{corrupt, unavailable};
+use crate::lead_events::{self, Assigned, Completed};
+use crate::leads::decrypt_lead_pii;
+use crate::outbox::{self, Outgoing};
 use crate::pools;
 use crate::{from_millis, to_millis};
 
@@ -109,6 +113,8 @@ impl SeaOrderRepository {
         pools::lock_all(&*txn, &pools).await?;
         order::Entity::insert(row).exec_without_returning(&*txn).await.map_err(unavailable)?;
         let mut delivered_total: u64 = 0;
+        // The backlog this order takes, for its `lead.assigned` events: (lead row, pii).
+        let mut taken_leads = Vec::new();
         for line in &lines.lines {
             let line_id = new_id().to_string();
             // Today's allowance: the order's daily limit bounds what one day delivers.
@@ -159,6 +165,8 @@ impl SeaOrderRepository {
                     end_reason: Set(None),
                 };
                 assignment::Entity::insert(open).exec_without_returning(&*txn).await.map_err(unavailable)?;
+                let pii = decrypt_lead_pii(&self.keyring, &candidate)?;
+                taken_leads.push((candidate, pii));
                 delivered += 1;
             }
             delivered_total += delivered;
@@ -187,6 +195,31 @@ impl SeaOrderRepository {
             .exec(&*txn)
             .await
             .map_err(unavailable)?;
+        let buyer_key = buyer.id.to_string();
+        let mut assigned = Vec::with_capacity(taken_leads.len());
+        for (row, pii) in &taken_leads {
+            assigned.push(Assigned {
+                lead: LeadRef {
+                    id: row.id.parse().map_err(|e| corrupt("leads", &row.id, e))?,
+                    product_id: product.id,
+                    product_name: &product.name,
+                    region: &row.region,
+                    pii,
+                },
+                order_id: &key,
+                owner_user_id: &buyer_key,
+                at_ms: now_ms,
+            });
+        }
+        let completed = (status == OrderStatus::Completed).then(|| Completed {
+            order_id: &key,
+            buyer_user_id: &buyer_key,
+            product_id: product.id,
+            delivered: delivered_total,
+            at_ms: now_ms,
+        });
+        let events = lead_events::events(self.db.event_directory(), &*txn, &assigned, completed.as_slice()).await?;
+        outbox::append(&txn, &self.keyring, &events).await?;
         txn.commit().await.map_err(unavailable)?;
         Ok(id)
     }
@@ -397,8 +430,19 @@ impl SeaOrderRepository {
             .exec(&*txn)
             .await
             .map_err(unavailable)?;
-        let row = order::Entity::find_by_id(key).one(&*txn).await.map_err(unavailable)?;
+        let row = order::Entity::find_by_id(key.clone()).one(&*txn).await.map_err(unavailable)?;
         let order = self.hydrate(&*txn, row.into_iter().collect()).await?.pop();
+        let buyer_key = buyer.to_string();
+        let users = self.db.event_directory().users(&*txn, [buyer_key.as_str()]).await?;
+        let owner = users.get(&buyer_key).ok_or_else(|| corrupt("users", &buyer_key, "buyer not found"))?;
+        let payload = OrderCancelled {
+            order_id: id,
+            mohom_id: owner.mohom_id.clone(),
+            refunded_amount: refund,
+            cancelled_at: event_time(now),
+        };
+        let event = Event::new(owner.org_id, &owner.org_code, &payload, now);
+        outbox::append(&txn, &self.keyring, &[Outgoing::from(event)]).await?;
         txn.commit().await.map_err(unavailable)?;
         Ok(order.map(Ok))
     }

@@ -129,12 +129,27 @@ pub async fn append(txn: &WriteTxn, keyring: &Keyring, events: &[Outgoing]) -> R
     if events.is_empty() {
         return Ok(());
     }
-    let nats = txn.outbox_signal().nats_wanted();
-    for chunk in events.chunks(ROWS_PER_INSERT) {
-        let insert = insert_part(rows(keyring, chunk, nats)?);
-        write(&**txn, &insert).await?;
-    }
+    append_on(&**txn, keyring, txn.outbox_signal().nats_wanted(), events).await?;
     txn.events_written();
+    Ok(())
+}
+
+/// [`append`] for a writer that holds only the transaction's connection: the caller
+/// marks its [`WriteTxn`] with [`WriteTxn::events_written`] (or the dispatcher finds
+/// the events at its next poll).
+///
+/// # Errors
+/// Storage failures (the caller's transaction then rolls back).
+pub(crate) async fn append_on(
+    conn: &impl ConnectionTrait,
+    keyring: &Keyring,
+    nats_wanted: bool,
+    events: &[Outgoing],
+) -> Result<(), RepoError> {
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        let insert = insert_part(rows(keyring, chunk, nats_wanted)?);
+        write(conn, &insert).await?;
+    }
     Ok(())
 }
 

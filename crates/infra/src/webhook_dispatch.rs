@@ -65,7 +65,13 @@ pub struct DispatchStats {
     pub latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
     pub latency_count: AtomicU64,
     pub latency_sum_ms: AtomicU64,
+    /// The age of the oldest event not delivered yet, as last measured (every
+    /// [`GAUGE_EVERY`] by the running dispatcher); 0 when none waits.
+    pub oldest_pending_ms: AtomicU64,
 }
+
+/// How often the running dispatcher measures the oldest pending event.
+pub const GAUGE_EVERY: Duration = Duration::from_secs(5);
 
 /// The upper bounds (ms) of the latency histogram's buckets.
 pub const LATENCY_BUCKETS_MS: [u64; 10] = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
@@ -120,6 +126,13 @@ impl Dispatcher {
             stats: Arc::default(),
             jitter: None,
         })
+    }
+
+    /// The same dispatcher counting into `stats` (the server's, shown by `/metrics`).
+    #[must_use]
+    pub fn with_stats(mut self, stats: Arc<DispatchStats>) -> Self {
+        self.stats = stats;
+        self
     }
 
     /// The same dispatcher with a fixed jitter (tests: `0.0` makes the schedule exact).
@@ -202,9 +215,20 @@ impl Dispatcher {
         let signal = Arc::clone(self.db.outbox_signal());
         let mut in_flight: JoinSet<String> = JoinSet::new();
         let mut busy: HashSet<String> = HashSet::new();
+        let mut measured = std::time::Instant::now().checked_sub(GAUGE_EVERY).unwrap_or_else(std::time::Instant::now);
         loop {
             if *stop.borrow() {
                 break;
+            }
+            if measured.elapsed() >= GAUGE_EVERY {
+                measured = std::time::Instant::now();
+                match self.oldest_pending_age().await {
+                    Ok(age) => {
+                        let ms = age.map_or(0, |a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));
+                        self.stats.oldest_pending_ms.store(ms, Ordering::Relaxed);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "measuring the oldest pending event failed"),
+                }
             }
             if let Err(e) = self.fan_out().await {
                 tracing::warn!(error = %e, "webhook fan-out failed; retrying");

@@ -12,6 +12,7 @@ mod contract;
 mod counsel;
 mod distribution;
 mod errors;
+mod events;
 mod files;
 mod health;
 mod helpers;
