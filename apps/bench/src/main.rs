@@ -14,6 +14,7 @@
 //! `--no-budget`.
 
 mod http;
+mod receiver;
 mod reference;
 mod report;
 mod scenarios;
@@ -42,6 +43,8 @@ pub enum Scenario {
     /// The HTTP Excel import of outbound counsel cases.
     CounselImport,
     Engine,
+    /// `intake` with delivery off, then on: webhooks to a verifying loopback receiver.
+    Webhook,
     /// Every scenario in turn.
     All,
 }
@@ -58,6 +61,7 @@ impl Scenario {
             Self::ImportOwners => "import-owners",
             Self::CounselImport => "counsel-import",
             Self::Engine => "engine",
+            Self::Webhook => "webhook",
             Self::All => "all",
         }
     }
@@ -114,6 +118,7 @@ async fn one(scenario: Scenario, args: &Args) -> anyhow::Result<bool> {
             Scenario::Import => scenarios::import_scenario(&mut t, args, 1).await,
             Scenario::ImportOwners => scenarios::import_scenario(&mut t, args, scenarios::IMPORT_OWNERS).await,
             Scenario::CounselImport => scenarios::counsel_import(&mut t, args).await,
+            Scenario::Webhook => scenarios::webhook(&mut t, args).await,
             Scenario::Engine | Scenario::All => unreachable!("handled above"),
         };
         t.cleanup().await;
@@ -135,6 +140,7 @@ fn main() -> ExitCode {
         vec![
             Scenario::Engine,
             Scenario::Intake,
+            Scenario::Webhook,
             Scenario::Import,
             Scenario::ImportOwners,
             Scenario::CounselImport,

@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::Args;
 use crate::http::{Call, CallSource, Conn, LoadResult, WindowOpen, run_load};
+use crate::receiver::Receiver;
 use crate::reference::{self, Reference};
 use crate::statements::{self, Figures};
 use crate::target::{Backend, KR_REGIONS, Target, kr_phone, write_leads_csv};
@@ -188,7 +189,9 @@ pub async fn ownership_invariants(t: &Target) -> anyhow::Result<Vec<(String, i64
 /// the load, the statements per request (all use cases, and `route`'s, `<METHOD>
 /// <pattern>`: `/metrics` scraped when the measured window opens and after the load) and
 /// the servers' peak RSS in `outcome`, then stops the servers.
-async fn measure(
+/// The load of `source` on the running server: rate, latencies and the statements per
+/// request of the measured window into `outcome`; the server keeps running.
+async fn measure_running(
     t: &mut Target,
     args: &Args,
     expect: StatusCode,
@@ -227,6 +230,19 @@ async fn measure(
     outcome.rate = load.rate();
     outcome.load = Some(load);
     outcome.peak_rss_mib = t.server_peak_rss_mib();
+    Ok(())
+}
+
+/// [`measure_running`], then the server stops.
+async fn measure(
+    t: &mut Target,
+    args: &Args,
+    expect: StatusCode,
+    route: &str,
+    source: CallSource,
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
+    measure_running(t, args, expect, route, source, outcome).await?;
     t.stop_server().await;
     Ok(())
 }
@@ -242,18 +258,7 @@ pub async fn intake(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
     let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
     conn.json(&order_call("bench-buyer", &product, &["79"], 100_000), StatusCode::CREATED).await?;
     outcome.seed_seconds = seeding.elapsed().as_secs_f64();
-    let source: CallSource = Arc::new(|n| {
-        Some(
-            Call::post(
-                "/lead-platform/v1/leads/create",
-                format!(
-                    r#"{{"name":"Nguyen Van A","mobileNumber":"039{n:07}","email":"a@example.vn","regionCode":"79","projectCode":"BENCH"}}"#
-                ),
-            )
-            .header("source", "TCB"),
-        )
-    });
-    measure(t, args, StatusCode::CREATED, "POST /lead-platform/v1/leads/create", source, &mut outcome).await?;
+    measure(t, args, StatusCode::CREATED, "POST /lead-platform/v1/leads/create", intake_source(), &mut outcome).await?;
     outcome.invariants = ownership_invariants(t).await?;
     let leads = t.count("SELECT COUNT(*) AS n FROM leads").await?;
     let delivered = t.count("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id IS NOT NULL").await?;
@@ -263,6 +268,120 @@ pub async fn intake(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
         leads == delivered,
     ));
     outcome.reference = outcome.checked(reference::run(t, args, "intake", &[]).await);
+    Ok(outcome)
+}
+
+/// The intake's call: a new phone per request, region 79, delivered to the open order.
+fn intake_source() -> CallSource {
+    Arc::new(|n| {
+        Some(
+            Call::post(
+                "/lead-platform/v1/leads/create",
+                format!(
+                    r#"{{"name":"Nguyen Van A","mobileNumber":"039{n:07}","email":"a@example.vn","regionCode":"79","projectCode":"BENCH"}}"#
+                ),
+            )
+            .header("source", "TCB"),
+        )
+    })
+}
+
+/// `webhook` (issue #16): `intake` at load twice on one database, first with no endpoint
+/// (events written and fanned out to nobody: delivery off), then with one endpoint of the
+/// buyer's org subscribed to everything on a loopback receiver that verifies every
+/// signature (delivery on). Reports the commit-to-receipt latency of `lead.assigned`
+/// (p50/p99, ms), both intake rates and the reference's, and checks that every lead
+/// delivered while the endpoint existed arrived exactly once, signed.
+pub async fn webhook(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::new("req");
+    let seeding = Instant::now();
+    t.start_server().await?;
+    let product = id_of(t, "products", "code", "RE-HCM-APT").await?;
+    create_users(t, vec!["bench-buyer".to_owned()], "MEMBER").await?;
+    let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+    conn.json(&order_call("bench-buyer", &product, &["79"], 10_000_000), StatusCode::CREATED).await?;
+    outcome.seed_seconds = seeding.elapsed().as_secs_f64();
+    // Delivery off: the numbers sequence continues in the second phase (new phones).
+    let mut off = Outcome::new("req");
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let numbered = |counter: Arc<std::sync::atomic::AtomicU64>| -> CallSource {
+        let inner = intake_source();
+        Arc::new(move |_| inner(counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+    };
+    measure(
+        t,
+        args,
+        StatusCode::CREATED,
+        "POST /lead-platform/v1/leads/create",
+        numbered(Arc::clone(&counter)),
+        &mut off,
+    )
+    .await?;
+    let delivered_before = t.count("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id IS NOT NULL").await?;
+    // Delivery on.
+    t.start_server().await?;
+    let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
+    let receiver = Receiver::start().await?;
+    let created = conn
+        .json(
+            &Call::post("/api/v1/webhooks", format!(r#"{{"url":"{}","events":["*"]}}"#, receiver.url())),
+            StatusCode::CREATED,
+        )
+        .await?;
+    receiver.set_secret(created["secret"].as_str().context("the endpoint's secret")?)?;
+    measure_running(
+        t,
+        args,
+        StatusCode::CREATED,
+        "POST /lead-platform/v1/leads/create",
+        numbered(counter),
+        &mut outcome,
+    )
+    .await?;
+    let delivered_after = t.count("SELECT COUNT(*) AS n FROM leads WHERE owner_user_id IS NOT NULL").await?;
+    let expected = u64::try_from(delivered_after - delivered_before).unwrap_or(0);
+    let got = receiver.wait_for_assigned(expected, Duration::from_secs(60)).await;
+    t.stop_server().await;
+    receiver.stop();
+    let p = |q: f64| got.latency_ms.value_at_quantile(q);
+    outcome.notes.push(format!(
+        "lead.assigned commit to receipt: p50 {} ms, p99 {} ms, max {} ms over {} events (targets: p50 <= 50, p99 <= 250)",
+        p(0.5),
+        p(0.99),
+        got.latency_ms.max(),
+        got.latency_ms.len()
+    ));
+    outcome.notes.push(format!(
+        "intake with delivery off: {:.0} req/s ({} statements/req); on: {:.0} req/s; cost {:.1} % (target <= 10 %)",
+        off.rate,
+        off.statements.as_ref().map_or_else(|| "?".to_owned(), |f| format!("{:.2}", f.value)),
+        outcome.rate,
+        if off.rate > 0.0 { (1.0 - outcome.rate / off.rate) * 100.0 } else { 0.0 },
+    ));
+    outcome.notes.push(format!(
+        "receiver: {} deliveries, {} distinct events, {} duplicates",
+        got.deliveries,
+        got.distinct_events,
+        got.deliveries - got.distinct_events - got.bad_signatures
+    ));
+    outcome.invariants = ownership_invariants(t).await?;
+    outcome.invariants.push((
+        format!(
+            "every lead delivered with the endpoint arrived as lead.assigned ({} of {expected})",
+            got.lead_assigned
+        ),
+        i64::try_from(expected.abs_diff(got.lead_assigned)).unwrap_or(i64::MAX),
+        got.lead_assigned == expected,
+    ));
+    outcome.invariants.push((
+        "every delivery verified by standardwebhooks".to_owned(),
+        i64::try_from(got.bad_signatures).unwrap_or(i64::MAX),
+        got.bad_signatures == 0,
+    ));
+    outcome.reference = outcome.checked(reference::run(t, args, "intake", &[]).await);
+    if let Some(reference) = &outcome.reference {
+        outcome.notes.push(format!("ratio with delivery off: {:.3}", off.rate / reference.rate));
+    }
     Ok(outcome)
 }
 

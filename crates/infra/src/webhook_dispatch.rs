@@ -43,6 +43,10 @@ use crate::db::Db;
 use crate::webhook_destination::DestinationPolicy;
 use crate::{from_millis, to_millis};
 
+/// The use case the dispatcher's statements are counted under (`/metrics`): background
+/// work, apart from the requests whose events it sends.
+pub const USE_CASE: &str = "webhook-dispatch";
+
 /// How long a claimed endpoint stays this node's without a renewal.
 pub const LEASE: Duration = Duration::from_secs(60);
 /// The longest sleep between two looks at the outbox.
@@ -201,7 +205,7 @@ impl Dispatcher {
     pub fn spawn(self, listen_url: Option<String>) -> DispatcherHandle {
         let (stop_tx, stop) = watch::channel(false);
         let listener = listen_url.map(|url| spawn_wake_listener(url, Arc::clone(self.db.outbox_signal())));
-        let task = tokio::spawn(self.run(stop));
+        let task = tokio::spawn(crate::statements::scoped(USE_CASE, self.run(stop)));
         DispatcherHandle { stop: stop_tx, task, listener }
     }
 
@@ -241,11 +245,11 @@ impl Dispatcher {
                             if busy.insert(endpoint.id.clone()) {
                                 let this = self.clone();
                                 let stop = stop.clone();
-                                in_flight.spawn(async move {
+                                in_flight.spawn(crate::statements::scoped(USE_CASE, async move {
                                     let id = endpoint.id.clone();
                                     this.serve(endpoint, stop).await;
                                     id
-                                });
+                                }));
                             }
                         }
                     }

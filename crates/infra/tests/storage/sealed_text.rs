@@ -253,6 +253,27 @@ async fn backfill_body(db: TestDb) {
         ),
     )
     .await;
+    // A webhook endpoint's description and secrets, and an event's body (issue #16).
+    let endpoint = Uuid::now_v7();
+    let org = w.owner.org_id;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO webhook_endpoints (id, org_id, url, events, description, status, secret, previous_secret, \
+             created_at, updated_at) VALUES ('{endpoint}', '{org}', 'https://example.org/hook', '*', '{text}', \
+             'ENABLED', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 1, 1)"
+        ),
+    )
+    .await;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO outbox_events (id, org_id, event_type, created_at, body, nats_wanted) \
+             VALUES ('evt_{}', '{org}', 'ping', 1, '{json_text}', false)",
+            Uuid::now_v7().simple()
+        ),
+    )
+    .await;
     let before = text_column_status(db.db.conn()).await.unwrap();
     assert_eq!(before.len(), SEALED_TEXT_COLUMNS.len());
     for column in &before {
@@ -262,7 +283,7 @@ async fn backfill_body(db: TestDb) {
 
     // The start-up step seals each of them and clears the plaintext.
     let report = seal_plaintext_rows(&db.db, &ring1).await.unwrap();
-    assert_eq!(report.total(), 7, "{report:?}");
+    assert_eq!(report.total(), 11, "{report:?}");
     assert!(report.sealed.iter().all(|(_, n)| *n == 1), "{report:?}");
     let bytes = dump(&db).await;
     for needle in needles() {
@@ -296,9 +317,9 @@ async fn backfill_body(db: TestDb) {
     check().await;
 
     // Rotation moves the sealed text columns to the new key too.
-    assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 7);
+    assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 11);
     let done = infra::rotation::rotate(&db.db, &ring12, 2, |_| {}).await.unwrap();
-    assert_eq!(done.rotated, 7);
+    assert_eq!(done.rotated, 11);
     assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 0);
     for column in text_column_status(db.db.conn()).await.unwrap() {
         assert_eq!((column.plaintext, column.by_key.clone()), (0, vec![(2, 1)]), "{}", column.column);

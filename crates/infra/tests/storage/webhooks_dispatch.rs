@@ -26,6 +26,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     a_rolled_back_change_sends_nothing => rollback_body;
     a_refused_destination_is_never_connected_to => ssrf_body;
     two_dispatchers_never_send_an_event_twice => two_nodes_body;
+    a_receiver_down_then_up_gets_every_event_once_in_order => down_up_body;
 }
 
 fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
@@ -303,4 +304,59 @@ async fn two_nodes_body(db: TestDb) {
         let expected: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, expected, "endpoint {i} received its events in order");
     }
+}
+
+async fn down_up_body(db: TestDb) {
+    let w = world(db).await;
+    let receiver = Receiver::start().await;
+    let (endpoint, secret) = w.endpoint(w.org, &receiver.url("/hook"), "*").await;
+    let events: Vec<Event> = (0..10).map(|i| w.order_completed(i)).collect();
+    w.emit(events.iter().cloned().map(Outgoing::from).collect()).await;
+    let dispatcher = w.dispatcher(DestinationPolicy::LOOPBACK_ALLOWED);
+
+    // Down: every event is tried, fails, and waits for its retry; none holds the others.
+    receiver.set_down(true);
+    dispatcher.run_until_idle().await.unwrap();
+    for event in &events {
+        let (status, attempt, response, next, error) = w.delivery(&endpoint, &event.id).await;
+        assert_eq!((status.as_str(), attempt, response), ("PENDING", 1, None), "{error:?}");
+        assert!(next.is_some());
+    }
+    assert!(receiver.received().is_empty());
+    let conn = w.db.db.conn();
+    let failing = conn
+        .query_one_raw(sql(
+            conn.get_database_backend(),
+            "SELECT failing_since, last_failure_at FROM webhook_endpoints WHERE id = $1",
+            vec![endpoint.as_str().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(failing.try_get::<Option<i64>>("", "failing_since").unwrap().is_some());
+
+    // Up again: once due, everything arrives, once each, in event order.
+    receiver.set_down(false);
+    w.make_due().await;
+    dispatcher.run_until_idle().await.unwrap();
+    let got = receiver.received();
+    let ids: Vec<&str> = got.iter().map(|r| r.webhook_id.as_str()).collect();
+    let expected: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, expected, "every event once, in order");
+    for r in &got {
+        verify(&secret, r);
+    }
+    for event in &events {
+        assert_eq!(w.delivery(&endpoint, &event.id).await.0, "SUCCEEDED");
+    }
+    let healthy = conn
+        .query_one_raw(sql(
+            conn.get_database_backend(),
+            "SELECT failing_since FROM webhook_endpoints WHERE id = $1",
+            vec![endpoint.as_str().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(healthy.try_get::<Option<i64>>("", "failing_since").unwrap(), None, "a success ends the failing streak");
 }
