@@ -24,7 +24,6 @@
 mod send;
 mod store;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -217,8 +216,10 @@ impl Dispatcher {
 
     async fn run(self, mut stop: watch::Receiver<bool>) {
         let signal = Arc::clone(self.db.outbox_signal());
-        let mut in_flight: JoinSet<String> = JoinSet::new();
-        let mut busy: HashSet<String> = HashSet::new();
+        // An endpoint is served by one task at a time: the lease (in the database) is
+        // held from the claim until that task's last statement, so a claim never returns
+        // an endpoint a task of this node is still serving.
+        let mut in_flight: JoinSet<()> = JoinSet::new();
         let mut measured = std::time::Instant::now().checked_sub(GAUGE_EVERY).unwrap_or_else(std::time::Instant::now);
         loop {
             if *stop.borrow() {
@@ -242,15 +243,11 @@ impl Dispatcher {
                 match self.claim(room).await {
                     Ok(claimed) => {
                         for endpoint in claimed {
-                            if busy.insert(endpoint.id.clone()) {
-                                let this = self.clone();
-                                let stop = stop.clone();
-                                in_flight.spawn(crate::statements::scoped(USE_CASE, async move {
-                                    let id = endpoint.id.clone();
-                                    this.serve(endpoint, stop).await;
-                                    id
-                                }));
-                            }
+                            let this = self.clone();
+                            let stop = stop.clone();
+                            in_flight.spawn(crate::statements::scoped(USE_CASE, async move {
+                                this.serve(endpoint, stop).await;
+                            }));
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming webhook endpoints failed; retrying"),
@@ -258,11 +255,7 @@ impl Dispatcher {
             }
             tokio::select! {
                 () = signal.woken() => {}
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Ok(id) = done {
-                        busy.remove(&id);
-                    }
-                }
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
                 () = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => {}
             }

@@ -27,6 +27,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     a_refused_destination_is_never_connected_to => ssrf_body;
     two_dispatchers_never_send_an_event_twice => two_nodes_body;
     a_receiver_down_then_up_gets_every_event_once_in_order => down_up_body;
+    five_days_of_failures_disable_the_endpoint => failing_body;
 }
 
 fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
@@ -113,6 +114,20 @@ impl World {
             row.try_get("", "next_attempt_at").unwrap(),
             row.try_get("", "error").unwrap(),
         )
+    }
+
+    async fn endpoint_status(&self, endpoint: &str) -> (String, Option<String>) {
+        let conn = self.db.db.conn();
+        let row = conn
+            .query_one_raw(sql(
+                conn.get_database_backend(),
+                "SELECT status, disabled_reason FROM webhook_endpoints WHERE id = $1",
+                vec![endpoint.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        (row.try_get("", "status").unwrap(), row.try_get("", "disabled_reason").unwrap())
     }
 
     async fn make_due(&self) {
@@ -359,4 +374,42 @@ async fn down_up_body(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(healthy.try_get::<Option<i64>>("", "failing_since").unwrap(), None, "a success ends the failing streak");
+}
+
+async fn failing_body(db: TestDb) {
+    let w = world(db).await;
+    let receiver = Receiver::start().await;
+    receiver.answer_with(&[503, 503]);
+    let (endpoint, _) = w.endpoint(w.org, &receiver.url("/hook"), "*").await;
+    let (watcher, _) = w.endpoint(w.org, &receiver.url("/watch"), "endpoint.disabled").await;
+    let conn = w.db.db.conn();
+    let backend = conn.get_database_backend();
+    // Failing since four days and a half: one more failure keeps it enabled.
+    let since = infra::to_millis(OffsetDateTime::now_utc() - time::Duration::hours(108));
+    let set_since = |at: i64| {
+        sql(
+            backend,
+            "UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2",
+            vec![at.into(), endpoint.as_str().into()],
+        )
+    };
+    conn.execute_raw(set_since(since)).await.unwrap();
+    let first = w.order_completed(1);
+    w.emit(vec![first.clone().into()]).await;
+    let dispatcher = w.dispatcher(DestinationPolicy::LOOPBACK_ALLOWED);
+    dispatcher.run_until_idle().await.unwrap();
+    assert_eq!(w.endpoint_status(&endpoint).await, ("ENABLED".to_owned(), None));
+    // Five days: the next failure disables it, and the org hears of it on its other
+    // endpoint.
+    conn.execute_raw(set_since(infra::to_millis(OffsetDateTime::now_utc() - time::Duration::days(5)))).await.unwrap();
+    w.make_due().await;
+    dispatcher.run_until_idle().await.unwrap();
+    assert_eq!(w.endpoint_status(&endpoint).await, ("DISABLED".to_owned(), Some("FAILING".to_owned())));
+    let to_watcher: Vec<_> = receiver.received().into_iter().filter(|r| r.path == "/watch").collect();
+    assert_eq!(to_watcher.len(), 1, "endpoint.disabled reached the org's other endpoint");
+    let body: serde_json::Value = serde_json::from_slice(&to_watcher[0].body).unwrap();
+    assert_eq!(body["type"], "endpoint.disabled");
+    assert_eq!(body["data"]["endpointId"], endpoint.as_str());
+    assert_eq!(body["data"]["reason"], "FAILING");
+    let _ = watcher;
 }
