@@ -36,6 +36,7 @@ mod intake_port;
 mod intake_queue;
 pub mod invalidation;
 pub mod leads;
+mod operator_events;
 pub mod orders;
 pub mod orgs;
 pub mod outbox;

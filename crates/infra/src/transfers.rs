@@ -102,6 +102,9 @@ struct Holder {
     org_code: String,
 }
 
+/// What one transfer event is per: previous holder, new owner, new owner's org, source.
+type EventKey<'a> = (String, &'a str, Uuid, &'a str);
+
 fn holder(res: &QueryResult) -> Result<Option<Holder>, RepoError> {
     let get_text = |column: &str| res.try_get::<Option<String>>("", column).map_err(unavailable);
     let (Some(mohom_id), Some(org_id), Some(org_code)) =
@@ -267,7 +270,7 @@ impl SeaLeadRepository {
         handovers: &[Handover],
         holders: &HashMap<Uuid, Holder>,
     ) -> Result<Vec<Outgoing>, RepoError> {
-        let mut groups: BTreeMap<(String, &str, Uuid, &str), (Vec<Uuid>, &Handover)> = BTreeMap::new();
+        let mut groups: BTreeMap<EventKey<'_>, (Vec<Uuid>, &Handover)> = BTreeMap::new();
         for h in handovers {
             let from = holders
                 .get(&h.lead_id)
