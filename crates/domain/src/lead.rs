@@ -15,7 +15,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::{FieldError, ValidationError};
-use crate::identity::User;
+use crate::identity::{MohomId, User};
 use crate::pagination::{PageRequest, SortKey};
 use crate::pii::{Email, PersonName, PhoneNumber};
 use crate::reference::code_enum;
@@ -530,6 +530,9 @@ pub struct Handover {
 pub struct NextAssignment {
     pub owner_user_id: Uuid,
     pub owner_org_id: Uuid,
+    /// The new owner's `mohomId`, as the transfer's event names them (the planner holds
+    /// the user; the writer would otherwise have to read it).
+    pub owner_mohom_id: MohomId,
     /// `DISTRIBUTED` or `RECALLED` (also the end reason of the assignment it ends).
     pub source: AssignmentSource,
     pub distributor_user_id: Option<Uuid>,
@@ -578,6 +581,7 @@ pub fn plan_distribution(
                 next: NextAssignment {
                     owner_user_id: recipient.id,
                     owner_org_id: recipient.org_id,
+                    owner_mohom_id: recipient.mohom_id.clone(),
                     source: AssignmentSource::Distributed,
                     distributor_user_id: Some(leader.id),
                     used_at: None,
@@ -615,6 +619,7 @@ pub fn plan_recall(
                 next: NextAssignment {
                     owner_user_id: leader.id,
                     owner_org_id: leader.org_id,
+                    owner_mohom_id: leader.mohom_id.clone(),
                     source: AssignmentSource::Recalled,
                     distributor_user_id: before.and_then(|b| b.distributor_user_id),
                     used_at: before.and_then(|b| b.used_at),

@@ -23,6 +23,11 @@
 //!   and loads, members skipped with reasons) as JSON on the case; an assigned case with
 //!   an AS request moves that AS to `IN_REVIEW` (`as_claims::start_review`) in the same
 //!   transaction;
+//! - every assignment (automatic, by a sweep or a new case, or manual) writes one
+//!   `counsel.case.assigned` event per case to the operator org (`operator_events`) in
+//!   the same transaction; a transaction's assignments, however many queues they span,
+//!   are one outbox insert after one read of the operator orgs (2 statements, none when
+//!   nothing was assigned); the AS side's transactions write them with their own events;
 //! - customer name and phone are envelopes bound to (`counsel_cases`, column, `cnsl_no`),
 //!   the phone with a blind index, and so is the content `accp_cont`
 //!   (`crypto::COUNSEL_ACCP_CONT`; the export's substring filter runs after decryption);
@@ -41,6 +46,7 @@ use domain::counsel::{
     NewCounselCase, Queue, QueueKey, candidate_refusal, judge_manager,
 };
 use domain::error::RepoError;
+use domain::events::CounselCaseAssigned;
 use domain::identity::{Role, UserStatus};
 use domain::ids::new_id;
 use domain::reference::{AllocationPolicy, OrgKind};
@@ -53,9 +59,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::crypto::{BlindIndex, FieldContext, Keyring};
-use crate::db::Db;
+use crate::db::{Db, WriteTxn};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, organization, user};
 use crate::error::{corrupt, unavailable};
+use crate::operator_events::{self, OrgRef};
+use crate::outbox::{self, Outgoing};
 use crate::{from_millis, to_millis};
 
 mod locked;
@@ -72,6 +80,43 @@ use locked::{assign_case, create_in_locked, lock_member_queue, lock_queue, lock_
 /// The customer phone's blind index (sized like the users' one: ~100,000 cases a year).
 pub const CUST_TEL_INDEX: BlindIndex =
     BlindIndex { table: "counsel_cases", column: "cust_tel", name: "cust_tel", bits: 16 };
+
+/// Cases assigned in one transaction, as their `counsel.case.assigned` payloads and times.
+#[derive(Debug, Default)]
+pub(crate) struct Assigned(Vec<(CounselCaseAssigned, OffsetDateTime)>);
+
+impl Assigned {
+    fn push(&mut self, payload: CounselCaseAssigned, at: OffsetDateTime) {
+        self.0.push((payload, at));
+    }
+
+    /// Adds `other`'s cases after these.
+    pub(crate) fn extend(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// One event per case and operator org.
+    pub(crate) fn events(&self, operators: &[OrgRef]) -> Vec<Outgoing> {
+        self.0.iter().flat_map(|(payload, at)| operator_events::to_each(operators, payload, *at)).collect()
+    }
+}
+
+/// Writes the events of `assigned` in `txn`: the operator orgs read and one outbox insert
+/// (nothing when no case was assigned).
+///
+/// # Errors
+/// Storage failures.
+pub(crate) async fn write_assigned(txn: &WriteTxn, keyring: &Keyring, assigned: &Assigned) -> Result<(), RepoError> {
+    if assigned.is_empty() {
+        return Ok(());
+    }
+    let operators = operator_events::operators(&**txn).await?;
+    outbox::append(txn, keyring, &assigned.events(&operators)).await
+}
 
 /// A database error inside a counsel writer.
 fn db(err: DbErr) -> CounselError {
@@ -273,6 +318,7 @@ impl SeaCounselRepository {
             sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         }
         locked.save(conn, now_ms).await?;
+        write_assigned(&txn, &self.keyring, &locked.assigned).await?;
         let membership = self.membership_in(conn, auto_div_no).await?;
         txn.commit().await.map_err(db)?;
         Ok(membership)
@@ -305,6 +351,7 @@ impl SeaCounselRepository {
         m.dirty = true;
         sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         locked.save(conn, to_millis(now)).await?;
+        write_assigned(&txn, &self.keyring, &locked.assigned).await?;
         let membership = self.membership_in(conn, auto_div_no).await?;
         txn.commit().await.map_err(db)?;
         Ok(membership)
@@ -349,6 +396,7 @@ impl SeaCounselRepository {
         locked.members.retain(|m| m.row.auto_div_no != auto_div_no);
         sweep(conn, &self.keyring, &mut locked, actor, now).await?;
         locked.save(conn, now_ms).await?;
+        write_assigned(&txn, &self.keyring, &locked.assigned).await?;
         txn.commit().await.map_err(db)?;
         Ok(returned)
     }
@@ -407,6 +455,12 @@ impl SeaCounselRepository {
             }
             locked.save(conn, now_ms).await?;
         }
+        let mut assigned = Assigned::default();
+        for locked in locked_all {
+            assigned.extend(locked.assigned);
+        }
+        // Every queue's assignments, one insert.
+        write_assigned(&txn, &self.keyring, &assigned).await?;
         let mut out = Vec::with_capacity(numbers.len());
         for n in numbers {
             out.push(self.membership_in(conn, n).await?);
@@ -482,6 +536,7 @@ impl SeaCounselRepository {
         let mut locked =
             lock_queue_by_key(&*txn, key).await?.ok_or_else(|| CounselError::QueueNotFound(key.clone()))?;
         let outcomes = create_in_locked(&*txn, &self.keyring, &mut locked, cases, actor, now).await?;
+        write_assigned(&txn, &self.keyring, &locked.assigned).await?;
         txn.commit().await.map_err(db)?;
         Ok(outcomes)
     }
@@ -529,7 +584,9 @@ impl SeaCounselRepository {
             .assign_manually(auto_div_no, actor, now_ms)
             .ok_or_else(|| RepoError::Corrupted(format!("counsel_members/{auto_div_no}")))?;
         assign_case(conn, &self.keyring, &case, &decided, AssignKind::Manual, actor, now).await?;
+        locked.record(&case.cnsl_no, &decided, now);
         locked.save(conn, now_ms).await?;
+        write_assigned(&txn, &self.keyring, &locked.assigned).await?;
         txn.commit().await.map_err(db)?;
         Ok(CaseOutcome { cnsl_no, assignee: Some((auto_div_no, user_id)) })
     }
@@ -548,7 +605,8 @@ impl SeaCounselRepository {
             Some(case) if case.as_id.is_some() => return Err(CounselError::CaseIsAsReview(cnsl_no)),
             Some(_) => {}
         }
-        complete_case_in(&*txn, &self.keyring, cnsl_no, actor, now).await?;
+        let assigned = complete_case_in(&*txn, &self.keyring, cnsl_no, actor, now).await?;
+        write_assigned(&txn, &self.keyring, &assigned).await?;
         txn.commit().await.map_err(db)?;
         Ok(())
     }

@@ -37,6 +37,7 @@ mod intake_queue;
 pub mod invalidation;
 mod lead_events;
 pub mod leads;
+mod operator_events;
 pub mod orders;
 pub mod orgs;
 pub mod outbox;

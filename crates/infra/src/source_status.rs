@@ -19,7 +19,15 @@
 //!   that both pass that check, the unique index fails the second insert, its
 //!   transaction writes nothing, and the use case refuses it as a duplicate;
 //! - [`SeaLeadRepository::set_source_lead_id`] gives an existing lead an id afterwards
-//!   (operators, tests), under the same index.
+//!   (operators, tests), under the same index;
+//! - no write here is an `intake.status_changed` event (`events.md`): that event tells a
+//!   source that the lifecycle `status` it is shown ([`shown_status`]) changed, and a
+//!   report changes only the source's own columns, never that status; echoing the
+//!   source's own report back to it would tell it nothing. The writes that change the
+//!   shown status write the event: an AS approval returning the lead (`RETURNED`,
+//!   `as_claims::decide`). The deliveries out of the pool (`ASSIGNED`: intake, batch
+//!   delivery, orders, import) do not write it yet: those writers' events are separate
+//!   work of #16.
 
 use domain::error::RepoError;
 use domain::intake::{SourceLead, SourceLeadIdSet, SourceSide, SourceStatusReport};

@@ -36,13 +36,14 @@ const REGIONS: &[(Kind, u64)] = &[];
 const OWNED_PAGE: &[(Kind, u64)] = &[(Kind::Select, 1)];
 
 /// What one distribution or recall sends once warm (key, leader and recipient cached):
-/// `BEGIN`, the one read of its leads, the write, `COMMIT` (`infra::transfers`). On
-/// PostgreSQL the write is one data-modifying statement; SQLite has no data-modifying
-/// CTEs and sends its three parts, in process.
+/// `BEGIN`, the one read of its leads, the write with its event (`lead.distributed` or
+/// `lead.recalled`), `COMMIT` (`infra::transfers`). On PostgreSQL the write is one
+/// data-modifying statement whose parts include the outbox insert; SQLite has no
+/// data-modifying CTEs and sends its three parts and the outbox insert, in process.
 fn transfer(backend: DbBackend) -> Vec<(Kind, u64)> {
     let write: &[(Kind, u64)] = match backend {
         DbBackend::Postgres => &[(Kind::Other, 1)],
-        _ => &[(Kind::Update, 2), (Kind::Insert, 1)],
+        _ => &[(Kind::Update, 2), (Kind::Insert, 2)],
     };
     let mut kinds = vec![(Kind::Begin, 1), (Kind::Select, 1), (Kind::Commit, 1)];
     kinds.extend_from_slice(write);

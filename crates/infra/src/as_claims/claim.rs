@@ -2,6 +2,13 @@
 //! its history, evidence, counters and audit row; its review case (or, for a plain
 //! case the product approves on its own, the approval). Also the evidence check before a
 //! claim, over [`Files`].
+//!
+//! Events, in the claim's transaction with one outbox insert: `as.created` to each
+//! operator org (`orgCode` the claimant's org), `counsel.case.assigned` when the review
+//! case reaches a manager at once, and an auto-approval's `as.decided` (and
+//! `intake.status_changed`, see `decide`). Their cost: the operator orgs' read, the
+//! outbox insert, and the event directory's read of the claimant's org code on a cold
+//! cache. A refused claim writes nothing, events included.
 
 use std::collections::HashSet;
 
@@ -11,6 +18,7 @@ use domain::as_claim::{
 };
 use domain::counsel::NewCounselCase;
 use domain::error::RepoError;
+use domain::events::{AsCreated, event_time};
 use domain::files::FilePurpose;
 use domain::identity::User;
 use domain::ids::new_id;
@@ -24,7 +32,7 @@ use uuid::Uuid;
 
 use super::transitions::{set_lead_as_status, write_audit, write_history};
 use super::{SeaAsClaimRepository, line_by_id, locked_order, product_by_id};
-use crate::counsel::review;
+use crate::counsel::{Assigned, review};
 use crate::crypto::AS_DESCRIPTION;
 use crate::entities::{as_request, assignment, lead, order, order_line};
 use crate::error::{corrupt, unavailable};
@@ -204,6 +212,7 @@ impl SeaAsClaimRepository {
             "files": new.file_keys.len(), "autoApproved": verdict.auto_approved,
         });
         write_audit(&*txn, &self.keyring, actor, "as.create", &key, detail, now).await?;
+        let mut assigned = Assigned::default();
         if !verdict.auto_approved
             && let Some(queue) = review::as_review_queue(&*txn).await?
         {
@@ -219,11 +228,15 @@ impl SeaAsClaimRepository {
                 cust_tel: None,
                 as_id: Some(id),
             };
-            crate::counsel::open_case_in(&*txn, &self.keyring, &queue, &case, actor.label, now).await?;
+            assigned = crate::counsel::open_case_in(&*txn, &self.keyring, &queue, &case, actor.label, now).await?.1;
         }
+        let mut moved = None;
         if verdict.auto_approved {
             let system = AsActor { label: SYSTEM_ACTOR, user_id: None, ..*actor };
-            self.move_as(&*txn, &key, AsAction::Approve, &product, &system, Some(AUTO_APPROVAL_COMMENT), now).await?;
+            moved = Some(
+                self.move_as(&*txn, &key, AsAction::Approve, &product, &system, Some(AUTO_APPROVAL_COMMENT), now)
+                    .await?,
+            );
             as_request::Entity::update_many()
                 .col_expr(as_request::Column::AutoApproved, Expr::value(true))
                 .filter(as_request::Column::Id.eq(key.as_str()))
@@ -231,6 +244,14 @@ impl SeaAsClaimRepository {
                 .await
                 .map_err(unavailable)?;
         }
+        let created = AsCreated {
+            as_id: id,
+            lead_id: new.lead_id,
+            org_code: self.db.event_directory().org_code(&*txn, &requester.org_id.to_string()).await?.to_string(),
+            reason_code: new.reason.as_str().to_owned(),
+            created_at: event_time(now),
+        };
+        self.write_events(&txn, Some(&created), moved.as_ref(), &assigned, now).await?;
         let claim = self.load(&*txn, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
         txn.commit().await.map_err(unavailable)?;
         Ok(claim)

@@ -1,11 +1,21 @@
 //! Moving an AS (cancel by its requester; review, approve, reject by the operator) and
 //! an approval's effects: the lead returned, the order compensated, the review case
 //! closed.
+//!
+//! Events, written in the transition's transaction with one outbox insert
+//! (`SeaAsClaimRepository::write_moved`): an approval or a rejection is `as.decided` to
+//! the claimant's org; an approval that returns a lead sent by a source is also
+//! `intake.status_changed` (`RETURNED`) to the lead's provider org; review cases a
+//! closing review's sweep assigns are `counsel.case.assigned` to the operator. Their
+//! cost: the outbox insert, plus the operator orgs' read when a case was assigned, the
+//! returned lead's source read on an approval, and the event directory's read of an org
+//! code on a cold cache. A refused transition writes nothing, events included.
 
 use std::collections::HashSet;
 
 use domain::as_claim::{AS_RETURNED, AsAction, AsActor, AsClaim, AsError, AsRefusal, AsScope};
 use domain::error::RepoError;
+use domain::events::{AsCreated, AsDecided, Event, IntakeStatusChanged, event_time};
 use domain::lead::{AsStatus, LeadStatus};
 use domain::money::Money;
 use domain::order::{OrderStatus, amounts};
@@ -17,10 +27,38 @@ use uuid::Uuid;
 
 use super::transitions::{set_lead_as_status, write_audit, write_history};
 use super::{SeaAsClaimRepository, line_by_id, locked_order, product_by_id};
-use crate::counsel::{CounselError, review};
+use crate::counsel::{Assigned, CounselError, review};
+use crate::db::WriteTxn;
 use crate::entities::{as_request, as_status_history, assignment, lead, order, order_line};
 use crate::error::{corrupt, unavailable};
-use crate::{pools, to_millis};
+use crate::outbox::{self, Outgoing};
+use crate::{operator_events, pools, to_millis};
+
+/// What a transition did, for its events.
+pub(super) struct Moved {
+    as_id: String,
+    lead_id: String,
+    requester_user_id: String,
+    requester_org_id: Option<String>,
+    /// `APPROVED` or `REJECTED`: an `as.decided`.
+    decided: Option<AsStatus>,
+    compensation: Option<Compensation>,
+    /// The lead an approval returned, when a source sent it.
+    returned: Option<ReturnedSource>,
+    /// Review cases the closing review's sweep assigned.
+    assigned: Assigned,
+}
+
+/// The source side of a returned lead.
+struct ReturnedSource {
+    /// The source's own id for the lead, or the lead id when it gave none.
+    lead_source_id: String,
+    provider_org_id: String,
+}
+
+fn uuid_of(table: &str, text: &str) -> Result<Uuid, RepoError> {
+    text.parse().map_err(|e| corrupt(table, text, e))
+}
 
 impl SeaAsClaimRepository {
     /// Moves an AS by `action` (cancel by its requester; review, approve, reject by the
@@ -53,10 +91,86 @@ impl SeaAsClaimRepository {
         status.apply(action)?;
         let product_key = row.product_id.clone().ok_or_else(|| corrupt("as_requests", &key, "no product"))?;
         let product = product_by_id(&*txn, &product_key).await?;
-        self.move_as(&*txn, &key, action, &product, actor, comment, now).await?;
+        let moved = self.move_as(&*txn, &key, action, &product, actor, comment, now).await?;
+        self.write_events(&txn, None, Some(&moved), &Assigned::default(), now).await?;
         let claim = self.load(&*txn, &key).await?.ok_or_else(|| corrupt("as_requests", &key, "vanished"))?;
         txn.commit().await.map_err(unavailable)?;
         Ok(claim)
+    }
+
+    /// Writes a claim's or a transition's events in `txn` with one outbox insert:
+    /// `created` (`as.created`, to each operator org), `moved`'s (see the module docs) and
+    /// `assigned` (`counsel.case.assigned`, to each operator org).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub(super) async fn write_events(
+        &self,
+        txn: &WriteTxn,
+        created: Option<&AsCreated>,
+        moved: Option<&Moved>,
+        assigned: &Assigned,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
+        let mut events = Vec::new();
+        if let Some(moved) = moved {
+            self.moved_events(txn, moved, now, &mut events).await?;
+        }
+        let assigned_too = moved.is_some_and(|m| !m.assigned.is_empty());
+        if created.is_some() || !assigned.is_empty() || assigned_too {
+            let operators = operator_events::operators(&**txn).await?;
+            if let Some(created) = created {
+                events.extend(operator_events::to_each(&operators, created, now));
+            }
+            if let Some(moved) = moved {
+                events.extend(moved.assigned.events(&operators));
+            }
+            events.extend(assigned.events(&operators));
+        }
+        outbox::append(txn, &self.keyring, &events).await
+    }
+
+    /// `moved`'s `as.decided` and `intake.status_changed`, appended to `events`.
+    async fn moved_events(
+        &self,
+        txn: &WriteTxn,
+        moved: &Moved,
+        now: OffsetDateTime,
+        events: &mut Vec<Outgoing>,
+    ) -> Result<(), RepoError> {
+        let directory = self.db.event_directory();
+        if let Some(status) = moved.decided {
+            let org = match &moved.requester_org_id {
+                Some(org) => org.clone(),
+                None => directory
+                    .users(&**txn, [moved.requester_user_id.as_str()])
+                    .await?
+                    .get(&moved.requester_user_id)
+                    .map(|u| u.org_id.to_string())
+                    .ok_or_else(|| corrupt("as_requests", &moved.as_id, "no requester"))?,
+            };
+            let code = directory.org_code(&**txn, &org).await?;
+            let payload = AsDecided {
+                as_id: uuid_of("as_requests", &moved.as_id)?,
+                lead_id: uuid_of("as_requests", &moved.lead_id)?,
+                status: status.as_str().to_owned(),
+                compensation: moved.compensation.map(|c| c.as_str().to_owned()),
+                decided_at: event_time(now),
+            };
+            events.push(Event::new(uuid_of("organizations", &org)?, &code, &payload, now).into());
+        }
+        if let Some(source) = &moved.returned {
+            let code = directory.org_code(&**txn, &source.provider_org_id).await?;
+            let payload = IntakeStatusChanged {
+                lead_source_id: source.lead_source_id.clone(),
+                lead_id: uuid_of("leads", &moved.lead_id)?,
+                status: LeadStatus::Returned.as_str().to_owned(),
+                changed_at: event_time(now),
+            };
+            let org = uuid_of("organizations", &source.provider_org_id)?;
+            events.push(Event::new(org, &code, &payload, now).into());
+        }
+        Ok(())
     }
 
     /// One transition inside the caller's transaction: locks, the conditional update, the
@@ -71,7 +185,7 @@ impl SeaAsClaimRepository {
         actor: &AsActor<'_>,
         comment: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<(), AsError> {
+    ) -> Result<Moved, AsError> {
         let now_ms = to_millis(now);
         let row = as_request::Entity::find_by_id(key.to_owned())
             .one(conn)
@@ -150,18 +264,28 @@ impl SeaAsClaimRepository {
                 counters.exec(conn).await.map_err(unavailable)?;
             }
         }
+        let mut assigned = Assigned::default();
         if next.is_final()
             && let Some(case) = &review
         {
-            review::close_review_in(conn, &self.keyring, case, actor.label, now).await.map_err(|e| match e {
-                CounselError::Repo(repo) => repo,
-                other => RepoError::Conflict(other.to_string()),
-            })?;
+            assigned =
+                review::close_review_in(conn, &self.keyring, case, actor.label, now).await.map_err(|e| match e {
+                    CounselError::Repo(repo) => repo,
+                    other => RepoError::Conflict(other.to_string()),
+                })?;
         }
         let mut detail = serde_json::json!({ "from": current.as_str(), "to": next.as_str(), "comment": comment });
+        let (mut compensation, mut returned) = (None, None);
         if next == AsStatus::Approved {
-            let given = self.return_and_compensate(conn, &row, product, line.as_ref(), order_row.as_ref(), now).await?;
-            detail["compensation"] = serde_json::Value::from(given.map(Compensation::as_str));
+            // The source a returned lead came from, told of the return (`intake.status_changed`).
+            let lead_row = lead::Entity::find_by_id(row.lead_id.clone()).one(conn).await.map_err(unavailable)?;
+            returned = lead_row.filter(|l| l.source_id.is_some()).map(|l| ReturnedSource {
+                lead_source_id: l.source_lead_id.unwrap_or_else(|| l.id.clone()),
+                provider_org_id: l.provider_org_id,
+            });
+            compensation =
+                self.return_and_compensate(conn, &row, product, line.as_ref(), order_row.as_ref(), now).await?;
+            detail["compensation"] = serde_json::Value::from(compensation.map(Compensation::as_str));
         }
         let audit_action = match action {
             AsAction::Review => "as.review",
@@ -169,7 +293,17 @@ impl SeaAsClaimRepository {
             AsAction::Approve => "as.approve",
             AsAction::Reject => "as.reject",
         };
-        Ok(write_audit(conn, &self.keyring, actor, audit_action, key, detail, now).await?)
+        write_audit(conn, &self.keyring, actor, audit_action, key, detail, now).await?;
+        Ok(Moved {
+            as_id: key.to_owned(),
+            lead_id: row.lead_id.clone(),
+            requester_user_id: row.requester_user_id.clone(),
+            requester_org_id: row.requester_org_id.clone(),
+            decided: matches!(next, AsStatus::Approved | AsStatus::Rejected).then_some(next),
+            compensation,
+            returned,
+            assigned,
+        })
     }
 
     /// An approval's effects on the lead and the order; returns the compensation given.

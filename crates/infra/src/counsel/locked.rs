@@ -9,7 +9,12 @@
 //! - a member's row is written back guarded by the `open_cases` read under the lock, so a
 //!   write that bypassed the lock is a `Conflict`, never a silent overwrite;
 //! - a case is assigned by a conditional update (`WAITING` → `ASSIGNED`), and an AS-review
-//!   case starts its AS's review in the same transaction.
+//!   case starts its AS's review in the same transaction;
+//! - every assignment (a sweep's, a new case's, a manual one) is noted in
+//!   [`Locked::assigned`] as its `counsel.case.assigned` payload (`aempId` the member's
+//!   login id, read with the members' users at no extra statement); the transaction's
+//!   owner writes them all with one outbox insert before it commits
+//!   (`counsel::write_assigned`), the entry points for other transactions return them.
 
 use std::collections::HashMap;
 
@@ -17,6 +22,7 @@ use domain::allocation::{Eligibility, Explanation, Slot, Stored, pick_stored};
 use domain::counsel::{AssignKind, CaseOutcome, CaseStatus, NewCounselCase, QueueKey};
 use domain::counsel_ledger::{freeze, manual_pick};
 use domain::error::RepoError;
+use domain::events::{CounselCaseAssigned, event_time};
 use domain::identity::UserStatus;
 use domain::ids::new_id;
 use domain::reference::AllocationPolicy;
@@ -28,7 +34,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CUST_TEL_INDEX, CounselError, count, ctx, db, stored_pick};
+use super::{Assigned, CUST_TEL_INDEX, CounselError, count, ctx, db, stored_pick};
 use crate::as_claims::transitions;
 use crate::crypto::{COUNSEL_ACCP_CONT, Keyring};
 use crate::entities::{counsel_case, counsel_member, counsel_queue, user};
@@ -39,6 +45,8 @@ use crate::to_millis;
 pub(super) struct Member {
     pub(super) row: counsel_member::Model,
     pub(super) active: bool,
+    /// The member's login id (`aempId` in events).
+    pub(super) login: String,
     pub(super) weight: i64,
     pub(super) capacity: i64,
     pub(super) possible: bool,
@@ -81,6 +89,8 @@ pub(super) struct Locked {
     pub(super) policy: AllocationPolicy,
     pub(super) picks: u64,
     pub(super) members: Vec<Member>,
+    /// The cases this transaction assigned in the queue, for their events.
+    pub(super) assigned: Assigned,
 }
 
 impl Locked {
@@ -141,6 +151,19 @@ impl Locked {
             map.insert("by".to_owned(), json!(actor));
         }
         value.to_string()
+    }
+
+    /// Notes that case `cnsl_no` went to `decided`'s member at `now` (its event).
+    pub(super) fn record(&mut self, cnsl_no: &str, decided: &Decided, now: OffsetDateTime) {
+        let login = self.members.iter().find(|m| m.row.auto_div_no == decided.auto_div_no).map(|m| m.login.clone());
+        let payload = CounselCaseAssigned {
+            cnsl_no: cnsl_no.to_owned(),
+            aemp_id: login.unwrap_or_default(),
+            auto_div_gb_cd: self.queue.auto_div_gb_cd.clone(),
+            auto_div_dtl_no: self.queue.auto_div_dtl_no.clone(),
+            assigned_at: event_time(now),
+        };
+        self.assigned.push(payload, now);
     }
 
     pub(super) fn take(&mut self, auto_div_no: i64, now_ms: i64) -> Option<String> {
@@ -274,18 +297,19 @@ pub(super) async fn load_locked(conn: &impl ConnectionTrait, queue: counsel_queu
         .await
         .map_err(unavailable)?;
     let user_ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
-    let active: HashMap<String, bool> = user::Entity::find()
+    let users: HashMap<String, (bool, String)> = user::Entity::find()
         .filter(user::Column::Id.is_in(user_ids))
         .all(conn)
         .await
         .map_err(unavailable)?
         .into_iter()
-        .map(|u| (u.id, u.status == UserStatus::Active.as_str()))
+        .map(|u| (u.id, (u.status == UserStatus::Active.as_str(), u.mohom_id)))
         .collect();
     let members = rows
         .into_iter()
         .map(|row| Member {
-            active: active.get(&row.user_id).copied().unwrap_or(false),
+            active: users.get(&row.user_id).is_some_and(|u| u.0),
+            login: users.get(&row.user_id).map(|u| u.1.clone()).unwrap_or_default(),
             weight: row.weight,
             capacity: row.capacity,
             possible: row.possible_yn,
@@ -297,7 +321,7 @@ pub(super) async fn load_locked(conn: &impl ConnectionTrait, queue: counsel_queu
             row,
         })
         .collect();
-    Ok(Locked { picks: count(queue.picks), policy, queue, members })
+    Ok(Locked { picks: count(queue.picks), policy, queue, members, assigned: Assigned::default() })
 }
 
 /// Marks a waiting case assigned (guarded: it must still be waiting) and starts the
@@ -371,6 +395,7 @@ pub(super) async fn sweep(
     for case in &waiting {
         let Some(decided) = locked.offer(now_ms) else { break };
         assign_case(conn, keyring, case, &decided, AssignKind::Auto, actor, now).await?;
+        locked.record(&case.cnsl_no, &decided, now);
         assigned += 1;
     }
     Ok(assigned)
@@ -397,6 +422,7 @@ pub(super) async fn create_in_locked(
         let mut assignee = None;
         if let Some(decided) = locked.offer(now_ms) {
             let user_id: Uuid = decided.user_id.parse().map_err(|e| corrupt("users", &decided.user_id, e))?;
+            locked.record(&cnsl_no.to_string(), &decided, now);
             row.status = Set(CaseStatus::Assigned.as_str().to_owned());
             row.assignee_user_id = Set(Some(decided.user_id.clone()));
             row.auto_div_no = Set(Some(decided.auto_div_no));
@@ -468,7 +494,8 @@ pub(super) fn case_row(
 
 /// Opens one case in the caller's transaction (the AS claim's): locks the queue, offers
 /// the case and, when assigned, starts the AS review. No such queue: `Ok(None)` (no
-/// AS-review queue configured means no case).
+/// AS-review queue configured means no case). Also returns the cases it assigned (this
+/// one, and any the sweep before it placed), whose events the caller writes.
 ///
 /// # Errors
 /// Storage failures.
@@ -479,14 +506,14 @@ pub(crate) async fn open_case_in(
     new: &NewCounselCase,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<Option<CaseOutcome>, RepoError> {
-    let Some(mut locked) = lock_queue_by_key(conn, key).await? else { return Ok(None) };
+) -> Result<(Option<CaseOutcome>, Assigned), RepoError> {
+    let Some(mut locked) = lock_queue_by_key(conn, key).await? else { return Ok((None, Assigned::default())) };
     let outcomes = create_in_locked(conn, keyring, &mut locked, std::slice::from_ref(new), actor, now).await?;
-    Ok(outcomes.into_iter().next())
+    Ok((outcomes.into_iter().next(), locked.assigned))
 }
 
 /// Completes an assigned case in the caller's transaction: frees its member's place and
-/// sweeps the queue.
+/// sweeps the queue. Returns the cases the sweep assigned, whose events the caller writes.
 ///
 /// # Errors
 /// `CaseNotFound`, `CaseNotAssigned`, storage failures.
@@ -496,7 +523,7 @@ pub(crate) async fn complete_case_in(
     cnsl_no: Uuid,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<(), CounselError> {
+) -> Result<Assigned, CounselError> {
     let key = cnsl_no.to_string();
     let Some(case) = counsel_case::Entity::find_by_id(key.clone()).one(conn).await.map_err(db)? else {
         return Err(CounselError::CaseNotFound(cnsl_no));
@@ -528,7 +555,7 @@ pub(crate) async fn complete_case_in(
     }
     sweep(conn, keyring, &mut locked, actor, now).await?;
     locked.save(conn, now_ms).await?;
-    Ok(())
+    Ok(locked.assigned)
 }
 
 /// Locks the queue of a live membership and loads it.

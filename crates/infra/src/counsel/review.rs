@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CounselError, complete_case_in, db};
+use super::{Assigned, CounselError, complete_case_in, db};
 use crate::crypto::Keyring;
 use crate::entities::{counsel_case, counsel_queue};
 use crate::error::{corrupt, unavailable};
@@ -54,7 +54,8 @@ pub(crate) async fn lock_review_of(conn: &impl ConnectionTrait, as_id: &str) -> 
 }
 
 /// A decided AS closes its review case: an assigned one is completed (its manager's
-/// place frees up and the queue is swept), a waiting one leaves the manual list.
+/// place frees up and the queue is swept), a waiting one leaves the manual list. Returns
+/// the cases the sweep assigned, whose events the caller writes.
 ///
 /// # Errors
 /// Storage failures; a case that changed although its queue was locked.
@@ -64,7 +65,7 @@ pub(crate) async fn close_review_in(
     review: &ReviewCase,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<(), CounselError> {
+) -> Result<Assigned, CounselError> {
     let case = &review.0;
     if case.status == CaseStatus::Assigned.as_str() {
         let cnsl_no: Uuid = case.cnsl_no.parse().map_err(|e| corrupt("counsel_cases", &case.cnsl_no, e))?;
@@ -80,5 +81,5 @@ pub(crate) async fn close_review_in(
             .await
             .map_err(db)?;
     }
-    Ok(())
+    Ok(Assigned::default())
 }

@@ -48,6 +48,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     a_rejected_claim_leaves_ownership_as_it_was => rejected_body;
     a_review_start_writes_one_as_review_audit_row_with_its_actor => review_audit_body;
     two_claims_naming_the_same_file_at_once_attach_it_once => shared_file_race_body;
+    claims_and_decisions_write_their_events_and_refusals_none => events_body;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1242,4 +1243,78 @@ async fn shared_file_race_body(db: TestDb) {
         + count(&db, &format!("SELECT as_open AS n FROM orders WHERE id = '{order_b}'")).await;
     assert_eq!(opened, rounds, "the losers moved no order counter");
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM leads WHERE latest_as_status IS NOT NULL").await, rounds);
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. Events: as.created to the operator, as.decided to the claimant's org, the returned
+// lead's intake.status_changed to its provider org; refusals write none
+
+async fn events_body(db: TestDb) {
+    let w = world(&db).await;
+    let operator = infra::fixtures::org_id_by_code(db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
+    let p = product(&db, &w, "RE-HCM-APT").await;
+    let b = bought(&db, &w, &p, "events", "79", 3, 3, now()).await;
+
+    let first = claim(&w.as_claims, &b.user, b.leads[0], now()).await.unwrap();
+    let created = crate::outbox_rows::events(&db, &w.keyring, "as.created").await;
+    assert_eq!(created.len(), 1, "one per operator org: {created:?}");
+    assert_eq!(
+        (created[0].org_id.as_str(), &created[0].envelope["orgCode"]),
+        (operator.to_string().as_str(), &serde_json::json!("ldbds-operator"))
+    );
+    let data = created[0].data();
+    assert_eq!(data["asId"], first.id.to_string());
+    assert_eq!(data["leadId"], b.leads[0].to_string());
+    assert_eq!(data["orgCode"], "mohom", "the claimant's org");
+    assert_eq!(data["reasonCode"], AsReasonCode::Duplicate.as_str());
+    assert!(data["createdAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(data.as_object().unwrap().len(), 5, "ids, codes and times only: {data}");
+
+    // Refused: a second open AS on the lead, a stranger's cancel. No event.
+    let before = crate::outbox_rows::count_all(&db).await;
+    assert!(matches!(claim(&w.as_claims, &b.user, b.leads[0], now()).await, Err(AsError::Refused(_))));
+    let stranger = buyer(&w, "events-stranger").await;
+    assert!(matches!(cancel(&w.as_claims, &stranger, first.id, now()).await, Err(AsError::NotFound)));
+    assert_eq!(crate::outbox_rows::count_all(&db).await, before, "a refusal writes no event");
+
+    // A rejection: as.decided to the claimant's org, the lead not returned.
+    decide(&w.as_claims, first.id, AsAction::Reject, now()).await.unwrap();
+    let decided = crate::outbox_rows::events(&db, &w.keyring, "as.decided").await;
+    assert_eq!(decided.len(), 1);
+    assert_eq!(
+        (decided[0].org_id.as_str(), &decided[0].envelope["orgCode"]),
+        (w.org.to_string().as_str(), &serde_json::json!("mohom"))
+    );
+    let data = decided[0].data();
+    assert_eq!(data["asId"], first.id.to_string());
+    assert_eq!(data["leadId"], b.leads[0].to_string());
+    assert_eq!((data["status"].as_str(), data["compensation"].is_null()), (Some("REJECTED"), true));
+    assert!(data["decidedAt"].is_string());
+    assert!(crate::outbox_rows::events(&db, &w.keyring, "intake.status_changed").await.is_empty());
+    // Deciding it again is refused, and writes nothing.
+    let before = crate::outbox_rows::count_all(&db).await;
+    assert!(decide(&w.as_claims, first.id, AsAction::Approve, now()).await.is_err());
+    assert_eq!(crate::outbox_rows::count_all(&db).await, before);
+
+    // An approval: as.decided with the compensation, and the returned lead's source told.
+    let second = claim(&w.as_claims, &b.user, b.leads[1], now()).await.unwrap();
+    let approved = decide(&w.as_claims, second.id, AsAction::Approve, now()).await.unwrap();
+    let decided = crate::outbox_rows::events(&db, &w.keyring, "as.decided").await;
+    assert_eq!(decided.len(), 2);
+    let data = decided[1].data();
+    assert_eq!(
+        (data["asId"].as_str(), data["status"].as_str()),
+        (Some(second.id.to_string().as_str()), Some("APPROVED"))
+    );
+    assert_eq!(data["compensation"], serde_json::json!(approved.compensation.map(Compensation::as_str)));
+    assert!(!data["compensation"].is_null());
+    let changed = crate::outbox_rows::events(&db, &w.keyring, "intake.status_changed").await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].org_id, w.org.to_string(), "the lead's provider org");
+    let data = changed[0].data();
+    assert_eq!(data["leadId"], b.leads[1].to_string());
+    assert_eq!(data["leadSourceId"], b.leads[1].to_string(), "no source id given: the lead id");
+    assert_eq!(data["status"], "RETURNED");
+    assert!(data["changedAt"].is_string());
+    assert_eq!(crate::outbox_rows::events(&db, &w.keyring, "as.created").await.len(), 2);
 }

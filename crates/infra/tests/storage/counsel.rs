@@ -35,6 +35,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     removing_a_member_returns_its_open_cases => remove_member_body;
     refusals_write_nothing => refusals_body;
     auto_assignments_keep_their_explanation => explanation_body;
+    every_assignment_writes_its_event_to_the_operator => events_body;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -42,6 +43,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
 
 pub(crate) struct World {
     pub(crate) repo: Arc<SeaCounselRepository>,
+    keyring: Arc<infra::crypto::Keyring>,
     users: SeaUserRepository,
     operator: Uuid,
     partner: Uuid,
@@ -54,7 +56,8 @@ pub(crate) async fn world(db: &TestDb) -> World {
     let keyring = Arc::new(testkit::keyring());
     World {
         repo: Arc::new(SeaCounselRepository::new(db.db.clone(), Arc::clone(&keyring))),
-        users: SeaUserRepository::new(db.db.conn().clone(), keyring),
+        users: SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring)),
+        keyring,
         operator,
         partner,
     }
@@ -572,4 +575,74 @@ async fn explanation_body(db: TestDb) {
         w.repo.list_cases(&CaseFilter { accp_cont: Some("%".to_owned()), ..CaseFilter::default() }).await.unwrap();
     assert!(wildcard.is_empty(), "LIKE wildcards are not patterns here");
     assert_eq!(w.repo.list_cases(&CaseFilter::default()).await.unwrap().len(), 2);
+}
+
+async fn assigned_events(db: &TestDb, w: &World) -> Vec<crate::outbox_rows::Stored> {
+    crate::outbox_rows::events(db, &w.keyring, "counsel.case.assigned").await
+}
+
+/// Every assignment (a new case's, a manual one, a sweep's after a completion or a
+/// switch to `Y`) writes one `counsel.case.assigned` to the operator org in its
+/// transaction; a bulk creation writes all of its events with one insert; a refusal
+/// writes none.
+async fn events_body(db: TestDb) {
+    let w = world(&db).await;
+    let k = queue(&w, "110", AllocationPolicy::RoundRobin).await;
+    join(&w, &k, &manager(&w, "ev-a").await, 1, 2, true).await;
+    let ub = manager(&w, "ev-b").await;
+    let b = join(&w, &k, &ub, 1, 5, false).await;
+    assert!(assigned_events(&db, &w).await.is_empty());
+
+    let use_case = format!("counsel-events-{}", Uuid::new_v4());
+    let (first, _) = crate::counting::counted(&use_case, create(&w, &k, 0, 3, t0())).await;
+    // The cases' insert and the two events' insert.
+    assert_eq!(crate::counting::inserts(&use_case), 2, "{:?}", crate::counting::by_kind(&use_case));
+    let seen = assigned_events(&db, &w).await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for (event, outcome) in seen.iter().zip(&first) {
+        assert_eq!(event.org_id, w.operator.to_string());
+        assert_eq!(event.envelope["orgCode"], "ldbds-operator");
+        let data = event.data();
+        assert_eq!(data["cnslNo"], outcome.cnsl_no.to_string());
+        assert_eq!(data["aempId"], "ev-a");
+        assert_eq!((data["autoDivGbCd"].as_str(), data["autoDivDtlNo"].as_str()), (Some("50"), Some("110")));
+        assert!(data["assignedAt"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(data.as_object().unwrap().len(), 5, "ids, codes and times only: {data}");
+    }
+    assert!(first[2].assignee.is_none(), "A is full, B off: the third waits");
+
+    // Manual: to B (switched off, a person's choice).
+    w.repo.manual_assign(first[2].cnsl_no, ub.id, "lead", t0()).await.unwrap();
+    let seen = assigned_events(&db, &w).await;
+    assert_eq!(seen.len(), 3);
+    assert_eq!(
+        (seen[2].data()["cnslNo"].as_str(), seen[2].data()["aempId"].as_str()),
+        (Some(first[2].cnsl_no.to_string().as_str()), Some("ev-b"))
+    );
+
+    // Refused: the case is no longer waiting. No event.
+    let before = crate::outbox_rows::count_all(&db).await;
+    assert!(w.repo.manual_assign(first[2].cnsl_no, ub.id, "lead", t0()).await.is_err());
+    assert_eq!(crate::outbox_rows::count_all(&db).await, before);
+
+    // Two more wait (A full, B off); completing one of A's sweeps one to A, switching B on
+    // sweeps the other to B.
+    let waiting = create(&w, &k, 3, 2, t0() + Duration::seconds(1)).await;
+    assert!(waiting.iter().all(|o| o.assignee.is_none()));
+    assert_eq!(assigned_events(&db, &w).await.len(), 3, "nothing assigned, nothing written");
+    w.repo.complete_case(first[0].cnsl_no, "cs", t0() + Duration::seconds(2)).await.unwrap();
+    let seen = assigned_events(&db, &w).await;
+    assert_eq!(seen.len(), 4);
+    assert_eq!(
+        (seen[3].data()["cnslNo"].as_str(), seen[3].data()["aempId"].as_str()),
+        (Some(waiting[0].cnsl_no.to_string().as_str()), Some("ev-a"))
+    );
+    w.repo.set_possible(&[b.auto_div_no], true, "admin", t0() + Duration::seconds(3)).await.unwrap();
+    let seen = assigned_events(&db, &w).await;
+    assert_eq!(seen.len(), 5);
+    assert_eq!(
+        (seen[4].data()["cnslNo"].as_str(), seen[4].data()["aempId"].as_str()),
+        (Some(waiting[1].cnsl_no.to_string().as_str()), Some("ev-b"))
+    );
+    check_rows(&db).await;
 }

@@ -14,12 +14,14 @@ use sea_orm::DbBackend;
 use testkit::TestDb;
 
 use crate::counting::counted;
+use crate::outbox_rows;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads = 4);
     concurrent_distributions_and_recalls_keep_one_open_assignment_per_lead => concurrency_body;
     a_distribution_and_a_recall_keep_the_round_trip_budget => budget_body;
+    a_transfer_writes_its_event_and_a_refused_one_none => events_body;
 }
 
 fn user(org: Uuid, mohom: &str, role: Role) -> User {
@@ -42,6 +44,7 @@ fn user(org: Uuid, mohom: &str, role: Role) -> User {
 /// Two leaders and two members of the demo org, and `n` leads registered to the leaders
 /// in turn.
 struct World {
+    keyring: Arc<infra::crypto::Keyring>,
     leads: Arc<SeaLeadRepository>,
     leaders: [User; 2],
     members: [User; 2],
@@ -54,7 +57,7 @@ async fn world(db: &TestDb, n: usize) -> World {
     let product = infra::fixtures::product_id_by_code(db.db.conn(), "INS-HEALTH").await.unwrap().unwrap();
     let keyring = Arc::new(testkit::keyring());
     let users = SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&keyring));
-    let leads = Arc::new(SeaLeadRepository::new(db.db.clone(), keyring));
+    let leads = Arc::new(SeaLeadRepository::new(db.db.clone(), Arc::clone(&keyring)));
     let leaders = [user(org, "l-1", Role::Leader), user(org, "l-2", Role::Leader)];
     let members = [user(org, "m-1", Role::Member), user(org, "m-2", Role::Member)];
     for u in leaders.iter().chain(&members) {
@@ -75,11 +78,11 @@ async fn world(db: &TestDb, n: usize) -> World {
         let new = NewLead::parse(&fields, OffsetDateTime::now_utc().date()).unwrap();
         ids.push(leads.register(owner, &new, OffsetDateTime::now_utc()).await.unwrap().0);
     }
-    World { leads, leaders, members, ids }
+    World { keyring, leads, leaders, members, ids }
 }
 
 async fn budget_body(db: TestDb) {
-    let World { leads, leaders, members, ids } = world(&db, 60).await;
+    let World { leads, leaders, members, ids, .. } = world(&db, 60).await;
     let leader = &leaders[0];
     let mine: Vec<Uuid> = ids.iter().step_by(2).copied().collect();
     // Half of them used before they move: a recall gives each lead back its own rights,
@@ -100,8 +103,10 @@ async fn budget_body(db: TestDb) {
     }
     let run = Uuid::new_v4();
     let (distribute, recall) = (format!("distribute-{run}"), format!("recall-{run}"));
-    // BEGIN, the read, the write, COMMIT; SQLite writes in three statements.
-    let budget = if db.db.backend() == DbBackend::Postgres { 4 } else { 6 };
+    // BEGIN, the read, the write, COMMIT. On PostgreSQL the event's outbox insert is one
+    // more part of the write's CTE; SQLite writes the three parts and then the event, as
+    // four statements in process (it has no data-modifying CTEs).
+    let budget = if db.db.backend() == DbBackend::Postgres { 4 } else { 7 };
 
     let (moved, sent) =
         counted(&distribute, leads.distribute(leader, &members[0], &mine, OffsetDateTime::now_utc())).await;
@@ -132,7 +137,7 @@ async fn budget_body(db: TestDb) {
 }
 
 async fn concurrency_body(db: TestDb) {
-    let World { leads, leaders, members, ids } = world(&db, 12).await;
+    let World { leads, leaders, members, ids, .. } = world(&db, 12).await;
     let ids = Arc::new(ids);
     let leaders = Arc::new(leaders);
     let members = Arc::new(members);
@@ -180,4 +185,63 @@ async fn concurrency_body(db: TestDb) {
         let current = lead.assignment.expect("an owner");
         assert_eq!((open[0].id, open[0].owner_user_id), (current.id, current.owner_user_id), "the lead row agrees");
     }
+}
+
+async fn events_body(db: TestDb) {
+    let World { keyring, leads, leaders, members, ids } = world(&db, 8).await;
+    let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
+    let leader = &leaders[0];
+    let mut mine: Vec<Uuid> = ids.iter().step_by(2).copied().collect();
+    mine.sort_unstable();
+    let theirs = ids[1];
+    let before = outbox_rows::count_all(&db).await;
+
+    // Refused (a lead of the other leader): nothing moves, no event.
+    let refused = leads.distribute(leader, &members[0], &[mine[0], theirs], OffsetDateTime::now_utc()).await;
+    assert!(refused.unwrap().is_err());
+    assert_eq!(outbox_rows::count_all(&db).await, before, "a refused transfer writes no event");
+
+    // Two to one member, two to the other: a recall of all four takes back from both.
+    leads.distribute(leader, &members[0], &mine[..2], OffsetDateTime::now_utc()).await.unwrap().unwrap();
+    leads.distribute(leader, &members[1], &mine[2..], OffsetDateTime::now_utc()).await.unwrap().unwrap();
+    let distributed = outbox_rows::events(&db, &keyring, "lead.distributed").await;
+    assert_eq!(distributed.len(), 2, "{distributed:?}");
+    for (event, (member, part)) in distributed.iter().zip([(&members[0], &mine[..2]), (&members[1], &mine[2..])]) {
+        assert_eq!(event.org_id, org.to_string());
+        assert_eq!(event.envelope["orgCode"], "mohom");
+        let data = event.data();
+        let want: Vec<String> = part.iter().map(Uuid::to_string).collect();
+        assert_eq!(data["leadIds"], serde_json::json!(want));
+        assert_eq!(data["fromMohomId"], leader.mohom_id.as_str());
+        assert_eq!(data["toMohomId"], member.mohom_id.as_str());
+        assert!(data["distributedAt"].as_str().unwrap().ends_with('Z'), "{data}");
+        assert_eq!(data.as_object().unwrap().len(), 4, "ids, codes and times only: {data}");
+    }
+
+    // A recall refused by a lead it may not take back writes nothing either.
+    let before = outbox_rows::count_all(&db).await;
+    assert!(leads.recall(leader, &[mine[0], theirs], OffsetDateTime::now_utc()).await.unwrap().is_err());
+    assert_eq!(outbox_rows::count_all(&db).await, before);
+
+    leads.recall(leader, &mine, OffsetDateTime::now_utc()).await.unwrap().unwrap();
+    let recalled = outbox_rows::events(&db, &keyring, "lead.recalled").await;
+    assert_eq!(recalled.len(), 2, "one per member taken back from: {recalled:?}");
+    let mut froms: Vec<(String, serde_json::Value)> = recalled
+        .iter()
+        .map(|e| {
+            assert_eq!(e.org_id, org.to_string());
+            assert_eq!(e.data()["toMohomId"], leader.mohom_id.as_str());
+            assert!(e.data()["recalledAt"].is_string());
+            (e.data()["fromMohomId"].as_str().unwrap().to_owned(), e.data()["leadIds"].clone())
+        })
+        .collect();
+    froms.sort_by(|a, b| a.0.cmp(&b.0));
+    let ids_of = |part: &[Uuid]| serde_json::json!(part.iter().map(Uuid::to_string).collect::<Vec<_>>());
+    assert_eq!(
+        froms,
+        [
+            (members[0].mohom_id.as_str().to_owned(), ids_of(&mine[..2])),
+            (members[1].mohom_id.as_str().to_owned(), ids_of(&mine[2..]))
+        ]
+    );
 }
