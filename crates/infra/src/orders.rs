@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use domain::calendar;
 use domain::error::RepoError;
-use domain::events::{Event, LeadRef, OrderCancelled, event_time};
+use domain::events::{Event, IntakeStatusChanged, LeadRef, OrderCancelled, event_time};
 use domain::identity::User;
 use domain::ids::new_id;
 use domain::lead::{AssignmentSource, LeadStatus};
@@ -218,7 +218,19 @@ impl SeaOrderRepository {
             delivered: delivered_total,
             at_ms: now_ms,
         });
-        let events = lead_events::events(self.db.event_directory(), &*txn, &assigned, completed.as_slice()).await?;
+        let mut events = lead_events::events(self.db.event_directory(), &*txn, &assigned, completed.as_slice()).await?;
+        // Each backlog lead's source sees it leave the pool: `intake.status_changed`.
+        for (row, _) in taken_leads.iter().filter(|(row, _)| row.source_id.is_some()) {
+            let code = self.db.event_directory().org_code(&*txn, &row.provider_org_id).await?;
+            let payload = IntakeStatusChanged {
+                lead_source_id: row.source_lead_id.clone().unwrap_or_else(|| row.id.clone()),
+                lead_id: row.id.parse().map_err(|e| corrupt("leads", &row.id, e))?,
+                status: LeadStatus::Assigned.as_str().to_owned(),
+                changed_at: event_time(now),
+            };
+            let org = row.provider_org_id.parse().map_err(|e| corrupt("leads", &row.id, e))?;
+            events.push(Outgoing::from(Event::new(org, &code, &payload, now)));
+        }
         outbox::append(&txn, &self.keyring, &events).await?;
         txn.commit().await.map_err(unavailable)?;
         Ok(id)

@@ -25,9 +25,9 @@
 //!   report changes only the source's own columns, never that status; echoing the
 //!   source's own report back to it would tell it nothing. The writes that change the
 //!   shown status write the event: an AS approval returning the lead (`RETURNED`,
-//!   `as_claims::decide`). The deliveries out of the pool (`ASSIGNED`: intake, batch
-//!   delivery, orders, import) do not write it yet: those writers' events are separate
-//!   work of #16.
+//!   `as_claims::decide`), and an order taking a pooled lead (`POOL` → `ASSIGNED`,
+//!   `orders::create`). An intake or import that delivers a lead at once writes none:
+//!   the source's own answer already said `ASSIGNED`, so nothing it was shown changed.
 
 use domain::error::RepoError;
 use domain::intake::{SourceLead, SourceLeadIdSet, SourceSide, SourceStatusReport};

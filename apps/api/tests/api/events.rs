@@ -1,6 +1,6 @@
 //! Events written by the API's use cases reach a partner's endpoint (issue #16): an
-//! intake delivered to an open order, an order taking the pool's backlog and completing,
-//! and a cancellation, each in the transaction of its change; the deliveries verify
+//! intake delivered to an open order, an order taking the pool's backlog (and the
+//! pooled lead's source told so) and completing, and a cancellation, each in the transaction of its change; the deliveries verify
 //! with the independent `standardwebhooks` crate and carry contacts masked only.
 
 use std::sync::Arc;
@@ -84,7 +84,7 @@ async fn flow_body(db: TestDb) {
     let cancel = TestRequest::post().uri(&format!("/api/v1/orders/{second}/cancel?mohomId=m-1"));
     let cancelled = app.send(app.with_key(cancel, &app.partner_key)).await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.text);
-    assert_eq!(app.count_rows("outbox_events").await, 4);
+    assert_eq!(app.count_rows("outbox_events").await, 5);
 
     let dispatcher =
         Dispatcher::new(app.db.db.clone(), Arc::clone(&app.state.keyring), DestinationPolicy::LOOPBACK_ALLOWED, 4)
@@ -93,7 +93,11 @@ async fn flow_body(db: TestDb) {
     let got = receiver.received();
     let bodies: Vec<serde_json::Value> = got.iter().map(|r| verified(&secret, r)).collect();
     let types: Vec<&str> = bodies.iter().map(|b| b["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["lead.assigned", "lead.assigned", "order.completed", "order.cancelled"], "in commit order");
+    assert_eq!(
+        types,
+        ["lead.assigned", "intake.status_changed", "lead.assigned", "order.completed", "order.cancelled"],
+        "in commit order"
+    );
     for body in &bodies {
         assert_eq!(body["orgCode"], "mohom");
         assert!(body["id"].as_str().unwrap().starts_with("evt_"));
@@ -109,7 +113,13 @@ async fn flow_body(db: TestDb) {
     assert_eq!(assigned["productId"], product.to_string().as_str());
     assert!(assigned["phone"].as_str().unwrap().contains('*'), "masked: {assigned}");
     assert!(assigned["name"].as_str().unwrap().contains('*'), "masked: {assigned}");
-    let completed = &bodies[2]["data"];
+    // The pooled lead's source (the same org here) saw it leave the pool.
+    let changed = &bodies[1]["data"];
+    assert_eq!(
+        (changed["leadId"].as_str(), changed["status"].as_str()),
+        (assigned["leadId"].as_str(), Some("ASSIGNED"))
+    );
+    let completed = &bodies[3]["data"];
     assert_eq!((completed["orderId"].as_str(), completed["delivered"].as_u64()), (Some(order_id.as_str()), Some(2)));
-    assert_eq!(bodies[3]["data"]["orderId"], second.as_str());
+    assert_eq!(bodies[4]["data"]["orderId"], second.as_str());
 }
