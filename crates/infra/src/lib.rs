@@ -56,5 +56,6 @@ pub mod users;
 pub mod vault;
 pub mod webhook_destination;
 pub mod webhook_signature;
+pub mod webhooks;
 
 pub use timestamp::{from_millis, to_millis};
