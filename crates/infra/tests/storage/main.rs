@@ -24,4 +24,5 @@ mod seeding;
 mod token_state;
 mod transfers;
 mod vault;
+mod webhooks;
 mod write_gate;
