@@ -15,6 +15,7 @@ use infra::orgs::SeaOrgRepository;
 use infra::reference::SeaReferenceRepository;
 use infra::tokens::TokenIssuer;
 use infra::users::SeaUserRepository;
+use infra::webhooks::{SeaWebhookRepository, WebhookDestinations};
 
 use crate::auth::Limits;
 use crate::metrics::Metrics;
@@ -48,6 +49,10 @@ pub struct AppState {
     /// The users of the leads use cases (a transfer's recipient), looked up through
     /// `principals`.
     pub member_users: infra::principal_cache::CachedUsers,
+    /// Webhook endpoints, their sealed secrets and deliveries.
+    pub webhooks: SeaWebhookRepository,
+    /// Where webhooks may be sent: the policy of `events.allow_loopback`, names resolved.
+    pub webhook_destinations: WebhookDestinations,
 }
 
 impl AppState {
@@ -72,6 +77,8 @@ impl AppState {
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
             as_claims: SeaAsClaimRepository::new(db.clone(), Arc::clone(&keyring)),
             orgs: SeaOrgRepository::new(db.clone(), Arc::clone(&keyring)),
+            webhooks: SeaWebhookRepository::new(db.clone(), Arc::clone(&keyring)),
+            webhook_destinations: WebhookDestinations::from_settings(&settings.events),
             counsel_workbook: infra::counsel_excel::XlsxWorkbook,
             files,
             db,

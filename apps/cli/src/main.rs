@@ -114,7 +114,8 @@ enum KeysCommand {
         #[arg(long, default_value = "cli")]
         label: String,
         /// Comma-separated scopes: `*` (all) or some of reference, tokens, leads, orders,
-        /// as, users, counsel, intake, orgs. Tokens the key mints have the same scopes.
+        /// as, users, counsel, intake, orgs, webhooks. Tokens the key mints have the same
+        /// scopes.
         #[arg(long, default_value = "*")]
         scopes: String,
     },

@@ -29,3 +29,4 @@ mod reference;
 mod roles_first;
 mod statements;
 mod users;
+mod webhooks;

@@ -39,7 +39,7 @@ pub enum WebhookError {
     NotFound,
     #[error("this endpoint has no delivery of that event")]
     DeliveryNotFound,
-    #[error("the delivery of {event_id} already succeeded")]
+    #[error("this delivery already succeeded; it is not sent again")]
     AlreadySucceeded { event_id: String },
     #[error(transparent)]
     Repo(#[from] RepoError),
