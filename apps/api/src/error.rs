@@ -392,6 +392,24 @@ impl From<domain::as_claim::AsError> for ApiError {
     }
 }
 
+// -- webhooks --
+
+impl From<domain::service::webhooks::WebhookError> for ApiError {
+    /// Another org's endpoint answers as an unknown one (404 `WEBHOOK_NOT_FOUND`).
+    fn from(err: domain::service::webhooks::WebhookError) -> Self {
+        use domain::service::webhooks::WebhookError;
+        let message = err.to_string();
+        match err {
+            WebhookError::Forbidden => Self::forbidden(message),
+            WebhookError::Invalid(invalid) => invalid.into(),
+            WebhookError::NotFound => Self::not_found(ErrorCode::WebhookNotFound, message),
+            WebhookError::DeliveryNotFound => Self::not_found(ErrorCode::DeliveryNotFound, message),
+            WebhookError::AlreadySucceeded { .. } => Self::conflict(ErrorCode::DeliveryAlreadySucceeded, message),
+            WebhookError::Repo(e) => e.into(),
+        }
+    }
+}
+
 // -- counsel --
 
 impl From<domain::counsel::CounselError> for ApiError {

@@ -8,7 +8,7 @@
 //!   caller's rate-limit bucket) before any extractor runs and keeps the outcome in the
 //!   request's extensions; `Caller` then extracts at once;
 //! - the role extractors ([`OperatorStaff`], [`OperatorAdmin`], [`UserAdmin`],
-//!   [`LeaderOrKey`], [`ApiKeyOnly`]) decide on
+//!   [`LeaderOrKey`], [`ApiKeyOnly`], [`WebhookManager`]) decide on
 //!   that caller at once too. Written before the body in a handler's arguments, they
 //!   answer 401/403 before a byte of the body or query is judged.
 //!
@@ -135,6 +135,23 @@ pub fn api_key_only(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// Who manages an org's webhook endpoints: its API key, or its `ADMIN` or `LEADER` by
+/// Bearer token (`events.md` "Endpoints"; the use case checks the same rule).
+pub struct WebhookManager(pub Caller);
+
+/// The rule of [`WebhookManager`].
+///
+/// # Errors
+/// 403 `FORBIDDEN` for a Bearer caller who is neither an `ADMIN` nor a `LEADER`.
+pub fn webhook_manager(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role() {
+        None | Some(Role::Admin | Role::Leader) => Ok(()),
+        Some(_) => {
+            Err(ApiError::forbidden("only the organization's API key, an ADMIN or a LEADER manages its webhooks"))
+        }
+    }
+}
+
 /// The rule of [`OperatorStaff`].
 ///
 /// # Errors
@@ -191,3 +208,4 @@ role_extractor!(OperatorAdmin, operator_admin);
 role_extractor!(UserAdmin, user_admin);
 role_extractor!(LeaderOrKey, leader_or_key);
 role_extractor!(ApiKeyOnly, api_key_only);
+role_extractor!(WebhookManager, webhook_manager);

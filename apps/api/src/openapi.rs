@@ -16,13 +16,13 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::files::UploadBody;
-use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orders, orgs, reference, users};
+use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orders, orgs, reference, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "LDBDS API",
-        description = "Lead (DB) distribution: reference data, orders, leads, AS, counsel allocation, lead intake.\n\nErrors are `ErrorResponse` with a stable `code` (see docs/errors.md). Every response carries `X-Request-Id`.",
+        description = "Lead (DB) distribution: reference data, orders, leads, AS, counsel allocation, lead intake, webhooks.\n\nErrors are `ErrorResponse` with a stable `code` (see docs/errors.md). Every response carries `X-Request-Id`.",
         version = "1.0.0"
     ),
     paths(
@@ -82,6 +82,15 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         orgs::list_orgs,
         orgs::create_source,
         orgs::create_api_key,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::get_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
+        webhooks::rotate_secret,
+        webhooks::test_webhook,
+        webhooks::list_deliveries,
+        webhooks::retry_delivery,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest, counsel::ExcelUpload)),
     modifiers(&ApiKeyScheme, &Contract, &UploadBody),
@@ -96,6 +105,7 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         (name = "as", description = "AS: claims on purchased leads, their review and compensation"),
         (name = "files", description = "Evidence uploads: presigned URLs and the local upload endpoint"),
         (name = "orgs", description = "Onboarding partners: organizations, their lead sources and API keys (the operator's)"),
+        (name = "webhooks", description = "Webhook endpoints of an organization: subscriptions, secrets, a test call, the delivery log"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -130,7 +140,7 @@ impl Modify for ApiKeyScheme {
 pub const MOHOM_ID_PATTERN: &str = "^[A-Za-z0-9._@:-]{1,128}$";
 
 /// Operations whose POST or PUT goes through `idempotency::run`.
-const IDEMPOTENT: [(&str, &str); 14] = [
+const IDEMPOTENT: [(&str, &str); 15] = [
     ("post", "/api/v1/as"),
     ("post", "/api/v1/users"),
     ("post", "/api/v1/leads"),
@@ -145,6 +155,7 @@ const IDEMPOTENT: [(&str, &str); 14] = [
     ("post", "/v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel"),
     ("post", "/api/v1/orgs"),
     ("post", "/api/v1/orgs/{code}/sources"),
+    ("post", "/api/v1/webhooks"),
 ];
 
 /// The parts of the contract the handlers state once for all: the responses every
@@ -162,6 +173,7 @@ impl Modify for Contract {
                 ("put", item.put.as_mut()),
                 ("post", item.post.as_mut()),
                 ("delete", item.delete.as_mut()),
+                ("patch", item.patch.as_mut()),
             ];
             for (method, operation) in operations {
                 if let Some(operation) = operation {
@@ -372,6 +384,9 @@ fn constrain_parameters(path: &str, operation: &mut Operation) {
             }
             "status" if path == "/api/v1/as" => {
                 object.enum_values = values(domain::lead::AsStatus::ALL.iter().map(|s| s.as_str()));
+            }
+            "id" if path.starts_with("/api/v1/webhooks/") => {
+                object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid));
             }
             "leadId" => object.format = Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)),
             "autoDivGbCd" | "subAutoDivGbCd" => {

@@ -15,6 +15,7 @@ use infra::orgs::SeaOrgRepository;
 use infra::reference::SeaReferenceRepository;
 use infra::tokens::TokenIssuer;
 use infra::users::SeaUserRepository;
+use infra::webhooks::{SeaWebhookRepository, WebhookDestinations};
 
 use crate::auth::Limits;
 use crate::metrics::Metrics;
@@ -51,6 +52,10 @@ pub struct AppState {
     /// The webhook dispatcher's counters (`/metrics`), shared with the dispatcher `serve`
     /// starts.
     pub webhook_stats: Arc<infra::webhook_dispatch::DispatchStats>,
+    /// Webhook endpoints, their sealed secrets and deliveries.
+    pub webhooks: SeaWebhookRepository,
+    /// Where webhooks may be sent: the policy of `events.allow_loopback`, names resolved.
+    pub webhook_destinations: WebhookDestinations,
 }
 
 impl AppState {
@@ -75,6 +80,8 @@ impl AppState {
             counsel: SeaCounselRepository::new(db.clone(), Arc::clone(&keyring)),
             as_claims: SeaAsClaimRepository::new(db.clone(), Arc::clone(&keyring)),
             orgs: SeaOrgRepository::new(db.clone(), Arc::clone(&keyring)),
+            webhooks: SeaWebhookRepository::new(db.clone(), Arc::clone(&keyring)),
+            webhook_destinations: WebhookDestinations::from_settings(&settings.events),
             counsel_workbook: infra::counsel_excel::XlsxWorkbook,
             files,
             db,

@@ -51,6 +51,10 @@ enum Command {
     /// Counsel allocation set-up: queues and their CS managers (weight, capacity, flag).
     #[command(subcommand)]
     Counsel(counsel::CounselCommand),
+    /// An org's webhook endpoints: list, create, show, disable, enable, delete,
+    /// rotate-secret, test.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
     /// Import leads from a CSV or XLSX file into a product's pool: every row validated,
     /// bad rows in an error report, good rows in batched transactions; running the same
     /// file again imports nothing twice.
@@ -114,7 +118,8 @@ enum KeysCommand {
         #[arg(long, default_value = "cli")]
         label: String,
         /// Comma-separated scopes: `*` (all) or some of reference, tokens, leads, orders,
-        /// as, users, counsel, intake, orgs. Tokens the key mints have the same scopes.
+        /// as, users, counsel, intake, orgs, webhooks. Tokens the key mints have the same
+        /// scopes.
         #[arg(long, default_value = "*")]
         scopes: String,
     },
@@ -182,6 +187,7 @@ fn main() -> ExitCode {
         Command::Orgs(cmd) => runtime.block_on(keys::run_orgs(settings, cmd)),
         Command::Users(cmd) => runtime.block_on(users::run(settings, cmd)),
         Command::Counsel(cmd) => runtime.block_on(counsel::run(settings, cmd)),
+        Command::Webhooks(cmd) => runtime.block_on(webhooks::run(settings, cmd)),
         Command::Import { file, source, product, batch, errors, statements_json } => runtime.block_on(import::run(
             settings,
             import::ImportArgs { file, source, product, batch, errors, statements_json },
@@ -277,6 +283,7 @@ mod import;
 mod keys;
 mod orgs;
 mod users;
+mod webhooks;
 
 fn time_now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()

@@ -571,3 +571,48 @@ fn import_writes_its_statement_counts_by_kind_for_the_round_trip_budget() {
     assert_eq!(counts["rows"].as_u64(), Some(2), "{counts}");
     assert_eq!(counts["statements"]["import"]["insert"].as_u64(), None, "duplicates insert nothing: {counts}");
 }
+
+#[test]
+fn webhook_endpoints_are_managed_from_the_command_line_and_refusals_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    ok(dir, &["seed", "--demo"]);
+    let hook = "https://93.184.215.14/ldbds";
+    let out = ok(dir, &["webhooks", "create", "--org", "mohom", "--url", hook, "--events", "lead.assigned,as.decided"]);
+    assert!(
+        out.contains("webhook endpoint created in mohom") && out.contains("events lead.assigned,as.decided"),
+        "{out}"
+    );
+    let secret = out.lines().find_map(|l| l.strip_prefix("signing secret (shown once): ")).expect("secret").to_owned();
+    assert!(secret.starts_with("whsec_"), "{out}");
+    let id = out.split_whitespace().find(|t| uuid::Uuid::parse_str(t).is_ok()).expect("id").to_owned();
+
+    let listed = ok(dir, &["webhooks", "list", "--org", "mohom"]);
+    assert!(listed.contains(&id) && listed.contains("ENABLED") && !listed.contains("whsec_"), "{listed}");
+    let disabled = ok(dir, &["webhooks", "disable", "--org", "mohom", "--id", &id]);
+    assert!(disabled.contains("DISABLED") && disabled.contains("(disabled by the organization)"), "{disabled}");
+    let shown = ok(dir, &["webhooks", "enable", "--org", "mohom", "--id", &id]);
+    assert!(shown.contains("ENABLED") && !shown.contains("disabled by"), "{shown}");
+    let shown = ok(dir, &["webhooks", "show", "--org", "mohom", "--id", &id]);
+    assert!(shown.contains(hook) && !shown.contains("whsec_"), "{shown}");
+    let pinged = ok(dir, &["webhooks", "test", "--org", "mohom", "--id", &id]);
+    assert!(pinged.starts_with("ping evt_"), "{pinged}");
+    let rotated = ok(dir, &["webhooks", "rotate-secret", "--org", "mohom", "--id", &id]);
+    assert!(rotated.contains("whsec_") && !rotated.contains(&secret), "{rotated}");
+
+    for (args, message) in [
+        (vec!["webhooks", "create", "--org", "mohom", "--url", hook, "--events", "lead.eaten"], "unknown event type"),
+        (vec!["webhooks", "create", "--org", "mohom", "--url", "https://10.0.0.1/x"], "must not point at a private"),
+        (vec!["webhooks", "create", "--org", "nobody", "--url", hook], "no organization with code nobody"),
+        (vec!["webhooks", "show", "--org", "ldbds-operator", "--id", &id], "no such webhook endpoint"),
+    ] {
+        let refused = ldbds(dir, &args, &[]);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}: {}", text(&refused.stderr));
+        assert!(text(&refused.stderr).contains(message), "{args:?}: {}", text(&refused.stderr));
+    }
+    let listed = ok(dir, &["webhooks", "list", "--org", "mohom"]);
+    assert_eq!(listed.lines().count(), 1, "nothing refused was written: {listed}");
+    let out = ok(dir, &["webhooks", "delete", "--org", "mohom", "--id", &id]);
+    assert!(out.contains("deleted"), "{out}");
+    assert_eq!(ok(dir, &["webhooks", "list", "--org", "mohom"]), "");
+}

@@ -16,6 +16,8 @@ mod counsel;
 pub use self::counsel::*;
 mod files;
 pub use self::files::*;
+mod webhooks;
+pub use self::webhooks::*;
 
 use std::future::Future;
 

@@ -13,7 +13,10 @@
 //! - the next attempt follows [`RETRY_SCHEDULE`] then every 12 h, each delay scaled by a
 //!   jitter in ±20 %, and there is none once [`GIVE_UP_AFTER`] has passed since the
 //!   event: the delivery is then `GAVE_UP`;
-//! - an endpoint that has failed with no success for [`DISABLE_AFTER`] is disabled.
+//! - an endpoint that has failed with no success for [`DISABLE_AFTER`] is disabled;
+//! - an endpoint as the API and the CLI see it ([`Endpoint`]) never holds a secret: the
+//!   secret exists in memory only as a [`Secret`] returned once by a creation or a
+//!   rotation ([`IssuedSecret`]); its description (free text) never prints in `Debug`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -21,7 +24,10 @@ use std::str::FromStr;
 
 use time::{Duration, OffsetDateTime};
 
+use uuid::Uuid;
+
 use crate::events::EventType;
+use crate::secret::Secret;
 
 /// The delays after the 1st, 2nd, … failure; after the last, every [`LATER_RETRY`].
 pub const RETRY_SCHEDULE: [Duration; 8] = [
@@ -256,6 +262,141 @@ pub fn next_attempt(
 #[must_use]
 pub fn failing_too_long(failing_since: Option<OffsetDateTime>, now: OffsetDateTime) -> bool {
     failing_since.is_some_and(|since| now - since >= DISABLE_AFTER)
+}
+
+/// The most characters an endpoint's description may hold.
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+/// The `disabledReason` of an endpoint its org disabled (`PATCH … status: DISABLED`).
+pub const DISABLED_BY_ORG: &str = "disabled by the organization";
+
+/// An org's webhook endpoint, without its secrets.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// The checked URL, as the dispatcher sends to it.
+    pub url: String,
+    pub subscription: Subscription,
+    pub description: Option<String>,
+    pub status: EndpointStatus,
+    /// Why it is disabled (`None` while enabled).
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<OffsetDateTime>,
+    pub last_success_at: Option<OffsetDateTime>,
+    pub last_failure_at: Option<OffsetDateTime>,
+    /// The first failure since the last success; `None` while healthy.
+    pub failing_since: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+crate::redacting_debug!(Endpoint {
+    show: [
+        id,
+        org_id,
+        url,
+        subscription,
+        status,
+        disabled_reason,
+        disabled_at,
+        last_success_at,
+        last_failure_at,
+        failing_since,
+        created_at,
+        updated_at
+    ],
+    redact: [description]
+});
+
+/// A signing secret (`whsec_…`) handed over once: by a creation or a rotation.
+pub type IssuedSecret = Secret<String>;
+
+/// An endpoint to create, its fields checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewEndpoint {
+    pub org_id: Uuid,
+    pub url: String,
+    pub subscription: Subscription,
+    pub description: Option<String>,
+}
+
+crate::redacting_debug!(NewEndpoint { show: [org_id, url, subscription], redact: [description] });
+
+/// A change of an endpoint's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Enabled again: the disabled reason and time and `failing_since` are cleared, so
+    /// the failure clock starts afresh.
+    Enable,
+    /// Disabled with this reason (kept as it was when the endpoint is disabled already).
+    Disable { reason: &'static str },
+}
+
+/// A checked change of an endpoint (`PATCH`): `None` leaves a field as it is.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct EndpointChange {
+    pub url: Option<String>,
+    pub subscription: Option<Subscription>,
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<String>>,
+    pub status: Option<StatusChange>,
+}
+
+crate::redacting_debug!(EndpointChange { show: [url, subscription, status], redact: [description] });
+
+impl EndpointChange {
+    /// Whether the change changes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.url.is_none() && self.subscription.is_none() && self.description.is_none() && self.status.is_none()
+    }
+}
+
+/// A checked description: trimmed, blank is none, at most [`MAX_DESCRIPTION_CHARS`].
+///
+/// # Errors
+/// The reason, for a longer one.
+pub fn parse_description(raw: &str) -> Result<Option<String>, String> {
+    let trimmed = raw.trim();
+    if trimmed.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(format!("must be at most {MAX_DESCRIPTION_CHARS} characters"));
+    }
+    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+}
+
+/// One event's delivery to one endpoint, as the delivery log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub event_id: String,
+    pub event_type: String,
+    /// Attempts made so far.
+    pub attempt: u32,
+    pub status: DeliveryStatus,
+    pub response_status: Option<u16>,
+    pub latency_ms: Option<u64>,
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// The event's `createdAt` (the log is ordered by it, newest first).
+    pub created_at: OffsetDateTime,
+}
+
+/// Whether a delivery in `status` may be sent again by hand: anything but a success.
+/// A `PENDING` one is accepted too: its next attempt is brought forward to now.
+#[must_use]
+pub fn may_retry(status: DeliveryStatus) -> bool {
+    status != DeliveryStatus::Succeeded
+}
+
+/// What a retry found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryOutcome {
+    /// Set `PENDING`, due now.
+    Requeued,
+    /// No such endpoint of the org.
+    EndpointNotFound,
+    /// The endpoint has no delivery of this event.
+    DeliveryNotFound,
+    /// Refused by the rule; the delivery's status.
+    Refused(DeliveryStatus),
 }
 
 #[cfg(test)]

@@ -34,14 +34,14 @@ const KEY_PREFIX: &str = "ldb_live_";
 /// `orders`; `as`: AS requests and their evidence files; `users`; `counsel`; `intake`: the
 /// source endpoints under `/lead-platform`; `orgs`: partner onboarding).
 pub const SCOPES: &[&str] =
-    &["*", "reference", "tokens", "leads", "orders", "as", "users", "counsel", "intake", "orgs"];
+    &["*", "reference", "tokens", "leads", "orders", "as", "users", "counsel", "intake", "orgs", "webhooks"];
 
 #[derive(Debug, Error)]
 pub enum ApiKeyError {
     #[error("the system random generator failed")]
     Random,
     #[error(
-        "unknown scope `{0}`; a key's scopes are some of: *, reference, tokens, leads, orders, as, users, counsel, intake, orgs"
+        "unknown scope `{0}`; a key's scopes are some of: *, reference, tokens, leads, orders, as, users, counsel, intake, orgs, webhooks"
     )]
     UnknownScope(String),
     #[error("a key needs at least one scope")]

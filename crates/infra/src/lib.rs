@@ -60,5 +60,6 @@ pub mod vault;
 pub mod webhook_destination;
 pub mod webhook_dispatch;
 pub mod webhook_signature;
+pub mod webhooks;
 
 pub use timestamp::{from_millis, to_millis};

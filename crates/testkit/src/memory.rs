@@ -13,6 +13,8 @@ mod counsel;
 pub use self::counsel::*;
 mod files;
 pub use self::files::*;
+mod webhooks;
+pub use self::webhooks::*;
 // Users, their audit, SSO and tokens.
 mod users;
 pub use self::users::*;

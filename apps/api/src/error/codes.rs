@@ -61,6 +61,7 @@ error_codes! {
     CounselCaseNotFound => "COUNSEL_CASE_NOT_FOUND", 404;
     CounselMemberNotFound => "COUNSEL_MEMBER_NOT_FOUND", 404;
     CounselQueueNotFound => "COUNSEL_QUEUE_NOT_FOUND", 404;
+    DeliveryNotFound => "DELIVERY_NOT_FOUND", 404;
     FileNotFound => "FILE_NOT_FOUND", 404;
     LeadNotFound => "LEAD_NOT_FOUND", 404;
     OrderNotFound => "ORDER_NOT_FOUND", 404;
@@ -68,6 +69,7 @@ error_codes! {
     ProductNotFound => "PRODUCT_NOT_FOUND", 404;
     RouteNotFound => "ROUTE_NOT_FOUND", 404;
     UserNotFound => "USER_NOT_FOUND", 404;
+    WebhookNotFound => "WEBHOOK_NOT_FOUND", 404;
     MethodNotAllowed => "METHOD_NOT_ALLOWED", 405;
     AsAlreadyOpen => "AS_ALREADY_OPEN", 409;
     AsInvalidState => "AS_INVALID_STATE", 409;
@@ -82,6 +84,7 @@ error_codes! {
     CounselNotAMember => "COUNSEL_NOT_A_MEMBER", 409;
     CounselOverCapacity => "COUNSEL_OVER_CAPACITY", 409;
     CounselQueueExists => "COUNSEL_QUEUE_EXISTS", 409;
+    DeliveryAlreadySucceeded => "DELIVERY_ALREADY_SUCCEEDED", 409;
     DuplicateLead => "DUPLICATE_LEAD", 409;
     FileAlreadyAttached => "FILE_ALREADY_ATTACHED", 409;
     FileNotUploaded => "FILE_NOT_UPLOADED", 409;

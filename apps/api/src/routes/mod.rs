@@ -12,3 +12,4 @@ pub mod orders;
 pub mod orgs;
 pub mod reference;
 pub mod users;
+pub mod webhooks;

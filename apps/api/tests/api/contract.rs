@@ -339,6 +339,33 @@ impl World {
                         .set_payload(body),
                 )
             }
+            ("post", "/api/v1/webhooks") => with(
+                partner,
+                post("/api/v1/webhooks", serde_json::json!({"url": "https://93.184.215.14/ct", "events": ["*"]})),
+            ),
+            ("patch", "/api/v1/webhooks/{id}") => {
+                let body = serde_json::json!({"status": "DISABLED"});
+                let req = with(partner, json_request("patch", &format!("/api/v1/webhooks/{unknown}"), Some(body)));
+                return Some((req, Unmarked::NotFound("WEBHOOK_NOT_FOUND")));
+            }
+            ("delete", "/api/v1/webhooks/{id}") => {
+                let req = with(partner, json_request("delete", &format!("/api/v1/webhooks/{unknown}"), None));
+                return Some((req, Unmarked::NotFound("WEBHOOK_NOT_FOUND")));
+            }
+            ("post", "/api/v1/webhooks/{id}/rotate-secret" | "/api/v1/webhooks/{id}/test") => {
+                let uri = path.replace("{id}", &unknown);
+                return Some((
+                    with(partner, json_request("post", &uri, None)),
+                    Unmarked::NotFound("WEBHOOK_NOT_FOUND"),
+                ));
+            }
+            ("post", "/api/v1/webhooks/{id}/deliveries/{eventId}/retry") => {
+                let uri = path.replace("{id}", &unknown).replace("{eventId}", "evt_unknown");
+                return Some((
+                    with(partner, json_request("post", &uri, None)),
+                    Unmarked::NotFound("WEBHOOK_NOT_FOUND"),
+                ));
+            }
             _ => return None,
         };
         Some((request, done))

@@ -142,6 +142,7 @@ async fn every_endpoint_body(db: TestDb) {
         serde_json::json!({"autoDivGbCd": "50", "autoDivDtlNo": "100", "aempId": "cs-1", "weight": 1, "capacity": 5});
     let org_body = serde_json::json!({"code": "partner-2", "name": "파트너 2", "kind": "PARTNER"});
     let source_body = serde_json::json!({"code": "P2-WEB", "defaultProductId": product});
+    let webhook = serde_json::json!({"url": "https://93.184.215.14/hook", "events": ["*"]});
     let cases = vec![
         Case {
             name: "POST /api/v1/users (two keys of one org)",
@@ -203,6 +204,12 @@ async fn every_endpoint_body(db: TestDb) {
             second: bearer(post("/api/v1/orgs/partner-2/sources", &source_body), &operator_admin),
             second_status: 409,
         },
+        Case {
+            name: "POST /api/v1/webhooks (the org's key, then its LEADER)",
+            first: with_key(post("/api/v1/webhooks", &webhook), &app.partner_key),
+            second: bearer(post("/api/v1/webhooks", &webhook), &leader),
+            second_status: 201,
+        },
     ];
     for (i, case) in cases.into_iter().enumerate() {
         // One key per case: both principals send it, nobody else does.
@@ -216,7 +223,7 @@ async fn every_endpoint_body(db: TestDb) {
 }
 
 /// The operations covered above and beside their set-up (`as_claims.rs`, `counsel.rs`).
-const COVERED: [(&str, &str); 14] = [
+const COVERED: [(&str, &str); 15] = [
     ("post", "/api/v1/orders"),
     ("post", "/api/v1/files/presigned"),
     ("post", "/api/v1/users"),
@@ -231,6 +238,7 @@ const COVERED: [(&str, &str); 14] = [
     ("post", "/v2/customerservice/csAllocationMgmt/saveObCsCounselInfoListExcel"),
     ("post", "/api/v1/orgs"),
     ("post", "/api/v1/orgs/{code}/sources"),
+    ("post", "/api/v1/webhooks"),
 ];
 
 /// Every operation that documents `Idempotency-Key` has a cross-principal case.

@@ -30,3 +30,4 @@ mod reference;
 mod roles_first;
 mod statements;
 mod users;
+mod webhooks;

@@ -14,3 +14,4 @@ pub mod orgs;
 pub mod reference;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;

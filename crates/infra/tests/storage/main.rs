@@ -25,5 +25,6 @@ mod seeding;
 mod token_state;
 mod transfers;
 mod vault;
+mod webhooks;
 mod webhooks_dispatch;
 mod write_gate;
