@@ -35,6 +35,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use send::{Attempt, Sender};
+pub(crate) use store::stmt;
 pub use store::{CHANNEL, FanOut};
 
 use crate::crypto::Keyring;
