@@ -54,6 +54,9 @@ pub const POLL: Duration = Duration::from_secs(1);
 pub const BACKOFF_FIRST: Duration = Duration::from_millis(200);
 /// The longest pause after failures.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The longest wait for an ack or a JetStream API answer (so also the longest a stop
+/// waits for a batch when NATS is down).
+pub const TIMEOUT: Duration = Duration::from_secs(5);
 /// Events read and published per batch (and per PostgreSQL transaction).
 const BATCH: u64 = 100;
 
@@ -114,7 +117,7 @@ const FIRST_CONNECT: Duration = Duration::from_secs(2);
 /// # Errors
 /// `url` is not a NATS address.
 pub async fn connect(url: &str) -> Result<async_nats::Client, PublishError> {
-    let options = || async_nats::ConnectOptions::new().name("ldbds");
+    let options = || async_nats::ConnectOptions::new().name("ldbds").request_timeout(Some(TIMEOUT));
     match options().connection_timeout(FIRST_CONNECT).connect(url).await {
         Ok(client) => Ok(client),
         Err(e) if e.kind() == async_nats::ConnectErrorKind::ServerParse => Err(nats(e)),
@@ -150,8 +153,7 @@ impl Publisher {
         self
     }
 
-    /// The same publisher waiting at most `timeout` for an ack or an API answer (default
-    /// 5 s for acks, 10 s for API requests).
+    /// The same publisher waiting at most `timeout` for an ack or an API answer.
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.js.set_timeout(timeout);
