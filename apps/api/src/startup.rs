@@ -163,6 +163,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
 /// When the address cannot be bound.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let settings = std::sync::Arc::clone(&state.settings);
+    // Before any request: every event written from now on is marked for the stream.
+    let nats_url = settings.events.nats_url.trim();
+    state.db.outbox_signal().set_nats_wanted(!nats_url.is_empty());
     let app_state = state.clone();
     let mut server = HttpServer::new(move || build_app(app_state.clone()))
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
@@ -173,6 +176,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     }
     let caches = CacheTasks::start(&state);
     let dispatcher = start_dispatcher(&state)?;
+    let publisher = start_publisher(&state, nats_url).await?;
     // Reveals are group-committed while the server serves (infra::reveal_log); the drain
     // writes what is queued after the last request, before the pool closes.
     state.leads.reveals().start();
@@ -180,6 +184,10 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     // The deliveries in flight are sent and recorded before the pool closes.
     if let Some(dispatcher) = dispatcher {
         dispatcher.stop().await;
+    }
+    // The batch in flight is acked and recorded (or left to the next start) likewise.
+    if let Some(publisher) = publisher {
+        publisher.stop().await;
     }
     state.leads.reveals().drain().await;
     caches.stop(&state).await;
@@ -209,6 +217,22 @@ fn start_dispatcher(state: &AppState) -> anyhow::Result<Option<infra::webhook_di
     .with_stats(std::sync::Arc::clone(&state.webhook_stats));
     let listen = state.db.is_postgres().then(|| state.settings.database_url());
     Ok(Some(dispatcher.spawn(listen)))
+}
+
+/// The NATS JetStream publisher of this node (`events.nats_url`; empty: none). With NATS
+/// down at start the server still serves: a warning is logged, the events wait in the
+/// outbox, and the client and the publisher keep trying.
+async fn start_publisher(
+    state: &AppState,
+    nats_url: &str,
+) -> anyhow::Result<Option<infra::nats_publish::PublisherHandle>> {
+    if nats_url.is_empty() {
+        return Ok(None);
+    }
+    let client = infra::nats_publish::connect(nats_url).await.context("events.nats_url")?;
+    let publisher =
+        infra::nats_publish::Publisher::new(state.db.clone(), std::sync::Arc::clone(&state.keyring), client);
+    Ok(Some(publisher.spawn()))
 }
 
 /// The background tasks of the caches (ADR 0009): the `last_used_at` writer and, on

@@ -58,7 +58,7 @@ pub struct Db {
     write_gate: Option<Arc<Mutex<()>>>,
     /// Reference data in memory, shared by every clone (ADR 0009).
     reference: Arc<crate::reference_cache::ReferenceCache>,
-    /// The wake-up of this process's dispatcher, shared by every clone.
+    /// The wake-up of this process's outbox readers, shared by every clone.
     outbox: Arc<crate::outbox::OutboxSignal>,
     /// Owners' `mohomId`s and org codes for events, shared by every clone.
     directory: Arc<crate::event_directory::EventDirectory>,

@@ -8,6 +8,8 @@
 //!   settings), [`users`] (encrypted users), [`orgs`] (SSO settings), [`tokens`] (JWT),
 //!   [`pii_access`] (the access log), [`rotation`] (re-encryption under the active key),
 //!   [`seal_backfill`] (sealing free text stored before the vault covered it);
+//! - [`outbox`], [`webhook_dispatch`], [`nats_publish`]: events written with their change,
+//!   sent to webhooks and published to NATS JetStream;
 //! - [`files`]: evidence uploads (local signed URLs or S3 presigned PUTs) and their use;
 //! - [`fixtures`]: reference and demo data loaders.
 //!
@@ -37,6 +39,7 @@ mod intake_queue;
 pub mod invalidation;
 mod lead_events;
 pub mod leads;
+pub mod nats_publish;
 mod operator_events;
 pub mod orders;
 pub mod orgs;

@@ -10,9 +10,10 @@
 //!   writes through a data-modifying CTE on PostgreSQL folds [`insert_part`] into it;
 //! - the body is the envelope's bytes ([`Event::body`]) sealed by the vault under the
 //!   row's id (`crypto::OUTBOX_BODY`); the plaintext column stays `''`;
-//! - a committed transaction that wrote events wakes this process's dispatcher
-//!   ([`OutboxSignal`]); other nodes learn of them by `NOTIFY` from the dispatcher that
-//!   fans them out, and by their poll in any case;
+//! - a committed transaction that wrote events wakes every waiter of this process (the
+//!   dispatcher and the NATS publisher, [`OutboxSignal`]); a wake-up given while a waiter
+//!   is busy is kept for its next wait, so none is lost; other nodes learn of them by
+//!   `NOTIFY` from the dispatcher that fans them out, and by their poll in any case;
 //! - `nats_wanted` is fixed at write time by whether this node publishes to NATS, so
 //!   configuring the stream later does not replay history.
 
@@ -22,7 +23,7 @@ use domain::error::RepoError;
 use domain::events::Event;
 use sea_orm::sea_query::{Alias, InsertStatement, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, Value};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::crypto::{Keyring, OUTBOX_BODY};
@@ -36,22 +37,34 @@ const COLUMNS: [&str; 9] =
 /// Rows per insert, under the bind limit.
 const ROWS_PER_INSERT: usize = crate::update_rows::MAX_VALUES_PER_STATEMENT / COLUMNS.len();
 
-/// This process's wake-up for the dispatcher, and whether its events go to NATS too.
-#[derive(Debug, Default)]
+/// This process's wake-up for the outbox's readers (the dispatcher, the NATS publisher),
+/// and whether its events go to NATS too.
+///
+/// A wake-up is a generation counter in a `watch` channel: every [`OutboxWakeups`] sees
+/// each change, however many there are (a `Notify` would wake one waiter only), and a
+/// change it has not seen yet ends its next wait at once.
+#[derive(Debug)]
 pub struct OutboxSignal {
-    notify: Notify,
+    generation: watch::Sender<u64>,
     nats_wanted: AtomicBool,
 }
 
+impl Default for OutboxSignal {
+    fn default() -> Self {
+        Self { generation: watch::Sender::new(0), nats_wanted: AtomicBool::new(false) }
+    }
+}
+
 impl OutboxSignal {
-    /// Wakes the dispatcher (a permit is kept if it is busy, so no wake-up is lost).
+    /// Wakes every waiter (one that is busy finds the wake-up at its next wait).
     pub fn wake(&self) {
-        self.notify.notify_one();
+        self.generation.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Resolves at the next [`OutboxSignal::wake`] (or at once if one is pending).
-    pub async fn woken(&self) {
-        self.notify.notified().await;
+    /// A waiter's own view of the wake-ups, from now on.
+    #[must_use]
+    pub fn subscribe(&self) -> OutboxWakeups {
+        OutboxWakeups(self.generation.subscribe())
     }
 
     /// Set at start-up when `events.nats_url` is configured.
@@ -62,6 +75,20 @@ impl OutboxSignal {
     #[must_use]
     pub fn nats_wanted(&self) -> bool {
         self.nats_wanted.load(Ordering::Relaxed)
+    }
+}
+
+/// One waiter's wake-ups (see [`OutboxSignal::subscribe`]).
+#[derive(Debug)]
+pub struct OutboxWakeups(watch::Receiver<u64>);
+
+impl OutboxWakeups {
+    /// Resolves at the next [`OutboxSignal::wake`], or at once if one came since the last
+    /// wait; never, once the signal is gone (the waiter then lives on its poll).
+    pub async fn woken(&mut self) {
+        if self.0.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -120,8 +147,8 @@ pub(crate) fn insert_part(rows: Vec<Vec<Value>>) -> InsertStatement {
     insert.to_owned()
 }
 
-/// Writes `events` in `txn`, one insert per [`ROWS_PER_INSERT`]; the dispatcher of this
-/// process is woken when `txn` commits.
+/// Writes `events` in `txn`, one insert per [`ROWS_PER_INSERT`]; the dispatcher and the
+/// publisher of this process are woken when `txn` commits.
 ///
 /// # Errors
 /// Storage failures (the caller's transaction then rolls back).
@@ -165,6 +192,24 @@ mod tests {
 
     use super::*;
     use crate::crypto::KeyringConfig;
+
+    #[tokio::test]
+    async fn a_wake_up_reaches_every_waiter_even_a_busy_one() {
+        let signal = OutboxSignal::default();
+        let mut dispatcher = signal.subscribe();
+        let mut publisher = signal.subscribe();
+        // Both busy when it comes: each finds it at its next wait.
+        signal.wake();
+        let quick = std::time::Duration::from_millis(100);
+        tokio::time::timeout(quick, dispatcher.woken()).await.unwrap();
+        tokio::time::timeout(quick, publisher.woken()).await.unwrap();
+        // Seen once: the next wait waits.
+        assert!(tokio::time::timeout(quick, dispatcher.woken()).await.is_err());
+        let waiting = tokio::spawn(async move { publisher.woken().await });
+        tokio::task::yield_now().await;
+        signal.wake();
+        tokio::time::timeout(quick, waiting).await.unwrap().unwrap();
+    }
 
     #[test]
     fn a_row_holds_the_sealed_envelope_and_no_plain_body() {

@@ -35,6 +35,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use send::{Attempt, Sender};
+pub(crate) use store::stmt;
 pub use store::{CHANNEL, FanOut};
 
 use crate::crypto::Keyring;
@@ -215,7 +216,7 @@ impl Dispatcher {
     }
 
     async fn run(self, mut stop: watch::Receiver<bool>) {
-        let signal = Arc::clone(self.db.outbox_signal());
+        let mut wakeups = self.db.outbox_signal().subscribe();
         // An endpoint is served by one task at a time: the lease (in the database) is
         // held from the claim until that task's last statement, so a claim never returns
         // an endpoint a task of this node is still serving.
@@ -254,7 +255,7 @@ impl Dispatcher {
                 }
             }
             tokio::select! {
-                () = signal.woken() => {}
+                () = wakeups.woken() => {}
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
                 () = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => {}

@@ -30,7 +30,7 @@ pub const CHANNEL: &str = "ldbds_outbox";
 
 /// `sql` for `backend`: `$n` becomes `?n` on SQLite; ` FOR UPDATE SKIP LOCKED` (written
 /// as `{lock}`) is kept on PostgreSQL only.
-pub(super) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = sql.replace("{lock}", lock);
     let sql = if backend == DbBackend::Postgres { sql } else { sql.replace('$', "?") };

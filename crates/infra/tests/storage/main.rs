@@ -18,6 +18,7 @@ mod intake_batch;
 mod lead_lists;
 mod migrations;
 mod money;
+mod nats_publish;
 mod outbox_rows;
 mod reads;
 mod sealed_text;
