@@ -4,8 +4,11 @@
 //!
 //! Invariants:
 //! - at-least-once: a delivery leaves `PENDING` only once its outcome is recorded, after
-//!   the attempt; a node that dies mid-attempt leaves it `PENDING`, and the next holder of
-//!   the endpoint's lease sends it again with the same `webhook-id` (the event id);
+//!   the attempt. A round (up to [`ROUND`] deliveries of one endpoint, sent one after
+//!   the other) is recorded in one write transaction when it ends; a node that dies
+//!   mid-round leaves its deliveries `PENDING`, and the next holder of the endpoint's
+//!   lease sends them again with the same `webhook-id` (the event id): duplicates are
+//!   only of deliveries not recorded, at most one round per endpoint;
 //! - one sender per endpoint: an endpoint's deliveries are sent by the node holding its
 //!   lease (`claimed_until`, renewed between batches, [`LEASE`]), taken on PostgreSQL
 //!   with `FOR UPDATE SKIP LOCKED`, so healthy nodes never send the same delivery twice,
@@ -47,14 +50,18 @@ use crate::{from_millis, to_millis};
 /// work, apart from the requests whose events it sends.
 pub const USE_CASE: &str = "webhook-dispatch";
 
-/// How long a claimed endpoint stays this node's without a renewal.
-pub const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed endpoint stays this node's without a renewal: also how long a
+/// dead node's endpoints wait before another node takes them over.
+pub const LEASE: Duration = Duration::from_secs(20);
+/// A lease is renewed before a send once this much of it has passed (a send takes at
+/// most [`domain::webhooks::SEND_TIMEOUT`], so the lease never runs out mid-send).
+const RENEW_AFTER: Duration = Duration::from_secs(5);
 /// The longest sleep between two looks at the outbox.
 pub const POLL: Duration = Duration::from_secs(1);
 /// Events fanned out per transaction.
 const FAN_OUT_BATCH: u64 = 500;
-/// Deliveries read per round of an endpoint.
-const ROUND: u64 = 20;
+/// Deliveries read, sent and recorded per round of an endpoint.
+pub const ROUND: u64 = 20;
 /// The `error` column's width.
 const ERROR_CHARS: usize = 64;
 
@@ -277,48 +284,75 @@ impl Dispatcher {
 
     async fn rounds(&self, endpoint: &store::Claimed, stop: &watch::Receiver<bool>) -> Result<(), RepoError> {
         let secrets: Vec<&crate::webhook_signature::WebhookSecret> = endpoint.secrets.iter().collect();
+        let mut renewed = std::time::Instant::now();
         loop {
             let now = to_millis(OffsetDateTime::now_utc());
             let due = store::due(&self.db, &self.keyring, &endpoint.id, now, ROUND).await?;
             if due.is_empty() {
                 return Ok(());
             }
+            let mut round = Vec::with_capacity(due.len());
+            let mut ended = false;
             for delivery in due {
                 if *stop.borrow() {
-                    return Ok(());
+                    break;
                 }
-                match self.attempt(endpoint, &secrets, delivery).await? {
-                    Next::Continue => {}
-                    Next::EndRound => return Ok(()),
+                if renewed.elapsed() >= RENEW_AFTER {
+                    let until = to_millis(OffsetDateTime::now_utc() + LEASE);
+                    if !store::renew(&self.db, &endpoint.id, &self.node, until).await? {
+                        ended = true;
+                        break;
+                    }
+                    renewed = std::time::Instant::now();
+                }
+                let (sent, next) = self.attempt(endpoint, &secrets, delivery).await;
+                round.push(sent);
+                if matches!(next, Next::EndRound) {
+                    ended = true;
+                    break;
                 }
             }
-            let until = to_millis(OffsetDateTime::now_utc() + LEASE);
-            if !store::renew(&self.db, &endpoint.id, &self.node, until).await? {
+            let gone = round.iter().any(|r| r.verdict == Some(Verdict::Gone));
+            let now = OffsetDateTime::now_utc();
+            let failing_since = store::record_round(&self.db, &endpoint.id, &round, to_millis(now)).await?;
+            if gone {
+                store::disable(&self.db, &self.keyring, &endpoint.id, "GONE", to_millis(now)).await?;
+                return Ok(());
+            }
+            if failing_too_long(failing_since.map(from_millis), now) {
+                store::disable(&self.db, &self.keyring, &endpoint.id, "FAILING", to_millis(now)).await?;
+                return Ok(());
+            }
+            if ended || *stop.borrow() {
                 return Ok(());
             }
         }
     }
 
+    /// Sends one delivery (or gives it up unsent when it is past its three days) and
+    /// judges the answer; nothing is written here (the round is recorded at once).
     async fn attempt(
         &self,
         endpoint: &store::Claimed,
         secrets: &[&crate::webhook_signature::WebhookSecret],
         delivery: store::Due,
-    ) -> Result<Next, RepoError> {
+    ) -> (store::Sent, Next) {
         let event_at = from_millis(delivery.event_created_at);
         let started = OffsetDateTime::now_utc();
         if started - event_at > domain::webhooks::GIVE_UP_AFTER {
             // Waited past the give-up time (the endpoint was disabled meanwhile): not sent.
-            let outcome = store::Outcome {
+            self.stats.gave_up.fetch_add(1, Ordering::Relaxed);
+            let sent = store::Sent {
+                delivery: delivery.id,
+                attempt: delivery.attempt,
                 status: DeliveryStatus::GaveUp,
+                verdict: None,
                 response_status: None,
                 latency_ms: None,
-                error: Some("expired before it could be sent"),
+                error: Some("expired before it could be sent".to_owned()),
                 next_attempt_at: None,
             };
-            store::record(&self.db, &endpoint.id, &delivery.id, &outcome, to_millis(started), false).await?;
-            self.stats.gave_up.fetch_add(1, Ordering::Relaxed);
-            return Ok(Next::Continue);
+            return (sent, Next::Continue);
         }
         let attempt = self.sender.send(&endpoint.url, &delivery.event_id, delivery.body, secrets).await;
         let now = OffsetDateTime::now_utc();
@@ -333,29 +367,21 @@ impl Dispatcher {
                 None => (DeliveryStatus::GaveUp, None, Next::EndRound),
             },
         };
-        let error: Option<String> = attempt.error.as_ref().map(|e| e.chars().take(ERROR_CHARS).collect());
-        let response_status = match attempt.response {
-            Response::Status(s) => Some(s),
-            Response::Timeout | Response::Unreachable => None,
-        };
-        let outcome = store::Outcome {
+        self.stats.observe(status, verdict == Verdict::Retry, attempt.latency_ms);
+        let sent = store::Sent {
+            delivery: delivery.id,
+            attempt: failures,
             status,
-            response_status,
+            verdict: Some(verdict),
+            response_status: match attempt.response {
+                Response::Status(s) => Some(s),
+                Response::Timeout | Response::Unreachable => None,
+            },
             latency_ms: Some(attempt.latency_ms),
-            error: error.as_deref(),
+            error: attempt.error.map(|e| e.chars().take(ERROR_CHARS).collect()),
             next_attempt_at: next,
         };
-        let failing_since = store::record(&self.db, &endpoint.id, &delivery.id, &outcome, to_millis(now), true).await?;
-        self.stats.observe(status, verdict == Verdict::Retry, attempt.latency_ms);
-        if verdict == Verdict::Gone {
-            store::disable(&self.db, &self.keyring, &endpoint.id, "GONE", to_millis(now)).await?;
-            return Ok(Next::EndRound);
-        }
-        if failing_too_long(failing_since.map(from_millis), now) {
-            store::disable(&self.db, &self.keyring, &endpoint.id, "FAILING", to_millis(now)).await?;
-            return Ok(Next::EndRound);
-        }
-        Ok(after)
+        (sent, after)
     }
 
     fn jitter(&self) -> f64 {

@@ -20,6 +20,7 @@ use crate::entities::webhook_delivery;
 use crate::error::{corrupt, unavailable};
 use crate::from_millis;
 use crate::outbox::{self, Outgoing};
+use crate::update_rows::UpdateRows;
 use crate::webhook_signature::WebhookSecret;
 
 /// Delivery rows per insert (14 columns), under the bind limit.
@@ -39,6 +40,19 @@ pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Stateme
 
 fn text(row: &QueryResult, column: &str) -> Result<String, RepoError> {
     row.try_get::<String>("", column).map_err(unavailable)
+}
+
+/// One write statement with `RETURNING`: on PostgreSQL sent alone (autocommit); on
+/// SQLite inside a write transaction, so it queues on the process's write gate in turn
+/// with the intakes instead of polling SQLite's lock through the busy timeout.
+async fn write_returning(db: &Db, statement: Statement) -> Result<Vec<QueryResult>, RepoError> {
+    if db.is_postgres() {
+        return db.conn().query_all_raw(statement).await.map_err(unavailable);
+    }
+    let txn = db.begin_write().await.map_err(unavailable)?;
+    let rows = txn.query_all_raw(statement).await.map_err(unavailable)?;
+    txn.commit().await.map_err(unavailable)?;
+    Ok(rows)
 }
 
 /// What one fan-out pass did.
@@ -177,9 +191,9 @@ pub(super) async fn claim(
     limit: usize,
 ) -> Result<Vec<Claimed>, RepoError> {
     let backend = db.backend();
-    let rows = db
-        .conn()
-        .query_all_raw(stmt(
+    let rows = write_returning(
+        db,
+        stmt(
             backend,
             "UPDATE webhook_endpoints SET claimed_until = $1, claimed_by = $2 \
              WHERE id IN (SELECT e.id FROM webhook_endpoints e \
@@ -189,9 +203,9 @@ pub(super) async fn claim(
                ORDER BY e.id LIMIT $4{lock}) \
              RETURNING id, url, secret_enc, previous_secret_enc, previous_secret_until",
             vec![until.into(), node.into(), now.into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
-        ))
-        .await
-        .map_err(unavailable)?;
+        ),
+    )
+    .await?;
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
         let id = text(&row, "id")?;
@@ -224,29 +238,32 @@ pub(super) async fn claim(
 /// Extends this node's lease of `endpoint`; `false` when it no longer holds it (disabled,
 /// deleted, or taken over after the lease ran out).
 pub(super) async fn renew(db: &Db, endpoint: &str, node: &str, until: i64) -> Result<bool, RepoError> {
-    let done = db
-        .conn()
-        .execute_raw(stmt(
+    let done = write_returning(
+        db,
+        stmt(
             db.backend(),
-            "UPDATE webhook_endpoints SET claimed_until = $1 WHERE id = $2 AND claimed_by = $3 AND status = 'ENABLED'",
+            "UPDATE webhook_endpoints SET claimed_until = $1 WHERE id = $2 AND claimed_by = $3 \
+             AND status = 'ENABLED' RETURNING id",
             vec![until.into(), endpoint.into(), node.into()],
-        ))
-        .await
-        .map_err(unavailable)?;
-    Ok(done.rows_affected() == 1)
+        ),
+    )
+    .await?;
+    Ok(done.len() == 1)
 }
 
 /// Gives the lease of `endpoint` back.
 pub(super) async fn release(db: &Db, endpoint: &str, node: &str) -> Result<(), RepoError> {
-    db.conn()
-        .execute_raw(stmt(
+    write_returning(
+        db,
+        stmt(
             db.backend(),
-            "UPDATE webhook_endpoints SET claimed_until = NULL, claimed_by = NULL WHERE id = $1 AND claimed_by = $2",
+            "UPDATE webhook_endpoints SET claimed_until = NULL, claimed_by = NULL WHERE id = $1 AND claimed_by = $2 \
+             RETURNING id",
             vec![endpoint.into(), node.into()],
-        ))
-        .await
-        .map(|_| ())
-        .map_err(unavailable)
+        ),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// A delivery due now, with the event's body opened.
@@ -298,74 +315,107 @@ pub(super) async fn due(
     Ok(due)
 }
 
-/// One attempt's record.
-pub(super) struct Outcome<'a> {
+/// One delivery of a round, as it is recorded.
+pub(super) struct Sent {
+    pub delivery: String,
+    /// Attempts made, this one included.
+    pub attempt: u32,
     pub status: DeliveryStatus,
+    /// `None`: given up unsent (past its three days).
+    pub verdict: Option<domain::webhooks::Verdict>,
     pub response_status: Option<u16>,
     pub latency_ms: Option<i64>,
-    pub error: Option<&'a str>,
+    pub error: Option<String>,
     /// The next attempt of a delivery still `PENDING`.
     pub next_attempt_at: Option<i64>,
 }
 
-/// Records an attempt of a `PENDING` delivery, and the endpoint's health: a success
-/// clears `failing_since`, a failure sets it if unset. Returns `failing_since` after a
-/// failure.
-pub(super) async fn record(
-    db: &Db,
-    endpoint: &str,
-    delivery: &str,
-    outcome: &Outcome<'_>,
-    now: i64,
-    attempted: bool,
-) -> Result<Option<i64>, RepoError> {
-    let backend = db.backend();
-    let conn = db.conn();
-    let delivered = (outcome.status == DeliveryStatus::Succeeded).then_some(now);
-    let bump = if attempted { "attempt + 1" } else { "attempt" };
-    conn.execute_raw(stmt(
-        backend,
-        &format!(
-            "UPDATE webhook_deliveries SET status = $1, attempt = {bump}, response_status = $2, latency_ms = $3, \
-             error = $4, next_attempt_at = $5, delivered_at = $6, updated_at = $7 \
-             WHERE id = $8 AND status = 'PENDING'"
-        ),
-        vec![
-            outcome.status.as_str().into(),
-            outcome.response_status.map(i32::from).into(),
-            outcome.latency_ms.into(),
-            outcome.error.map(str::to_owned).into(),
-            outcome.next_attempt_at.into(),
+/// Records a round's deliveries (each only if still `PENDING`) and the endpoint's health
+/// in one write transaction: a success clears `failing_since`; a failure after the last
+/// success sets it if unset. Returns `failing_since` afterwards.
+pub(super) async fn record_round(db: &Db, endpoint: &str, round: &[Sent], now: i64) -> Result<Option<i64>, RepoError> {
+    if round.is_empty() {
+        return Ok(None);
+    }
+    let mut update = UpdateRows::new(
+        "webhook_deliveries",
+        &[
+            "id",
+            "was",
+            "status",
+            "attempt",
+            "response_status",
+            "latency_ms",
+            "error",
+            "next_attempt_at",
+            "delivered_at",
+            "updated_at",
+        ],
+    )
+    .matching(&[("id", "id"), ("status", "was")])
+    .setting(&[
+        "status",
+        "attempt",
+        "response_status",
+        "latency_ms",
+        "error",
+        "next_attempt_at",
+        "delivered_at",
+        "updated_at",
+    ]);
+    for sent in round {
+        let delivered = (sent.status == DeliveryStatus::Succeeded).then_some(now);
+        update.row(vec![
+            sent.delivery.as_str().into(),
+            DeliveryStatus::Pending.as_str().into(),
+            sent.status.as_str().into(),
+            i32::try_from(sent.attempt).unwrap_or(i32::MAX).into(),
+            sent.response_status.map(i32::from).into(),
+            sent.latency_ms.into(),
+            sent.error.clone().into(),
+            sent.next_attempt_at.into(),
             delivered.into(),
             now.into(),
-            delivery.into(),
-        ],
-    ))
-    .await
-    .map_err(unavailable)?;
-    if !attempted {
-        return Ok(None);
+        ]);
     }
-    if outcome.status == DeliveryStatus::Succeeded {
-        conn.execute_raw(stmt(
+    let attempted: Vec<&Sent> = round.iter().filter(|s| s.verdict.is_some()).collect();
+    let succeeded = attempted.iter().any(|s| s.status == DeliveryStatus::Succeeded);
+    // The round ends at a retried failure, so the last attempt tells the streak.
+    let failed_last = attempted.last().is_some_and(|s| s.status != DeliveryStatus::Succeeded);
+    let backend = db.backend();
+    let txn = db.begin_write().await.map_err(unavailable)?;
+    update.exec(&*txn).await?;
+    let health = match (succeeded, failed_last) {
+        (_, false) if succeeded => Some(stmt(
             backend,
-            "UPDATE webhook_endpoints SET last_success_at = $1, failing_since = NULL WHERE id = $2",
+            "UPDATE webhook_endpoints SET last_success_at = $1, failing_since = NULL WHERE id = $2 \
+             RETURNING failing_since",
             vec![now.into(), endpoint.into()],
-        ))
-        .await
-        .map_err(unavailable)?;
-        return Ok(None);
-    }
-    let row = conn
-        .query_one_raw(stmt(
+        )),
+        (true, true) => Some(stmt(
+            backend,
+            "UPDATE webhook_endpoints SET last_success_at = $1, last_failure_at = $1, failing_since = $1 \
+             WHERE id = $2 RETURNING failing_since",
+            vec![now.into(), endpoint.into()],
+        )),
+        (false, true) => Some(stmt(
             backend,
             "UPDATE webhook_endpoints SET last_failure_at = $1, failing_since = COALESCE(failing_since, $1) \
              WHERE id = $2 RETURNING failing_since",
             vec![now.into(), endpoint.into()],
-        ))
-        .await
-        .map_err(unavailable)?;
-    Ok(row.and_then(|r| r.try_get::<Option<i64>>("", "failing_since").ok().flatten()))
+        )),
+        _ => None,
+    };
+    let failing_since = match health {
+        Some(statement) => txn
+            .query_one_raw(statement)
+            .await
+            .map_err(unavailable)?
+            .and_then(|r| r.try_get::<Option<i64>>("", "failing_since").ok().flatten()),
+        None => None,
+    };
+    txn.commit().await.map_err(unavailable)?;
+    Ok(failing_since)
 }
 
 /// Disables `endpoint` for `reason` and tells its org on its other endpoints
