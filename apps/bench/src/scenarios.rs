@@ -299,7 +299,7 @@ pub async fn webhook(t: &mut Target, args: &Args) -> anyhow::Result<Outcome> {
     let product = id_of(t, "products", "code", "RE-HCM-APT").await?;
     create_users(t, vec!["bench-buyer".to_owned()], "MEMBER").await?;
     let mut conn = Conn::open(&t.addr(), &t.partner_key).await?;
-    conn.json(&order_call("bench-buyer", &product, &["79"], 10_000_000), StatusCode::CREATED).await?;
+    conn.json(&order_call("bench-buyer", &product, &["79"], 100_000), StatusCode::CREATED).await?;
     outcome.seed_seconds = seeding.elapsed().as_secs_f64();
     // Delivery off: the numbers sequence continues in the second phase (new phones).
     let mut off = Outcome::new("req");
