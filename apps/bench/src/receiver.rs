@@ -132,7 +132,7 @@ async fn handle(
     };
     let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
     s.deliveries += 1;
-    if !s.verifier.as_ref().is_some_and(|v| v.verify(&body, &parts.headers).is_ok()) {
+    if s.verifier.as_ref().is_none_or(|v| v.verify(&body, &parts.headers).is_err()) {
         s.bad_signatures += 1;
         return Ok(answer(StatusCode::BAD_REQUEST));
     }

@@ -219,7 +219,7 @@ async fn retry_body(db: TestDb) {
     w.make_due().await;
     dispatcher.run_until_idle().await.unwrap();
     let (status, attempt, response, next, error) = w.delivery(&endpoint, &event.id).await;
-    assert_eq!((status.as_str(), attempt, response, next, error), ("SUCCEEDED".into(), 3, Some(200), None, None));
+    assert_eq!((status.as_str(), attempt, response, next, error), ("SUCCEEDED", 3, Some(200), None, None));
     let got = receiver.received();
     assert_eq!(got.len(), 3);
     assert!(got.iter().all(|r| r.webhook_id == event.id), "one event id across retries");
