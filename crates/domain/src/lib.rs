@@ -15,6 +15,7 @@ pub mod counsel_sheet;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod funnel;
 pub mod identity;
 pub mod ids;
 pub mod import;

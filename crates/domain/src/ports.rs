@@ -18,6 +18,8 @@ mod files;
 pub use self::files::*;
 mod webhooks;
 pub use self::webhooks::*;
+mod funnel;
+pub use self::funnel::*;
 
 use std::future::Future;
 

@@ -15,6 +15,8 @@ mod files;
 pub use self::files::*;
 mod webhooks;
 pub use self::webhooks::*;
+mod funnel;
+pub use self::funnel::*;
 // Users, their audit, SSO and tokens.
 mod users;
 pub use self::users::*;

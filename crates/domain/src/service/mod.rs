@@ -7,6 +7,7 @@
 pub mod as_claims;
 pub mod counsel;
 pub mod files;
+pub mod funnel;
 pub mod intake;
 pub mod leads;
 pub mod orders;

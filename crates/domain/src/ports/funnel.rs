@@ -1,0 +1,95 @@
+//! Ports of the consumer funnel (`crate::service::funnel`): verifications in storage,
+//! the secrets of codes and tokens, and the SMS provider.
+//!
+//! Every method that names a verification takes the org too: another org's
+//! verification is absent (`None`, `false`), never an error of its own.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::RepoError;
+use crate::funnel::identity::{CodeState, IdentityClaim, RequestLimited, RequestWindow, VerifiedPerson};
+use crate::pii::{PhoneNumber, Pii};
+
+/// Random codes and tokens, and their keyed digests (the only form stored).
+pub trait VerificationSecrets: Send + Sync {
+    /// A uniformly random code of [`crate::funnel::identity::CODE_DIGITS`] digits.
+    fn new_code(&self) -> Pii<String>;
+    /// A random `verificationToken` (at least 256 bits).
+    fn new_token(&self) -> String;
+    /// The keyed digest of `code` for verification `id` (a code never verifies another
+    /// verification).
+    fn code_digest(&self, id: Uuid, code: &str) -> String;
+    /// The keyed digest of a token.
+    fn token_digest(&self, token: &str) -> String;
+    /// Whether two digests are equal, in constant time.
+    fn digests_match(&self, a: &str, b: &str) -> bool;
+}
+
+/// Why an SMS was not sent: a reason without personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SmsFailure(pub String);
+
+/// The SMS provider.
+pub trait SmsSender: Send + Sync {
+    /// Sends `text` to `to`; returns once the provider accepted it.
+    fn send(&self, to: &Pii<PhoneNumber>, text: &Pii<String>) -> impl Future<Output = Result<(), SmsFailure>> + Send;
+}
+
+/// A code request to store.
+#[derive(Debug, Clone)]
+pub struct NewVerification {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub claim: IdentityClaim,
+    /// The client address the request is counted under (never stored in clear).
+    pub client: String,
+    pub code_digest: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A check of a code to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRecord {
+    /// The attempts the check saw; the record applies only if they are still so.
+    pub seen_attempts: u8,
+    /// When the code verified: the time, the token's digest and its expiry.
+    pub verified: Option<(OffsetDateTime, String, OffsetDateTime)>,
+}
+
+/// Identity verifications in storage; the person's fields sealed by the adapter.
+pub trait IdentityRepository: Send + Sync {
+    /// In one write transaction: counts the requests after `window_start` of the
+    /// claim's phone and of the client, asks `judge`, and stores `new` only if it
+    /// allows. Concurrent requests of one phone or client are serialized.
+    fn open<J>(
+        &self,
+        new: &NewVerification,
+        window_start: OffsetDateTime,
+        judge: J,
+    ) -> impl Future<Output = Result<Result<(), RequestLimited>, RepoError>> + Send
+    where
+        J: FnOnce(&RequestWindow) -> Result<(), RequestLimited> + Send;
+
+    /// Removes a verification whose code could not be sent.
+    fn discard(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<(), RepoError>> + Send;
+
+    /// A verification's code state and stored code digest.
+    fn code_state(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Option<(CodeState, String)>, RepoError>> + Send;
+
+    /// Records one check (attempts + 1, and the verification when it verified); false
+    /// when another check was recorded since `seen_attempts` (nothing written).
+    fn record_check(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        check: &CheckRecord,
+    ) -> impl Future<Output = Result<bool, RepoError>> + Send;
+
+    /// The verified person a token digest belongs to, in any org.
+    fn person(&self, token_digest: &str) -> impl Future<Output = Result<Option<VerifiedPerson>, RepoError>> + Send;
+}
