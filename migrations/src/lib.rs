@@ -25,6 +25,7 @@ mod m20261202_000013_user_generation;
 mod m20261202_000014_file_names_sealed;
 mod m20261202_000015_held_shown_status;
 mod m20261203_000016_webhooks;
+mod m20261203_000017_identity_verifications;
 
 mod shared;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_file_names_sealed::Migration),
             Box::new(m20261202_000015_held_shown_status::Migration),
             Box::new(m20261203_000016_webhooks::Migration),
+            Box::new(m20261203_000017_identity_verifications::Migration),
         ]
     }
 }

@@ -80,6 +80,9 @@ pub struct Settings {
     /// Events: webhook delivery and the NATS stream (`[events]`, issue #16).
     #[serde(default)]
     pub events: EventsSettings,
+    /// The consumer funnel's providers (`[funnel]`, issue #17).
+    #[serde(default)]
+    pub funnel: FunnelSettings,
 }
 
 fn default_env() -> RunEnv {
@@ -307,6 +310,72 @@ impl EventsSettings {
     }
 }
 
+/// Which SMS adapter sends identity codes (`docs/providers.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsAdapterKind {
+    /// No provider: code requests answer 503.
+    None,
+    /// Development only: the message is written to the server log.
+    Log,
+    /// The published JSON-over-HTTPS contract.
+    Http,
+}
+
+/// The consumer funnel (`funnel.md`): its providers.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FunnelSettings {
+    pub sms: SmsAdapterKind,
+    /// The `http` adapter's endpoint (`https://`; `http://` only outside production).
+    pub sms_url: String,
+    /// The `http` adapter's bearer token.
+    pub sms_token: String,
+    /// The sending number or name the provider shows.
+    pub sms_sender: String,
+}
+
+impl std::fmt::Debug for FunnelSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunnelSettings")
+            .field("sms", &self.sms)
+            .field("sms_url", &self.sms_url)
+            .field("sms_token", &if self.sms_token.is_empty() { "" } else { "***" })
+            .field("sms_sender", &self.sms_sender)
+            .finish()
+    }
+}
+
+impl Default for FunnelSettings {
+    fn default() -> Self {
+        Self { sms: SmsAdapterKind::None, sms_url: String::new(), sms_token: String::new(), sms_sender: String::new() }
+    }
+}
+
+impl FunnelSettings {
+    fn validate(&self, env: RunEnv) -> Result<(), SettingsError> {
+        match self.sms {
+            SmsAdapterKind::Log if env == RunEnv::Production => Err(invalid(
+                "funnel.sms",
+                "\"log\" writes codes to the log and is refused in production; use \"http\" or \"none\"",
+            )),
+            SmsAdapterKind::Http => {
+                let url = self.sms_url.trim();
+                let https = url.starts_with("https://") && url.len() > "https://".len();
+                let http = url.starts_with("http://") && url.len() > "http://".len();
+                if !(https || (http && env != RunEnv::Production)) {
+                    return Err(invalid("funnel.sms_url", "must be an https:// URL (http:// outside production)"));
+                }
+                if self.sms_token.trim().is_empty() {
+                    return Err(invalid("funnel.sms_token", "is required with funnel.sms = \"http\""));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilesSettings {
@@ -446,6 +515,7 @@ impl Settings {
         self.validate_files()?;
         self.auth.validate()?;
         self.events.validate(self.env)?;
+        self.funnel.validate(self.env)?;
         if self.env == RunEnv::Production {
             if url.is_empty() || url.starts_with("sqlite:") {
                 return Err(invalid("database.url", "production needs a postgres:// URL"));

@@ -16,9 +16,15 @@ use crate::pii::{PhoneNumber, Pii};
 /// Random codes and tokens, and their keyed digests (the only form stored).
 pub trait VerificationSecrets: Send + Sync {
     /// A uniformly random code of [`crate::funnel::identity::CODE_DIGITS`] digits.
-    fn new_code(&self) -> Pii<String>;
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the random source fails.
+    fn new_code(&self) -> Result<Pii<String>, RepoError>;
     /// A random `verificationToken` (at least 256 bits).
-    fn new_token(&self) -> String;
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the random source fails.
+    fn new_token(&self) -> Result<String, RepoError>;
     /// The keyed digest of `code` for verification `id` (a code never verifies another
     /// verification).
     fn code_digest(&self, id: Uuid, code: &str) -> String;

@@ -120,7 +120,7 @@ where
         let now = self.clock.now();
         let claim = IdentityClaim::parse(fields, now.date()).map_err(FunnelError::Invalid)?;
         let id = Uuid::now_v7();
-        let code = self.secrets.new_code();
+        let code = self.secrets.new_code()?;
         let new = NewVerification {
             id,
             org_id,
@@ -163,7 +163,7 @@ where
                     Err(FunnelError::CodeMismatch { remaining_attempts }),
                 ),
                 CodeCheck::Verified => {
-                    let token = self.secrets.new_token();
+                    let token = self.secrets.new_token()?;
                     let expires_at = now + TOKEN_TTL;
                     (
                         CheckRecord {

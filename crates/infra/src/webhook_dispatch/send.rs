@@ -15,7 +15,6 @@
 //!   words of our own (`timeout`, `connect`, `destination refused: …`).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use domain::webhooks::{MAX_RESPONSE_BYTES, Response, SEND_TIMEOUT};
@@ -67,12 +66,7 @@ impl Sender {
     /// # Errors
     /// The TLS configuration or the client cannot be built.
     pub fn new(policy: DestinationPolicy) -> anyhow::Result<Self> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = crate::outbound_tls::client_config()?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .dns_resolver(GuardedResolver { policy })

@@ -118,12 +118,12 @@ impl CountingSecrets {
 }
 
 impl VerificationSecrets for CountingSecrets {
-    fn new_code(&self) -> Pii<String> {
-        Pii::new(format!("{}", 99_999 + self.next()))
+    fn new_code(&self) -> Result<Pii<String>, RepoError> {
+        Ok(Pii::new(format!("{}", 99_999 + self.next())))
     }
 
-    fn new_token(&self) -> String {
-        format!("token-{}", self.next())
+    fn new_token(&self) -> Result<String, RepoError> {
+        Ok(format!("token-{}", self.next()))
     }
 
     fn code_digest(&self, id: Uuid, code: &str) -> String {
