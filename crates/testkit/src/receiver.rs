@@ -1,4 +1,4 @@
-//! A webhook receiver on loopback for tests and the bench: it records every request
+//! A webhook receiver (and fake provider) on loopback for tests and the bench: it records every request
 //! (headers of Standard Webhooks, body, arrival time) and answers with the statuses it
 //! is told, in order, then 200. HTTP/1.1 with keep-alive, `content-length` bodies only
 //! (what the dispatcher sends).
@@ -20,6 +20,8 @@ pub struct Received {
     pub webhook_timestamp: String,
     pub webhook_signature: String,
     pub content_type: String,
+    /// The `authorization` header (a provider's bearer token; webhooks send none).
+    pub authorization: String,
     pub body: Vec<u8>,
     pub at: Instant,
     /// The status it was answered with.
@@ -161,6 +163,7 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>, arrived:
                 webhook_timestamp: get("webhook-timestamp"),
                 webhook_signature: get("webhook-signature"),
                 content_type: get("content-type"),
+                authorization: get("authorization"),
                 body,
                 at: Instant::now(),
                 answered,

@@ -12,6 +12,7 @@ mod counting;
 mod file_modes;
 mod files;
 mod idempotency;
+mod identity;
 mod import;
 mod intake;
 mod intake_batch;
