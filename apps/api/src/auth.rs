@@ -298,6 +298,7 @@ pub fn scope_of(template: &str) -> Option<&'static str> {
         ("/lead-platform", "intake"),
         ("/api/v1/orgs", "orgs"),
         ("/api/v1/webhooks", "webhooks"),
+        ("/api/v1/coverage", "funnel"),
     ];
     AREAS.iter().find_map(|(prefix, scope)| {
         let under = template.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
@@ -537,6 +538,7 @@ mod tests {
         assert_eq!(scope_of("/lead-platform/v1/leads/create"), Some("intake"));
         assert_eq!(scope_of("/v2/customerservice/csAllocationMgmt/manualAssign"), Some("counsel"));
         assert_eq!(scope_of("/api/v1/webhooks/{id}/deliveries"), Some("webhooks"));
+        assert_eq!(scope_of("/api/v1/coverage/identity/request"), Some("funnel"));
         assert_eq!(scope_of("/api/v1/assets"), None, "a prefix only counts at a path segment");
         assert_eq!(scope_of("/test/widgets"), None);
     }

@@ -33,12 +33,16 @@ pub struct ErrorDetail {
 
 /// The error itself.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// Stable code, e.g. `PRODUCT_NOT_FOUND`.
     #[schema(example = "VALIDATION_FAILED")]
     pub code: String,
     pub message: String,
     pub details: Vec<ErrorDetail>,
+    /// `VERIFICATION_CODE_MISMATCH` only: the checks the code has left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining_attempts: Option<u8>,
 }
 
 /// Every non-2xx response body.
@@ -96,6 +100,11 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyKeyInProgress,
+    #[error("the code does not match; {remaining_attempts} attempts remain")]
+    CodeMismatch { remaining_attempts: u8 },
+    /// 503 with a business code: a provider did not take the request.
+    #[error("{message}")]
+    ProviderUnavailable { code: ErrorCode, message: String },
     #[error("a dependency is unavailable; retry later")]
     Unavailable,
     #[error("internal error")]
@@ -123,6 +132,8 @@ impl ApiError {
             Self::InvalidIdempotencyKey => ErrorCode::InvalidIdempotencyKey,
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::IdempotencyKeyInProgress => ErrorCode::IdempotencyKeyInProgress,
+            Self::CodeMismatch { .. } => ErrorCode::VerificationCodeMismatch,
+            Self::ProviderUnavailable { code, .. } => *code,
             Self::Unavailable => ErrorCode::ServiceUnavailable,
             Self::Internal(_) => ErrorCode::InternalError,
         }
@@ -171,7 +182,15 @@ impl ApiError {
     #[must_use]
     pub fn body(&self) -> ErrorResponse {
         ErrorResponse {
-            error: ErrorBody { code: self.code().to_owned(), message: self.to_string(), details: self.details() },
+            error: ErrorBody {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+                details: self.details(),
+                remaining_attempts: match self {
+                    Self::CodeMismatch { remaining_attempts } => Some(*remaining_attempts),
+                    _ => None,
+                },
+            },
             request_id: crate::request_id::current().unwrap_or_default(),
         }
     }
@@ -392,6 +411,35 @@ impl From<domain::as_claim::AsError> for ApiError {
     }
 }
 
+// -- the consumer funnel --
+
+impl From<domain::service::funnel::FunnelError> for ApiError {
+    fn from(err: domain::service::funnel::FunnelError) -> Self {
+        use domain::service::funnel::FunnelError;
+        let message = err.to_string();
+        match err {
+            FunnelError::Forbidden => Self::forbidden(message),
+            FunnelError::Invalid(invalid) => invalid.into(),
+            FunnelError::Limited(limited) => Self::RateLimited { retry_after_secs: limited.retry_after_secs },
+            FunnelError::VerificationNotFound => Self::not_found(ErrorCode::VerificationNotFound, message),
+            FunnelError::CodeMismatch { remaining_attempts } => Self::CodeMismatch { remaining_attempts },
+            FunnelError::VerificationExpired => {
+                Self::Refused { code: ErrorCode::VerificationExpired, message, details: vec![] }
+            }
+            FunnelError::TokenInvalid => Self::Refused {
+                code: ErrorCode::VerificationExpired,
+                message,
+                details: vec![FieldError::new("verificationToken", "is unknown or expired; verify again")],
+            },
+            FunnelError::SmsUnavailable(reason) => Self::ProviderUnavailable {
+                code: ErrorCode::SmsUnavailable,
+                message: format!("the code could not be sent ({reason}); nothing was stored, request again"),
+            },
+            FunnelError::Repo(e) => e.into(),
+        }
+    }
+}
+
 // -- webhooks --
 
 impl From<domain::service::webhooks::WebhookError> for ApiError {
@@ -531,6 +579,7 @@ impl ResponseError for ApiError {
             | Self::InvalidJson(_)
             | Self::InvalidQuery(_)
             | Self::InvalidIdempotencyKey
+            | Self::CodeMismatch { .. }
             | Self::Refused { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -542,7 +591,7 @@ impl ResponseError for ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::IdempotencyKeyReused | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -16,7 +16,9 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::files::UploadBody;
-use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orders, orgs, reference, users, webhooks};
+use crate::routes::{
+    as_claims, auth, counsel, coverage, files, health, intake, leads, orders, orgs, reference, users, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -91,6 +93,9 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         webhooks::test_webhook,
         webhooks::list_deliveries,
         webhooks::retry_delivery,
+        coverage::request_code,
+        coverage::verify_code,
+        coverage::list_terms,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest, counsel::ExcelUpload)),
     modifiers(&ApiKeyScheme, &Contract, &UploadBody),
@@ -106,6 +111,7 @@ use crate::routes::{as_claims, auth, counsel, files, health, intake, leads, orde
         (name = "files", description = "Evidence uploads: presigned URLs and the local upload endpoint"),
         (name = "orgs", description = "Onboarding partners: organizations, their lead sources and API keys (the operator's)"),
         (name = "webhooks", description = "Webhook endpoints of an organization: subscriptions, secrets, a test call, the delivery log"),
+        (name = "coverage", description = "모홈 보장분석 (the consumer funnel, funnel.md): identity verification by SMS code, the terms in force"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -55,6 +55,7 @@ pub fn build_app(
         .configure(routes::counsel::configure)
         .configure(routes::orgs::configure)
         .configure(routes::webhooks::configure)
+        .configure(routes::coverage::configure)
         .default_service(web::to(route_not_found))
         .wrap(from_fn(gate::middleware))
         .wrap(from_fn(request_id::middleware))

@@ -56,13 +56,22 @@ pub struct AppState {
     pub webhooks: SeaWebhookRepository,
     /// Where webhooks may be sent: the policy of `events.allow_loopback`, names resolved.
     pub webhook_destinations: WebhookDestinations,
+    /// Identity verifications of the consumer funnel.
+    pub identity: infra::identity::SeaIdentityRepository,
+    /// Their codes and tokens.
+    pub verification_secrets: infra::identity::KeyedSecrets,
+    /// The SMS provider (`funnel.sms`).
+    pub sms: infra::sms::SmsAdapter,
+    /// The terms of the consumer funnel (`fixtures/terms.toml`).
+    pub terms: Arc<domain::funnel::terms::TermsBook>,
 }
 
 impl AppState {
     /// State over an open database and loaded keys, with the wall clock.
     ///
     /// # Errors
-    /// When the metrics registry or the token issuer cannot be built.
+    /// When the metrics registry, the token issuer or the SMS client cannot be built, or
+    /// the terms fixture does not parse.
     pub fn new(db: Db, settings: Settings, keyring: Arc<Keyring>, jwt_secret: &[u8]) -> anyhow::Result<Self> {
         let limits = Arc::new(Limits::new(&settings.rate_limit));
         let tokens = Arc::new(TokenIssuer::new(&settings.jwt, jwt_secret)?);
@@ -82,6 +91,10 @@ impl AppState {
             orgs: SeaOrgRepository::new(db.clone(), Arc::clone(&keyring)),
             webhooks: SeaWebhookRepository::new(db.clone(), Arc::clone(&keyring)),
             webhook_destinations: WebhookDestinations::from_settings(&settings.events),
+            identity: infra::identity::SeaIdentityRepository::new(db.clone(), Arc::clone(&keyring)),
+            verification_secrets: infra::identity::KeyedSecrets::new(Arc::clone(&keyring)),
+            sms: infra::sms::SmsAdapter::from_settings(&settings.funnel)?,
+            terms: Arc::new(infra::terms::book()?),
             counsel_workbook: infra::counsel_excel::XlsxWorkbook,
             files,
             db,

@@ -34,7 +34,7 @@ const KEY_PREFIX: &str = "ldb_live_";
 /// `orders`; `as`: AS requests and their evidence files; `users`; `counsel`; `intake`: the
 /// source endpoints under `/lead-platform`; `orgs`: partner onboarding).
 pub const SCOPES: &[&str] =
-    &["*", "reference", "tokens", "leads", "orders", "as", "users", "counsel", "intake", "orgs", "webhooks"];
+    &["*", "reference", "tokens", "leads", "orders", "as", "users", "counsel", "intake", "orgs", "webhooks", "funnel"];
 
 #[derive(Debug, Error)]
 pub enum ApiKeyError {

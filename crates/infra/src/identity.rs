@@ -67,7 +67,9 @@ impl SeaIdentityRepository {
 
     fn open_field(&self, row: &QueryResult, id: &str, column: &str) -> Result<String, RepoError> {
         let sealed: Vec<u8> = row.try_get("", &format!("{column}_enc")).map_err(|e| corrupt(TABLE, id, e))?;
-        self.keyring.decrypt_string(&sealed, &FieldContext { table: TABLE, column, row_id: id }).map_err(|e| corrupt(TABLE, id, e))
+        self.keyring
+            .decrypt_string(&sealed, &FieldContext { table: TABLE, column, row_id: id })
+            .map_err(|e| corrupt(TABLE, id, e))
     }
 
     fn claim_of(&self, row: &QueryResult, id: &str) -> Result<IdentityClaim, RepoError> {
@@ -210,7 +212,10 @@ impl IdentityRepository for SeaIdentityRepository {
         let Some(row) = row else { return Ok(None) };
         let key = id.to_string();
         let get_i64 = |c: &str| row.try_get::<i64>("", c).map_err(|e| corrupt(TABLE, &key, e));
-        let attempts: i32 = row.try_get::<i32>("", "attempts").or_else(|_| row.try_get::<i16>("", "attempts").map(i32::from)).map_err(|e| corrupt(TABLE, &key, e))?;
+        let attempts: i32 = row
+            .try_get::<i32>("", "attempts")
+            .or_else(|_| row.try_get::<i16>("", "attempts").map(i32::from))
+            .map_err(|e| corrupt(TABLE, &key, e))?;
         let verified_at: Option<i64> = row.try_get("", "verified_at").map_err(|e| corrupt(TABLE, &key, e))?;
         let digest: String = row.try_get("", "code_digest").map_err(|e| corrupt(TABLE, &key, e))?;
         let state = CodeState {

@@ -39,7 +39,9 @@ impl SmsAdapter {
         Ok(match settings.sms {
             SmsAdapterKind::None => Self::Disabled,
             SmsAdapterKind::Log => Self::Log,
-            SmsAdapterKind::Http => Self::Http(HttpSms::new(&settings.sms_url, &settings.sms_token, &settings.sms_sender)?),
+            SmsAdapterKind::Http => {
+                Self::Http(HttpSms::new(&settings.sms_url, &settings.sms_token, &settings.sms_sender)?)
+            }
         })
     }
 }

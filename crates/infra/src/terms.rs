@@ -68,8 +68,8 @@ fn parse(text: &str) -> Result<TermsBook, FixtureError> {
         if required.iter().any(|p| !shown.contains(p)) {
             return Err(invalid(format!("{at}: required_for names a purpose it is not shown for")));
         }
-        let effective_at =
-            OffsetDateTime::parse(&row.effective_at, &Rfc3339).map_err(|e| invalid(format!("{at}: effective_at: {e}")))?;
+        let effective_at = OffsetDateTime::parse(&row.effective_at, &Rfc3339)
+            .map_err(|e| invalid(format!("{at}: effective_at: {e}")))?;
         versions.push(Terms {
             id: row.id,
             version: row.version,
@@ -98,7 +98,11 @@ mod tests {
         };
         assert_eq!(required(TermsPurpose::Coverage), ["PRIVACY_COLLECTION", "CREDIT_INFO_INQUIRY"]);
         assert_eq!(required(TermsPurpose::Medical), ["PRIVACY_COLLECTION", "CREDIT_INFO_INQUIRY", "SENSITIVE_INFO"]);
-        assert!(book.current(TermsPurpose::Coverage, now).iter().any(|t| t.terms.id == "THIRD_PARTY_PROVISION" && !t.required));
+        assert!(
+            book.current(TermsPurpose::Coverage, now)
+                .iter()
+                .any(|t| t.terms.id == "THIRD_PARTY_PROVISION" && !t.required)
+        );
         assert!(book.current(TermsPurpose::Claim, now).iter().all(|t| t.terms.id != "THIRD_PARTY_PROVISION"));
     }
 

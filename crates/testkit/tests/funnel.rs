@@ -55,7 +55,12 @@ impl World {
 }
 
 fn key(org: Uuid) -> Principal {
-    Principal { org_id: org, org_kind: OrgKind::Partner, credential: Credential::ApiKey { key_id: Uuid::nil() }, acting: None }
+    Principal {
+        org_id: org,
+        org_kind: OrgKind::Partner,
+        credential: Credential::ApiKey { key_id: Uuid::nil() },
+        acting: None,
+    }
 }
 
 fn person() -> IdentityFields<'static> {
@@ -117,7 +122,9 @@ async fn the_twenty_first_request_of_an_address_is_limited() {
         let phone = format!("010-2000-{i:04}");
         w.service().request(&w.key(), &IdentityFields { phone: Some(&phone), ..person() }, "192.0.2.1").await.unwrap();
     }
-    let Err(FunnelError::Limited(limited)) = w.service().request(&w.key(), &person(), "192.0.2.1").await else { panic!() };
+    let Err(FunnelError::Limited(limited)) = w.service().request(&w.key(), &person(), "192.0.2.1").await else {
+        panic!()
+    };
     assert!(!limited.by_phone);
     assert_eq!(w.repo.rows().len(), 20);
 }
@@ -149,7 +156,9 @@ async fn wrong_codes_count_down_then_even_the_right_one_is_expired() {
     let id = sent.verification_id.to_string();
     for remaining in (0..5).rev() {
         let result = w.service().verify(&w.key(), &id, "000000").await;
-        assert!(matches!(result, Err(FunnelError::CodeMismatch { remaining_attempts }) if remaining_attempts == remaining));
+        assert!(
+            matches!(result, Err(FunnelError::CodeMismatch { remaining_attempts }) if remaining_attempts == remaining)
+        );
     }
     let result = w.service().verify(&w.key(), &id, &w.code()).await;
     assert!(matches!(result, Err(FunnelError::VerificationExpired)), "{result:?}");

@@ -50,6 +50,8 @@ error_codes! {
     InvalidJson => "INVALID_JSON", 400;
     InvalidQuery => "INVALID_QUERY", 400;
     ValidationFailed => "VALIDATION_FAILED", 400;
+    VerificationCodeMismatch => "VERIFICATION_CODE_MISMATCH", 400;
+    VerificationExpired => "VERIFICATION_EXPIRED", 400;
     Unauthorized => "UNAUTHORIZED", 401;
     Forbidden => "FORBIDDEN", 403;
     InsufficientScope => "INSUFFICIENT_SCOPE", 403;
@@ -69,6 +71,7 @@ error_codes! {
     ProductNotFound => "PRODUCT_NOT_FOUND", 404;
     RouteNotFound => "ROUTE_NOT_FOUND", 404;
     UserNotFound => "USER_NOT_FOUND", 404;
+    VerificationNotFound => "VERIFICATION_NOT_FOUND", 404;
     WebhookNotFound => "WEBHOOK_NOT_FOUND", 404;
     MethodNotAllowed => "METHOD_NOT_ALLOWED", 405;
     AsAlreadyOpen => "AS_ALREADY_OPEN", 409;
@@ -109,6 +112,7 @@ error_codes! {
     RateLimited => "RATE_LIMITED", 429;
     InternalError => "INTERNAL_ERROR", 500;
     ServiceUnavailable => "SERVICE_UNAVAILABLE", 503;
+    SmsUnavailable => "SMS_UNAVAILABLE", 503;
 }
 
 impl ErrorCode {

@@ -3,6 +3,7 @@
 pub mod as_claims;
 pub mod auth;
 pub mod counsel;
+pub mod coverage;
 pub mod docs;
 pub mod files;
 pub mod health;

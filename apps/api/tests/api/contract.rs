@@ -366,6 +366,21 @@ impl World {
                     Unmarked::NotFound("WEBHOOK_NOT_FOUND"),
                 ));
             }
+            ("post", "/api/v1/coverage/identity/request") => with(
+                partner,
+                post(
+                    "/api/v1/coverage/identity/request",
+                    serde_json::json!({"name": "홍길동", "birthDate": "1985-04-12", "gender": "M",
+                        "phone": "010-7300-0001", "carrier": "KT"}),
+                ),
+            ),
+            ("post", "/api/v1/coverage/identity/verify") => {
+                let body = serde_json::json!({"verificationId": unknown, "code": "123456"});
+                return Some((
+                    with(partner, post("/api/v1/coverage/identity/verify", body)),
+                    Unmarked::NotFound("VERIFICATION_NOT_FOUND"),
+                ));
+            }
             _ => return None,
         };
         Some((request, done))

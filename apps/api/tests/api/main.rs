@@ -10,6 +10,7 @@ mod at_rest;
 mod auth;
 mod contract;
 mod counsel;
+mod coverage;
 mod distribution;
 mod errors;
 mod events;

@@ -88,10 +88,9 @@ impl Carrier {
     /// # Errors
     /// Names `carrier`.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == raw.trim())
-            .ok_or_else(|| ValidationError::single("carrier", "must be one of SKT, KT, LGU, SKT_MVNO, KT_MVNO, LGU_MVNO"))
+        Self::ALL.into_iter().find(|c| c.as_str() == raw.trim()).ok_or_else(|| {
+            ValidationError::single("carrier", "must be one of SKT, KT, LGU, SKT_MVNO, KT_MVNO, LGU_MVNO")
+        })
     }
 
     #[must_use]

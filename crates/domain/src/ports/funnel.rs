@@ -85,7 +85,11 @@ pub trait IdentityRepository: Send + Sync {
     fn discard(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<(), RepoError>> + Send;
 
     /// A verification's code state and stored code digest.
-    fn code_state(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Option<(CodeState, String)>, RepoError>> + Send;
+    fn code_state(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<(CodeState, String)>, RepoError>> + Send;
 
     /// Records one check (attempts + 1, and the verification when it verified); false
     /// when another check was recorded since `seen_attempts` (nothing written).

@@ -145,7 +145,12 @@ where
     /// [`FunnelError::Forbidden`]; [`FunnelError::Invalid`] for a malformed id;
     /// [`FunnelError::VerificationNotFound`]; [`FunnelError::CodeMismatch`] (counted);
     /// [`FunnelError::VerificationExpired`] (nothing written); a storage failure.
-    pub async fn verify(&self, principal: &Principal, verification_id: &str, code: &str) -> Result<TokenIssued, FunnelError> {
+    pub async fn verify(
+        &self,
+        principal: &Principal,
+        verification_id: &str,
+        code: &str,
+    ) -> Result<TokenIssued, FunnelError> {
         let org_id = Self::allowed(principal)?;
         let id = Uuid::parse_str(verification_id.trim())
             .map_err(|_| FunnelError::Invalid(ValidationError::single("verificationId", "must be a UUID")))?;

@@ -37,7 +37,11 @@ async fn world(db: &TestDb) -> World {
     infra::fixtures::seed_demo(&db.db, OffsetDateTime::now_utc()).await.unwrap();
     let org = infra::fixtures::org_id_by_code(db.db.conn(), "mohom").await.unwrap().unwrap();
     let keyring = Arc::new(testkit::keyring());
-    World { repo: SeaIdentityRepository::new(db.db.clone(), Arc::clone(&keyring)), secrets: KeyedSecrets::new(keyring), org }
+    World {
+        repo: SeaIdentityRepository::new(db.db.clone(), Arc::clone(&keyring)),
+        secrets: KeyedSecrets::new(keyring),
+        org,
+    }
 }
 
 fn claim(phone: &str) -> IdentityClaim {
@@ -213,7 +217,10 @@ async fn sms_http_adapter_posts_to_the_provider_and_reports_its_refusal() {
     assert_eq!((got[0].path.as_str(), got[0].authorization.as_str()), ("/v1/messages", "Bearer sms-token-1"));
     assert_eq!(got[0].content_type, "application/json");
     let body: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
-    assert_eq!(body, serde_json::json!({"to": "+821076543219", "from": "1588-0000", "text": "[모홈] 본인인증번호 [123456]"}));
+    assert_eq!(
+        body,
+        serde_json::json!({"to": "+821076543219", "from": "1588-0000", "text": "[모홈] 본인인증번호 [123456]"})
+    );
     provider.set_down(true);
     let down = sms.send(&to, &Pii::new("down".to_owned())).await.unwrap_err();
     assert!(down.0.starts_with("the "), "{down}");

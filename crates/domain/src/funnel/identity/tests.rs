@@ -108,24 +108,16 @@ fn only_six_digits_are_shaped_like_a_code() {
 
 #[test]
 fn the_sixth_request_of_a_phone_waits_for_the_oldest_to_leave_the_window() {
-    let window = RequestWindow {
-        phone_requests: 5,
-        phone_oldest: Some(T0),
-        address_requests: 5,
-        address_oldest: Some(T0),
-    };
+    let window =
+        RequestWindow { phone_requests: 5, phone_oldest: Some(T0), address_requests: 5, address_oldest: Some(T0) };
     let now = T0 + Duration::from_secs(20 * 60);
     assert_eq!(window.judge(now), Err(RequestLimited { by_phone: true, retry_after_secs: 40 * 60 }));
 }
 
 #[test]
 fn the_twenty_first_request_of_an_address_is_refused() {
-    let window = RequestWindow {
-        phone_requests: 0,
-        phone_oldest: None,
-        address_requests: 20,
-        address_oldest: Some(T0),
-    };
+    let window =
+        RequestWindow { phone_requests: 0, phone_oldest: None, address_requests: 20, address_oldest: Some(T0) };
     assert_eq!(window.judge(T0 + RATE_WINDOW), Err(RequestLimited { by_phone: false, retry_after_secs: 1 }));
 }
 

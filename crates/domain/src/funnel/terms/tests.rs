@@ -52,7 +52,10 @@ fn sensitive_data_terms_are_shown_and_required_for_medical_only_where_listed() {
 
 #[test]
 fn required_consents_at_their_versions_are_accepted_with_the_optional_one() {
-    let given = [ConsentInput { terms_id: "PRIVACY", version: "2" }, ConsentInput { terms_id: THIRD_PARTY_PROVISION, version: "1" }];
+    let given = [
+        ConsentInput { terms_id: "PRIVACY", version: "2" },
+        ConsentInput { terms_id: THIRD_PARTY_PROVISION, version: "1" },
+    ];
     let accepted = book().accept(TermsPurpose::Coverage, &given, NOW).unwrap();
     assert_eq!(accepted.len(), 2);
     assert!(shares_with_agents(&accepted));
@@ -60,7 +63,8 @@ fn required_consents_at_their_versions_are_accepted_with_the_optional_one() {
 
 #[test]
 fn without_the_optional_consent_nothing_is_shared() {
-    let accepted = book().accept(TermsPurpose::Coverage, &[ConsentInput { terms_id: "PRIVACY", version: "2" }], NOW).unwrap();
+    let accepted =
+        book().accept(TermsPurpose::Coverage, &[ConsentInput { terms_id: "PRIVACY", version: "2" }], NOW).unwrap();
     assert!(!shares_with_agents(&accepted));
 }
 
@@ -73,12 +77,16 @@ fn a_missing_required_consent_names_the_terms() {
 #[test]
 fn a_stale_version_is_refused_with_the_current_one() {
     let refused = book().accept(TermsPurpose::Coverage, &[ConsentInput { terms_id: "PRIVACY", version: "1" }], NOW);
-    assert_eq!(refused, Err(ConsentRefusal::VersionChanged { terms_id: "PRIVACY".into(), current_version: "2".into() }));
+    assert_eq!(
+        refused,
+        Err(ConsentRefusal::VersionChanged { terms_id: "PRIVACY".into(), current_version: "2".into() })
+    );
 }
 
 #[test]
 fn terms_of_another_purpose_are_refused_by_position() {
-    let given = [ConsentInput { terms_id: "PRIVACY", version: "2" }, ConsentInput { terms_id: "SENSITIVE", version: "1" }];
+    let given =
+        [ConsentInput { terms_id: "PRIVACY", version: "2" }, ConsentInput { terms_id: "SENSITIVE", version: "1" }];
     let Err(ConsentRefusal::Invalid(err)) = book().accept(TermsPurpose::Coverage, &given, NOW) else { panic!() };
     assert_eq!(err.0[0].field, "consents[1].termsId");
 }
