@@ -100,6 +100,9 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
         let keys = if keys.is_empty() { "no sealed rows".to_owned() } else { keys.join(", ") };
         println!("{}: {keys}; plaintext: {} rows", column.column, column.plaintext);
     }
+    for (table, key_id, rows) in rotation::row_envelope_status(db.conn()).await? {
+        println!("{table}: key {key_id}: {rows} rows");
+    }
     for (key_id, rows) in infra::idempotency::count_by_key(db.conn()).await? {
         println!("idempotency_records.response_enc: key {key_id}: {rows} rows");
     }

@@ -9,10 +9,15 @@
 //!   comments, audit details, free JSON from sources) are re-sealed the same way, each
 //!   update conditional on the row's old `<c>_key_id` (`seal_backfill::reseal_column`);
 //! - stored idempotency replies (`idempotency_records.response_enc`) are re-sealed too;
+//! - the personal envelopes that share their row's `enc_key_id` ([`ROW_ENVELOPES`]:
+//!   leads, counsel cases, identity verifications) are re-sealed row by row, every
+//!   envelope of the row at once (each written whole when the row is inserted), the
+//!   update conditional on the row's old key id;
 //! - after a complete run no row names an old key, and retiring it is safe.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value,
 };
 
 use crate::crypto::{CryptoError, FieldContext, Keyring, SEALED_TEXT_COLUMNS, envelope_key_id};
@@ -45,6 +50,113 @@ pub struct RotationProgress {
     pub total: u64,
 }
 
+/// Tables whose personal envelopes (`<c>_enc`, sealed as column `<c>` of the row id)
+/// share the row's `enc_key_id`: the table, its id column, the envelope columns.
+pub const ROW_ENVELOPES: &[(&str, &str, &[&str])] = &[
+    (
+        "leads",
+        "id",
+        &[
+            "name",
+            "phone",
+            "email",
+            "address",
+            "birth_date",
+            "memo",
+            "id_number",
+            "passport",
+            "family_book",
+            "source_note",
+        ],
+    ),
+    ("counsel_cases", "cnsl_no", &["cust_nm", "cust_tel"]),
+    ("identity_verifications", "id", &["name", "birth_date", "gender", "phone"]),
+];
+
+fn active_id(keyring: &Keyring) -> i32 {
+    i32::try_from(keyring.active_key_id()).unwrap_or(i32::MAX)
+}
+
+/// Rows of [`ROW_ENVELOPES`] not under the active key.
+async fn row_envelopes_pending(conn: &impl ConnectionTrait, keyring: &Keyring) -> Result<u64, DbErr> {
+    let mut pending = 0;
+    for (table, _, _) in ROW_ENVELOPES {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE enc_key_id <> $1");
+        let row = conn
+            .query_one_raw(crate::webhook_dispatch::stmt(
+                conn.get_database_backend(),
+                &sql,
+                vec![active_id(keyring).into()],
+            ))
+            .await?;
+        let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+        pending += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(pending)
+}
+
+/// Rows of each [`ROW_ENVELOPES`] table by key id: `(table, key id, rows)`.
+///
+/// # Errors
+/// The driver's error.
+pub async fn row_envelope_status(conn: &impl ConnectionTrait) -> Result<Vec<(&'static str, i32, u64)>, DbErr> {
+    let mut status = Vec::new();
+    for (table, _, _) in ROW_ENVELOPES {
+        let sql = format!("SELECT enc_key_id AS k, COUNT(*) AS n FROM {table} GROUP BY enc_key_id ORDER BY enc_key_id");
+        for row in conn.query_all_raw(crate::webhook_dispatch::stmt(conn.get_database_backend(), &sql, vec![])).await? {
+            let key: i32 = row.try_get("", "k")?;
+            let n: i64 = row.try_get("", "n")?;
+            status.push((*table, key, u64::try_from(n).unwrap_or(0)));
+        }
+    }
+    Ok(status)
+}
+
+/// Re-seals up to `batch` rows of `table` not under the active key, in one write
+/// transaction; the rows re-sealed.
+async fn rotate_row_envelopes(
+    db: &Db,
+    keyring: &Keyring,
+    (table, id_column, columns): (&'static str, &str, &[&str]),
+    batch: u64,
+) -> Result<u64, RotationError> {
+    let backend = db.backend();
+    let active = active_id(keyring);
+    let envelopes: Vec<String> = columns.iter().map(|c| format!("{c}_enc")).collect();
+    let select = format!(
+        "SELECT {id_column} AS row_id, enc_key_id, {} FROM {table} WHERE enc_key_id <> $1 ORDER BY {id_column} LIMIT {}",
+        envelopes.join(", "),
+        batch.max(1)
+    );
+    let sets: Vec<String> = envelopes.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+    let n = envelopes.len();
+    let update = format!(
+        "UPDATE {table} SET {}, enc_key_id = ${} WHERE {id_column} = ${} AND enc_key_id = ${}",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3
+    );
+    let txn = db.begin_write().await?;
+    let rows = txn.query_all_raw(crate::webhook_dispatch::stmt(backend, &select, vec![active.into()])).await?;
+    let mut rotated = 0;
+    for row in rows {
+        let id: String = row.try_get("", "row_id")?;
+        let old: i32 = row.try_get("", "enc_key_id")?;
+        let mut values: Vec<Value> = Vec::with_capacity(n + 3);
+        for (column, envelope) in columns.iter().zip(&envelopes) {
+            let sealed: Option<Vec<u8>> = row.try_get("", envelope)?;
+            let resealed = sealed.map(|e| reseal(keyring, table, column, &id, &e)).transpose()?;
+            values.push(resealed.into());
+        }
+        values.extend([active.into(), id.clone().into(), old.into()]);
+        let done = txn.execute_raw(crate::webhook_dispatch::stmt(backend, &update, values)).await?;
+        rotated += done.rows_affected();
+    }
+    txn.commit().await?;
+    Ok(rotated)
+}
+
 /// Rows not under the active key.
 ///
 /// # Errors
@@ -60,7 +172,8 @@ pub async fn pending(db: &Db, keyring: &Keyring) -> Result<u64, DbErr> {
     }
     let text = seal_backfill::pending_rotation(db.conn(), keyring).await?;
     let replies = crate::idempotency::pending_rotation(db.conn(), keyring).await?;
-    Ok(users + orgs_pending + text + replies)
+    let rows = row_envelopes_pending(db.conn(), keyring).await?;
+    Ok(users + orgs_pending + text + replies + rows)
 }
 
 fn reseal(
@@ -148,6 +261,16 @@ pub async fn rotate(
         })
         .await?;
         state.rotated = before + done;
+    }
+    for table in ROW_ENVELOPES {
+        loop {
+            let done = rotate_row_envelopes(db, keyring, *table, batch).await?;
+            if done == 0 {
+                break;
+            }
+            state.rotated += done;
+            progress(state);
+        }
     }
     // Stored idempotency replies (24 h): few, one transaction.
     let txn = db.begin_write().await?;

@@ -20,6 +20,7 @@ testkit::on_both_backends! { tokio::test;
     a_ciphertext_moved_to_another_row_or_column_fails => moved_body;
     no_plaintext_reaches_the_database_files => dump_body;
     rotation_moves_every_row_to_the_new_key_and_a_retired_key_is_refused => rotation_body;
+    rotation_reseals_leads_and_identity_verifications_too => row_envelopes_body;
     forced_index_collisions_never_return_a_wrong_user => collisions_body;
     the_pii_access_log_appends => access_log_body;
 }
@@ -263,4 +264,76 @@ async fn access_log_body(db: TestDb) {
         infra::pii_access::record(db.db.conn(), &access).await.unwrap();
     }
     assert_eq!(infra::pii_access::count_for_subject(db.db.conn(), "lead", subject).await.unwrap(), 2);
+}
+
+/// Leads and identity verifications keep their personal envelopes under the row's
+/// `enc_key_id`: rotation moves them too, so retiring the old key loses nothing (a
+/// retirement used to be allowed while every lead was still under it).
+async fn row_envelopes_body(db: TestDb) {
+    use domain::funnel::identity::{IdentityClaim, IdentityFields};
+    use domain::lead::{LeadFields, NewLead};
+    use domain::ports::{IdentityRepository, NewVerification};
+    use infra::identity::SeaIdentityRepository;
+    use infra::leads::SeaLeadRepository;
+
+    let org = org(&db).await;
+    let (k1, k2) = (generate_key().unwrap(), generate_key().unwrap());
+    let index = testkit::fixed_index_key();
+    let ring1 = Arc::new(testkit::keyring_with(&[(1, k1)], 1, &[], index));
+    let ring12 = Arc::new(testkit::keyring_with(&[(1, k1), (2, k2)], 2, &[], index));
+    let owner = user(org, "rot-owner", "박소유", "010-3333-4444", "owner@example.com");
+    SeaUserRepository::new(db.db.conn().clone(), Arc::clone(&ring1)).insert(&owner).await.unwrap();
+    let product = infra::fixtures::product_id_by_code(db.db.conn(), "INS-HEALTH").await.unwrap().unwrap().to_string();
+    let fields = LeadFields {
+        product_id: Some(&product),
+        name: Some("홍길동"),
+        phone: Some("010-5555-6666"),
+        email: Some("lead@example.com"),
+        region: Some("서울"),
+        ..LeadFields::default()
+    };
+    let now = OffsetDateTime::now_utc();
+    let new = NewLead::parse(&fields, now.date()).unwrap();
+    let (lead, _) =
+        SeaLeadRepository::new(db.db.clone(), Arc::clone(&ring1)).register(&owner, &new, now).await.unwrap();
+    let identity = IdentityFields {
+        name: Some("김인증"),
+        birth_date: Some("1990-01-02"),
+        gender: Some("F"),
+        phone: Some("010-7777-8888"),
+        carrier: Some("KT"),
+        mohom_id: None,
+    };
+    let verification = NewVerification {
+        id: Uuid::now_v7(),
+        org_id: org,
+        claim: IdentityClaim::parse(&identity, now.date()).unwrap(),
+        client: "192.0.2.9".to_owned(),
+        code_digest: "0".repeat(64),
+        created_at: now,
+        expires_at: now + time::Duration::minutes(3),
+    };
+    let verifications = SeaIdentityRepository::new(db.db.clone(), Arc::clone(&ring1));
+    verifications.open(&verification, now - time::Duration::hours(1), |_| Ok(())).await.unwrap().unwrap();
+    let before = infra::rotation::row_envelope_status(db.db.conn()).await.unwrap();
+    assert!(before.contains(&("leads", 1, 1)) && before.contains(&("identity_verifications", 1, 1)), "{before:?}");
+    assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 3, "the owner, the lead, the verification");
+
+    infra::rotation::rotate(&db.db, &ring12, 1, |_| {}).await.unwrap();
+    assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 0);
+    let after = infra::rotation::row_envelope_status(db.db.conn()).await.unwrap();
+    assert!(after.iter().all(|(_, key, _)| *key == 2), "{after:?}");
+    let retired = Arc::new(testkit::keyring_with(&[(1, k1), (2, k2)], 2, &[1], index));
+    for (table, column, id, plain) in [
+        ("leads", "name", lead.to_string(), "홍길동"),
+        ("leads", "email", lead.to_string(), "lead@example.com"),
+        ("identity_verifications", "name", verification.id.to_string(), "김인증"),
+        ("identity_verifications", "birth_date", verification.id.to_string(), "1990-01-02"),
+    ] {
+        let sql = format!("SELECT {column}_enc AS v FROM {table} WHERE id = ?");
+        let row = db.db.conn().query_one_raw(stmt(&db, &sql, vec![id.clone().into()])).await.unwrap().unwrap();
+        let sealed: Vec<u8> = row.try_get("", "v").unwrap();
+        let opened = retired.decrypt_string(&sealed, &FieldContext { table, column, row_id: &id }).unwrap();
+        assert_eq!(opened, plain, "{table}.{column} readable with key 1 retired");
+    }
 }
