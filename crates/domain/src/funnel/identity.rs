@@ -157,7 +157,8 @@ impl IdentityClaim {
         let gender = gender.and_then(|v| renamed(Gender::parse(&v), "gender", &mut errors));
         let phone = phone.and_then(|v| renamed(PhoneNumber::parse_for(&v, Country::Kr), "phone", &mut errors));
         let carrier = carrier.and_then(|v| renamed(Carrier::parse(&v), "carrier", &mut errors));
-        let mohom_id = match fields.mohom_id.map(str::trim).filter(|v| !v.is_empty()) {
+        // Absent is no inviting member; present, even empty, must be a member id.
+        let mohom_id = match fields.mohom_id {
             Some(raw) => renamed(MohomId::parse(raw), "mohomId", &mut errors).map(Some),
             None => Some(None),
         };

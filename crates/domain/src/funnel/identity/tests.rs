@@ -44,6 +44,12 @@ fn every_bad_field_is_named_at_once() {
 }
 
 #[test]
+fn an_empty_mohom_id_is_refused_not_taken_for_absent() {
+    let err = IdentityClaim::parse(&IdentityFields { mohom_id: Some(""), ..fields() }, TODAY).unwrap_err();
+    assert_eq!(reasons(&err)[0].0, "mohomId");
+}
+
+#[test]
 fn a_birth_date_in_the_future_is_refused_by_name() {
     let err = IdentityClaim::parse(&IdentityFields { birth_date: Some("2026-12-04"), ..fields() }, TODAY).unwrap_err();
     assert_eq!(reasons(&err), [("birthDate".to_owned(), "must be between 1900-01-01 and today".to_owned())]);
