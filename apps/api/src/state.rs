@@ -64,6 +64,9 @@ pub struct AppState {
     pub sms: infra::sms::SmsAdapter,
     /// The terms of the consumer funnel (`fixtures/terms.toml`).
     pub terms: Arc<domain::funnel::terms::TermsBook>,
+    /// Recommended coverage amounts of the analysis (`funnel.recommendations_file`, or
+    /// the built-in table), checked at start.
+    pub recommendations: Arc<domain::funnel::coverage::RecommendationTable>,
 }
 
 impl AppState {
@@ -71,7 +74,7 @@ impl AppState {
     ///
     /// # Errors
     /// When the metrics registry, the token issuer or the SMS client cannot be built, or
-    /// the terms fixture does not parse.
+    /// the terms fixture or the recommendation table does not parse.
     pub fn new(db: Db, settings: Settings, keyring: Arc<Keyring>, jwt_secret: &[u8]) -> anyhow::Result<Self> {
         let limits = Arc::new(Limits::new(&settings.rate_limit));
         let tokens = Arc::new(TokenIssuer::new(&settings.jwt, jwt_secret)?);
@@ -95,6 +98,9 @@ impl AppState {
             verification_secrets: infra::identity::KeyedSecrets::new(Arc::clone(&keyring)),
             sms: infra::sms::SmsAdapter::from_settings(&settings.funnel)?,
             terms: Arc::new(infra::terms::book()?),
+            recommendations: Arc::new(infra::coverage_table::load(
+                Some(settings.funnel.recommendations_file.trim()).filter(|f| !f.is_empty()).map(std::path::Path::new),
+            )?),
             counsel_workbook: infra::counsel_excel::XlsxWorkbook,
             files,
             db,

@@ -2,5 +2,6 @@
 //! platform through a partner's app. This module holds its vocabulary and rules:
 //! identity verification ([`identity`]) and the terms a person consents to ([`terms`]).
 
+pub mod coverage;
 pub mod identity;
 pub mod terms;

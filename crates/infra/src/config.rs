@@ -333,6 +333,9 @@ pub struct FunnelSettings {
     pub sms_token: String,
     /// The sending number or name the provider shows.
     pub sms_sender: String,
+    /// A TOML file replacing the built-in table of recommended coverage amounts
+    /// (`fixtures/coverage_recommendations.toml` shows the format); empty: built-in.
+    pub recommendations_file: String,
 }
 
 impl std::fmt::Debug for FunnelSettings {
@@ -342,13 +345,20 @@ impl std::fmt::Debug for FunnelSettings {
             .field("sms_url", &self.sms_url)
             .field("sms_token", &if self.sms_token.is_empty() { "" } else { "***" })
             .field("sms_sender", &self.sms_sender)
+            .field("recommendations_file", &self.recommendations_file)
             .finish()
     }
 }
 
 impl Default for FunnelSettings {
     fn default() -> Self {
-        Self { sms: SmsAdapterKind::None, sms_url: String::new(), sms_token: String::new(), sms_sender: String::new() }
+        Self {
+            sms: SmsAdapterKind::None,
+            sms_url: String::new(),
+            sms_token: String::new(),
+            sms_sender: String::new(),
+            recommendations_file: String::new(),
+        }
     }
 }
 

@@ -15,6 +15,7 @@ testkit::on_both_backends! { actix_web::test;
     coverage_a_failed_sms_answers_503_and_stores_nothing => sms_down_body;
     coverage_another_orgs_verification_is_not_found_and_only_partner_keys_call => tenancy_body;
     coverage_the_terms_of_a_purpose_are_listed_with_their_versions => terms_body;
+    coverage_a_bad_recommendation_table_stops_the_start => bad_table_body;
 }
 
 const REQUEST: &str = "/api/v1/coverage/identity/request";
@@ -183,4 +184,17 @@ async fn terms_body(db: TestDb) {
     assert_eq!((bad.status.as_u16(), bad.code()), (400, "INVALID_QUERY".to_owned()), "{}", bad.text);
     let none = app.send(get("/api/v1/coverage/terms")).await;
     assert_eq!(none.status, 400, "{}", none.text);
+}
+
+async fn bad_table_body(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("table.toml");
+    std::fs::write(&file, "version = \"x\"\n[[band]]\ngender = \"M\"\nages = [0, 120]\namounts = { LIFE = 1 }\n")
+        .unwrap();
+    let path = file.display().to_string();
+    let settings = crate::helpers::settings(&db, &[("LDBDS__FUNNEL__RECOMMENDATIONS_FILE", &path)]);
+    let keyring = std::sync::Arc::new(testkit::keyring());
+    let refused = api::state::AppState::new(db.db.clone(), settings, keyring, testkit::JWT_SECRET).err().unwrap();
+    let message = refused.to_string();
+    assert!(message.contains("coverage_recommendations.toml") && message.contains("LIFE"), "{message}");
 }

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::RepoError;
+use crate::funnel::coverage::Contract;
 use crate::funnel::identity::{CodeState, IdentityClaim, RequestLimited, RequestWindow, VerifiedPerson};
 use crate::pii::{PhoneNumber, Pii};
 
@@ -102,4 +103,15 @@ pub trait IdentityRepository: Send + Sync {
 
     /// The verified person a token digest belongs to, in any org.
     fn person(&self, token_digest: &str) -> impl Future<Output = Result<Option<VerifiedPerson>, RepoError>> + Send;
+}
+
+/// Why a provider could not answer: a reason without personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderFailure(pub String);
+
+/// The insurance-contract registry (the person's contracts across insurers).
+pub trait InsuranceData: Send + Sync {
+    /// The verified person's contracts, in force or not.
+    fn contracts(&self, person: &IdentityClaim) -> impl Future<Output = Result<Vec<Contract>, ProviderFailure>> + Send;
 }
