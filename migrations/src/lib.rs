@@ -26,6 +26,7 @@ mod m20261202_000014_file_names_sealed;
 mod m20261202_000015_held_shown_status;
 mod m20261203_000016_webhooks;
 mod m20261203_000017_identity_verifications;
+mod m20261203_000018_coverage_analyses;
 
 mod shared;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_held_shown_status::Migration),
             Box::new(m20261203_000016_webhooks::Migration),
             Box::new(m20261203_000017_identity_verifications::Migration),
+            Box::new(m20261203_000018_coverage_analyses::Migration),
         ]
     }
 }

@@ -79,6 +79,10 @@ pub enum ApiError {
     Forbidden { code: ErrorCode, message: String },
     #[error("{message}")]
     Conflict { code: ErrorCode, message: String },
+    /// 409 with a business code and the fields that went stale in `details` (e.g. a
+    /// consent to terms whose version changed, with the current version).
+    #[error("{message}")]
+    Stale { code: ErrorCode, message: String, details: Vec<FieldError> },
     /// 400 with a business code (an input the rules refuse, e.g. missing evidence),
     /// the offending fields in `details`.
     #[error("{message}")]
@@ -124,6 +128,7 @@ impl ApiError {
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::Forbidden { code, .. }
             | Self::Conflict { code, .. }
+            | Self::Stale { code, .. }
             | Self::Refused { code, .. }
             | Self::Unprocessable { code, .. } => *code,
             Self::NotFound { code, .. } => *code,
@@ -170,6 +175,7 @@ impl ApiError {
     fn details(&self) -> Vec<ErrorDetail> {
         let fields: &[FieldError] = match self {
             Self::Validation(fields)
+            | Self::Stale { details: fields, .. }
             | Self::Refused { details: fields, .. }
             | Self::Unprocessable { details: fields, .. } => fields,
             Self::InvalidJson(problem) | Self::InvalidQuery(problem) => problem.details(),
@@ -435,8 +441,35 @@ impl From<domain::service::funnel::FunnelError> for ApiError {
                 code: ErrorCode::SmsUnavailable,
                 message: format!("the code could not be sent ({reason}); nothing was stored, request again"),
             },
+            FunnelError::Consent(refusal) => consent_refusal(refusal),
+            FunnelError::InsuranceUnavailable(reason) => Self::ProviderUnavailable {
+                code: ErrorCode::InsuranceDataUnavailable,
+                message: format!("the insurance-data provider did not answer ({reason}); nothing was stored"),
+            },
+            FunnelError::Analysis(e) => Self::Internal(anyhow::Error::new(e)),
             FunnelError::Repo(e) => e.into(),
         }
+    }
+}
+
+fn consent_refusal(refusal: domain::funnel::terms::ConsentRefusal) -> ApiError {
+    use domain::funnel::terms::ConsentRefusal;
+    let message = refusal.to_string();
+    match refusal {
+        ConsentRefusal::Invalid(invalid) => invalid.into(),
+        ConsentRefusal::VersionChanged { terms_id, current_version } => ApiError::Stale {
+            code: ErrorCode::TermsVersionChanged,
+            message: format!("{message}; show the current terms (GET /api/v1/coverage/terms) and consent again"),
+            details: vec![FieldError::new(
+                format!("consents.{terms_id}"),
+                format!("current version {current_version}"),
+            )],
+        },
+        ConsentRefusal::Required { missing } => ApiError::Refused {
+            code: ErrorCode::ConsentRequired,
+            message,
+            details: missing.iter().map(|id| FieldError::new("consents", format!("{id} is required"))).collect(),
+        },
     }
 }
 
@@ -585,7 +618,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::Stale { .. } => StatusCode::CONFLICT,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

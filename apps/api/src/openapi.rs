@@ -96,6 +96,7 @@ use crate::routes::{
         coverage::request_code,
         coverage::verify_code,
         coverage::list_terms,
+        coverage::create_analysis,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest, counsel::ExcelUpload)),
     modifiers(&ApiKeyScheme, &Contract, &UploadBody),
@@ -146,7 +147,7 @@ impl Modify for ApiKeyScheme {
 pub const MOHOM_ID_PATTERN: &str = "^[A-Za-z0-9._@:-]{1,128}$";
 
 /// Operations whose POST or PUT goes through `idempotency::run`.
-const IDEMPOTENT: [(&str, &str); 15] = [
+const IDEMPOTENT: [(&str, &str); 16] = [
     ("post", "/api/v1/as"),
     ("post", "/api/v1/users"),
     ("post", "/api/v1/leads"),
@@ -162,6 +163,7 @@ const IDEMPOTENT: [(&str, &str); 15] = [
     ("post", "/api/v1/orgs"),
     ("post", "/api/v1/orgs/{code}/sources"),
     ("post", "/api/v1/webhooks"),
+    ("post", "/api/v1/coverage/analyses"),
 ];
 
 /// The parts of the contract the handlers state once for all: the responses every

@@ -67,6 +67,10 @@ pub struct AppState {
     /// Recommended coverage amounts of the analysis (`funnel.recommendations_file`, or
     /// the built-in table), checked at start.
     pub recommendations: Arc<domain::funnel::coverage::RecommendationTable>,
+    /// Coverage analyses, their reports sealed.
+    pub analyses: infra::analyses::SeaAnalysisRepository,
+    /// The insurance-contract registry: the `sandbox` adapter (the only one built).
+    pub insurance: infra::insurance_sandbox::SandboxInsurance,
 }
 
 impl AppState {
@@ -98,6 +102,8 @@ impl AppState {
             verification_secrets: infra::identity::KeyedSecrets::new(Arc::clone(&keyring)),
             sms: infra::sms::SmsAdapter::from_settings(&settings.funnel)?,
             terms: Arc::new(infra::terms::book()?),
+            analyses: infra::analyses::SeaAnalysisRepository::new(db.clone(), Arc::clone(&keyring)),
+            insurance: infra::insurance_sandbox::SandboxInsurance::default(),
             recommendations: Arc::new(infra::coverage_table::load(
                 Some(settings.funnel.recommendations_file.trim()).filter(|f| !f.is_empty()).map(std::path::Path::new),
             )?),

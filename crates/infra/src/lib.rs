@@ -15,6 +15,7 @@
 //!
 //! sea-orm entities are private to this crate; callers see domain types only.
 
+pub mod analyses;
 pub mod api_keys;
 pub mod as_claims;
 pub mod audit;

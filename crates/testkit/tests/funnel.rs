@@ -4,12 +4,17 @@
 
 use std::sync::Mutex;
 
-use domain::funnel::identity::{CODE_TTL, IdentityFields, TOKEN_TTL};
-use domain::funnel::terms::{Terms, TermsBook, TermsPurpose};
+use domain::funnel::coverage::{
+    Category, Contract, ContractStatus, Coverage, CoverageStatus, RecommendationBand, RecommendationTable, Won,
+};
+use domain::funnel::identity::{CODE_TTL, Gender, IdentityFields, TOKEN_TTL};
+use domain::funnel::terms::{ConsentInput, ConsentRefusal, THIRD_PARTY_PROVISION, Terms, TermsBook, TermsPurpose};
 use domain::principal::{Credential, Principal};
 use domain::reference::OrgKind;
-use domain::service::funnel::{FunnelError, IdentityService, current_terms};
-use testkit::memory::{CountingSecrets, FixedClock, MemoryIdentityRepository, MemorySms};
+use domain::service::funnel::{AnalysisPorts, FunnelError, IdentityService, current_terms};
+use testkit::memory::{
+    CountingSecrets, FixedClock, FixedInsurance, MemoryAnalysisRepository, MemoryIdentityRepository, MemorySms,
+};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -233,4 +238,103 @@ fn the_terms_of_a_purpose_are_listed_and_an_unknown_purpose_is_named() {
     assert!(terms[0].required);
     let Err(FunnelError::Invalid(err)) = current_terms(&book, &principal, "HEALTH", NOW) else { panic!() };
     assert_eq!(err.0[0].field, "purpose");
+}
+
+fn coverage_terms() -> TermsBook {
+    let terms = |id: &str, required: bool| Terms {
+        id: id.into(),
+        version: "v1".into(),
+        title: id.into(),
+        purposes: vec![TermsPurpose::Coverage],
+        required_for: if required { vec![TermsPurpose::Coverage] } else { vec![] },
+        effective_at: NOW - Duration::days(1),
+        content: "...".into(),
+    };
+    TermsBook::new(vec![terms("PRIVACY_COLLECTION", true), terms(THIRD_PARTY_PROVISION, false)])
+}
+
+fn recommendations() -> RecommendationTable {
+    let band = |gender| RecommendationBand {
+        age_from: 0,
+        age_to: 120,
+        gender,
+        amounts: vec![(Category::Death, Won(100_000_000)), (Category::Cancer, Won(50_000_000))],
+    };
+    RecommendationTable { version: "t1".into(), bands: vec![band(Gender::Male), band(Gender::Female)] }
+}
+
+fn insurance() -> FixedInsurance {
+    FixedInsurance {
+        contracts: vec![Contract {
+            insurer: "교보생명".into(),
+            product: "교보생명 종신보험".into(),
+            contract_date: time::macros::date!(2012 - 05 - 01),
+            status: ContractStatus::Active,
+            monthly_premium: Won(150_000),
+            coverages: vec![Coverage { category: Category::Death, amount: Won(200_000_000) }],
+        }],
+        ..FixedInsurance::default()
+    }
+}
+
+/// A verified person of `w`'s org: their token.
+async fn verified(w: &World) -> String {
+    let sent = w.service().request(&w.key(), &person(), "192.0.2.1").await.unwrap();
+    w.service().verify(&w.key(), &sent.verification_id.to_string(), &w.code()).await.unwrap().token
+}
+
+#[tokio::test]
+async fn an_analysis_sums_the_contracts_and_stores_them_with_the_consents() {
+    let w = World::new();
+    let token = verified(&w).await;
+    let (analyses, insurance, terms, table) =
+        (MemoryAnalysisRepository::default(), insurance(), coverage_terms(), recommendations());
+    let ports = AnalysisPorts {
+        identity: &w.repo,
+        secrets: &w.secrets,
+        insurance: &insurance,
+        analyses: &analyses,
+        clock: &w.clock,
+        terms: &terms,
+        table: &table,
+    };
+    let consents = [ConsentInput { terms_id: "PRIVACY_COLLECTION", version: "v1" }];
+    let report = ports.analyse(&w.key(), &token, &consents).await.unwrap();
+    assert_eq!(report.masked_name, "홍*동");
+    let death = &report.analysis.summary[0];
+    assert_eq!((death.held, death.status), (Won(200_000_000), CoverageStatus::Enough));
+    assert_eq!(report.analysis.table_version, "t1");
+    assert_eq!(report.consents.len(), 1);
+    assert_eq!(analyses.rows.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn without_a_required_consent_the_provider_is_not_asked_and_nothing_is_stored() {
+    let w = World::new();
+    let token = verified(&w).await;
+    let (analyses, insurance, terms, table) =
+        (MemoryAnalysisRepository::default(), insurance(), coverage_terms(), recommendations());
+    let ports = AnalysisPorts {
+        identity: &w.repo,
+        secrets: &w.secrets,
+        insurance: &insurance,
+        analyses: &analyses,
+        clock: &w.clock,
+        terms: &terms,
+        table: &table,
+    };
+    let only_optional = [ConsentInput { terms_id: THIRD_PARTY_PROVISION, version: "v1" }];
+    let refused = ports.analyse(&w.key(), &token, &only_optional).await;
+    assert!(matches!(refused, Err(FunnelError::Consent(ConsentRefusal::Required { .. }))), "{refused:?}");
+    let stale = [ConsentInput { terms_id: "PRIVACY_COLLECTION", version: "v0" }];
+    let refused = ports.analyse(&w.key(), &token, &stale).await;
+    assert!(matches!(refused, Err(FunnelError::Consent(ConsentRefusal::VersionChanged { .. }))), "{refused:?}");
+    assert_eq!(*insurance.asked.lock().unwrap(), 0);
+    *insurance.failing.lock().unwrap() = true;
+    let consents = [ConsentInput { terms_id: "PRIVACY_COLLECTION", version: "v1" }];
+    let refused = ports.analyse(&w.key(), &token, &consents).await;
+    assert!(matches!(refused, Err(FunnelError::InsuranceUnavailable(_))), "{refused:?}");
+    let other_org = ports.analyse(&key(Uuid::now_v7()), &token, &consents).await;
+    assert!(matches!(other_org, Err(FunnelError::TokenInvalid)), "{other_org:?}");
+    assert!(analyses.rows.lock().unwrap().is_empty());
 }

@@ -50,6 +50,7 @@ error_codes! {
     InvalidJson => "INVALID_JSON", 400;
     InvalidQuery => "INVALID_QUERY", 400;
     ValidationFailed => "VALIDATION_FAILED", 400;
+    ConsentRequired => "CONSENT_REQUIRED", 400;
     VerificationCodeMismatch => "VERIFICATION_CODE_MISMATCH", 400;
     VerificationExpired => "VERIFICATION_EXPIRED", 400;
     Unauthorized => "UNAUTHORIZED", 401;
@@ -101,6 +102,7 @@ error_codes! {
     OrgAlreadyExists => "ORG_ALREADY_EXISTS", 409;
     ProductNotOnSale => "PRODUCT_NOT_ON_SALE", 409;
     SourceAlreadyExists => "SOURCE_ALREADY_EXISTS", 409;
+    TermsVersionChanged => "TERMS_VERSION_CHANGED", 409;
     UploadUrlUsed => "UPLOAD_URL_USED", 409;
     UserAlreadyExists => "USER_ALREADY_EXISTS", 409;
     UserOwnsLeads => "USER_OWNS_LEADS", 409;
@@ -113,6 +115,7 @@ error_codes! {
     InternalError => "INTERNAL_ERROR", 500;
     ServiceUnavailable => "SERVICE_UNAVAILABLE", 503;
     SmsUnavailable => "SMS_UNAVAILABLE", 503;
+    InsuranceDataUnavailable => "INSURANCE_DATA_UNAVAILABLE", 503;
 }
 
 impl ErrorCode {

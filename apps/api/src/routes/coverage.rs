@@ -10,21 +10,25 @@
 //! - The `verificationToken` is in the verification's answer only (`no-store`).
 //! - The rules are `domain::service::funnel`; the handlers declare, extract, call, answer.
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::funnel::coverage::CoverageReport;
 use domain::funnel::identity::IdentityFields;
-use domain::service::funnel::{IdentityService, current_terms};
+use domain::funnel::terms::ConsentInput;
+use domain::service::funnel::{AnalysisPorts, IdentityService, current_terms};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorResponse};
 use crate::gate::ApiKeyOnly;
+use crate::idempotency::Principal;
 use crate::state::AppState;
 use crate::wire::timestamp;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(request_code).service(verify_code).service(list_terms);
+    cfg.service(request_code).service(verify_code).service(list_terms).service(create_analysis);
 }
 
 /// The use case over the state's adapters.
@@ -240,4 +244,197 @@ pub async fn list_terms(
             })
             .collect(),
     }))
+}
+
+/// A consent to one terms text, at the version shown.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConsentRequest {
+    #[schema(example = "PRIVACY_COLLECTION")]
+    pub terms_id: String,
+    #[schema(example = "2026-12-01")]
+    pub version: String,
+}
+
+/// An analysis of the verified person's coverage.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnalysisRequest {
+    /// From `POST /api/v1/coverage/identity/verify`, of this org, within 30 minutes.
+    pub verification_token: String,
+    /// Every required terms of `COVERAGE` at its current version; `THIRD_PARTY_PROVISION`
+    /// too, to be contacted by an agent.
+    pub consents: Vec<ConsentRequest>,
+}
+
+/// The person, masked.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysedPerson {
+    #[schema(example = "홍*동")]
+    pub name: String,
+    /// `M` or `F`.
+    pub gender: String,
+    /// Full years on the day of the analysis.
+    pub age: u8,
+}
+
+/// One coverage of a contract.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CoverageDto {
+    #[schema(example = "CANCER")]
+    pub category: String,
+    #[schema(example = "암")]
+    pub category_name: String,
+    /// Whole won, as a string.
+    #[schema(example = "30000000")]
+    pub amount: String,
+}
+
+/// One insurance contract.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractDto {
+    #[schema(example = "교보생명")]
+    pub insurer: String,
+    pub product: String,
+    #[schema(format = Date)]
+    pub contract_date: String,
+    /// `ACTIVE`, `LAPSED` or `MATURED`; only `ACTIVE` counts in the summary.
+    pub status: String,
+    /// Whole won, as a string.
+    pub monthly_premium: String,
+    pub coverages: Vec<CoverageDto>,
+}
+
+/// Held against recommended, for one category.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryDto {
+    pub category: String,
+    pub category_name: String,
+    pub held: String,
+    pub recommended: String,
+    /// `LACK`, `ENOUGH` or `EXCESS`.
+    pub status: String,
+}
+
+/// A consent recorded with the analysis.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentDto {
+    pub terms_id: String,
+    pub version: String,
+}
+
+/// 보장분석 결과.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisResponse {
+    pub analysis_id: Uuid,
+    pub person: AnalysedPerson,
+    pub contracts: Vec<ContractDto>,
+    /// The ten categories, in order.
+    pub summary: Vec<SummaryDto>,
+    /// Of the contracts in force; whole won, as a string.
+    pub monthly_premium_total: String,
+    /// The version of the recommendation table used.
+    #[schema(example = "2026.12-illustrative")]
+    pub recommendation_version: String,
+    pub consents: Vec<ConsentDto>,
+    pub created_at: String,
+}
+
+impl From<&CoverageReport> for AnalysisResponse {
+    fn from(r: &CoverageReport) -> Self {
+        Self {
+            analysis_id: r.id,
+            person: AnalysedPerson {
+                name: r.masked_name.clone(),
+                gender: r.gender.as_str().to_owned(),
+                age: r.analysis.age,
+            },
+            contracts: r
+                .contracts
+                .iter()
+                .map(|c| ContractDto {
+                    insurer: c.insurer.clone(),
+                    product: c.product.clone(),
+                    contract_date: c.contract_date.to_string(),
+                    status: c.status.code().to_owned(),
+                    monthly_premium: c.monthly_premium.0.to_string(),
+                    coverages: c
+                        .coverages
+                        .iter()
+                        .map(|v| CoverageDto {
+                            category: v.category.code().to_owned(),
+                            category_name: v.category.name_ko().to_owned(),
+                            amount: v.amount.0.to_string(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            summary: r
+                .analysis
+                .summary
+                .iter()
+                .map(|s| SummaryDto {
+                    category: s.category.code().to_owned(),
+                    category_name: s.category.name_ko().to_owned(),
+                    held: s.held.0.to_string(),
+                    recommended: s.recommended.0.to_string(),
+                    status: s.status.code().to_owned(),
+                })
+                .collect(),
+            monthly_premium_total: r.analysis.monthly_premium_total.0.to_string(),
+            recommendation_version: r.analysis.table_version.clone(),
+            consents: r
+                .consents
+                .iter()
+                .map(|c| ConsentDto { terms_id: c.terms_id.clone(), version: c.version.clone() })
+                .collect(),
+            created_at: timestamp(r.created_at),
+        }
+    }
+}
+
+/// 보장분석 결과: the verified person's contracts analysed against the recommended
+/// amounts, with the consents recorded.
+#[utoipa::path(
+    tag = "coverage",
+    request_body = AnalysisRequest,
+    responses(
+        (status = 201, body = AnalysisResponse, description = "the analysis, stored with its consents"),
+        (status = 400, body = ErrorResponse, description = "CONSENT_REQUIRED naming each missing required terms in details; VERIFICATION_EXPIRED for an unknown, expired or other org's verificationToken; VALIDATION_FAILED for a consent to terms that do not apply to COVERAGE"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 409, body = ErrorResponse, description = "TERMS_VERSION_CHANGED: a consent names another version than the one in force (details name the current one)"),
+        (status = 503, body = ErrorResponse, description = "INSURANCE_DATA_UNAVAILABLE: the insurance-data provider did not answer; nothing stored"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/api/v1/coverage/analyses")]
+pub async fn create_analysis(
+    state: web::Data<AppState>,
+    ApiKeyOnly(caller): ApiKeyOnly,
+    req: HttpRequest,
+    body: web::Json<AnalysisRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    crate::idempotency::run(&state, &Principal::caller(&caller), &req, &body, || async {
+        let consents: Vec<ConsentInput<'_>> =
+            body.consents.iter().map(|c| ConsentInput { terms_id: &c.terms_id, version: &c.version }).collect();
+        let ports = AnalysisPorts {
+            identity: &state.identity,
+            secrets: &state.verification_secrets,
+            insurance: &state.insurance,
+            analyses: &state.analyses,
+            clock: &*state.clock,
+            terms: &state.terms,
+            table: &state.recommendations,
+        };
+        let report = ports.analyse(&caller.principal(), &body.verification_token, &consents).await?;
+        Ok((StatusCode::CREATED, AnalysisResponse::from(&report)))
+    })
+    .await
 }

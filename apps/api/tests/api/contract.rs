@@ -374,6 +374,13 @@ impl World {
                         "phone": "010-7300-0001", "carrier": "KT"}),
                 ),
             ),
+            ("post", "/api/v1/coverage/analyses") => with(
+                partner,
+                post(
+                    "/api/v1/coverage/analyses",
+                    serde_json::json!({"verificationToken": "vt_unknown", "consents": []}),
+                ),
+            ),
             ("post", "/api/v1/coverage/identity/verify") => {
                 let body = serde_json::json!({"verificationId": unknown, "code": "123456"});
                 return Some((

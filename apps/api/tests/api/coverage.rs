@@ -16,6 +16,8 @@ testkit::on_both_backends! { actix_web::test;
     coverage_another_orgs_verification_is_not_found_and_only_partner_keys_call => tenancy_body;
     coverage_the_terms_of_a_purpose_are_listed_with_their_versions => terms_body;
     coverage_a_bad_recommendation_table_stops_the_start => bad_table_body;
+    coverage_an_analysis_of_a_verified_person_is_stored_with_its_consents => analysis_body;
+    coverage_an_analysis_without_its_consents_or_token_is_refused_and_nothing_stored => analysis_refusals_body;
 }
 
 const REQUEST: &str = "/api/v1/coverage/identity/request";
@@ -197,4 +199,92 @@ async fn bad_table_body(db: TestDb) {
     let refused = api::state::AppState::new(db.db.clone(), settings, keyring, testkit::JWT_SECRET).err().unwrap();
     let message = refused.to_string();
     assert!(message.contains("coverage_recommendations.toml") && message.contains("LIFE"), "{message}");
+}
+
+const ANALYSES: &str = "/api/v1/coverage/analyses";
+
+/// A verified person of the partner org: their token.
+async fn verify(app: &TestApp, provider: &Receiver, key: &str, phone: &str) -> String {
+    let sent = post(app, key, REQUEST, person(phone)).await;
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    let id = sent.json()["verificationId"].as_str().unwrap().to_owned();
+    let verified = post(app, key, VERIFY, serde_json::json!({"verificationId": id, "code": last_code(provider)})).await;
+    assert_eq!(verified.status, 200, "{}", verified.text);
+    verified.json()["verificationToken"].as_str().unwrap().to_owned()
+}
+
+fn required_consents() -> serde_json::Value {
+    serde_json::json!([
+        {"termsId": "PRIVACY_COLLECTION", "version": "2026-12-01"},
+        {"termsId": "CREDIT_INFO_INQUIRY", "version": "2026-12-01"},
+    ])
+}
+
+async fn analysis_body(db: TestDb) {
+    let provider = Receiver::start().await;
+    let app = app_with(db, &provider).await;
+    let key = app.partner_key.clone();
+    let token = verify(&app, &provider, &key, "010-1234-5678").await;
+    let body = serde_json::json!({"verificationToken": token, "consents": required_consents()});
+    let created = post(&app, &key, ANALYSES, body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let json = created.json();
+    assert_eq!(json["person"]["name"], "홍*동");
+    let summary = json["summary"].as_array().unwrap();
+    assert_eq!(summary.len(), 10);
+    assert_eq!(summary[0]["categoryName"], "사망");
+    // Held per category is the sum of the in-force contracts' coverages.
+    for s in summary {
+        let held: u64 = json["contracts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "ACTIVE")
+            .flat_map(|c| c["coverages"].as_array().unwrap().iter())
+            .filter(|v| v["category"] == s["category"])
+            .map(|v| v["amount"].as_str().unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(s["held"].as_str().unwrap().parse::<u64>().unwrap(), held, "{}", s["category"]);
+    }
+    assert_eq!(json["recommendationVersion"], "2026.12-illustrative");
+    let mut settings = settings();
+    settings.add_redaction(".analysisId", "[id]");
+    settings.add_redaction(".**.contractDate", "[date]");
+    settings.add_redaction(".person.age", "[age]");
+    settings.bind(|| insta::assert_json_snapshot!("coverage_analysis", json));
+    assert_eq!(app.count_rows("coverage_analyses").await, 1);
+    assert_eq!(app.count_rows("analysis_consents").await, 2);
+}
+
+async fn analysis_refusals_body(db: TestDb) {
+    let provider = Receiver::start().await;
+    let app = app_with(db, &provider).await;
+    let key = app.partner_key.clone();
+    let token = verify(&app, &provider, &key, "010-1234-5678").await;
+    let only_one = serde_json::json!([{"termsId": "PRIVACY_COLLECTION", "version": "2026-12-01"}]);
+    let missing =
+        post(&app, &key, ANALYSES, serde_json::json!({"verificationToken": token, "consents": only_one})).await;
+    assert_eq!((missing.status.as_u16(), missing.code()), (400, "CONSENT_REQUIRED".to_owned()), "{}", missing.text);
+    assert_eq!(missing.json()["error"]["details"][0]["reason"], "CREDIT_INFO_INQUIRY is required");
+    let stale = serde_json::json!([
+        {"termsId": "PRIVACY_COLLECTION", "version": "2026-06-01"},
+        {"termsId": "CREDIT_INFO_INQUIRY", "version": "2026-12-01"},
+    ]);
+    let stale = post(&app, &key, ANALYSES, serde_json::json!({"verificationToken": token, "consents": stale})).await;
+    assert_eq!((stale.status.as_u16(), stale.code()), (409, "TERMS_VERSION_CHANGED".to_owned()), "{}", stale.text);
+    settings().bind(|| insta::assert_json_snapshot!("coverage_terms_version_changed", stale.json()));
+    let mut sensitive = required_consents();
+    sensitive.as_array_mut().unwrap().push(serde_json::json!({"termsId": "SENSITIVE_INFO", "version": "2026-12-01"}));
+    let wrong =
+        post(&app, &key, ANALYSES, serde_json::json!({"verificationToken": token, "consents": sensitive})).await;
+    assert_eq!((wrong.status.as_u16(), wrong.code()), (400, "VALIDATION_FAILED".to_owned()), "{}", wrong.text);
+    let unknown = serde_json::json!({"verificationToken": "vt_forged", "consents": required_consents()});
+    let forged = post(&app, &key, ANALYSES, unknown).await;
+    assert_eq!((forged.status.as_u16(), forged.code()), (400, "VERIFICATION_EXPIRED".to_owned()), "{}", forged.text);
+    let other = app.onboard_partner("analysis-other", "AO-SRC", "RE-HCM-APT").await;
+    let theirs = serde_json::json!({"verificationToken": token, "consents": required_consents()});
+    let theirs = post(&app, &other.key, ANALYSES, theirs).await;
+    assert_eq!((theirs.status.as_u16(), theirs.code()), (400, "VERIFICATION_EXPIRED".to_owned()), "{}", theirs.text);
+    assert_eq!(app.count_rows("coverage_analyses").await, 0);
+    assert_eq!(app.count_rows("analysis_consents").await, 0);
 }

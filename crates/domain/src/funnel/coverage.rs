@@ -13,9 +13,11 @@
 //! - amounts are whole won ([`Won`]), never negative, added with overflow checked; the
 //!   same input gives the same output, categories in their fixed order.
 
-use time::Date;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
 
 use crate::funnel::identity::Gender;
+use crate::funnel::terms::Consent;
 
 /// An amount in whole Korean won.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -267,6 +269,23 @@ pub fn analyse(
             monthly_premium_total.checked_add(contract.monthly_premium).ok_or(AnalysisError::Overflow)?;
     }
     Ok(Analysis { summary, monthly_premium_total, table_version: table.version.clone(), age })
+}
+
+/// A stored coverage analysis: what the report of `POST .../analyses` shows, and what
+/// its PDF and JSON reports are made from. The person appears masked only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverageReport {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub verification_id: Uuid,
+    /// The person's name masked (`홍*동`).
+    pub masked_name: String,
+    pub gender: Gender,
+    pub contracts: Vec<Contract>,
+    pub analysis: Analysis,
+    /// The consents given with it, at their versions.
+    pub consents: Vec<Consent>,
+    pub created_at: OffsetDateTime,
 }
 
 #[cfg(test)]

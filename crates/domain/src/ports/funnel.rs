@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::RepoError;
-use crate::funnel::coverage::Contract;
+use crate::funnel::coverage::{Contract, CoverageReport};
 use crate::funnel::identity::{CodeState, IdentityClaim, RequestLimited, RequestWindow, VerifiedPerson};
 use crate::pii::{PhoneNumber, Pii};
 
@@ -114,4 +114,13 @@ pub struct ProviderFailure(pub String);
 pub trait InsuranceData: Send + Sync {
     /// The verified person's contracts, in force or not.
     fn contracts(&self, person: &IdentityClaim) -> impl Future<Output = Result<Vec<Contract>, ProviderFailure>> + Send;
+}
+
+/// Coverage analyses in storage; the report sealed by the adapter.
+pub trait AnalysisRepository: Send + Sync {
+    /// Stores an analysis and its consents, in one write transaction.
+    fn store(&self, report: &CoverageReport) -> impl Future<Output = Result<(), RepoError>> + Send;
+
+    /// An analysis of the org.
+    fn get(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Option<CoverageReport>, RepoError>> + Send;
 }

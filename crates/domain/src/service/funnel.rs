@@ -17,13 +17,18 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{RepoError, ValidationError};
+use crate::funnel::coverage::{AnalysisError, CoverageReport, RecommendationTable, analyse};
 use crate::funnel::identity::{
     CODE_TTL, CodeCheck, IdentityClaim, IdentityFields, RATE_WINDOW, RequestLimited, TOKEN_TTL, VerifiedPerson,
     check_code, is_code_shaped,
 };
-use crate::funnel::terms::{CurrentTerms, TermsBook, TermsPurpose};
+use crate::funnel::terms::{ConsentInput, ConsentRefusal, CurrentTerms, TermsBook, TermsPurpose};
 use crate::pii::Pii;
-use crate::ports::{CheckRecord, Clock, IdentityRepository, NewVerification, SmsSender, VerificationSecrets};
+use crate::pii::mask::mask_name;
+use crate::ports::{
+    AnalysisRepository, CheckRecord, Clock, IdentityRepository, InsuranceData, NewVerification, SmsSender,
+    VerificationSecrets,
+};
 use crate::principal::{Credential, Principal};
 use crate::reference::OrgKind;
 
@@ -46,6 +51,12 @@ pub enum FunnelError {
     TokenInvalid,
     #[error("the SMS provider did not take the message: {0}")]
     SmsUnavailable(String),
+    #[error(transparent)]
+    Consent(ConsentRefusal),
+    #[error("the insurance-data provider did not answer: {0}")]
+    InsuranceUnavailable(String),
+    #[error(transparent)]
+    Analysis(AnalysisError),
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -192,12 +203,93 @@ where
     /// [`FunnelError::Forbidden`]; [`FunnelError::TokenInvalid`] for an unknown token,
     /// an expired one, or one of another org; a storage failure.
     pub async fn person(&self, principal: &Principal, token: &str) -> Result<VerifiedPerson, FunnelError> {
-        let org_id = Self::allowed(principal)?;
-        let person = self.repo.person(&self.secrets.token_digest(token.trim())).await?;
-        match person {
-            Some(p) if p.org_id == org_id && self.clock.now() < p.token_expires_at => Ok(p),
-            _ => Err(FunnelError::TokenInvalid),
-        }
+        verified_person(self.repo, self.secrets, self.clock.now(), principal, token).await
+    }
+}
+
+/// The verified person of a token, for the org's next step.
+///
+/// # Errors
+/// [`FunnelError::Forbidden`]; [`FunnelError::TokenInvalid`] for an unknown token,
+/// an expired one, or one of another org; a storage failure.
+pub async fn verified_person<R, S>(
+    repo: &R,
+    secrets: &S,
+    now: OffsetDateTime,
+    principal: &Principal,
+    token: &str,
+) -> Result<VerifiedPerson, FunnelError>
+where
+    R: IdentityRepository + ?Sized,
+    S: VerificationSecrets + ?Sized,
+{
+    if !may_call(principal) {
+        return Err(FunnelError::Forbidden);
+    }
+    let person = repo.person(&secrets.token_digest(token.trim())).await?;
+    match person {
+        Some(p) if p.org_id == principal.org_id && now < p.token_expires_at => Ok(p),
+        _ => Err(FunnelError::TokenInvalid),
+    }
+}
+
+/// The ports and fixtures of a coverage analysis.
+pub struct AnalysisPorts<'a, R: ?Sized, S: ?Sized, D: ?Sized, A: ?Sized, C: ?Sized> {
+    pub identity: &'a R,
+    pub secrets: &'a S,
+    pub insurance: &'a D,
+    pub analyses: &'a A,
+    pub clock: &'a C,
+    pub terms: &'a TermsBook,
+    pub table: &'a RecommendationTable,
+}
+
+impl<R, S, D, A, C> AnalysisPorts<'_, R, S, D, A, C>
+where
+    R: IdentityRepository + ?Sized,
+    S: VerificationSecrets + ?Sized,
+    D: InsuranceData + ?Sized,
+    A: AnalysisRepository + ?Sized,
+    C: Clock + ?Sized,
+{
+    /// 보장분석 결과: the verified person's contracts analysed and stored with the
+    /// consents given (funnel.md).
+    ///
+    /// Order: the token, then the consents (nothing is asked of the provider before the
+    /// person consented), then the contracts, then one write.
+    ///
+    /// # Errors
+    /// [`FunnelError::Forbidden`]; [`FunnelError::TokenInvalid`];
+    /// [`FunnelError::Consent`] (unknown terms, a stale version, a missing required
+    /// consent); [`FunnelError::InsuranceUnavailable`]; [`FunnelError::Analysis`]; a
+    /// storage failure. Nothing is stored by any of them.
+    pub async fn analyse(
+        &self,
+        principal: &Principal,
+        token: &str,
+        consents: &[ConsentInput<'_>],
+    ) -> Result<CoverageReport, FunnelError> {
+        let now = self.clock.now();
+        let person = verified_person(self.identity, self.secrets, now, principal, token).await?;
+        let accepted = self.terms.accept(TermsPurpose::Coverage, consents, now).map_err(FunnelError::Consent)?;
+        let contracts =
+            self.insurance.contracts(&person.claim).await.map_err(|e| FunnelError::InsuranceUnavailable(e.0))?;
+        let claim = &person.claim;
+        let analysis = analyse(&contracts, *claim.birth_date.expose(), claim.gender, now.date(), self.table)
+            .map_err(FunnelError::Analysis)?;
+        let report = CoverageReport {
+            id: Uuid::now_v7(),
+            org_id: principal.org_id,
+            verification_id: person.verification_id,
+            masked_name: mask_name(claim.name.expose().as_str()),
+            gender: claim.gender,
+            contracts,
+            analysis,
+            consents: accepted,
+            created_at: now,
+        };
+        self.analyses.store(&report).await?;
+        Ok(report)
     }
 }
 

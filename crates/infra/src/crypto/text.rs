@@ -68,8 +68,12 @@ pub const WEBHOOK_PREVIOUS_SECRET: SealedText =
 /// `outbox_events.body`: an event's envelope, the bytes signed and sent.
 pub const OUTBOX_BODY: SealedText = sealed("outbox_events", "id", "body", "body_enc", "body_key_id", true);
 
+/// A coverage analysis's report: the person's masked name, contracts and summary (JSON).
+pub const ANALYSIS_REPORT: SealedText =
+    sealed("coverage_analyses", "id", "report", "report_enc", "report_key_id", true);
+
 /// Every sealed text column, for the start-up sealing step, rotation and key status.
-pub const SEALED_TEXT_COLUMNS: [SealedText; 11] = [
+pub const SEALED_TEXT_COLUMNS: [SealedText; 12] = [
     AS_DESCRIPTION,
     AS_HISTORY_COMMENT,
     AUDIT_DETAIL,
@@ -81,6 +85,7 @@ pub const SEALED_TEXT_COLUMNS: [SealedText; 11] = [
     WEBHOOK_SECRET,
     WEBHOOK_PREVIOUS_SECRET,
     OUTBOX_BODY,
+    ANALYSIS_REPORT,
 ];
 
 /// A sealed value as stored: the envelope and its key id.

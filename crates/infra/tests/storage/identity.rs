@@ -21,6 +21,7 @@ testkit::on_both_backends! { tokio::test(flavor = "multi_thread", worker_threads
     identity_concurrent_requests_of_one_phone_store_at_most_five => concurrent_body;
     identity_two_racing_checks_are_recorded_once => racing_body;
     identity_another_orgs_verification_is_never_read_or_changed => other_org_body;
+    analysis_is_stored_sealed_with_its_consents_and_read_back_by_its_org => analysis_body;
 }
 
 const NAME: &str = "김인증카나리";
@@ -226,4 +227,66 @@ async fn sms_http_adapter_posts_to_the_provider_and_reports_its_refusal() {
     assert!(down.0.starts_with("the "), "{down}");
     let disabled = SmsAdapter::Disabled.send(&to, &Pii::new("x".to_owned())).await.unwrap_err();
     assert!(disabled.0.contains("none"));
+}
+
+async fn analysis_body(db: TestDb) {
+    use domain::funnel::coverage::{
+        Analysis, Category, CategorySummary, Contract, ContractStatus, Coverage, CoverageReport, CoverageStatus, Won,
+    };
+    use domain::funnel::identity::Gender;
+    use domain::funnel::terms::Consent;
+    use domain::ports::AnalysisRepository;
+    use infra::analyses::SeaAnalysisRepository;
+
+    let w = world(&db).await;
+    let repo = SeaAnalysisRepository::new(db.db.clone(), Arc::new(testkit::keyring()));
+    let report = CoverageReport {
+        id: Uuid::now_v7(),
+        org_id: w.org,
+        verification_id: Uuid::now_v7(),
+        masked_name: "김*카나리".to_owned(),
+        gender: Gender::Female,
+        contracts: vec![Contract {
+            insurer: "라이나생명".to_owned(),
+            product: "라이나생명 암보험 카나리7".to_owned(),
+            contract_date: time::macros::date!(2019 - 08 - 30),
+            status: ContractStatus::Lapsed,
+            monthly_premium: Won(38_700),
+            coverages: vec![Coverage { category: Category::Cancer, amount: Won(30_000_000) }],
+        }],
+        analysis: Analysis {
+            summary: vec![CategorySummary {
+                category: Category::Cancer,
+                held: Won(0),
+                recommended: Won(70_000_000),
+                status: CoverageStatus::Lack,
+            }],
+            monthly_premium_total: Won(0),
+            table_version: "2026.12-illustrative".to_owned(),
+            age: 65,
+        },
+        consents: vec![
+            Consent { terms_id: "PRIVACY_COLLECTION".to_owned(), version: "2026-12-01".to_owned() },
+            Consent { terms_id: "THIRD_PARTY_PROVISION".to_owned(), version: "2026-12-01".to_owned() },
+        ],
+        created_at: now(),
+    };
+    repo.store(&report).await.unwrap();
+    assert_eq!(repo.get(w.org, report.id).await.unwrap().unwrap(), report);
+    let other = infra::fixtures::org_id_by_code(db.db.conn(), "ldbds-operator").await.unwrap().unwrap();
+    assert!(repo.get(other, report.id).await.unwrap().is_none());
+    let row = db
+        .db
+        .conn()
+        .query_one_raw(Statement::from_string(
+            db.db.backend(),
+            "SELECT report, report_enc, shares_with_agents FROM coverage_analyses",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<String>("", "report").unwrap(), "");
+    assert!(row.try_get::<bool>("", "shares_with_agents").unwrap());
+    let sealed: Vec<u8> = row.try_get("", "report_enc").unwrap();
+    assert!(!contains(&sealed, "카나리7") && !contains(&sealed, "38700"), "the report is sealed");
 }

@@ -274,6 +274,17 @@ async fn backfill_body(db: TestDb) {
         ),
     )
     .await;
+    // A coverage analysis's report (issue #17).
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO coverage_analyses (id, org_id, verification_id, report, shares_with_agents, created_at) \
+             VALUES ('{}', '{org}', '{}', '{json_text}', false, 1)",
+            Uuid::now_v7(),
+            Uuid::now_v7()
+        ),
+    )
+    .await;
     let before = text_column_status(db.db.conn()).await.unwrap();
     assert_eq!(before.len(), SEALED_TEXT_COLUMNS.len());
     for column in &before {
@@ -283,7 +294,7 @@ async fn backfill_body(db: TestDb) {
 
     // The start-up step seals each of them and clears the plaintext.
     let report = seal_plaintext_rows(&db.db, &ring1).await.unwrap();
-    assert_eq!(report.total(), 11, "{report:?}");
+    assert_eq!(report.total(), 12, "{report:?}");
     assert!(report.sealed.iter().all(|(_, n)| *n == 1), "{report:?}");
     let bytes = dump(&db).await;
     for needle in needles() {
@@ -317,9 +328,9 @@ async fn backfill_body(db: TestDb) {
     check().await;
 
     // Rotation moves the sealed text columns to the new key too.
-    assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 11);
+    assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 12);
     let done = infra::rotation::rotate(&db.db, &ring12, 2, |_| {}).await.unwrap();
-    assert_eq!(done.rotated, 11);
+    assert_eq!(done.rotated, 12);
     assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 0);
     for column in text_column_status(db.db.conn()).await.unwrap() {
         assert_eq!((column.plaintext, column.by_key.clone()), (0, vec![(2, 1)]), "{}", column.column);

@@ -163,3 +163,41 @@ impl SmsSender for MemorySms {
         Ok(())
     }
 }
+
+/// Analyses in a vector.
+#[derive(Debug, Default)]
+pub struct MemoryAnalysisRepository {
+    pub rows: Mutex<Vec<domain::funnel::coverage::CoverageReport>>,
+}
+
+impl domain::ports::AnalysisRepository for MemoryAnalysisRepository {
+    async fn store(&self, report: &domain::funnel::coverage::CoverageReport) -> Result<(), RepoError> {
+        self.rows.lock().expect("rows lock").push(report.clone());
+        Ok(())
+    }
+
+    async fn get(&self, org_id: Uuid, id: Uuid) -> Result<Option<domain::funnel::coverage::CoverageReport>, RepoError> {
+        Ok(self.rows.lock().expect("rows lock").iter().find(|r| r.org_id == org_id && r.id == id).cloned())
+    }
+}
+
+/// An insurance-data provider that answers with fixed contracts, or fails when told to.
+#[derive(Debug, Default)]
+pub struct FixedInsurance {
+    pub contracts: Vec<domain::funnel::coverage::Contract>,
+    pub failing: Mutex<bool>,
+    pub asked: Mutex<usize>,
+}
+
+impl domain::ports::InsuranceData for FixedInsurance {
+    async fn contracts(
+        &self,
+        _person: &domain::funnel::identity::IdentityClaim,
+    ) -> Result<Vec<domain::funnel::coverage::Contract>, domain::ports::ProviderFailure> {
+        *self.asked.lock().expect("asked lock") += 1;
+        if *self.failing.lock().expect("failing lock") {
+            return Err(domain::ports::ProviderFailure("the registry answered 502".to_owned()));
+        }
+        Ok(self.contracts.clone())
+    }
+}
