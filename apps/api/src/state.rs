@@ -69,8 +69,8 @@ pub struct AppState {
     pub recommendations: Arc<domain::funnel::coverage::RecommendationTable>,
     /// Coverage analyses, their reports sealed.
     pub analyses: infra::analyses::SeaAnalysisRepository,
-    /// The insurance-contract registry: the `sandbox` adapter (the only one built).
-    pub insurance: infra::insurance_sandbox::SandboxInsurance,
+    /// The insurance-contract registry (`funnel.insurance`).
+    pub insurance: infra::insurance_http::InsuranceAdapter,
 }
 
 impl AppState {
@@ -103,7 +103,7 @@ impl AppState {
             sms: infra::sms::SmsAdapter::from_settings(&settings.funnel)?,
             terms: Arc::new(infra::terms::book()?),
             analyses: infra::analyses::SeaAnalysisRepository::new(db.clone(), Arc::clone(&keyring)),
-            insurance: infra::insurance_sandbox::SandboxInsurance::default(),
+            insurance: infra::insurance_http::InsuranceAdapter::from_settings(&settings.funnel)?,
             recommendations: Arc::new(infra::coverage_table::load(
                 Some(settings.funnel.recommendations_file.trim()).filter(|f| !f.is_empty()).map(std::path::Path::new),
             )?),

@@ -322,6 +322,24 @@ pub enum SmsAdapterKind {
     Http,
 }
 
+/// Which adapter answers the insurance-contract registry (`docs/providers.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InsuranceAdapterKind {
+    /// No provider: analyses answer 503.
+    None,
+    /// Deterministic test data (`infra::insurance_sandbox`); refused in production.
+    Sandbox,
+    /// The published JSON-over-HTTPS contract.
+    Http,
+}
+
+/// An `https://` URL, or `http://` outside production, with a host.
+fn provider_url(url: &str, env: RunEnv) -> bool {
+    let url = url.trim();
+    is_http_base(url) && (url.starts_with("https://") || env != RunEnv::Production)
+}
+
 /// The consumer funnel (`funnel.md`): its providers.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -336,6 +354,11 @@ pub struct FunnelSettings {
     /// A TOML file replacing the built-in table of recommended coverage amounts
     /// (`fixtures/coverage_recommendations.toml` shows the format); empty: built-in.
     pub recommendations_file: String,
+    pub insurance: InsuranceAdapterKind,
+    /// The `http` insurance adapter's base URL (`POST <url>/contracts`).
+    pub insurance_url: String,
+    /// The `http` insurance adapter's bearer token.
+    pub insurance_token: String,
 }
 
 impl std::fmt::Debug for FunnelSettings {
@@ -346,6 +369,9 @@ impl std::fmt::Debug for FunnelSettings {
             .field("sms_token", &if self.sms_token.is_empty() { "" } else { "***" })
             .field("sms_sender", &self.sms_sender)
             .field("recommendations_file", &self.recommendations_file)
+            .field("insurance", &self.insurance)
+            .field("insurance_url", &self.insurance_url)
+            .field("insurance_token", &if self.insurance_token.is_empty() { "" } else { "***" })
             .finish()
     }
 }
@@ -358,12 +384,35 @@ impl Default for FunnelSettings {
             sms_token: String::new(),
             sms_sender: String::new(),
             recommendations_file: String::new(),
+            insurance: InsuranceAdapterKind::Sandbox,
+            insurance_url: String::new(),
+            insurance_token: String::new(),
         }
     }
 }
 
 impl FunnelSettings {
     fn validate(&self, env: RunEnv) -> Result<(), SettingsError> {
+        match self.insurance {
+            InsuranceAdapterKind::Sandbox if env == RunEnv::Production => {
+                return Err(invalid(
+                    "funnel.insurance",
+                    "\"sandbox\" shows test data to real people and is refused in production; use \"http\" or \"none\"",
+                ));
+            }
+            InsuranceAdapterKind::Http => {
+                if !provider_url(&self.insurance_url, env) {
+                    return Err(invalid(
+                        "funnel.insurance_url",
+                        "must be an https:// URL (http:// outside production)",
+                    ));
+                }
+                if self.insurance_token.trim().is_empty() {
+                    return Err(invalid("funnel.insurance_token", "is required with funnel.insurance = \"http\""));
+                }
+            }
+            _ => {}
+        }
         match self.sms {
             SmsAdapterKind::Log if env == RunEnv::Production => Err(invalid(
                 "funnel.sms",
@@ -784,6 +833,43 @@ mod tests {
         for (vars, key) in cases {
             assert_eq!(key_of(load(vars)).as_deref(), Some(key), "{vars:?}");
         }
+    }
+
+    #[test]
+    fn bad_funnel_settings_name_their_key() {
+        let cases: [(&[(&str, &str)], &str); 4] = [
+            (&[("LDBDS__FUNNEL__SMS", "http")], "funnel.sms_url"),
+            (
+                &[("LDBDS__FUNNEL__SMS", "http"), ("LDBDS__FUNNEL__SMS_URL", "https://sms.example.com")],
+                "funnel.sms_token",
+            ),
+            (&[("LDBDS__FUNNEL__INSURANCE", "http")], "funnel.insurance_url"),
+            (
+                &[("LDBDS__FUNNEL__INSURANCE", "http"), ("LDBDS__FUNNEL__INSURANCE_URL", "ftp://registry.example.com")],
+                "funnel.insurance_url",
+            ),
+        ];
+        for (vars, key) in cases {
+            assert_eq!(key_of(load(vars)).as_deref(), Some(key), "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_the_log_sms_and_the_sandbox_insurance_data() {
+        let secrets = [
+            ("LDBDS__DATABASE__URL", "postgres://db/ldbds"),
+            ("LDBDS__JWT__SECRET", "0123456789abcdef0123456789abcdef"),
+            ("LDBDS__CRYPTO__KEK", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+            ("LDBDS__CRYPTO__INDEX_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let vars = secrets.iter().chain(extra).map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            Settings::load_from("production", None, vars)
+        };
+        assert_eq!(key_of(with(&[("LDBDS__FUNNEL__SMS", "log")])).as_deref(), Some("funnel.sms"));
+        assert_eq!(key_of(with(&[("LDBDS__FUNNEL__INSURANCE", "sandbox")])).as_deref(), Some("funnel.insurance"));
+        let defaults = with(&[]).map(|s| s.funnel.insurance);
+        assert!(matches!(defaults, Ok(InsuranceAdapterKind::None)), "{defaults:?}");
     }
 
     #[test]

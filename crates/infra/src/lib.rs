@@ -35,6 +35,7 @@ pub mod group_commit;
 pub mod idempotency;
 pub mod identity;
 pub mod import;
+pub mod insurance_http;
 pub mod insurance_sandbox;
 pub mod intake;
 mod intake_batch;

@@ -34,6 +34,8 @@ struct State {
     script: VecDeque<u16>,
     /// While set, connections are accepted and dropped at once (the receiver is "down").
     down: bool,
+    /// The JSON body of every answer, when set (a fake provider's answer).
+    body: Option<Vec<u8>>,
 }
 
 /// The receiver; dropped with its task when the test ends.
@@ -96,6 +98,11 @@ impl Receiver {
         self.lock().script.extend(statuses);
     }
 
+    /// Every answer from now on carries `body` as `application/json`.
+    pub fn answer_body(&self, body: &str) {
+        self.lock().body = Some(body.as_bytes().to_vec());
+    }
+
     /// Refuses (drops) every connection while `down`.
     pub fn set_down(&self, down: bool) {
         self.lock().down = down;
@@ -151,7 +158,7 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>, arrived:
         let length: usize = get("content-length").parse().unwrap_or(0);
         let mut body = vec![0u8; length];
         reader.read_exact(&mut body).await?;
-        let answered = {
+        let (answered, answer_body) = {
             let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
             if state.down {
                 return Ok(());
@@ -168,9 +175,19 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>, arrived:
                 at: Instant::now(),
                 answered,
             });
-            answered
+            (answered, state.body.clone())
         };
         arrived.notify_waiters();
-        write.write_all(format!("HTTP/1.1 {answered} X\r\ncontent-length: 0\r\n\r\n").as_bytes()).await?;
+        match answer_body {
+            Some(body) => {
+                let head = format!(
+                    "HTTP/1.1 {answered} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                write.write_all(head.as_bytes()).await?;
+                write.write_all(&body).await?;
+            }
+            None => write.write_all(format!("HTTP/1.1 {answered} X\r\ncontent-length: 0\r\n\r\n").as_bytes()).await?,
+        }
     }
 }

@@ -290,3 +290,31 @@ async fn analysis_body(db: TestDb) {
     let sealed: Vec<u8> = row.try_get("", "report_enc").unwrap();
     assert!(!contains(&sealed, "카나리7") && !contains(&sealed, "38700"), "the report is sealed");
 }
+
+#[tokio::test]
+async fn insurance_http_adapter_posts_the_person_and_takes_only_a_whole_answer() {
+    use domain::ports::InsuranceData;
+    use infra::insurance_http::{HttpInsurance, InsuranceAdapter};
+
+    let provider = Receiver::start().await;
+    provider.answer_body(
+        r#"{"contracts":[{"insurer":"현대해상","product":"현대해상 운전자보험","contractDate":"2021-07-01",
+            "status":"ACTIVE","monthlyPremium":12300,"coverages":[{"category":"LIABILITY","amount":100000000}]}]}"#,
+    );
+    let registry = InsuranceAdapter::Http(HttpInsurance::new(&provider.url("/v1/"), "ins-token").unwrap());
+    let person = claim(PHONE);
+    let contracts = registry.contracts(&person).await.unwrap();
+    assert_eq!((contracts.len(), contracts[0].insurer.as_str()), (1, "현대해상"));
+    let got = provider.received();
+    assert_eq!((got[0].path.as_str(), got[0].authorization.as_str()), ("/v1/contracts", "Bearer ins-token"));
+    let sent: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(sent, serde_json::json!({"name": NAME, "birthDate": BIRTH, "gender": "F", "phone": "+821076543219"}));
+    provider.answer_with(&[502]);
+    let refused = registry.contracts(&person).await.unwrap_err();
+    assert_eq!(refused.0, "the insurance-data provider answered 502");
+    provider.answer_body(r#"{"contracts":[{"insurer":"x","product":"y","contractDate":"2021-07-01","status":"ON_HOLD","monthlyPremium":1,"coverages":[]}]}"#);
+    let malformed = registry.contracts(&person).await.unwrap_err();
+    assert!(malformed.0.contains("contracts[0].status") && !malformed.0.contains(NAME), "{malformed}");
+    let none = InsuranceAdapter::Disabled.contracts(&person).await.unwrap_err();
+    assert!(none.0.contains("no insurance-data provider"));
+}
