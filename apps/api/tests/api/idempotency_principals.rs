@@ -143,6 +143,10 @@ async fn every_endpoint_body(db: TestDb) {
     let org_body = serde_json::json!({"code": "partner-2", "name": "파트너 2", "kind": "PARTNER"});
     let source_body = serde_json::json!({"code": "P2-WEB", "defaultProductId": product});
     let webhook = serde_json::json!({"url": "https://93.184.215.14/hook", "events": ["*"]});
+    let analysis = serde_json::json!({"verificationToken": verified_token(&app).await, "consents": [
+        {"termsId": "PRIVACY_COLLECTION", "version": "2026-12-01"},
+        {"termsId": "CREDIT_INFO_INQUIRY", "version": "2026-12-01"},
+    ]});
     let cases = vec![
         Case {
             name: "POST /api/v1/users (two keys of one org)",
@@ -205,6 +209,12 @@ async fn every_endpoint_body(db: TestDb) {
             second_status: 409,
         },
         Case {
+            name: "POST /api/v1/coverage/analyses (two keys of one org)",
+            first: with_key(post("/api/v1/coverage/analyses", &analysis), &app.partner_key),
+            second: with_key(post("/api/v1/coverage/analyses", &analysis), &second_key),
+            second_status: 201,
+        },
+        Case {
             name: "POST /api/v1/webhooks (the org's key, then its LEADER)",
             first: with_key(post("/api/v1/webhooks", &webhook), &app.partner_key),
             second: bearer(post("/api/v1/webhooks", &webhook), &leader),
@@ -223,7 +233,7 @@ async fn every_endpoint_body(db: TestDb) {
 }
 
 /// The operations covered above and beside their set-up (`as_claims.rs`, `counsel.rs`).
-const COVERED: [(&str, &str); 15] = [
+const COVERED: [(&str, &str); 16] = [
     ("post", "/api/v1/orders"),
     ("post", "/api/v1/files/presigned"),
     ("post", "/api/v1/users"),
@@ -239,7 +249,40 @@ const COVERED: [(&str, &str); 15] = [
     ("post", "/api/v1/orgs"),
     ("post", "/api/v1/orgs/{code}/sources"),
     ("post", "/api/v1/webhooks"),
+    ("post", "/api/v1/coverage/analyses"),
 ];
+
+/// A `verificationToken` of the demo partner org, stored as a verification would leave
+/// it (the code's SMS goes to the log in tests).
+async fn verified_token(app: &TestApp) -> String {
+    use domain::funnel::identity::{IdentityClaim, IdentityFields};
+    use domain::ports::{CheckRecord, IdentityRepository, NewVerification, VerificationSecrets};
+    let org = infra::fixtures::org_id_by_code(app.db.db.conn(), "mohom").await.unwrap().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let fields = IdentityFields {
+        name: Some("홍길동"),
+        birth_date: Some("1985-04-12"),
+        gender: Some("M"),
+        phone: Some("010-1234-5678"),
+        carrier: Some("SKT"),
+        mohom_id: None,
+    };
+    let new = NewVerification {
+        id: uuid::Uuid::now_v7(),
+        org_id: org,
+        claim: IdentityClaim::parse(&fields, now.date()).unwrap(),
+        client: "192.0.2.50".to_owned(),
+        code_digest: "0".repeat(64),
+        created_at: now,
+        expires_at: now + time::Duration::minutes(3),
+    };
+    app.state.identity.open(&new, now - time::Duration::hours(1), |_| Ok(())).await.unwrap().unwrap();
+    let token = "vt_idempotency-principals".to_owned();
+    let digest = app.state.verification_secrets.token_digest(&token);
+    let check = CheckRecord { seen_attempts: 0, verified: Some((now, digest, now + time::Duration::minutes(30))) };
+    assert!(app.state.identity.record_check(org, new.id, &check).await.unwrap());
+    token
+}
 
 /// Every operation that documents `Idempotency-Key` has a cross-principal case.
 #[test]
