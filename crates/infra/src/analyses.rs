@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use crate::crypto::{ANALYSIS_REPORT, Keyring};
 use crate::db::Db;
+use crate::db::stmt;
 use crate::error::{corrupt, unavailable};
-use crate::webhook_dispatch::stmt;
 use crate::{from_millis, to_millis};
 
 const TABLE: &str = "coverage_analyses";
@@ -191,21 +191,26 @@ impl AnalysisRepository for SeaAnalysisRepository {
         ))
         .await
         .map_err(unavailable)?;
-        for consent in &report.consents {
-            txn.execute_raw(stmt(
-                backend,
-                "INSERT INTO analysis_consents (id, analysis_id, terms_id, version, consented_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                vec![
+        // Every consent in one multi-row insert (a handful: the terms of one purpose).
+        if !report.consents.is_empty() {
+            let mut rows = Vec::with_capacity(report.consents.len());
+            let mut values = Vec::with_capacity(report.consents.len() * 5);
+            for (i, consent) in report.consents.iter().enumerate() {
+                let n = i * 5;
+                rows.push(format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5));
+                values.extend([
                     Uuid::now_v7().to_string().into(),
                     id.clone().into(),
                     consent.terms_id.clone().into(),
                     consent.version.clone().into(),
                     to_millis(report.created_at).into(),
-                ],
-            ))
-            .await
-            .map_err(unavailable)?;
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO analysis_consents (id, analysis_id, terms_id, version, consented_at) VALUES {}",
+                rows.join(", ")
+            );
+            txn.execute_raw(stmt(backend, &sql, values)).await.map_err(unavailable)?;
         }
         txn.commit().await.map_err(unavailable)
     }

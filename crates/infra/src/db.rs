@@ -24,7 +24,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
+    TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -166,6 +167,21 @@ impl Db {
             outbox: Arc::clone(&self.outbox),
             events_written: AtomicBool::new(false),
         })
+    }
+
+    /// One write statement, its rows affected: on PostgreSQL sent alone (autocommit); on
+    /// SQLite inside a write transaction, so it waits its turn on the write gate.
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub async fn write_one(&self, statement: Statement) -> Result<u64, DbErr> {
+        if self.is_postgres() {
+            return Ok(self.conn.execute_raw(statement).await?.rows_affected());
+        }
+        let txn = self.begin_write().await?;
+        let done = txn.execute_raw(statement).await?.rows_affected();
+        txn.commit().await?;
+        Ok(done)
     }
 
     /// A trivial query, for readiness.
@@ -333,6 +349,16 @@ pub async fn run_migrations(db: &Db, action: MigrateAction) -> Result<Vec<Migrat
             applied: matches!(m.status(), migration::MigrationStatus::Applied),
         })
         .collect())
+}
+
+/// `sql` for `backend`: `$n` becomes `?n` on SQLite; ` FOR UPDATE SKIP LOCKED` (written
+/// as `{lock}`) is kept on PostgreSQL only.
+#[must_use]
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = sql.replace("{lock}", lock);
+    let sql = if backend == DbBackend::Postgres { sql } else { sql.replace('$', "?") };
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 #[cfg(test)]

@@ -32,8 +32,8 @@ use uuid::Uuid;
 
 use crate::crypto::{BlindIndex, FieldContext, Keyring};
 use crate::db::Db;
+use crate::db::stmt;
 use crate::error::{corrupt, unavailable};
-use crate::webhook_dispatch::stmt;
 use crate::{from_millis, to_millis};
 
 const TABLE: &str = "identity_verifications";
@@ -186,15 +186,15 @@ impl IdentityRepository for SeaIdentityRepository {
     }
 
     async fn discard(&self, org_id: Uuid, id: Uuid) -> Result<(), RepoError> {
-        let txn = self.db.begin_write().await.map_err(unavailable)?;
-        txn.execute_raw(stmt(
-            self.db.backend(),
-            "DELETE FROM identity_verifications WHERE id = $1 AND org_id = $2",
-            vec![id.to_string().into(), org_id.to_string().into()],
-        ))
-        .await
-        .map_err(unavailable)?;
-        txn.commit().await.map_err(unavailable)
+        self.db
+            .write_one(stmt(
+                self.db.backend(),
+                "DELETE FROM identity_verifications WHERE id = $1 AND org_id = $2",
+                vec![id.to_string().into(), org_id.to_string().into()],
+            ))
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 
     async fn code_state(&self, org_id: Uuid, id: Uuid) -> Result<Option<(CodeState, String)>, RepoError> {
@@ -231,9 +231,9 @@ impl IdentityRepository for SeaIdentityRepository {
             Some((at, digest, expires)) => (Some(to_millis(*at)), Some(digest.clone()), Some(to_millis(*expires))),
             None => (None, None, None),
         };
-        let txn = self.db.begin_write().await.map_err(unavailable)?;
-        let done = txn
-            .execute_raw(stmt(
+        let done = self
+            .db
+            .write_one(stmt(
                 self.db.backend(),
                 "UPDATE identity_verifications SET attempts = attempts + 1, \
                    verified_at = COALESCE($1, verified_at), token_digest = COALESCE($2, token_digest), \
@@ -250,8 +250,7 @@ impl IdentityRepository for SeaIdentityRepository {
             ))
             .await
             .map_err(unavailable)?;
-        txn.commit().await.map_err(unavailable)?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     async fn person(&self, token_digest: &str) -> Result<Option<VerifiedPerson>, RepoError> {

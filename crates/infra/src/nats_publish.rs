@@ -36,9 +36,9 @@ use tokio::sync::watch;
 
 use crate::crypto::{Keyring, OUTBOX_BODY};
 use crate::db::Db;
+use crate::db::stmt;
 use crate::error::{corrupt, unavailable};
 use crate::to_millis;
-use crate::webhook_dispatch::stmt;
 
 /// The stream every event goes to.
 pub const STREAM: &str = "LDBDS_EVENTS";

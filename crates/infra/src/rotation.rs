@@ -83,11 +83,7 @@ async fn row_envelopes_pending(conn: &impl ConnectionTrait, keyring: &Keyring) -
     for (table, _, _) in ROW_ENVELOPES {
         let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE enc_key_id <> $1");
         let row = conn
-            .query_one_raw(crate::webhook_dispatch::stmt(
-                conn.get_database_backend(),
-                &sql,
-                vec![active_id(keyring).into()],
-            ))
+            .query_one_raw(crate::db::stmt(conn.get_database_backend(), &sql, vec![active_id(keyring).into()]))
             .await?;
         let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
         pending += u64::try_from(n).unwrap_or(0);
@@ -103,7 +99,7 @@ pub async fn row_envelope_status(conn: &impl ConnectionTrait) -> Result<Vec<(&'s
     let mut status = Vec::new();
     for (table, _, _) in ROW_ENVELOPES {
         let sql = format!("SELECT enc_key_id AS k, COUNT(*) AS n FROM {table} GROUP BY enc_key_id ORDER BY enc_key_id");
-        for row in conn.query_all_raw(crate::webhook_dispatch::stmt(conn.get_database_backend(), &sql, vec![])).await? {
+        for row in conn.query_all_raw(crate::db::stmt(conn.get_database_backend(), &sql, vec![])).await? {
             let key: i32 = row.try_get("", "k")?;
             let n: i64 = row.try_get("", "n")?;
             status.push((*table, key, u64::try_from(n).unwrap_or(0)));
@@ -138,7 +134,7 @@ async fn rotate_row_envelopes(
         n + 3
     );
     let txn = db.begin_write().await?;
-    let rows = txn.query_all_raw(crate::webhook_dispatch::stmt(backend, &select, vec![active.into()])).await?;
+    let rows = txn.query_all_raw(crate::db::stmt(backend, &select, vec![active.into()])).await?;
     let mut rotated = 0;
     for row in rows {
         let id: String = row.try_get("", "row_id")?;
@@ -150,7 +146,7 @@ async fn rotate_row_envelopes(
             values.push(resealed.into());
         }
         values.extend([active.into(), id.clone().into(), old.into()]);
-        let done = txn.execute_raw(crate::webhook_dispatch::stmt(backend, &update, values)).await?;
+        let done = txn.execute_raw(crate::db::stmt(backend, &update, values)).await?;
         rotated += done.rows_affected();
     }
     txn.commit().await?;

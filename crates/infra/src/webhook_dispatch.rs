@@ -38,7 +38,6 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use send::{Attempt, Sender};
-pub(crate) use store::stmt;
 pub use store::{CHANNEL, FanOut};
 
 use crate::crypto::Keyring;

@@ -15,7 +15,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, QueryRe
 use uuid::Uuid;
 
 use crate::crypto::{Keyring, OUTBOX_BODY, WEBHOOK_PREVIOUS_SECRET, WEBHOOK_SECRET};
-use crate::db::Db;
+use crate::db::{Db, stmt};
 use crate::entities::webhook_delivery;
 use crate::error::{corrupt, unavailable};
 use crate::from_millis;
@@ -28,15 +28,6 @@ const DELIVERIES_PER_INSERT: usize = crate::update_rows::MAX_VALUES_PER_STATEMEN
 
 /// The PostgreSQL channel that wakes other nodes' dispatchers.
 pub const CHANNEL: &str = "ldbds_outbox";
-
-/// `sql` for `backend`: `$n` becomes `?n` on SQLite; ` FOR UPDATE SKIP LOCKED` (written
-/// as `{lock}`) is kept on PostgreSQL only.
-pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    let sql = sql.replace("{lock}", lock);
-    let sql = if backend == DbBackend::Postgres { sql } else { sql.replace('$', "?") };
-    Statement::from_sql_and_values(backend, sql, values)
-}
 
 fn text(row: &QueryResult, column: &str) -> Result<String, RepoError> {
     row.try_get::<String>("", column).map_err(unavailable)
