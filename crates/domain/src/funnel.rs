@@ -3,5 +3,6 @@
 //! identity verification ([`identity`]) and the terms a person consents to ([`terms`]).
 
 pub mod coverage;
+pub mod document;
 pub mod identity;
 pub mod terms;

@@ -124,3 +124,13 @@ pub trait AnalysisRepository: Send + Sync {
     /// An analysis of the org.
     fn get(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Option<CoverageReport>, RepoError>> + Send;
 }
+
+/// Why a document could not be rendered (never personal data).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RenderFailure(pub String);
+
+/// Renders a report document as a PDF (`infra::pdf`). CPU-bound and synchronous.
+pub trait PdfRenderer: Send + Sync {
+    fn render(&self, document: &crate::funnel::document::Document) -> Result<Vec<u8>, RenderFailure>;
+}
