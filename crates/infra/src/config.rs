@@ -359,6 +359,10 @@ pub struct FunnelSettings {
     pub insurance_url: String,
     /// The `http` insurance adapter's bearer token.
     pub insurance_token: String,
+    /// The source (by code) whose org provides, and whose default product is, the lead
+    /// of an analysis with the `THIRD_PARTY_PROVISION` consent (the platform's own
+    /// source; `ldbds orgs add-source`). Missing: no lead is made, and the log says so.
+    pub lead_source: String,
 }
 
 impl std::fmt::Debug for FunnelSettings {
@@ -372,6 +376,7 @@ impl std::fmt::Debug for FunnelSettings {
             .field("insurance", &self.insurance)
             .field("insurance_url", &self.insurance_url)
             .field("insurance_token", &if self.insurance_token.is_empty() { "" } else { "***" })
+            .field("lead_source", &self.lead_source)
             .finish()
     }
 }
@@ -387,6 +392,7 @@ impl Default for FunnelSettings {
             insurance: InsuranceAdapterKind::Sandbox,
             insurance_url: String::new(),
             insurance_token: String::new(),
+            lead_source: "COVERAGE".to_owned(),
         }
     }
 }

@@ -16,6 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::funnel::coverage::CoverageReport;
 use domain::funnel::identity::IdentityFields;
 use domain::funnel::terms::ConsentInput;
+use domain::service::coverage_lead;
 use domain::service::funnel::{AnalysisPorts, IdentityService, current_terms};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -265,6 +266,12 @@ pub struct AnalysisRequest {
     /// Every required terms of `COVERAGE` at its current version; `THIRD_PARTY_PROVISION`
     /// too, to be contacted by an agent.
     pub consents: Vec<ConsentRequest>,
+    /// An extension of the seed's fields: the region (a Korean 시·도 code of
+    /// `GET /api/v1/regions?country=KR`) the person wants an agent from, for the lead of
+    /// a `THIRD_PARTY_PROVISION` consent; without it that lead waits in the pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "서울")]
+    pub region_code: Option<String>,
 }
 
 /// The person, masked.
@@ -433,7 +440,27 @@ pub async fn create_analysis(
             terms: &state.terms,
             table: &state.recommendations,
         };
-        let report = ports.analyse(&caller.principal(), &body.verification_token, &consents).await?;
+        let request = coverage_lead::AnalysisRequest {
+            token: &body.verification_token,
+            consents: &consents,
+            region: body.region_code.as_deref(),
+        };
+        let (report, share) = coverage_lead::analyse_and_share(
+            &ports,
+            &state.leads,
+            &state.reference,
+            &state.settings.funnel.lead_source,
+            &caller.principal(),
+            &request,
+        )
+        .await?;
+        if share == coverage_lead::LeadShare::NotConfigured {
+            tracing::warn!(
+                analysis = %report.id,
+                source = %state.settings.funnel.lead_source,
+                "consented analysis made no lead: funnel.lead_source names no source with a default product"
+            );
+        }
         Ok((StatusCode::CREATED, AnalysisResponse::from(&report)))
     })
     .await

@@ -18,6 +18,7 @@ testkit::on_both_backends! { actix_web::test;
     coverage_a_bad_recommendation_table_stops_the_start => bad_table_body;
     coverage_an_analysis_of_a_verified_person_is_stored_with_its_consents => analysis_body;
     coverage_an_analysis_without_its_consents_or_token_is_refused_and_nothing_stored => analysis_refusals_body;
+    coverage_a_consented_analysis_is_delivered_as_a_lead_and_a_non_consented_one_is_not => lead_body;
 }
 
 const REQUEST: &str = "/api/v1/coverage/identity/request";
@@ -287,4 +288,77 @@ async fn analysis_refusals_body(db: TestDb) {
     assert_eq!((theirs.status.as_u16(), theirs.code()), (400, "VERIFICATION_EXPIRED".to_owned()), "{}", theirs.text);
     assert_eq!(app.count_rows("coverage_analyses").await, 0);
     assert_eq!(app.count_rows("analysis_consents").await, 0);
+}
+
+/// How many leads the order received.
+async fn delivered(app: &TestApp, key: &str, order_id: &str) -> u64 {
+    let uri = format!("/api/v1/orders/{order_id}?mohomId=agent-7");
+    app.send(app.with_key(TestRequest::get().uri(&uri), key)).await.json()["deliveredQuantity"].as_u64().unwrap()
+}
+
+fn consents_with_provision() -> serde_json::Value {
+    let mut consents = required_consents();
+    consents
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"termsId": "THIRD_PARTY_PROVISION", "version": "2026-12-01"}));
+    consents
+}
+
+async fn lead_body(db: TestDb) {
+    let provider = Receiver::start().await;
+    let app = app_with(db, &provider).await;
+    let key = app.partner_key.clone();
+    app.create_user(&key, member("agent-7", "김설계", "010-1111-2222", "agent7@mohom.kr")).await;
+    let product = infra::fixtures::product_id_by_code(app.db.db.conn(), "INS-HEALTH").await.unwrap().unwrap();
+    let order = serde_json::json!({"mohomId": "agent-7", "productId": product,
+        "regions": [{"region": "서울", "quantity": 3}]});
+    let placed = post(&app, &key, "/api/v1/orders", order).await;
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    let order_id = placed.json()["id"].as_str().unwrap().to_owned();
+
+    // Without THIRD_PARTY_PROVISION: the analysis is stored, no lead exists.
+    let token = verify(&app, &provider, &key, "010-2000-0001").await;
+    let body = serde_json::json!({"verificationToken": token, "consents": required_consents(), "regionCode": "서울"});
+    assert_eq!(post(&app, &key, ANALYSES, body).await.status, 201);
+    assert_eq!(app.count_rows("leads").await, 0, "no consent, no lead");
+    assert_eq!(delivered(&app, &key, &order_id).await, 0);
+
+    // A region that is not a Korean 시·도 code: 400 naming it, nothing stored.
+    let token = verify(&app, &provider, &key, "010-2000-0002").await;
+    let bad =
+        serde_json::json!({"verificationToken": token, "consents": consents_with_provision(), "regionCode": "79"});
+    let bad = post(&app, &key, ANALYSES, bad).await;
+    assert_eq!((bad.status.as_u16(), bad.code()), (400, "VALIDATION_FAILED".to_owned()), "{}", bad.text);
+    assert_eq!(bad.json()["error"]["details"][0]["field"], "regionCode");
+    assert_eq!((app.count_rows("coverage_analyses").await, app.count_rows("leads").await), (1, 0));
+
+    // With it: a lead of the COVERAGE source, delivered to the open order.
+    let body =
+        serde_json::json!({"verificationToken": token, "consents": consents_with_provision(), "regionCode": "서울"});
+    let created = post(&app, &key, ANALYSES, body.clone()).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let analysis_id = created.json()["analysisId"].as_str().unwrap().to_owned();
+    assert_eq!(delivered(&app, &key, &order_id).await, 1, "the consented person is the agent's lead");
+    let owned = app.send(app.with_key(TestRequest::get().uri("/api/v1/leads?mohomId=agent-7"), &key)).await.json();
+    let lead = &owned["data"][0];
+    assert_eq!(lead["region"], "서울");
+    assert_eq!(lead["metadata"]["coverageAnalysisId"], analysis_id.as_str());
+    assert_eq!(lead["metadata"]["mohomId"], "agent-7");
+    assert_eq!(lead["metadata"]["recommendationVersion"], "2026.12-illustrative");
+    assert_eq!(lead["metadata"]["summary"].as_array().map(Vec::len), Some(10));
+    assert!(!owned.to_string().contains("2000-0002"), "the phone stays masked until the lead is used");
+
+    // The same person again inside the product's window: deduplicated, no second lead.
+    let token = verify(&app, &provider, &key, "010-2000-0002").await;
+    let again =
+        serde_json::json!({"verificationToken": token, "consents": consents_with_provision(), "regionCode": "서울"});
+    assert_eq!(post(&app, &key, ANALYSES, again).await.status, 201);
+    assert_eq!((app.count_rows("leads").await, delivered(&app, &key, &order_id).await), (1, 1));
+
+    // Without a region the lead waits in the pool: no order takes it.
+    let token = verify(&app, &provider, &key, "010-2000-0003").await;
+    let pooled = serde_json::json!({"verificationToken": token, "consents": consents_with_provision()});
+    assert_eq!(post(&app, &key, ANALYSES, pooled).await.status, 201);
+    assert_eq!((app.count_rows("leads").await, delivered(&app, &key, &order_id).await), (2, 1));
 }

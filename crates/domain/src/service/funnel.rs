@@ -269,6 +269,20 @@ where
         token: &str,
         consents: &[ConsentInput<'_>],
     ) -> Result<CoverageReport, FunnelError> {
+        Ok(self.analyse_person(principal, token, consents).await?.0)
+    }
+
+    /// [`Self::analyse`], also answering the verified person (for the lead of a
+    /// consented analysis, `crate::service::coverage_lead`).
+    ///
+    /// # Errors
+    /// As [`Self::analyse`].
+    pub async fn analyse_person(
+        &self,
+        principal: &Principal,
+        token: &str,
+        consents: &[ConsentInput<'_>],
+    ) -> Result<(CoverageReport, IdentityClaim), FunnelError> {
         let now = self.clock.now();
         let person = verified_person(self.identity, self.secrets, now, principal, token).await?;
         let accepted = self.terms.accept(TermsPurpose::Coverage, consents, now).map_err(FunnelError::Consent)?;
@@ -289,7 +303,7 @@ where
             created_at: now,
         };
         self.analyses.store(&report).await?;
-        Ok(report)
+        Ok((report, person.claim))
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod as_claims;
 pub mod counsel;
+pub mod coverage_lead;
 pub mod files;
 pub mod funnel;
 pub mod intake;
