@@ -19,6 +19,8 @@ use uuid::Uuid;
 use crate::funnel::identity::Gender;
 use crate::funnel::terms::Consent;
 
+pub mod report;
+
 /// An amount in whole Korean won.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Won(pub u64);
