@@ -5,4 +5,5 @@
 pub mod coverage;
 pub mod document;
 pub mod identity;
+pub mod medical;
 pub mod terms;

@@ -20,6 +20,8 @@ mod webhooks;
 pub use self::webhooks::*;
 mod funnel;
 pub use self::funnel::*;
+mod medical;
+pub use self::medical::*;
 
 use std::future::Future;
 
