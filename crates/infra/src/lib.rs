@@ -45,6 +45,8 @@ pub mod invalidation;
 mod lead_events;
 pub mod leads;
 pub mod nats_publish;
+pub mod nhis_http;
+pub mod nhis_sandbox;
 mod operator_events;
 pub mod orders;
 pub mod orgs;
