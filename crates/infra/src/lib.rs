@@ -11,7 +11,8 @@
 //! - [`outbox`], [`webhook_dispatch`], [`nats_publish`]: events written with their change,
 //!   sent to webhooks and published to NATS JetStream;
 //! - [`files`]: evidence uploads (local signed URLs or S3 presigned PUTs) and their use;
-//! - [`fixtures`]: reference and demo data loaders.
+//! - [`fixtures`]: reference and demo data loaders;
+//! - [`pdf`]: report documents rendered as PDFs (krilla, the embedded Pretendard font).
 //!
 //! sea-orm entities are private to this crate; callers see domain types only.
 
@@ -52,6 +53,7 @@ pub mod orders;
 pub mod orgs;
 pub mod outbound_tls;
 pub mod outbox;
+pub mod pdf;
 pub mod pii_access;
 pub mod pools;
 pub mod principal_cache;
