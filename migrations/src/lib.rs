@@ -27,6 +27,7 @@ mod m20261202_000015_held_shown_status;
 mod m20261203_000016_webhooks;
 mod m20261203_000017_identity_verifications;
 mod m20261203_000018_coverage_analyses;
+mod m20261203_000019_medical_analyses;
 
 mod shared;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_webhooks::Migration),
             Box::new(m20261203_000017_identity_verifications::Migration),
             Box::new(m20261203_000018_coverage_analyses::Migration),
+            Box::new(m20261203_000019_medical_analyses::Migration),
         ]
     }
 }

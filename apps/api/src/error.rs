@@ -447,6 +447,18 @@ impl From<domain::service::funnel::FunnelError> for ApiError {
                 message: format!("the insurance-data provider did not answer ({reason}); nothing was stored"),
             },
             FunnelError::Analysis(e) => Self::Internal(anyhow::Error::new(e)),
+            FunnelError::AnalysisNotFound => Self::not_found(ErrorCode::AnalysisNotFound, message),
+            FunnelError::AuthSessionNotFound => Self::not_found(ErrorCode::AuthSessionNotFound, message),
+            FunnelError::HealthAuthNotApproved(status) => Self::Stale {
+                code: ErrorCode::HealthAuthNotApproved,
+                message: format!("{message}; check-ups are released only for an approved session"),
+                details: vec![FieldError::new("authSessionId", format!("status {}", status.code()))],
+            },
+            FunnelError::HealthUnavailable(reason) => Self::ProviderUnavailable {
+                code: ErrorCode::HealthDataUnavailable,
+                message: format!("the health-data provider did not answer ({reason}); nothing was stored"),
+            },
+            FunnelError::Render(reason) => Self::Internal(anyhow::anyhow!("report rendering failed: {reason}")),
             FunnelError::Repo(e) => e.into(),
         }
     }

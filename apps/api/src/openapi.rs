@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::files::UploadBody;
 use crate::routes::{
-    as_claims, auth, counsel, coverage, files, health, intake, leads, orders, orgs, reference, users, webhooks,
+    as_claims, auth, counsel, coverage, files, health, intake, leads, medical, orders, orgs, reference, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -97,6 +97,13 @@ use crate::routes::{
         coverage::verify_code,
         coverage::list_terms,
         coverage::create_analysis,
+        coverage::analysis_report,
+        medical::start_auth,
+        medical::complete_auth,
+        medical::list_checkups,
+        medical::create_medical_analysis,
+        medical::medical_report_pdf,
+        medical::medical_report_json,
     ),
     components(schemas(crate::error::ErrorResponse, intake::WebFormLeadRequest, counsel::ExcelUpload)),
     modifiers(&ApiKeyScheme, &Contract, &UploadBody),
@@ -112,7 +119,8 @@ use crate::routes::{
         (name = "files", description = "Evidence uploads: presigned URLs and the local upload endpoint"),
         (name = "orgs", description = "Onboarding partners: organizations, their lead sources and API keys (the operator's)"),
         (name = "webhooks", description = "Webhook endpoints of an organization: subscriptions, secrets, a test call, the delivery log"),
-        (name = "coverage", description = "모홈 보장분석 (the consumer funnel, funnel.md): identity verification by SMS code, the terms in force"),
+        (name = "coverage", description = "모홈 보장분석 (the consumer funnel, funnel.md): identity verification by SMS code, the terms in force, the coverage analysis and its reports"),
+        (name = "medical", description = "모홈 메디컬보장분석 (funnel.md): NHIS simple authentication, check-ups with reference ranges, the medical analysis and its reports"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

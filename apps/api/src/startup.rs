@@ -56,6 +56,7 @@ pub fn build_app(
         .configure(routes::orgs::configure)
         .configure(routes::webhooks::configure)
         .configure(routes::coverage::configure)
+        .configure(routes::medical::configure)
         .default_service(web::to(route_not_found))
         .wrap(from_fn(gate::middleware))
         .wrap(from_fn(request_id::middleware))
@@ -178,10 +179,16 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let caches = CacheTasks::start(&state);
     let dispatcher = start_dispatcher(&state)?;
     let publisher = start_publisher(&state, nats_url).await?;
+    let purge = start_purge(&state);
     // Reveals are group-committed while the server serves (infra::reveal_log); the drain
     // writes what is queued after the last request, before the pool closes.
     state.leads.reveals().start();
     let served = server.run().await;
+    // A purge in flight is one transaction: stopping it rolls it back, the next start
+    // runs it again.
+    if let Some(purge) = purge {
+        purge.abort();
+    }
     // The deliveries in flight are sent and recorded before the pool closes.
     if let Some(dispatcher) = dispatcher {
         dispatcher.stop().await;
@@ -195,6 +202,36 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     served.context("server failed")?;
     state.db.close().await.ok();
     Ok(())
+}
+
+/// The periodic purge of health data past its retention (and of old identity
+/// verifications), every `funnel.purge_interval_secs` (0: none); the first run at start.
+fn start_purge(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let funnel = &state.settings.funnel;
+    if funnel.purge_interval_secs == 0 {
+        return None;
+    }
+    let every = std::time::Duration::from_secs(funnel.purge_interval_secs);
+    let retention = time::Duration::days(i64::from(funnel.medical_retention_days));
+    let medical = state.medical.clone();
+    let clock = std::sync::Arc::clone(&state.clock);
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match domain::service::medical::purge(&medical, clock.now(), retention).await {
+                Ok(p) if p == domain::funnel::health::Purged::default() => {}
+                Ok(p) => tracing::info!(
+                    medical_analyses = p.medical_analyses,
+                    health_sessions = p.health_sessions,
+                    identity_verifications = p.identity_verifications,
+                    "purged health data past its retention"
+                ),
+                Err(e) => tracing::warn!(error = %e, "the health-data purge failed; it runs again next interval"),
+            }
+        }
+    }))
 }
 
 /// The webhook dispatcher of this node (`events.dispatch`), woken on PostgreSQL by the

@@ -71,6 +71,25 @@ pub struct AppState {
     pub analyses: infra::analyses::SeaAnalysisRepository,
     /// The insurance-contract registry (`funnel.insurance`).
     pub insurance: infra::insurance_http::InsuranceAdapter,
+    /// Medical analyses and their NHIS sessions, sealed.
+    pub medical: infra::medical::SeaMedicalRepository,
+    /// The health-data provider (`funnel.health`).
+    pub health: infra::nhis_http::HealthAdapter,
+    /// The PDF renderer of reports (the font parsed once).
+    pub pdf: Arc<infra::pdf::KrillaPdf>,
+}
+
+/// The health-data adapter `settings` name.
+fn health_adapter(settings: &infra::config::FunnelSettings) -> anyhow::Result<infra::nhis_http::HealthAdapter> {
+    use infra::config::InsuranceAdapterKind as Kind;
+    use infra::nhis_http::{HealthAdapter, HttpHealth};
+    Ok(match settings.health {
+        Kind::None => HealthAdapter::Disabled,
+        Kind::Sandbox => HealthAdapter::Sandbox(infra::nhis_sandbox::SandboxHealth {
+            approve_after: std::time::Duration::from_millis(settings.health_approve_after_ms),
+        }),
+        Kind::Http => HealthAdapter::Http(HttpHealth::new(&settings.health_url, &settings.health_token)?),
+    })
 }
 
 impl AppState {
@@ -104,6 +123,9 @@ impl AppState {
             terms: Arc::new(infra::terms::book()?),
             analyses: infra::analyses::SeaAnalysisRepository::new(db.clone(), Arc::clone(&keyring)),
             insurance: infra::insurance_http::InsuranceAdapter::from_settings(&settings.funnel)?,
+            medical: infra::medical::SeaMedicalRepository::new(db.clone(), Arc::clone(&keyring)),
+            health: health_adapter(&settings.funnel)?,
+            pdf: Arc::new(infra::pdf::KrillaPdf::new().map_err(|e| anyhow::anyhow!("the report font: {e}"))?),
             recommendations: Arc::new(infra::coverage_table::load(
                 Some(settings.funnel.recommendations_file.trim()).filter(|f| !f.is_empty()).map(std::path::Path::new),
             )?),

@@ -55,6 +55,10 @@ enum Command {
     /// rotate-secret, test.
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// The consumer funnel: purge health data past its retention (and old identity
+    /// verifications).
+    #[command(subcommand)]
+    Funnel(funnel::FunnelCommand),
     /// Import leads from a CSV or XLSX file into a product's pool: every row validated,
     /// bad rows in an error report, good rows in batched transactions; running the same
     /// file again imports nothing twice.
@@ -188,6 +192,7 @@ fn main() -> ExitCode {
         Command::Users(cmd) => runtime.block_on(users::run(settings, cmd)),
         Command::Counsel(cmd) => runtime.block_on(counsel::run(settings, cmd)),
         Command::Webhooks(cmd) => runtime.block_on(webhooks::run(settings, cmd)),
+        Command::Funnel(cmd) => runtime.block_on(funnel::run(settings, cmd)),
         Command::Import { file, source, product, batch, errors, statements_json } => runtime.block_on(import::run(
             settings,
             import::ImportArgs { file, source, product, batch, errors, statements_json },
@@ -279,6 +284,7 @@ async fn seed(settings: Settings, demo: bool) -> anyhow::Result<()> {
 }
 
 mod counsel;
+mod funnel;
 mod import;
 mod keys;
 mod orgs;

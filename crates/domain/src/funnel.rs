@@ -4,6 +4,7 @@
 
 pub mod coverage;
 pub mod document;
+pub mod health;
 pub mod identity;
 pub mod medical;
 pub mod terms;

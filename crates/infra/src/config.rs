@@ -363,6 +363,20 @@ pub struct FunnelSettings {
     /// of an analysis with the `THIRD_PARTY_PROVISION` consent (the platform's own
     /// source; `ldbds orgs add-source`). Missing: no lead is made, and the log says so.
     pub lead_source: String,
+    /// The health-data provider of the medical analysis (NHIS simple authentication and
+    /// check-ups): the same three kinds as `insurance`.
+    pub health: InsuranceAdapterKind,
+    /// The `http` health adapter's base URL (`POST <url>/nhis/...`).
+    pub health_url: String,
+    /// The `http` health adapter's bearer token.
+    pub health_token: String,
+    /// The sandbox's simulated approval delay, in milliseconds (0 in tests).
+    pub health_approve_after_ms: u64,
+    /// Days health data (medical analyses, their sessions) is kept; identity
+    /// verifications are deleted after as many days.
+    pub medical_retention_days: u16,
+    /// Seconds between two runs of the server's purge task (0: never from the server).
+    pub purge_interval_secs: u64,
 }
 
 impl std::fmt::Debug for FunnelSettings {
@@ -377,6 +391,12 @@ impl std::fmt::Debug for FunnelSettings {
             .field("insurance_url", &self.insurance_url)
             .field("insurance_token", &if self.insurance_token.is_empty() { "" } else { "***" })
             .field("lead_source", &self.lead_source)
+            .field("health", &self.health)
+            .field("health_url", &self.health_url)
+            .field("health_token", &if self.health_token.is_empty() { "" } else { "***" })
+            .field("health_approve_after_ms", &self.health_approve_after_ms)
+            .field("medical_retention_days", &self.medical_retention_days)
+            .field("purge_interval_secs", &self.purge_interval_secs)
             .finish()
     }
 }
@@ -393,12 +413,38 @@ impl Default for FunnelSettings {
             insurance_url: String::new(),
             insurance_token: String::new(),
             lead_source: "COVERAGE".to_owned(),
+            health: InsuranceAdapterKind::Sandbox,
+            health_url: String::new(),
+            health_token: String::new(),
+            health_approve_after_ms: 3000,
+            medical_retention_days: domain::funnel::health::DEFAULT_RETENTION_DAYS,
+            purge_interval_secs: 3600,
         }
     }
 }
 
 impl FunnelSettings {
     fn validate(&self, env: RunEnv) -> Result<(), SettingsError> {
+        if self.medical_retention_days == 0 {
+            return Err(invalid("funnel.medical_retention_days", "must be at least 1"));
+        }
+        match self.health {
+            InsuranceAdapterKind::Sandbox if env == RunEnv::Production => {
+                return Err(invalid(
+                    "funnel.health",
+                    "\"sandbox\" shows test data to real people and is refused in production; use \"http\" or \"none\"",
+                ));
+            }
+            InsuranceAdapterKind::Http => {
+                if !provider_url(&self.health_url, env) {
+                    return Err(invalid("funnel.health_url", "must be an https:// URL (http:// outside production)"));
+                }
+                if self.health_token.trim().is_empty() {
+                    return Err(invalid("funnel.health_token", "is required with funnel.health = \"http\""));
+                }
+            }
+            _ => {}
+        }
         match self.insurance {
             InsuranceAdapterKind::Sandbox if env == RunEnv::Production => {
                 return Err(invalid(

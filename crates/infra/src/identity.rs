@@ -254,17 +254,30 @@ impl IdentityRepository for SeaIdentityRepository {
     }
 
     async fn person(&self, token_digest: &str) -> Result<Option<VerifiedPerson>, RepoError> {
-        let row = self
-            .db
-            .conn()
-            .query_one_raw(stmt(
-                self.db.backend(),
-                "SELECT id, org_id, name_enc, birth_date_enc, gender_enc, phone_enc, carrier, mohom_id, \
-                   verified_at, token_expires_at FROM identity_verifications WHERE token_digest = $1",
-                vec![token_digest.to_owned().into()],
-            ))
-            .await
-            .map_err(unavailable)?;
+        self.verified_where("token_digest = $1", vec![token_digest.to_owned().into()]).await
+    }
+
+    async fn verified(&self, org_id: Uuid, id: Uuid) -> Result<Option<VerifiedPerson>, RepoError> {
+        self.verified_where(
+            "id = $1 AND org_id = $2 AND verified_at IS NOT NULL",
+            vec![id.to_string().into(), org_id.to_string().into()],
+        )
+        .await
+    }
+}
+
+impl SeaIdentityRepository {
+    /// The verified person of the one row `filter` selects.
+    async fn verified_where(
+        &self,
+        filter: &str,
+        values: Vec<sea_orm::Value>,
+    ) -> Result<Option<VerifiedPerson>, RepoError> {
+        let sql = format!(
+            "SELECT id, org_id, name_enc, birth_date_enc, gender_enc, phone_enc, carrier, mohom_id, \
+               verified_at, token_expires_at FROM identity_verifications WHERE {filter}"
+        );
+        let row = self.db.conn().query_one_raw(stmt(self.db.backend(), &sql, values)).await.map_err(unavailable)?;
         let Some(row) = row else { return Ok(None) };
         let id: String = row.try_get("", "id").map_err(|e| corrupt(TABLE, "?", e))?;
         let uuid = |raw: &str| Uuid::parse_str(raw).map_err(|e| corrupt(TABLE, &id, e));

@@ -45,6 +45,7 @@ mod intake_queue;
 pub mod invalidation;
 mod lead_events;
 pub mod leads;
+pub mod medical;
 pub mod nats_publish;
 pub mod nhis_http;
 pub mod nhis_sandbox;

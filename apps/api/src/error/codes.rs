@@ -73,6 +73,8 @@ error_codes! {
     RouteNotFound => "ROUTE_NOT_FOUND", 404;
     UserNotFound => "USER_NOT_FOUND", 404;
     VerificationNotFound => "VERIFICATION_NOT_FOUND", 404;
+    AnalysisNotFound => "ANALYSIS_NOT_FOUND", 404;
+    AuthSessionNotFound => "AUTH_SESSION_NOT_FOUND", 404;
     WebhookNotFound => "WEBHOOK_NOT_FOUND", 404;
     MethodNotAllowed => "METHOD_NOT_ALLOWED", 405;
     AsAlreadyOpen => "AS_ALREADY_OPEN", 409;
@@ -103,6 +105,7 @@ error_codes! {
     ProductNotOnSale => "PRODUCT_NOT_ON_SALE", 409;
     SourceAlreadyExists => "SOURCE_ALREADY_EXISTS", 409;
     TermsVersionChanged => "TERMS_VERSION_CHANGED", 409;
+    HealthAuthNotApproved => "HEALTH_AUTH_NOT_APPROVED", 409;
     UploadUrlUsed => "UPLOAD_URL_USED", 409;
     UserAlreadyExists => "USER_ALREADY_EXISTS", 409;
     UserOwnsLeads => "USER_OWNS_LEADS", 409;
@@ -116,6 +119,7 @@ error_codes! {
     ServiceUnavailable => "SERVICE_UNAVAILABLE", 503;
     SmsUnavailable => "SMS_UNAVAILABLE", 503;
     InsuranceDataUnavailable => "INSURANCE_DATA_UNAVAILABLE", 503;
+    HealthDataUnavailable => "HEALTH_DATA_UNAVAILABLE", 503;
 }
 
 impl ErrorCode {

@@ -29,7 +29,11 @@ use crate::state::AppState;
 use crate::wire::timestamp;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(request_code).service(verify_code).service(list_terms).service(create_analysis);
+    cfg.service(request_code)
+        .service(verify_code)
+        .service(list_terms)
+        .service(create_analysis)
+        .service(analysis_report);
 }
 
 /// The use case over the state's adapters.
@@ -464,4 +468,75 @@ pub async fn create_analysis(
         Ok((StatusCode::CREATED, AnalysisResponse::from(&report)))
     })
     .await
+}
+
+/// The format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ReportFormat {
+    /// `application/pdf`: tables, a chart of held vs recommended, Korean text embedded.
+    Pdf,
+    /// The JSON report.
+    Json,
+}
+
+/// A report request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportRequest {
+    pub format: ReportFormat,
+}
+
+/// The JSON report of a coverage analysis: the analysis exactly as the PDF shows it,
+/// and when the report was issued.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CoverageReportJson {
+    /// `COVERAGE`.
+    #[schema(example = "COVERAGE")]
+    pub report_type: &'static str,
+    pub generated_at: String,
+    #[serde(flatten)]
+    pub analysis: AnalysisResponse,
+}
+
+/// 보장분석 결과 리포트: the analysis as a PDF or as the JSON report (both made from
+/// the stored analysis; the PDF is a rendering of the same values).
+#[utoipa::path(
+    tag = "coverage",
+    params(("analysisId" = Uuid, Path, description = "The analysis's id (of this org)")),
+    request_body = ReportRequest,
+    responses(
+        (status = 200, description = "the report", content(
+            (inline(crate::routes::reports::PdfFile) = "application/pdf"),
+            (CoverageReportJson = "application/json"),
+        )),
+        (status = 400, body = ErrorResponse, description = "VALIDATION_FAILED (format)"),
+        (status = 403, body = ErrorResponse, description = "FORBIDDEN"),
+        (status = 404, body = ErrorResponse, description = "ANALYSIS_NOT_FOUND (also another org's analysis)"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/api/v1/coverage/analyses/{analysisId}/report")]
+pub async fn analysis_report(
+    state: web::Data<AppState>,
+    ApiKeyOnly(caller): ApiKeyOnly,
+    path: web::Path<String>,
+    body: web::Json<ReportRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let report = domain::service::medical::coverage_report(&state.analyses, &caller.principal(), &path).await?;
+    let now = state.clock.now();
+    match body.format {
+        ReportFormat::Json => {
+            Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(CoverageReportJson {
+                report_type: "COVERAGE",
+                generated_at: timestamp(now),
+                analysis: AnalysisResponse::from(&report),
+            }))
+        }
+        ReportFormat::Pdf => {
+            let document = domain::funnel::coverage::report::document(&report, now);
+            crate::routes::reports::pdf_reply(&state, document, format!("coverage-report-{}.pdf", report.id)).await
+        }
+    }
 }

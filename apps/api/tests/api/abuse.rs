@@ -45,7 +45,7 @@ async fn burst_body(db: TestDb) {
             let res = test::call_service(service, req.to_request()).await;
             let (status, headers) = (res.status(), res.headers().clone());
             let text = String::from_utf8_lossy(&test::read_body(res).await).into_owned();
-            (key, Reply { status, headers, text })
+            (key, Reply { status, headers, body: text.clone().into_bytes(), text })
         }
     });
     let started = Instant::now();

@@ -284,8 +284,50 @@ async fn at_rest_body(db: TestDb) {
     // A consumer's identity verification (the funnel): name, birth date, phone.
     let identity = serde_json::json!({"name": NAME, "birthDate": BIRTH, "gender": "F", "phone": PHONE,
         "carrier": "KT", "mohomId": LOGIN});
-    w.ok("identity verification", w.post(&w.app.partner_key, "/api/v1/coverage/identity/request", identity)).await;
+    let sent =
+        w.ok("identity verification", w.post(&w.app.partner_key, "/api/v1/coverage/identity/request", identity)).await;
+    // ... verified (the code from the development SMS log), analysed, and through NHIS
+    // to a medical analysis: the check-up values are health data, sealed like the rest.
+    let code = {
+        let log = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+        log.split("본인인증번호 [").nth(1).and_then(|rest| rest.get(..6)).expect("the code in the SMS log").to_owned()
+    };
+    let verify = serde_json::json!({"verificationId": sent["verificationId"], "code": code});
+    let token = w.ok("verify", w.post(&w.app.partner_key, "/api/v1/coverage/identity/verify", verify)).await;
+    let token = token["verificationToken"].clone();
+    let required = |purpose: &str| -> serde_json::Value {
+        let book = infra::terms::book().unwrap();
+        let purpose = domain::funnel::terms::TermsPurpose::parse(purpose).unwrap();
+        book.current(purpose, time::OffsetDateTime::now_utc())
+            .iter()
+            .filter(|t| t.required)
+            .map(|t| serde_json::json!({"termsId": t.terms.id, "version": t.terms.version}))
+            .collect()
+    };
+    let analysis = serde_json::json!({"verificationToken": token, "consents": required("COVERAGE")});
+    let analysis = w.ok("coverage analysis", w.post(&w.app.partner_key, "/api/v1/coverage/analyses", analysis)).await;
+    let auth = serde_json::json!({"verificationToken": token, "authProvider": "PASS", "consents": required("MEDICAL")});
+    let session = w.ok("NHIS session", w.post(&w.app.partner_key, "/api/v1/medical/nhis/auth", auth)).await;
+    let session = session["authSessionId"].clone();
+    let checkups = serde_json::json!({"authSessionId": session});
+    let checkups = w.ok("check-ups", w.post(&w.app.partner_key, "/api/v1/medical/checkups", checkups)).await;
+    let medical = serde_json::json!({"analysisId": analysis["analysisId"], "authSessionId": session});
+    w.ok("medical analysis", w.post(&w.app.partner_key, "/api/v1/medical/analyses", medical)).await;
     drop(guard);
+    // The check-up values (those long enough not to occur by chance) and the measure
+    // codes, which only health data carries.
+    let mut health_needles: Vec<String> =
+        ["systolicBp", "fastingGlucose", "gammaGtp", "totalCholesterol"].iter().map(|s| (*s).to_owned()).collect();
+    for checkup in checkups["checkups"].as_array().unwrap() {
+        for item in checkup["items"].as_array().unwrap() {
+            let value = item["value"].as_str().unwrap();
+            if value.len() >= 5 {
+                health_needles.push(value.to_owned());
+            }
+        }
+    }
+    assert!(health_needles.len() > 10, "{health_needles:?}");
+    assert_eq!(w.app.count_rows("medical_analyses").await, 1);
 
     assert!(w.app.count_rows("idempotency_records").await >= 10, "the replies were stored (sealed)");
     assert_eq!(w.app.count_rows("uploaded_files").await, 1, "the evidence was stored (sealed)");
@@ -300,7 +342,7 @@ async fn at_rest_body(db: TestDb) {
         blobs.iter().any(|(_, bytes)| found(bytes, LOGIN)),
         "the scan reads the stored rows (the member id is plain)"
     );
-    for needle in NEEDLES {
+    for needle in NEEDLES.iter().copied().chain(health_needles.iter().map(String::as_str)) {
         for (name, bytes) in &blobs {
             assert!(!found(bytes, needle), "{needle} found in plain text in {name} on {:?}", w.app.db.backend);
         }

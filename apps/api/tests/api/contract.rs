@@ -52,6 +52,9 @@ enum Unmarked {
     Done,
     /// The handler's own refusal for a subject this test does not build (404 and code).
     NotFound(&'static str),
+    /// The use case's own refusal of a subject this test does not build (a verified
+    /// person): the status and code only the handler's end gives.
+    Refused(u16, &'static str),
 }
 
 /// The data the requests act on, made through the API with the demo keys.
@@ -388,6 +391,33 @@ impl World {
                     Unmarked::NotFound("VERIFICATION_NOT_FOUND"),
                 ));
             }
+            ("post", "/api/v1/coverage/analyses/{analysisId}/report") => {
+                let uri = path.replace("{analysisId}", &unknown);
+                return Some((
+                    with(partner, post(&uri, serde_json::json!({"format": "JSON"}))),
+                    Unmarked::NotFound("ANALYSIS_NOT_FOUND"),
+                ));
+            }
+            ("post", "/api/v1/medical/analyses/{id}/report/json" | "/api/v1/medical/analyses/{id}/report/pdf") => {
+                let uri = path.replace("{id}", &unknown);
+                return Some((
+                    with(partner, json_request("post", &uri, None)),
+                    Unmarked::NotFound("ANALYSIS_NOT_FOUND"),
+                ));
+            }
+            ("post", "/api/v1/medical/nhis/auth/complete" | "/api/v1/medical/checkups") => {
+                let body = serde_json::json!({"authSessionId": unknown});
+                return Some((with(partner, post(path, body)), Unmarked::NotFound("AUTH_SESSION_NOT_FOUND")));
+            }
+            ("post", "/api/v1/medical/analyses") => {
+                let body = serde_json::json!({"analysisId": unknown, "authSessionId": unknown});
+                return Some((with(partner, post(path, body)), Unmarked::NotFound("ANALYSIS_NOT_FOUND")));
+            }
+            ("post", "/api/v1/medical/nhis/auth") => {
+                let body = serde_json::json!({"verificationToken": "vt_unknown", "authProvider": "KAKAO",
+                    "consents": []});
+                return Some((with(partner, post(path, body)), Unmarked::Refused(400, "VERIFICATION_EXPIRED")));
+            }
             _ => return None,
         };
         Some((request, done))
@@ -424,6 +454,7 @@ async fn idempotency_key_body(db: TestDb) {
         let expected = match unmarked {
             Unmarked::Done => reply.status.is_success(),
             Unmarked::NotFound(code) => reply.status == 404 && reply.code() == code,
+            Unmarked::Refused(status, code) => reply.status.as_u16() == status && reply.code() == code,
         };
         if refused {
             wrong.push(format!("{method} {path}: honours Idempotency-Key but the document does not say so"));

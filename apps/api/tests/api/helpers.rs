@@ -23,6 +23,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
+    /// The body as sent (binary answers: PDFs).
+    pub body: Vec<u8>,
 }
 
 impl Reply {
@@ -32,6 +34,10 @@ impl Reply {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.body.clone()
     }
 
     pub fn code(&self) -> String {
@@ -76,7 +82,7 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let body = test::read_body(res).await;
-        Reply { status, headers, text: String::from_utf8_lossy(&body).into_owned() }
+        Reply { status, headers, text: String::from_utf8_lossy(&body).into_owned(), body: body.to_vec() }
     }
 
     pub async fn get(&self, uri: &str) -> Reply {
@@ -151,7 +157,7 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let body = test::read_body(res).await;
-        Reply { status, headers, text: String::from_utf8_lossy(&body).into_owned() }
+        Reply { status, headers, text: String::from_utf8_lossy(&body).into_owned(), body: body.to_vec() }
     }
 
     pub fn widget_post(&self, key: &str) -> test::TestRequest {

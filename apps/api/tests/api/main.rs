@@ -22,6 +22,7 @@ mod idempotency_principals;
 mod intake;
 mod leads;
 mod logs;
+mod medical;
 mod openapi;
 mod orders;
 mod orgs;

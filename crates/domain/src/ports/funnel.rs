@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::error::RepoError;
 use crate::funnel::coverage::{Contract, CoverageReport};
 use crate::funnel::identity::{CodeState, IdentityClaim, RequestLimited, RequestWindow, VerifiedPerson};
+use crate::funnel::terms::Consent;
 use crate::pii::{PhoneNumber, Pii};
 
 /// Random codes and tokens, and their keyed digests (the only form stored).
@@ -103,6 +104,14 @@ pub trait IdentityRepository: Send + Sync {
 
     /// The verified person a token digest belongs to, in any org.
     fn person(&self, token_digest: &str) -> impl Future<Output = Result<Option<VerifiedPerson>, RepoError>> + Send;
+
+    /// The verified person of the org's verification `id` (whatever its token's age):
+    /// the person a later step (an NHIS session) was started for.
+    fn verified(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<VerifiedPerson>, RepoError>> + Send;
 }
 
 /// Why a provider could not answer: a reason without personal data.
@@ -133,4 +142,52 @@ pub struct RenderFailure(pub String);
 /// Renders a report document as a PDF (`infra::pdf`). CPU-bound and synchronous.
 pub trait PdfRenderer: Send + Sync {
     fn render(&self, document: &crate::funnel::document::Document) -> Result<Vec<u8>, RenderFailure>;
+}
+
+/// Medical analyses and their NHIS sessions in storage; references and reports sealed
+/// by the adapter. Reads name the org: another org's row is absent.
+pub trait MedicalRepository: Send + Sync {
+    /// Stores a new session and the consents given with it, in one write transaction.
+    fn open_session(
+        &self,
+        session: &crate::funnel::health::HealthSession,
+        consents: &[Consent],
+    ) -> impl Future<Output = Result<(), RepoError>> + Send;
+
+    /// A session of the org.
+    fn session(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<crate::funnel::health::HealthSession>, RepoError>> + Send;
+
+    /// Records the provider's answer on a session (and the approval time, once).
+    fn record_status(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        status: crate::funnel::medical::AuthStatus,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), RepoError>> + Send;
+
+    /// Stores a medical analysis.
+    fn store(
+        &self,
+        report: &crate::funnel::health::MedicalReport,
+    ) -> impl Future<Output = Result<(), RepoError>> + Send;
+
+    /// A medical analysis of the org.
+    fn get(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<crate::funnel::health::MedicalReport>, RepoError>> + Send;
+
+    /// Deletes medical analyses and sessions past their `purge_after`, and identity
+    /// verifications created before `verifications_before` (long past their use).
+    fn purge(
+        &self,
+        now: OffsetDateTime,
+        verifications_before: OffsetDateTime,
+    ) -> impl Future<Output = Result<crate::funnel::health::Purged, RepoError>> + Send;
 }

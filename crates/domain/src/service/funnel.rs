@@ -57,6 +57,19 @@ pub enum FunnelError {
     InsuranceUnavailable(String),
     #[error(transparent)]
     Analysis(AnalysisError),
+    /// No such analysis (coverage or medical) in the caller's org.
+    #[error("no such analysis in this organization")]
+    AnalysisNotFound,
+    /// No such NHIS session in the caller's org.
+    #[error("no such authentication session in this organization")]
+    AuthSessionNotFound,
+    /// The NHIS session is not approved (pending, denied or expired).
+    #[error("the authentication session is {}", .0.code())]
+    HealthAuthNotApproved(crate::funnel::medical::AuthStatus),
+    #[error("the health-data provider did not answer: {0}")]
+    HealthUnavailable(String),
+    #[error("the report could not be rendered: {0}")]
+    Render(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
 }

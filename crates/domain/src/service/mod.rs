@@ -11,6 +11,7 @@ pub mod files;
 pub mod funnel;
 pub mod intake;
 pub mod leads;
+pub mod medical;
 pub mod orders;
 pub mod orgs;
 pub mod reference;

@@ -72,8 +72,17 @@ pub const OUTBOX_BODY: SealedText = sealed("outbox_events", "id", "body", "body_
 pub const ANALYSIS_REPORT: SealedText =
     sealed("coverage_analyses", "id", "report", "report_enc", "report_key_id", true);
 
+/// An NHIS simple-authentication session's provider handle (it can fetch the person's
+/// check-ups).
+pub const HEALTH_AUTH_REFERENCE: SealedText =
+    sealed("health_auth_sessions", "id", "reference", "reference_enc", "reference_key_id", true);
+
+/// A medical analysis's report: the masked person, check-ups, risk flags and
+/// recommendations (JSON; health data).
+pub const MEDICAL_REPORT: SealedText = sealed("medical_analyses", "id", "report", "report_enc", "report_key_id", true);
+
 /// Every sealed text column, for the start-up sealing step, rotation and key status.
-pub const SEALED_TEXT_COLUMNS: [SealedText; 12] = [
+pub const SEALED_TEXT_COLUMNS: [SealedText; 14] = [
     AS_DESCRIPTION,
     AS_HISTORY_COMMENT,
     AUDIT_DETAIL,
@@ -86,6 +95,8 @@ pub const SEALED_TEXT_COLUMNS: [SealedText; 12] = [
     WEBHOOK_PREVIOUS_SECRET,
     OUTBOX_BODY,
     ANALYSIS_REPORT,
+    HEALTH_AUTH_REFERENCE,
+    MEDICAL_REPORT,
 ];
 
 /// A sealed value as stored: the envelope and its key id.

@@ -285,6 +285,28 @@ async fn backfill_body(db: TestDb) {
         ),
     )
     .await;
+    // Health data: an NHIS session's provider handle and a medical report.
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO health_auth_sessions (id, org_id, verification_id, provider, reference, status, \
+               created_at, expires_at, purge_after) VALUES ('{}', '{org}', '{}', 'KAKAO', '{json_text}', 'PENDING', 1, 2, 3)",
+            Uuid::now_v7(),
+            Uuid::now_v7()
+        ),
+    )
+    .await;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO medical_analyses (id, org_id, coverage_analysis_id, session_id, report, created_at, \
+               purge_after) VALUES ('{}', '{org}', '{}', '{}', '{json_text}', 1, 2)",
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7()
+        ),
+    )
+    .await;
     let before = text_column_status(db.db.conn()).await.unwrap();
     assert_eq!(before.len(), SEALED_TEXT_COLUMNS.len());
     for column in &before {
@@ -294,7 +316,7 @@ async fn backfill_body(db: TestDb) {
 
     // The start-up step seals each of them and clears the plaintext.
     let report = seal_plaintext_rows(&db.db, &ring1).await.unwrap();
-    assert_eq!(report.total(), 12, "{report:?}");
+    assert_eq!(report.total(), 14, "{report:?}");
     assert!(report.sealed.iter().all(|(_, n)| *n == 1), "{report:?}");
     let bytes = dump(&db).await;
     for needle in needles() {
@@ -328,9 +350,9 @@ async fn backfill_body(db: TestDb) {
     check().await;
 
     // Rotation moves the sealed text columns to the new key too.
-    assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 12);
+    assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 14);
     let done = infra::rotation::rotate(&db.db, &ring12, 2, |_| {}).await.unwrap();
-    assert_eq!(done.rotated, 12);
+    assert_eq!(done.rotated, 14);
     assert_eq!(infra::rotation::pending(&db.db, &ring12).await.unwrap(), 0);
     for column in text_column_status(db.db.conn()).await.unwrap() {
         assert_eq!((column.plaintext, column.by_key.clone()), (0, vec![(2, 1)]), "{}", column.column);

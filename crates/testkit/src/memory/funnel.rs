@@ -87,6 +87,20 @@ impl IdentityRepository for MemoryIdentityRepository {
         Ok(true)
     }
 
+    async fn verified(&self, org_id: Uuid, id: Uuid) -> Result<Option<VerifiedPerson>, RepoError> {
+        let rows = self.rows.lock().expect("rows lock");
+        Ok(rows.iter().find(|r| r.new.id == id && r.new.org_id == org_id).and_then(|r| {
+            let (_, expires) = r.token.as_ref()?;
+            Some(VerifiedPerson {
+                verification_id: r.new.id,
+                org_id: r.new.org_id,
+                claim: r.new.claim.clone(),
+                verified_at: r.verified_at?,
+                token_expires_at: *expires,
+            })
+        }))
+    }
+
     async fn person(&self, token_digest: &str) -> Result<Option<VerifiedPerson>, RepoError> {
         let rows = self.rows.lock().expect("rows lock");
         Ok(rows.iter().find(|r| r.token.as_ref().is_some_and(|(d, _)| d == token_digest)).and_then(|r| {
