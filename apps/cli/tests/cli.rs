@@ -616,3 +616,19 @@ fn webhook_endpoints_are_managed_from_the_command_line_and_refusals_exit_2() {
     assert!(out.contains("deleted"), "{out}");
     assert_eq!(ok(dir, &["webhooks", "list", "--org", "mohom"]), "");
 }
+
+#[test]
+fn funnel_purge_runs_and_a_zero_retention_is_refused_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ldbds(dir.path(), &["funnel", "purge"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("purged (retention 90 days): medical analyses 0, health sessions 0, identity verifications 0"),
+        "{}",
+        text(&out.stdout)
+    );
+    let refused = ldbds(dir.path(), &["funnel", "purge"], &[("LDBDS__FUNNEL__MEDICAL_RETENTION_DAYS", "0")]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("funnel.medical_retention_days"), "{}", text(&refused.stderr));
+}

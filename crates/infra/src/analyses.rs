@@ -153,6 +153,41 @@ fn restored(s: StoredReport) -> Result<(String, Gender, Vec<Contract>, Analysis)
     Ok((s.masked_name, gender, contracts, analysis))
 }
 
+/// Every consent given with `parent_id` (an analysis, an NHIS session), at its version
+/// and time, in one multi-row insert (a handful: the terms of one purpose) into `table`.
+pub(crate) async fn insert_consents(
+    txn: &impl ConnectionTrait,
+    backend: sea_orm::DbBackend,
+    table: &str,
+    parent_column: &str,
+    parent_id: &str,
+    consents: &[Consent],
+    at: time::OffsetDateTime,
+) -> Result<(), RepoError> {
+    if consents.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(consents.len());
+    let mut values = Vec::with_capacity(consents.len() * 5);
+    for (i, consent) in consents.iter().enumerate() {
+        let n = i * 5;
+        rows.push(format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5));
+        values.extend([
+            Uuid::now_v7().to_string().into(),
+            parent_id.to_owned().into(),
+            consent.terms_id.clone().into(),
+            consent.version.clone().into(),
+            to_millis(at).into(),
+        ]);
+    }
+    let sql = format!(
+        "INSERT INTO {table} (id, {parent_column}, terms_id, version, consented_at) VALUES {}",
+        rows.join(", ")
+    );
+    txn.execute_raw(stmt(backend, &sql, values)).await.map_err(unavailable)?;
+    Ok(())
+}
+
 /// Analyses over the database, their reports sealed by the keyring.
 #[derive(Clone)]
 pub struct SeaAnalysisRepository {
@@ -191,27 +226,8 @@ impl AnalysisRepository for SeaAnalysisRepository {
         ))
         .await
         .map_err(unavailable)?;
-        // Every consent in one multi-row insert (a handful: the terms of one purpose).
-        if !report.consents.is_empty() {
-            let mut rows = Vec::with_capacity(report.consents.len());
-            let mut values = Vec::with_capacity(report.consents.len() * 5);
-            for (i, consent) in report.consents.iter().enumerate() {
-                let n = i * 5;
-                rows.push(format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5));
-                values.extend([
-                    Uuid::now_v7().to_string().into(),
-                    id.clone().into(),
-                    consent.terms_id.clone().into(),
-                    consent.version.clone().into(),
-                    to_millis(report.created_at).into(),
-                ]);
-            }
-            let sql = format!(
-                "INSERT INTO analysis_consents (id, analysis_id, terms_id, version, consented_at) VALUES {}",
-                rows.join(", ")
-            );
-            txn.execute_raw(stmt(backend, &sql, values)).await.map_err(unavailable)?;
-        }
+        insert_consents(&*txn, backend, "analysis_consents", "analysis_id", &id, &report.consents, report.created_at)
+            .await?;
         txn.commit().await.map_err(unavailable)
     }
 

@@ -268,26 +268,16 @@ impl MedicalRepository for SeaMedicalRepository {
         ))
         .await
         .map_err(unavailable)?;
-        if !consents.is_empty() {
-            let mut rows = Vec::with_capacity(consents.len());
-            let mut values = Vec::with_capacity(consents.len() * 5);
-            for (i, consent) in consents.iter().enumerate() {
-                let n = i * 5;
-                rows.push(format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5));
-                values.extend([
-                    Uuid::now_v7().to_string().into(),
-                    id.clone().into(),
-                    consent.terms_id.clone().into(),
-                    consent.version.clone().into(),
-                    to_millis(session.created_at).into(),
-                ]);
-            }
-            let sql = format!(
-                "INSERT INTO health_consents (id, session_id, terms_id, version, consented_at) VALUES {}",
-                rows.join(", ")
-            );
-            txn.execute_raw(stmt(backend, &sql, values)).await.map_err(unavailable)?;
-        }
+        crate::analyses::insert_consents(
+            &*txn,
+            backend,
+            "health_consents",
+            "session_id",
+            &id,
+            consents,
+            session.created_at,
+        )
+        .await?;
         txn.commit().await.map_err(unavailable)
     }
 

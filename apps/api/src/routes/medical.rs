@@ -73,6 +73,8 @@ pub struct NhisAuthResponse {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionRequest {
+    /// From `POST /api/v1/medical/nhis/auth`, of this org.
+    #[schema(format = Uuid)]
     pub auth_session_id: String,
 }
 
@@ -165,8 +167,10 @@ pub struct CheckupsResponse {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MedicalAnalysisRequest {
     /// A coverage analysis of this org (`POST /api/v1/coverage/analyses`).
+    #[schema(format = Uuid)]
     pub analysis_id: String,
     /// An approved session of the same person.
+    #[schema(format = Uuid)]
     pub auth_session_id: String,
 }
 

@@ -149,6 +149,16 @@ pub enum CoverageStatus {
 }
 
 impl CoverageStatus {
+    /// 부족, 적정 or 과다, as reports print it.
+    #[must_use]
+    pub fn name_ko(self) -> &'static str {
+        match self {
+            Self::Lack => "부족",
+            Self::Enough => "적정",
+            Self::Excess => "과다",
+        }
+    }
+
     #[must_use]
     pub fn code(self) -> &'static str {
         match self {

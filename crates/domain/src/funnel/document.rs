@@ -120,6 +120,18 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A time as reports show it: in Korea (UTC+9), where the person reads it.
+#[must_use]
+pub fn kst(at: time::OffsetDateTime) -> time::OffsetDateTime {
+    at.to_offset(time::macros::offset!(+9))
+}
+
+/// `YYYY-MM-DD`.
+#[must_use]
+pub fn ymd(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

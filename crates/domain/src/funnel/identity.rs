@@ -47,6 +47,15 @@ pub enum Gender {
 }
 
 impl Gender {
+    /// 남성 or 여성, as reports print it.
+    #[must_use]
+    pub fn name_ko(self) -> &'static str {
+        match self {
+            Self::Male => "남성",
+            Self::Female => "여성",
+        }
+    }
+
     /// `M` or `F`.
     ///
     /// # Errors

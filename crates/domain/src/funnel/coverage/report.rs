@@ -11,12 +11,10 @@
 //! - dates are calendar dates in Korea (UTC+9), whatever the instant's offset;
 //! - the same report and instant give the same document.
 
-use time::macros::offset;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::{ContractStatus, CoverageReport, CoverageStatus, Won};
-use crate::funnel::document::{Align, Bar, BarChart, Block, Column, Document, Table, thousands};
-use crate::funnel::identity::Gender;
+use super::{ContractStatus, CoverageReport, Won};
+use crate::funnel::document::{Align, Bar, BarChart, Block, Column, Document, Table, kst, thousands, ymd};
 
 /// The report's title.
 pub const TITLE: &str = "보장분석 리포트";
@@ -32,7 +30,7 @@ pub fn document(report: &CoverageReport, generated_at: OffsetDateTime) -> Docume
     let analysis = &report.analysis;
     let facts = vec![
         ("대상자".to_owned(), report.masked_name.clone()),
-        ("성별/나이".to_owned(), format!("{} / {}세", gender_ko(report.gender), analysis.age)),
+        ("성별/나이".to_owned(), format!("{} / {}세", report.gender.name_ko(), analysis.age)),
         ("분석일".to_owned(), ymd(kst(report.created_at).date())),
         ("분석번호".to_owned(), report.id.to_string()),
         ("권장금액 기준".to_owned(), analysis.table_version.clone()),
@@ -59,7 +57,7 @@ pub fn document(report: &CoverageReport, generated_at: OffsetDateTime) -> Docume
                 s.category.name_ko().to_owned(),
                 won(s.held),
                 won(s.recommended),
-                format!("{} ({})", status_ko(s.status), s.status.code()),
+                format!("{} ({})", s.status.name_ko(), s.status.code()),
             ]
         })
         .collect();
@@ -143,29 +141,6 @@ fn disclaimer(table_version: &str) -> String {
     )
 }
 
-fn kst(at: OffsetDateTime) -> OffsetDateTime {
-    at.to_offset(offset!(+9))
-}
-
-fn ymd(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn gender_ko(g: Gender) -> &'static str {
-    match g {
-        Gender::Male => "남성",
-        Gender::Female => "여성",
-    }
-}
-
-fn status_ko(s: CoverageStatus) -> &'static str {
-    match s {
-        CoverageStatus::Lack => "부족",
-        CoverageStatus::Enough => "적정",
-        CoverageStatus::Excess => "과다",
-    }
-}
-
 fn contract_status_ko(s: ContractStatus) -> &'static str {
     match s {
         ContractStatus::Active => "유지",
@@ -180,7 +155,10 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::funnel::coverage::{Category, Contract, Coverage, RecommendationBand, RecommendationTable, analyse};
+    use crate::funnel::coverage::{
+        Category, Contract, Coverage, CoverageStatus, RecommendationBand, RecommendationTable, analyse,
+    };
+    use crate::funnel::identity::Gender;
 
     fn report(contracts: usize) -> CoverageReport {
         let table = RecommendationTable {
@@ -303,7 +281,7 @@ mod tests {
         assert_eq!(tables(&d)[0].rows()[0][3], "부족 (LACK)");
         let d = document(&report(70), AT);
         assert_eq!(tables(&d)[0].rows()[0][3], "과다 (EXCESS)");
-        assert_eq!(status_ko(CoverageStatus::Enough), "적정");
+        assert_eq!(CoverageStatus::Enough.name_ko(), "적정");
     }
 
     #[test]

@@ -16,13 +16,12 @@
 //!   document.
 
 use rust_decimal::Decimal;
-use time::macros::offset;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Checkup, Judgement, Measure, MedicalAnalysis, RiskKind, judge, reference};
-use crate::funnel::coverage::{CoverageStatus, Won};
-use crate::funnel::document::{Align, Block, Column, Document, Table, thousands};
+use crate::funnel::coverage::report::won;
+use crate::funnel::document::{Align, Block, Column, Document, Table, kst, ymd};
 use crate::funnel::identity::Gender;
 
 /// The report's title.
@@ -56,7 +55,7 @@ pub fn document(header: &ReportHeader<'_>, analysis: &MedicalAnalysis, checkups:
     let analysed = kst(header.analysed_at);
     let facts = vec![
         ("대상자".to_owned(), header.masked_name.to_owned()),
-        ("성별/나이".to_owned(), format!("{} / {}세", gender_ko(header.gender), header.age)),
+        ("성별/나이".to_owned(), format!("{} / {}세", header.gender.name_ko(), header.age)),
         ("분석일시".to_owned(), format!("{} (KST)", ymd_hm(analysed))),
         ("분석번호".to_owned(), header.analysis_id.to_string()),
         ("보장분석번호".to_owned(), header.coverage_analysis_id.to_string()),
@@ -118,7 +117,7 @@ pub fn document(header: &ReportHeader<'_>, analysis: &MedicalAnalysis, checkups:
                 vec![
                     r.rank.to_string(),
                     r.category.name_ko().to_owned(),
-                    status_ko(r.status).to_owned(),
+                    r.status.name_ko().to_owned(),
                     won(r.gap),
                     reasons(&r.reasons),
                 ]
@@ -228,36 +227,8 @@ fn reasons(kinds: &[RiskKind]) -> String {
     }
 }
 
-/// `1234000` won as `"1,234,000원"`.
-fn won(amount: Won) -> String {
-    format!("{}원", thousands(amount.0))
-}
-
-fn kst(at: OffsetDateTime) -> OffsetDateTime {
-    at.to_offset(offset!(+9))
-}
-
-fn ymd(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 fn ymd_hm(at: OffsetDateTime) -> String {
     format!("{} {:02}:{:02}", ymd(at.date()), at.hour(), at.minute())
-}
-
-fn gender_ko(g: Gender) -> &'static str {
-    match g {
-        Gender::Male => "남성",
-        Gender::Female => "여성",
-    }
-}
-
-fn status_ko(s: CoverageStatus) -> &'static str {
-    match s {
-        CoverageStatus::Lack => "부족",
-        CoverageStatus::Enough => "적정",
-        CoverageStatus::Excess => "과다",
-    }
 }
 
 #[cfg(test)]
@@ -265,7 +236,7 @@ mod tests {
     use time::macros::{date, datetime};
 
     use super::*;
-    use crate::funnel::coverage::{Category, CategorySummary};
+    use crate::funnel::coverage::{Category, CategorySummary, CoverageStatus, Won};
     use crate::funnel::medical::analyse_medical;
 
     fn d(tenths: i64) -> Decimal {
@@ -275,7 +246,7 @@ mod tests {
     fn checkup(year: i32, systolic: i64, glucose: i64) -> Checkup {
         Checkup {
             year,
-            date: Date::from_calendar_date(year, time::Month::May, 14).unwrap(),
+            date: time::Date::from_calendar_date(year, time::Month::May, 14).unwrap(),
             values: vec![
                 (Measure::Height, d(1712)),
                 (Measure::Weight, d(742)),
