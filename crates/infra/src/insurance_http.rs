@@ -20,11 +20,12 @@ use time::Date;
 
 use crate::config::{FunnelSettings, InsuranceAdapterKind};
 use crate::insurance_sandbox::SandboxInsurance;
+use crate::provider_http::ProviderClient;
 
 /// How long the registry has to answer.
 pub const INSURANCE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest answer read.
-pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// The largest answer read (the shared provider client's).
+pub use crate::provider_http::MAX_ANSWER_BYTES;
 
 /// The configured insurance-data adapter.
 #[derive(Clone)]
@@ -63,60 +64,27 @@ impl InsuranceData for InsuranceAdapter {
 /// The `http` adapter.
 #[derive(Clone)]
 pub struct HttpInsurance {
-    client: reqwest::Client,
+    client: ProviderClient,
     url: String,
-    token: String,
 }
 
 impl HttpInsurance {
     /// # Errors
     /// The TLS configuration or the client cannot be built.
     pub fn new(base_url: &str, token: &str) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(crate::outbound_tls::client_config()?)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(INSURANCE_TIMEOUT)
-            .timeout(INSURANCE_TIMEOUT)
-            .user_agent("ldbds-insurance/1")
-            .build()?;
+        let client = ProviderClient::new("insurance-data", INSURANCE_TIMEOUT, token)?;
         let url = format!("{}/contracts", base_url.trim().trim_end_matches('/'));
-        Ok(Self { client, url, token: token.to_owned() })
+        Ok(Self { client, url })
     }
 
     async fn contracts(&self, person: &IdentityClaim) -> Result<Vec<Contract>, ProviderFailure> {
-        let failed = |reason: &str| ProviderFailure(reason.to_owned());
         let body = serde_json::json!({
             "name": person.name.expose().as_str(),
             "birthDate": person.birth_date.expose().to_string(),
             "gender": person.gender.as_str(),
             "phone": person.phone.expose().e164(),
         });
-        let answer = self
-            .client
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    failed("the insurance-data provider did not answer in time")
-                } else {
-                    failed("the insurance-data provider could not be reached")
-                }
-            })?;
-        if answer.status() != reqwest::StatusCode::OK {
-            return Err(ProviderFailure(format!("the insurance-data provider answered {}", answer.status().as_u16())));
-        }
-        let mut answer = answer;
-        let mut bytes: Vec<u8> = Vec::new();
-        while let Some(chunk) = answer.chunk().await.map_err(|_| failed("the insurance-data answer broke off"))? {
-            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(failed("the insurance-data answer is larger than 1 MiB"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = self.client.post(&self.url, &body).await?;
         parse_answer(&bytes)
     }
 }

@@ -12,10 +12,10 @@
 //!   usual fixed limits), premiums in steps of 100;
 //! - nothing here is real data: it is documented as test data (`docs/providers.md`).
 
+use crate::sandbox_rng::SplitMix;
 use domain::funnel::coverage::{Category, Contract, ContractStatus, Coverage, Won};
 use domain::funnel::identity::IdentityClaim;
 use domain::ports::{InsuranceData, ProviderFailure};
-use ring::digest::{SHA256, digest};
 use time::{Date, Duration, OffsetDateTime};
 
 /// Life insurers (생명보험) operating in Korea.
@@ -112,22 +112,9 @@ fn fixed_amount(category: Category) -> Won {
     }
 }
 
-/// SplitMix64: a small, well-distributed generator; reproducible from its seed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `low..=high` (`high >= low`).
-    fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low + 1)
-    }
+/// Uniform in `low..=high` (`high >= low`).
+fn between(rng: &mut SplitMix, low: u64, high: u64) -> u64 {
+    low + rng.next() % (high - low + 1)
 }
 
 /// The `sandbox` adapter; `today` fixes the calendar (tests) or follows the clock.
@@ -142,20 +129,17 @@ impl SandboxInsurance {
     pub fn contracts_on(person: &IdentityClaim, today: Date) -> Vec<Contract> {
         let birth = *person.birth_date.expose();
         let seed_text = format!("{}|{}|{}", person.name.expose().as_str(), birth, person.phone.expose().e164());
-        let hash = digest(&SHA256, seed_text.as_bytes());
-        let mut seed = [0u8; 8];
-        seed.copy_from_slice(&hash.as_ref()[..8]);
-        let mut rng = SplitMix(u64::from_le_bytes(seed));
+        let mut rng = SplitMix::seeded(&seed_text);
         let adult = birth.replace_year(birth.year() + 19).unwrap_or(birth);
         let earliest = if adult <= today { adult } else { birth };
         let span_days = (today - earliest).whole_days().max(0);
-        let count = rng.between(2, 8);
+        let count = between(&mut rng, 2, 8);
         (0..count)
             .map(|_| {
                 let product = &PRODUCTS[usize::try_from(rng.next() % PRODUCTS.len() as u64).unwrap_or(0)];
                 let insurers = if product.life { LIFE } else { NON_LIFE };
                 let insurer = insurers[usize::try_from(rng.next() % insurers.len() as u64).unwrap_or(0)];
-                let back = i64::try_from(rng.between(0, u64::try_from(span_days).unwrap_or(0))).unwrap_or(0);
+                let back = i64::try_from(between(&mut rng, 0, u64::try_from(span_days).unwrap_or(0))).unwrap_or(0);
                 let contract_date = today - Duration::days(back);
                 let status = match rng.next() % 14 {
                     0 => ContractStatus::Lapsed,
@@ -170,13 +154,13 @@ impl SandboxInsurance {
                         amount: if high == 0 {
                             fixed_amount(category)
                         } else {
-                            Won(rng.between(low, high) * 1_000_000)
+                            Won(between(&mut rng, low, high) * 1_000_000)
                         },
                     })
                     .collect();
                 // About 0.05 % of the insured amount a month, at least 9,900 won, in 100s.
                 let insured: u64 = coverages.iter().map(|c| c.amount.0).sum();
-                let premium = (insured / 2_000).max(9_900) * rng.between(80, 120) / 100 / 100 * 100;
+                let premium = (insured / 2_000).max(9_900) * between(&mut rng, 80, 120) / 100 / 100 * 100;
                 Contract {
                     insurer: insurer.to_owned(),
                     product: format!("{insurer} {}", product.name),

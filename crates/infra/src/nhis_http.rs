@@ -28,11 +28,12 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 use crate::nhis_sandbox::SandboxHealth;
+use crate::provider_http::ProviderClient;
 
 /// How long the provider has to answer one call.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest answer read.
-pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// The largest answer read (the shared provider client's).
+pub use crate::provider_http::MAX_ANSWER_BYTES;
 /// The largest value a check-up may report (no measure reaches it).
 const MAX_VALUE: i64 = 10_000;
 
@@ -82,23 +83,16 @@ fn disabled() -> ProviderFailure {
 /// The `http` adapter.
 #[derive(Clone)]
 pub struct HttpHealth {
-    client: reqwest::Client,
+    client: ProviderClient,
     base: String,
-    token: String,
 }
 
 impl HttpHealth {
     /// # Errors
     /// The TLS configuration or the client cannot be built.
     pub fn new(base_url: &str, token: &str) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(crate::outbound_tls::client_config()?)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(HEALTH_TIMEOUT)
-            .timeout(HEALTH_TIMEOUT)
-            .user_agent("ldbds-health/1")
-            .build()?;
-        Ok(Self { client, base: base_url.trim().trim_end_matches('/').to_owned(), token: token.to_owned() })
+        let client = ProviderClient::new("health-data", HEALTH_TIMEOUT, token)?;
+        Ok(Self { client, base: base_url.trim().trim_end_matches('/').to_owned() })
     }
 
     async fn start_auth(
@@ -125,36 +119,9 @@ impl HttpHealth {
         parse_checkups(&bytes)
     }
 
-    /// Posts `body` to `<base><path>` and reads a 200's answer whole (capped).
+    /// Posts `body` to `<base><path>` (the shared provider client's rules).
     async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Vec<u8>, ProviderFailure> {
-        let failed = |reason: &str| ProviderFailure(reason.to_owned());
-        let answer = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    failed("the health-data provider did not answer in time")
-                } else {
-                    failed("the health-data provider could not be reached")
-                }
-            })?;
-        if answer.status() != reqwest::StatusCode::OK {
-            return Err(ProviderFailure(format!("the health-data provider answered {}", answer.status().as_u16())));
-        }
-        let mut answer = answer;
-        let mut bytes: Vec<u8> = Vec::new();
-        while let Some(chunk) = answer.chunk().await.map_err(|_| failed("the health-data answer broke off"))? {
-            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(failed("the health-data answer is larger than 1 MiB"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        self.client.post(&format!("{}{path}", self.base), body).await
     }
 }
 

@@ -33,6 +33,8 @@ use ring::digest::{SHA256, digest};
 use rust_decimal::Decimal;
 use time::{Date, Month, OffsetDateTime};
 
+use crate::sandbox_rng::SplitMix;
+
 /// How long an approved sandbox session keeps serving check-ups (longer than the
 /// platform's own use window of an approval, so the platform's rule is the one seen).
 pub const APPROVED_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -50,25 +52,15 @@ impl Default for SandboxHealth {
     }
 }
 
-/// SplitMix64: a small, well-distributed generator; reproducible from its seed.
-struct SplitMix(u64);
+/// The draws the check-ups are made of, over the sandboxes' shared generator.
+trait Draws {
+    fn between(&mut self, low: i64, high: i64) -> i64;
+    fn noise(&mut self, spread: i64) -> i64;
+    fn pick(&mut self, severity: Option<bool>, normal: (i64, i64), borderline: (i64, i64), disease: (i64, i64)) -> i64;
+    fn chance(&mut self, percent: u64) -> bool;
+}
 
-impl SplitMix {
-    fn seeded(text: &str) -> Self {
-        let hash = digest(&SHA256, text.as_bytes());
-        let mut seed = [0u8; 8];
-        seed.copy_from_slice(&hash.as_ref()[..8]);
-        Self(u64::from_le_bytes(seed))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
+impl Draws for SplitMix {
     /// Uniform in `low..=high` (`high >= low`).
     fn between(&mut self, low: i64, high: i64) -> i64 {
         let span = u64::try_from(high - low).unwrap_or(0) + 1;

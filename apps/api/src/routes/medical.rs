@@ -345,8 +345,7 @@ pub async fn complete_auth(
     ApiKeyOnly(caller): ApiKeyOnly,
     body: web::Json<SessionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let status = medical!(state).complete_auth(&caller.principal(), &body.auth_session_id).await?;
-    let id = Uuid::parse_str(body.auth_session_id.trim()).unwrap_or_default();
+    let (id, status) = medical!(state).complete_auth(&caller.principal(), &body.auth_session_id).await?;
     Ok(HttpResponse::Ok().json(NhisStatusResponse { auth_session_id: id, status: status.code() }))
 }
 

@@ -133,10 +133,14 @@ where
     /// [`FunnelError::Forbidden`]; [`FunnelError::Invalid`];
     /// [`FunnelError::AuthSessionNotFound`]; [`FunnelError::HealthUnavailable`]; a
     /// storage failure.
-    pub async fn complete_auth(&self, principal: &Principal, session_id: &str) -> Result<AuthStatus, FunnelError> {
+    pub async fn complete_auth(
+        &self,
+        principal: &Principal,
+        session_id: &str,
+    ) -> Result<(Uuid, AuthStatus), FunnelError> {
         Self::allowed(principal)?;
-        let session = self.session(principal, session_id).await?;
-        Ok(self.refreshed(session).await?.status_at(self.clock.now()))
+        let session = self.refreshed(self.session(principal, session_id).await?).await?;
+        Ok((session.id, session.status_at(self.clock.now())))
     }
 
     /// The session with its status brought up to date: a pending one (in its lifetime)
@@ -279,13 +283,9 @@ pub async fn coverage_report<A: AnalysisRepository + ?Sized>(
     analyses.get(principal.org_id, id).await?.ok_or(FunnelError::AnalysisNotFound)
 }
 
-/// How long identity verifications are kept: past their code (3 min), token (30 min)
-/// and the hour the request limits count, they are kept as long as health data.
-pub fn verifications_before(now: OffsetDateTime, retention: Duration) -> OffsetDateTime {
-    now - retention
-}
-
-/// Deletes health data past its retention, and identity verifications older than it.
+/// Deletes health data past its retention, and identity verifications older than it
+/// (past their code, token and the hour the request limits count, they are kept as long
+/// as health data).
 ///
 /// # Errors
 /// A storage failure (nothing is half-deleted: each table's delete is one statement).
@@ -294,5 +294,5 @@ pub async fn purge<M: MedicalRepository + ?Sized>(
     now: OffsetDateTime,
     retention: Duration,
 ) -> Result<Purged, FunnelError> {
-    Ok(medical.purge(now, verifications_before(now, retention)).await?)
+    Ok(medical.purge(now, now - retention).await?)
 }
